@@ -1,0 +1,65 @@
+/* banner.c: send the persona's banner for this port (or nothing), then record
+ * what the client sends: one "request" event per chunk read, with the bytes
+ * in lure.payload, until banner.capture bytes or banner.events events have
+ * been logged; later bytes are read and discarded. Over UDP, banner.<port> is
+ * the reply to every datagram.
+ * Persona keys: banner.<port> (bytes), banner.capture (default 4096),
+ * banner.events (default 16). */
+#include <stdio.h>
+
+#include "emu.h"
+#include "persona.h"
+
+struct banner_state {
+	size_t captured;
+	unsigned events;
+};
+
+static const char *
+banner_for(struct emu_ctx *ctx, size_t *len)
+{
+	char key[32];
+
+	snprintf(key, sizeof key, "banner.%u", (unsigned)emu_port(ctx));
+	return persona_get(key, len);
+}
+
+static void
+banner_open(struct emu_ctx *ctx, void *state)
+{
+	size_t n;
+	const char *b = banner_for(ctx, &n);
+
+	(void)state;
+	if (b && n)
+		emu_send_const(ctx, b, n);
+}
+
+static size_t
+banner_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
+{
+	struct banner_state *st = state;
+	size_t cap = (size_t)persona_int("banner.capture", 4096);
+	unsigned max_events = (unsigned)persona_int("banner.events", 16);
+	size_t take = n;
+
+	if (st->captured < cap && st->events < max_events) {
+		struct event *e = emu_event(ctx, "request");
+		if (take > cap - st->captured)
+			take = cap - st->captured;
+		event_bytes(e, "lure.payload", p, n, take);
+		event_int(e, "source.bytes", (int64_t)n);
+		event_commit(e);
+		st->captured += take;
+		st->events++;
+	}
+	return n;
+}
+
+const struct emulator emu_banner = {
+	.name = "banner",
+	.transports = EMU_TCP | EMU_UDP,
+	.state_size = sizeof(struct banner_state),
+	.on_open = banner_open,
+	.on_data = banner_data,
+};

@@ -1,0 +1,143 @@
+/* emu_ctx.c: the emulator API over an emu_ctx; no sockets here. */
+#include <string.h>
+
+#include "emu_ctx.h"
+#include "lure.h"
+
+void
+emu_ctx_reset(struct emu_ctx *c)
+{
+	c->out_off = c->out_len = 0;
+	c->ref = NULL;
+	c->ref_len = 0;
+	c->close = 0;
+	c->wake_at = 0;
+}
+
+int
+emu_send(struct emu_ctx *c, const void *p, size_t n)
+{
+	if (c->ref_len) /* keep order: nothing may jump ahead of a reference */
+		return -1;
+	if (c->out_off && c->out_len + n > c->out_cap) {
+		memmove(c->out, c->out + c->out_off, c->out_len - c->out_off);
+		c->out_len -= c->out_off;
+		c->out_off = 0;
+	}
+	if (n > c->out_cap - c->out_len)
+		return -1;
+	memcpy(c->out + c->out_len, p, n);
+	c->out_len += n;
+	return 0;
+}
+
+int
+emu_send_const(struct emu_ctx *c, const void *p, size_t n)
+{
+	if (c->ref_len)
+		return -1;
+	c->ref = p;
+	c->ref_len = n;
+	return 0;
+}
+
+size_t
+emu_space(struct emu_ctx *c)
+{
+	if (c->ref_len)
+		return 0;
+	return c->out_cap - (c->out_len - c->out_off);
+}
+
+void
+emu_close(struct emu_ctx *c)
+{
+	c->close = 1;
+}
+
+void
+emu_wake(struct emu_ctx *c, int64_t ms)
+{
+	c->wake_at = ms > 0 ? lure_now() + ms : 0;
+}
+
+uint16_t
+emu_port(struct emu_ctx *c)
+{
+	return c->persona_port;
+}
+
+const char *
+emu_hostname(struct emu_ctx *c)
+{
+	return c->hostname ? c->hostname : "localhost";
+}
+
+struct event *
+emu_event(struct emu_ctx *c, const char *action)
+{
+	struct event *e;
+
+	if (c->excluded)
+		return NULL;
+	e = event_begin(action, c->emu ? c->emu->name : "unknown");
+	event_str(e, "source.ip", c->src_ip);
+	event_int(e, "source.port", c->src_port);
+	event_str(e, "destination.ip", c->dst_ip);
+	event_int(e, "destination.port", c->local_port);
+	if (c->persona_port != c->local_port)
+		event_int(e, "lure.persona_port", c->persona_port);
+	event_str(e, "network.transport",
+		c->transport == EMU_UDP ? "udp" : "tcp");
+	if (c->session[0])
+		event_str(e, "lure.session", c->session);
+	return e;
+}
+
+size_t
+emu_ctx_pending(const struct emu_ctx *c)
+{
+	return c->out_len - c->out_off + c->ref_len;
+}
+
+size_t
+emu_ctx_peek(const struct emu_ctx *c, const uint8_t **p)
+{
+	if (c->out_len > c->out_off) {
+		*p = c->out + c->out_off;
+		return c->out_len - c->out_off;
+	}
+	*p = c->ref;
+	return c->ref_len;
+}
+
+void
+emu_ctx_sent(struct emu_ctx *c, size_t n)
+{
+	if (c->out_len > c->out_off) {
+		c->out_off += n;
+		if (c->out_off == c->out_len)
+			c->out_off = c->out_len = 0;
+		return;
+	}
+	c->ref += n;
+	c->ref_len -= n;
+	if (!c->ref_len)
+		c->ref = NULL;
+}
+
+int
+emu_ctx_pump(struct emu_ctx *c, void *state, uint8_t *in, size_t *len,
+	size_t cap)
+{
+	while (*len && !c->close && !c->wake_at && !emu_ctx_pending(c)) {
+		size_t used = c->emu->on_data(c, state, in, *len);
+		if (used > *len)
+			used = *len;
+		if (!used)
+			return *len >= cap ? -1 : 0;
+		memmove(in, in + used, *len - used);
+		*len -= used;
+	}
+	return 0;
+}

@@ -1,0 +1,377 @@
+/* event.c: one event at a time, fields kept as (key, JSON value) pairs in a
+ * fixed arena, encoded at commit: keys sorted, dotted names nested. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "event.h"
+#include "json.h"
+#include "lure.h"
+#include "outbox.h"
+
+#define ARENA 16384
+#define TAGS_MAX 512
+
+struct field {
+	const char *key;
+	const char *val; /* JSON text */
+	size_t len;
+};
+
+struct event {
+	struct field f[EVENT_MAX_FIELDS];
+	size_t nf;
+	char arena[ARENA];
+	size_t used;
+	char tags[TAGS_MAX];
+	size_t tags_len;
+	int truncated, open;
+};
+
+static struct event ev;
+static struct event_identity ident = {"lure", "localhost", LURE_PERSONA, "0"};
+static uint64_t seq;
+
+struct action_class {
+	const char *action, *kind, *category, *type;
+};
+
+/* ECS categorisation by action. */
+static const struct action_class classes[] = {
+	{"connection.open", "event", "[\"network\"]", "[\"connection\",\"start\"]"},
+	{"connection.close", "event", "[\"network\"]", "[\"connection\",\"end\"]"},
+	{"login", "event", "[\"authentication\"]", "[\"start\"]"},
+	{"request", "event", "[\"network\"]", "[\"protocol\"]"},
+	{"command", "event", "[\"intrusion_detection\"]", "[\"info\"]"},
+	{"exploit", "alert", "[\"intrusion_detection\"]", "[\"info\"]"},
+	{"scan", "event", "[\"network\"]", "[\"connection\",\"denied\"]"},
+	{"status", "state", "[\"host\"]", "[\"info\"]"},
+};
+
+void
+event_setup(const struct event_identity *id)
+{
+	ident = *id;
+}
+
+const struct event_identity *
+event_identity(void)
+{
+	return &ident;
+}
+
+uint64_t
+event_count(void)
+{
+	return seq;
+}
+
+static void
+add(struct event *e, const char *key, const char *val, size_t n)
+{
+	if (!e || !e->open)
+		return;
+	for (size_t i = 0; i < e->nf; i++)
+		if (strcmp(e->f[i].key, key) == 0)
+			return; /* first writer wins */
+	if (e->nf == EVENT_MAX_FIELDS || n > ARENA - e->used) {
+		e->truncated = 1;
+		return;
+	}
+	memcpy(e->arena + e->used, val, n);
+	e->f[e->nf].key = key;
+	e->f[e->nf].val = e->arena + e->used;
+	e->f[e->nf].len = n;
+	e->nf++;
+	e->used += n;
+}
+
+/* Escape as a JSON string straight into the arena. */
+static void
+add_string(struct event *e, const char *key, const void *p, size_t n,
+	size_t cap)
+{
+	struct json_escape_result r;
+	size_t room;
+	char *dst;
+
+	if (!e || !e->open)
+		return;
+	/* reserve the worst case up front so the escape can write in place */
+	room = ARENA - e->used;
+	if (room < 3 || e->nf == EVENT_MAX_FIELDS) {
+		e->truncated = 1;
+		return;
+	}
+	for (size_t i = 0; i < e->nf; i++)
+		if (strcmp(e->f[i].key, key) == 0)
+			return;
+	if (n > cap)
+		n = cap, e->truncated = 1;
+	dst = e->arena + e->used;
+	dst[0] = '"';
+	r = json_escape(dst + 1, room - 2, p, n);
+	if (r.truncated)
+		e->truncated = 1;
+	dst[1 + r.out_len] = '"';
+	e->f[e->nf].key = key;
+	e->f[e->nf].val = dst;
+	e->f[e->nf].len = r.out_len + 2;
+	e->nf++;
+	e->used += r.out_len + 2;
+}
+
+struct event *
+event_begin(const char *action, const char *protocol)
+{
+	struct event *e = &ev;
+	const struct action_class *ac = NULL;
+	char ts[32];
+
+	e->nf = e->used = e->tags_len = 0;
+	e->truncated = 0;
+	e->open = 1;
+	for (size_t i = 0; i < LURE_ARRAY_LEN(classes); i++)
+		if (strcmp(classes[i].action, action) == 0)
+			ac = &classes[i];
+	json_time(ts, lure_wall());
+	event_str(e, "@timestamp", ts);
+	event_str(e, "event.action", action);
+	if (ac) {
+		event_str(e, "event.kind", ac->kind);
+		event_raw(e, "event.category", ac->category,
+			strlen(ac->category));
+		event_raw(e, "event.type", ac->type, strlen(ac->type));
+	}
+	if (protocol) {
+		char ds[64];
+		snprintf(ds, sizeof ds, "lure.%s", protocol);
+		event_str(e, "event.dataset", ds);
+		event_str(e, "network.protocol", protocol);
+	}
+	event_str(e, "observer.hostname", ident.hostname);
+	event_str(e, "observer.name", ident.sensor_id);
+	event_str(e, "observer.type", "honeypot");
+	event_str(e, "observer.product", "lure");
+	event_str(e, "observer.version", LURE_VERSION);
+	event_str(e, "lure.persona", ident.persona);
+	return e;
+}
+
+void
+event_str(struct event *e, const char *key, const char *s)
+{
+	add_string(e, key, s, strlen(s), EVENT_LINE_MAX);
+}
+
+void
+event_bytes(struct event *e, const char *key, const void *p, size_t n,
+	size_t cap)
+{
+	add_string(e, key, p, n, cap);
+}
+
+void
+event_int(struct event *e, const char *key, int64_t v)
+{
+	char b[24];
+	add(e, key, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+}
+
+void
+event_bool(struct event *e, const char *key, int v)
+{
+	add(e, key, v ? "true" : "false", v ? 4 : 5);
+}
+
+void
+event_raw(struct event *e, const char *key, const char *json, size_t n)
+{
+	add(e, key, json, n);
+}
+
+void
+event_tag(struct event *e, const char *tag)
+{
+	struct json_escape_result r;
+	size_t n;
+
+	if (!e || !e->open)
+		return;
+	/* tags holds a closed array: ["a","b"]; reopen it, append, close */
+	n = e->tags_len ? e->tags_len - 1 : 0;
+	if (n + 5 > TAGS_MAX) {
+		e->truncated = 1;
+		return;
+	}
+	e->tags[n++] = e->tags_len ? ',' : '[';
+	e->tags[n++] = '"';
+	r = json_escape(e->tags + n, TAGS_MAX - n - 2, (const uint8_t *)tag,
+		strlen(tag));
+	if (r.truncated) { /* keep the array as it was: no half tags */
+		e->truncated = 1;
+		return;
+	}
+	n += r.out_len;
+	e->tags[n++] = '"';
+	e->tags[n++] = ']';
+	e->tags_len = n;
+}
+
+static int
+keycmp(const void *a, const void *b)
+{
+	return strcmp(((const struct field *)a)->key,
+		((const struct field *)b)->key);
+}
+
+/* Length of the dotted segment at s. */
+static size_t
+seglen(const char *s)
+{
+	return strcspn(s, ".");
+}
+
+struct sink {
+	char *p;
+	size_t n, cap;
+	int full;
+};
+
+static void
+put(struct sink *s, const char *p, size_t n)
+{
+	if (s->full || n > s->cap - s->n) {
+		s->full = 1;
+		return;
+	}
+	memcpy(s->p + s->n, p, n);
+	s->n += n;
+}
+
+static void
+extra(struct field *f, size_t *nf, const char *key, const char *val, size_t n)
+{
+	for (size_t i = 0; i < *nf; i++)
+		if (strcmp(f[i].key, key) == 0)
+			return;
+	f[*nf].key = key;
+	f[*nf].val = val;
+	f[*nf].len = n;
+	(*nf)++;
+}
+
+size_t
+event_encode(struct event *e, char *buf, size_t cap, uint64_t sq)
+{
+	struct field f[EVENT_MAX_FIELDS + 4];
+	const char *stack[16];
+	size_t depth = 0, nf;
+	int first[17];
+	struct sink s = {buf, 0, cap - 1, 0};
+	char sqbuf[24], id[128];
+	char idj[2 * sizeof id + 2];
+	struct json_escape_result r;
+
+	if (!e || !e->open || cap < 2)
+		return 0;
+	nf = e->nf;
+	memcpy(f, e->f, nf * sizeof f[0]);
+	if (e->tags_len)
+		extra(f, &nf, "tags", e->tags, e->tags_len);
+	extra(f, &nf, "event.sequence", sqbuf,
+		(size_t)snprintf(sqbuf, sizeof sqbuf, "%llu",
+			(unsigned long long)sq));
+	snprintf(id, sizeof id, "%s-%s-%llu", ident.sensor_id, ident.boot_id,
+		(unsigned long long)sq);
+	idj[0] = '"';
+	r = json_escape(idj + 1, sizeof idj - 2, (const uint8_t *)id,
+		strlen(id));
+	idj[r.out_len + 1] = '"';
+	extra(f, &nf, "event.id", idj, r.out_len + 2);
+	if (e->truncated)
+		extra(f, &nf, "lure.truncated", "true", 4);
+	qsort(f, nf, sizeof f[0], keycmp);
+
+	first[0] = 1;
+	put(&s, "{", 1);
+	for (size_t i = 0; i < nf; i++) {
+		const char *k = f[i].key;
+		size_t common = 0, at = 0;
+
+		/* how many open objects are a prefix of this key */
+		while (common < depth) {
+			size_t l = seglen(stack[common]);
+			if (strncmp(k + at, stack[common], l) != 0 ||
+			    k[at + l] != '.')
+				break;
+			at += l + 1;
+			common++;
+		}
+		for (; depth > common; depth--)
+			put(&s, "}", 1);
+		/* open the remaining parent segments */
+		for (;;) {
+			size_t l = seglen(k + at);
+			if (k[at + l] != '.' || depth == 16)
+				break;
+			if (!first[depth])
+				put(&s, ",", 1);
+			first[depth] = 0;
+			put(&s, "\"", 1);
+			put(&s, k + at, l);
+			put(&s, "\":{", 3);
+			stack[depth++] = k + at;
+			first[depth] = 1;
+			at += l + 1;
+		}
+		if (!first[depth])
+			put(&s, ",", 1);
+		first[depth] = 0;
+		put(&s, "\"", 1);
+		put(&s, k + at, strlen(k + at));
+		put(&s, "\":", 2);
+		put(&s, f[i].val, f[i].len);
+	}
+	for (; depth > 0; depth--)
+		put(&s, "}", 1);
+	put(&s, "}", 1);
+	if (s.full)
+		return 0;
+	buf[s.n++] = '\n';
+	return s.n;
+}
+
+uint64_t
+event_commit(struct event *e)
+{
+	static char line[EVENT_LINE_MAX];
+	size_t n;
+
+	if (!e || !e->open)
+		return 0;
+	n = event_encode(e, line, sizeof line, seq + 1);
+	while (!n && e->nf > 0) {
+		/* too long: drop the largest field until it fits */
+		size_t big = 0;
+		for (size_t i = 1; i < e->nf; i++)
+			if (e->f[i].len > e->f[big].len)
+				big = i;
+		e->f[big] = e->f[--e->nf];
+		e->truncated = 1;
+		n = event_encode(e, line, sizeof line, seq + 1);
+	}
+	e->open = 0;
+	if (!n)
+		return 0;
+	seq++;
+	outbox_push(line, n);
+	return seq;
+}
+
+void
+event_discard(struct event *e)
+{
+	if (e)
+		e->open = 0;
+}

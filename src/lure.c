@@ -1,0 +1,108 @@
+/* lure.c: clock, randomness and logging shared by every module. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lure.h"
+
+static int64_t fixed_wall, fixed_mono;
+static uint64_t fixed_rng = 0x9e3779b97f4a7c15ull;
+
+int64_t
+lure_now(void)
+{
+	struct timespec ts;
+
+	if (fixed_wall)
+		return fixed_mono;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t
+lure_wall(void)
+{
+	struct timespec ts;
+
+	if (fixed_wall)
+		return fixed_wall + fixed_mono;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void
+lure_clock_fix(int64_t wall_ms)
+{
+	fixed_wall = wall_ms;
+	fixed_mono = 0;
+	fixed_rng = 0x9e3779b97f4a7c15ull;
+}
+
+void
+lure_clock_advance(int64_t ms)
+{
+	fixed_mono += ms;
+}
+
+void
+lure_random(void *p, size_t n)
+{
+	uint8_t *b = p;
+	size_t got = 0;
+
+	if (fixed_wall) {
+		for (size_t i = 0; i < n; i++) {
+			fixed_rng ^= fixed_rng << 13;
+			fixed_rng ^= fixed_rng >> 7;
+			fixed_rng ^= fixed_rng << 17;
+			b[i] = (uint8_t)fixed_rng;
+		}
+		return;
+	}
+	while (got < n) {
+		ssize_t r = getrandom(b + got, n - got, 0);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		got += (size_t)r;
+	}
+	if (got < n) {
+		int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || read(fd, b + got, n - got) != (ssize_t)(n - got))
+			lure_die(1, "RANDOM error=no_entropy");
+		close(fd);
+	}
+}
+
+void
+lure_log(const char *fmt, ...)
+{
+	int saved = errno;
+	va_list ap;
+
+	fputs("lure: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	errno = saved;
+}
+
+void
+lure_die(int code, const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("lure: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	exit(code);
+}

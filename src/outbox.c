@@ -1,0 +1,137 @@
+/* outbox.c: byte ring of NDJSON lines with per-consumer cursors. Positions
+ * are 64-bit running counters; the ring index is pos & mask. A line that a
+ * consumer has half taken is never dropped (it would tear the output): then
+ * the new line is dropped instead, and counted the same way. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "lure.h"
+#include "outbox.h"
+
+static char *ring;
+static size_t mask;
+static uint64_t head, tail; /* tail = oldest byte kept */
+static uint64_t cur[OUTBOX_MAX_CONSUMERS];
+static int ncons;
+static uint64_t pushed, dropped, dropped_bytes;
+
+int
+outbox_init(size_t size)
+{
+	size_t n = 4096;
+
+	while (n < size)
+		n <<= 1;
+	free(ring);
+	if (!(ring = malloc(n)))
+		return -1;
+	mask = n - 1;
+	outbox_reset();
+	ncons = 0;
+	return 0;
+}
+
+void
+outbox_reset(void)
+{
+	head = tail = 0;
+	for (int i = 0; i < OUTBOX_MAX_CONSUMERS; i++)
+		cur[i] = 0;
+	pushed = dropped = dropped_bytes = 0;
+}
+
+int
+outbox_consumer(void)
+{
+	if (ncons == OUTBOX_MAX_CONSUMERS)
+		return -1;
+	cur[ncons] = tail;
+	return ncons++;
+}
+
+/* End (exclusive) of the line starting at tail. */
+static uint64_t
+oldest_end(void)
+{
+	uint64_t p = tail;
+
+	while (p < head && ring[p & mask] != '\n')
+		p++;
+	return p < head ? p + 1 : head;
+}
+
+int
+outbox_push(const char *line, size_t n)
+{
+	size_t size = mask + 1;
+
+	if (!ring || n > size)
+		return -1;
+	while (head + n - tail > size) {
+		uint64_t end = oldest_end();
+		for (int i = 0; i < ncons; i++)
+			if (cur[i] > tail && cur[i] < end) {
+				dropped++, dropped_bytes += n;
+				return 0; /* the oldest is being written: drop newest */
+			}
+		for (int i = 0; i < ncons; i++)
+			if (cur[i] < end)
+				cur[i] = end;
+		dropped++, dropped_bytes += end - tail;
+		tail = end;
+	}
+	for (size_t k = 0; k < n;) {
+		size_t at = (head + k) & mask;
+		size_t run = LURE_MIN(n - k, size - at);
+		memcpy(ring + at, line + k, run);
+		k += run;
+	}
+	head += n;
+	pushed++;
+	return 0;
+}
+
+size_t
+outbox_peek(int c, const char **p)
+{
+	uint64_t at = cur[c];
+	size_t idx = at & mask;
+
+	*p = ring + idx;
+	return (size_t)LURE_MIN(head - at, (uint64_t)(mask + 1 - idx));
+}
+
+static void
+advance_tail(void)
+{
+	uint64_t low = head;
+
+	for (int i = 0; i < ncons; i++)
+		low = LURE_MIN(low, cur[i]);
+	tail = LURE_MAX(tail, low);
+}
+
+void
+outbox_ack(int c, size_t n)
+{
+	cur[c] += n;
+	if (cur[c] > head)
+		cur[c] = head;
+	advance_tail();
+}
+
+size_t
+outbox_pending(int c)
+{
+	return (size_t)(head - cur[c]);
+}
+
+void
+outbox_stats(struct outbox_stats *st)
+{
+	st->pushed = pushed;
+	st->dropped = dropped;
+	st->dropped_bytes = dropped_bytes;
+	st->used = (size_t)(head - tail);
+	st->size = mask + 1;
+}

@@ -1,0 +1,53 @@
+/* persona.h: the device persona, generated at build time by tools/mkpersona
+ * from emu/personas/<name>/persona.conf and files/. Emulators read their
+ * strings here and hold none of their own.
+ *
+ * persona.conf: one "key value" per line; '#' starts a comment line. A value
+ * is the rest of the line, or a "quoted string" with C escapes (\r \n \t \\
+ * \" \xNN \0). Keys may repeat (order kept), e.g. http.header. Values may hold
+ * placeholders the emulators expand, documented in the persona file. */
+#ifndef LURE_PERSONA_H
+#define LURE_PERSONA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct persona_kv {
+	const char *key;
+	const char *val; /* NUL-terminated too, but may hold NULs: use len */
+	size_t len;
+};
+
+struct persona_file {
+	const char *name; /* path under files/, e.g. "index.html" */
+	const uint8_t *data;
+	size_t len;
+};
+
+struct persona_port {
+	uint16_t port;
+	uint8_t transport; /* EMU_TCP or EMU_UDP */
+	const char *emu;
+};
+
+extern const char persona_name[];
+extern const struct persona_kv persona_kv[];
+extern const size_t persona_nkv;
+extern const struct persona_file persona_files[];
+extern const size_t persona_nfiles;
+extern const struct persona_port persona_ports[];
+extern const size_t persona_nports;
+
+/* First value of key (len may be NULL), or NULL. */
+const char *
+persona_get(const char *key, size_t *len);
+/* Integer value of key, or def when absent or not a number. */
+long
+persona_int(const char *key, long def);
+/* Iterate the values of a repeated key: start with *i = 0. */
+const struct persona_kv *
+persona_next(const char *key, size_t *i);
+const struct persona_file *
+persona_file(const char *name);
+
+#endif
