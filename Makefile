@@ -22,7 +22,7 @@ $(error TLS=$(TLS): only TLS=none is implemented so far)
 endif
 EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PDIR)/persona.conf | sort -u)
 
-B := build/$(TARGET)-$(PERSONA)$(if $(filter 1,$(SAN)),-san)
+B ?= build/$(TARGET)-$(PERSONA)$(if $(filter 1,$(SAN)),-san)
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN = -Wall -Wextra -Werror -Wundef -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -30,7 +30,7 @@ CFLAGS ?= $(OPT) -g
 SAN_ON = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 SANFLAGS = $(if $(filter 1,$(SAN)),$(SAN_ON))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAGS) \
-	-Isrc -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
+	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"'
 ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS)
 
@@ -84,8 +84,9 @@ $(B)/lure: $(OBJ)
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # --- running ---------------------------------------------------------------
+CONFIG ?= etc/lure.json
 run: $(B)/lure
-	$(B)/lure $(if $(CONFIG),-c $(CONFIG))
+	$(B)/lure -c $(CONFIG)
 
 # --- tests -----------------------------------------------------------------
 UNIT_SRC = $(wildcard test/unit/*.c)

@@ -11,6 +11,9 @@
 static char *ring;
 static size_t mask;
 static uint64_t head, tail; /* tail = oldest byte kept */
+/* start of the line holding tail: below tail when every consumer has taken
+ * part of the oldest line; scanned = how far '\n' was searched */
+static uint64_t line_start, scanned;
 static uint64_t cur[OUTBOX_MAX_CONSUMERS];
 static int ncons;
 static uint64_t pushed, dropped, dropped_bytes;
@@ -34,7 +37,7 @@ outbox_init(size_t size)
 void
 outbox_reset(void)
 {
-	head = tail = 0;
+	head = tail = line_start = scanned = 0;
 	for (int i = 0; i < OUTBOX_MAX_CONSUMERS; i++)
 		cur[i] = 0;
 	pushed = dropped = dropped_bytes = 0;
@@ -49,7 +52,7 @@ outbox_consumer(void)
 	return ncons++;
 }
 
-/* End (exclusive) of the line starting at tail. */
+/* End (exclusive) of the oldest line. */
 static uint64_t
 oldest_end(void)
 {
@@ -70,7 +73,7 @@ outbox_push(const char *line, size_t n)
 	while (head + n - tail > size) {
 		uint64_t end = oldest_end();
 		for (int i = 0; i < ncons; i++)
-			if (cur[i] > tail && cur[i] < end) {
+			if (cur[i] > line_start && cur[i] < end) {
 				dropped++, dropped_bytes += n;
 				return 0; /* the oldest is being written: drop newest */
 			}
@@ -78,7 +81,7 @@ outbox_push(const char *line, size_t n)
 			if (cur[i] < end)
 				cur[i] = end;
 		dropped++, dropped_bytes += end - tail;
-		tail = end;
+		tail = line_start = scanned = end;
 	}
 	for (size_t k = 0; k < n;) {
 		size_t at = (head + k) & mask;
@@ -109,6 +112,9 @@ advance_tail(void)
 	for (int i = 0; i < ncons; i++)
 		low = LURE_MIN(low, cur[i]);
 	tail = LURE_MAX(tail, low);
+	for (scanned = LURE_MAX(scanned, line_start); scanned < tail; scanned++)
+		if (ring[scanned & mask] == '\n')
+			line_start = scanned + 1;
 }
 
 void

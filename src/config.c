@@ -1,0 +1,621 @@
+/* config.c: JSON config through jsmn (strict mode, caller-owned tokens) and
+ * a table of keys. A key's path is its dotted name ("limits.max_conns"). */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define JSMN_STATIC
+#define JSMN_STRICT
+#include <jsmn.h>
+
+#include "config.h"
+#include "lure.h"
+#include "persona.h"
+
+#define CONFIG_MAX_BYTES (256 * 1024)
+#define CONFIG_MAX_TOKENS 2048
+
+struct config config;
+
+enum ktype { K_STR, K_UINT, K_INT, K_BOOL, K_OBJ, K_LISTEN, K_EXCLUDE, K_PORTS };
+
+struct key {
+	const char *path;
+	enum ktype type;
+	size_t off, size; /* K_STR: buffer size */
+	long min, max;
+};
+
+#define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
+static const struct key keys[] = {
+	{"sensor_id", K_STR, F(sensor_id), 1, 0},
+	{"hostname", K_STR, F(hostname), 1, 0},
+	{"observer_hostname", K_STR, F(observer_host), 1, 0},
+	{"listen", K_LISTEN, 0, 0, 0, 0},
+	{"port_offset", K_INT, F(port_offset), 0, 65535},
+	{"ports", K_PORTS, 0, 0, 0, 0},
+	{"exclude", K_EXCLUDE, 0, 0, 0, 0},
+	{"limits", K_OBJ, 0, 0, 0, 0},
+	{"limits.max_conns", K_UINT, F(max_conns), 1, 65536},
+	{"limits.per_ip", K_UINT, F(per_ip), 1, 65536},
+	{"limits.idle_timeout", K_UINT, F(idle_timeout), 1, 86400},
+	{"limits.session_timeout", K_UINT, F(session_timeout), 1, 604800},
+	{"limits.max_input", K_UINT, F(max_input), 1, 1L << 30},
+	{"limits.in_buf", K_UINT, F(in_buf), 512, 1 << 20},
+	{"limits.out_buf", K_UINT, F(out_buf), 512, 1 << 20},
+	{"limits.outbox_bytes", K_UINT, F(outbox_bytes), 65536, 1L << 30},
+	{"output", K_OBJ, 0, 0, 0, 0},
+	{"output.file", K_STR, F(output_file), 1, 0},
+	{"user", K_STR, F(user), 1, 0},
+	{"run_as_root", K_BOOL, F(run_as_root), 0, 1},
+	{"heartbeat", K_UINT, F(heartbeat), 0, 86400},
+};
+
+void
+config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	strcpy(c->sensor_id, "lure");
+	strcpy(c->listen[0], "0.0.0.0");
+	strcpy(c->listen[1], "::");
+	c->nlisten = 2;
+	c->port_offset = -1;
+	c->max_conns = 1024;
+	c->per_ip = 32;
+	c->idle_timeout = 60;
+	c->session_timeout = 600;
+	c->max_input = 1 << 20;
+	c->in_buf = 4096;
+	c->out_buf = 4096;
+	c->outbox_bytes = 1 << 20;
+	strcpy(c->output_file, "-");
+}
+
+struct parse {
+	const char *name, *js;
+	jsmntok_t *t;
+	int nt;
+};
+
+static void
+where(const struct parse *p, int off, int *line, int *col)
+{
+	*line = 1, *col = 1;
+	for (int i = 0; i < off && p->js[i]; i++) {
+		if (p->js[i] == '\n')
+			(*line)++, *col = 1;
+		else
+			(*col)++;
+	}
+}
+
+static int
+fail(const struct parse *p, int off, const char *key, const char *msg)
+{
+	int line, col;
+
+	/* a string token starts after its quote: point at the quote */
+	if (off > 0 && p->js[off - 1] == '"' && key)
+		off--;
+	where(p, off, &line, &col);
+	if (key)
+		fprintf(stderr, "lure: %s:%d:%d: key \"%s\": %s\n", p->name,
+			line, col, key, msg);
+	else
+		fprintf(stderr, "lure: %s:%d:%d: %s\n", p->name, line, col, msg);
+	return -1;
+}
+
+/* Index of the token after the subtree at i. */
+static int
+skip(const struct parse *p, int i)
+{
+	int n = 1;
+
+	while (n > 0 && i < p->nt) {
+		n += p->t[i].size;
+		n--;
+		i++;
+	}
+	return i;
+}
+
+static int
+tok_str(const struct parse *p, int i, char *out, size_t cap)
+{
+	const jsmntok_t *t = &p->t[i];
+	size_t n = 0;
+
+	for (int k = t->start; k < t->end; k++) {
+		char ch = p->js[k];
+		if (ch == '\\') {
+			k++;
+			switch (p->js[k]) {
+			case 'n': ch = '\n'; break;
+			case 't': ch = '\t'; break;
+			case 'r': ch = '\r'; break;
+			case 'b': ch = '\b'; break;
+			case 'f': ch = '\f'; break;
+			case 'u': return -2; /* not needed in a config: refuse */
+			default: ch = p->js[k];
+			}
+		}
+		if ((unsigned char)ch < 0x20 || n + 1 >= cap)
+			return -1;
+		out[n++] = ch;
+	}
+	out[n] = 0;
+	return 0;
+}
+
+static int
+want_str(const struct parse *p, int i, const char *key, char *out, size_t cap)
+{
+	char msg[96];
+	int r;
+
+	if (p->t[i].type != JSMN_STRING)
+		return fail(p, p->t[i].start, key, "expected a string");
+	if ((r = tok_str(p, i, out, cap)) == -2)
+		return fail(p, p->t[i].start, key, "\\u escapes are not supported");
+	if (r < 0) {
+		snprintf(msg, sizeof msg,
+			"string too long (max %zu bytes) or holds control bytes",
+			cap - 1);
+		return fail(p, p->t[i].start, key, msg);
+	}
+	if (!out[0])
+		return fail(p, p->t[i].start, key, "must not be empty");
+	return 0;
+}
+
+static int
+want_int(const struct parse *p, int i, const char *key, long min, long max,
+	long *v)
+{
+	char buf[32], msg[96], *end;
+	const jsmntok_t *t = &p->t[i];
+	int n = t->end - t->start;
+
+	snprintf(msg, sizeof msg, "expected an integer from %ld to %ld", min,
+		max);
+	if (t->type != JSMN_PRIMITIVE || n <= 0 || n >= (int)sizeof buf)
+		return fail(p, t->start, key, msg);
+	memcpy(buf, p->js + t->start, (size_t)n);
+	buf[n] = 0;
+	errno = 0;
+	*v = strtol(buf, &end, 10);
+	if (errno || *end || end == buf || *v < min || *v > max)
+		return fail(p, t->start, key, msg);
+	return 0;
+}
+
+int
+config_cidr(const char *s, struct cidr *out)
+{
+	char buf[64], *slash;
+	long bits;
+
+	if (strlen(s) >= sizeof buf)
+		return -1;
+	strcpy(buf, s);
+	memset(out, 0, sizeof *out);
+	if ((slash = strchr(buf, '/')))
+		*slash++ = 0;
+	if (inet_pton(AF_INET, buf, out->addr) == 1)
+		out->family = 4, out->bits = 32;
+	else if (inet_pton(AF_INET6, buf, out->addr) == 1)
+		out->family = 6, out->bits = 128;
+	else
+		return -1;
+	if (slash) {
+		char *end;
+		bits = strtol(slash, &end, 10);
+		if (!*slash || *end || bits < 0 || bits > out->bits)
+			return -1;
+		out->bits = (uint8_t)bits;
+	}
+	return 0;
+}
+
+int
+config_cidr_match(const struct cidr *c, int family, const uint8_t *addr)
+{
+	unsigned full = c->bits / 8, rest = c->bits % 8;
+
+	if (c->family != family)
+		return 0;
+	if (memcmp(c->addr, addr, full) != 0)
+		return 0;
+	if (rest) {
+		uint8_t m = (uint8_t)(0xff << (8 - rest));
+		if ((c->addr[full] & m) != (addr[full] & m))
+			return 0;
+	}
+	return 1;
+}
+
+int
+config_excluded(const struct config *c, int family, const uint8_t *addr)
+{
+	for (int i = 0; i < c->nexclude; i++)
+		if (config_cidr_match(&c->exclude[i], family, addr))
+			return 1;
+	return 0;
+}
+
+static int
+parse_list(const struct parse *p, int i, struct config *c, const char *key,
+	enum ktype type)
+{
+	int n = p->t[i].size, j = i + 1, max;
+	char s[64];
+
+	if (p->t[i].type != JSMN_ARRAY)
+		return fail(p, p->t[i].start, key, "expected an array of strings");
+	max = type == K_LISTEN ? CONFIG_MAX_LISTEN : CONFIG_MAX_EXCLUDE;
+	if (n > max) {
+		snprintf(s, sizeof s, "at most %d entries", max);
+		return fail(p, p->t[i].start, key, s);
+	}
+	if (type == K_LISTEN && n == 0)
+		return fail(p, p->t[i].start, key, "must not be empty");
+	for (int k = 0; k < n; k++, j = skip(p, j)) {
+		struct cidr cd;
+		if (want_str(p, j, key, s, sizeof s) < 0)
+			return -1;
+		if (config_cidr(s, &cd) < 0 ||
+		    (type == K_LISTEN && strchr(s, '/')))
+			return fail(p, p->t[j].start, key,
+				type == K_LISTEN ? "expected an IPv4 or IPv6 address"
+						 : "expected an IP address or CIDR");
+		if (type == K_LISTEN)
+			strcpy(c->listen[k], s);
+		else
+			c->exclude[k] = cd;
+	}
+	if (type == K_LISTEN)
+		c->nlisten = n;
+	else
+		c->nexclude = n;
+	return 0;
+}
+
+static int
+parse_ports(const struct parse *p, int i, struct config *c)
+{
+	int n = p->t[i].size, j = i + 1;
+	char name[16], path[32];
+
+	if (p->t[i].type != JSMN_OBJECT)
+		return fail(p, p->t[i].start, "ports",
+			"expected an object {\"<persona port>\": <port or 0>}");
+	if (n > CONFIG_MAX_PORTMAP)
+		return fail(p, p->t[i].start, "ports", "too many entries");
+	for (int k = 0; k < n; k++) {
+		long from, to;
+		char *end;
+		size_t q;
+
+		if (tok_str(p, j, name, sizeof name) < 0)
+			name[0] = 0;
+		snprintf(path, sizeof path, "ports.%s", name);
+		from = strtol(name, &end, 10);
+		if (!name[0] || *end || from < 1 || from > 65535)
+			return fail(p, p->t[j].start, path,
+				"expected a port number as the key");
+		for (q = 0; q < persona_nports; q++)
+			if (persona_ports[q].port == from)
+				break;
+		if (q == persona_nports)
+			return fail(p, p->t[j].start, path,
+				"the persona has no such port");
+		if (want_int(p, j + 1, path, 0, 65535, &to) < 0)
+			return -1;
+		c->portmap[k].from = (uint16_t)from;
+		c->portmap[k].to = (uint16_t)to;
+		j = skip(p, j + 1);
+	}
+	c->nportmap = n;
+	return 0;
+}
+
+static int parse_object(const struct parse *p, int i, struct config *c,
+	const char *prefix);
+
+static int
+parse_value(const struct parse *p, int i, struct config *c,
+	const struct key *k)
+{
+	long v;
+	char *field = (char *)c + k->off;
+
+	switch (k->type) {
+	case K_STR:
+		return want_str(p, i, k->path, field, k->size);
+	case K_UINT:
+	case K_INT:
+		if (want_int(p, i, k->path, k->min, k->max, &v) < 0)
+			return -1;
+		if (k->type == K_UINT)
+			*(unsigned *)field = (unsigned)v;
+		else
+			*(int *)field = (int)v;
+		return 0;
+	case K_BOOL:
+		if (p->t[i].type != JSMN_PRIMITIVE ||
+		    (p->js[p->t[i].start] != 't' && p->js[p->t[i].start] != 'f'))
+			return fail(p, p->t[i].start, k->path,
+				"expected true or false");
+		*(int *)field = p->js[p->t[i].start] == 't';
+		return 0;
+	case K_OBJ:
+		if (p->t[i].type != JSMN_OBJECT)
+			return fail(p, p->t[i].start, k->path,
+				"expected an object");
+		return parse_object(p, i, c, k->path);
+	case K_LISTEN:
+	case K_EXCLUDE:
+		return parse_list(p, i, c, k->path, k->type);
+	case K_PORTS:
+		return parse_ports(p, i, c);
+	}
+	return -1;
+}
+
+static int
+parse_object(const struct parse *p, int i, struct config *c,
+	const char *prefix)
+{
+	int n = p->t[i].size, j = i + 1;
+	char name[64], path[128], seen[LURE_ARRAY_LEN(keys)];
+
+	memset(seen, 0, sizeof seen);
+	for (int m = 0; m < n; m++) {
+		const struct key *k = NULL;
+		size_t q;
+
+		if (tok_str(p, j, name, sizeof name) < 0)
+			strcpy(name, "?");
+		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
+			name);
+		for (q = 0; q < LURE_ARRAY_LEN(keys); q++)
+			if (strcmp(keys[q].path, path) == 0) {
+				k = &keys[q];
+				break;
+			}
+		if (!k)
+			return fail(p, p->t[j].start, path, "unknown key");
+		if (seen[q]++)
+			return fail(p, p->t[j].start, path, "duplicate key");
+		if (parse_value(p, j + 1, c, k) < 0)
+			return -1;
+		j = skip(p, j + 1);
+	}
+	return 0;
+}
+
+/* jsmn tokenizes but lets some bad JSON through (trailing commas, missing
+ * commas); this strict syntax pass (RFC 8259) runs first and reports the
+ * exact offset of the first error. */
+struct syn {
+	const char *s;
+	size_t n, i;
+	int depth;
+};
+
+static void
+syn_ws(struct syn *y)
+{
+	while (y->i < y->n && strchr(" \t\r\n", y->s[y->i]) && y->s[y->i])
+		y->i++;
+}
+
+static int syn_value(struct syn *y);
+
+static int
+syn_string(struct syn *y)
+{
+	if (y->i >= y->n || y->s[y->i] != '"')
+		return -1;
+	for (y->i++; y->i < y->n; y->i++) {
+		unsigned char c = (unsigned char)y->s[y->i];
+		if (c == '"') {
+			y->i++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c == '\\') {
+			if (++y->i >= y->n || !strchr("\"\\/bfnrtu", y->s[y->i]) ||
+			    !y->s[y->i])
+				return -1;
+			if (y->s[y->i] == 'u')
+				for (int k = 0; k < 4; k++)
+					if (++y->i >= y->n ||
+					    !strchr("0123456789abcdefABCDEF",
+						    y->s[y->i]) || !y->s[y->i])
+						return -1;
+		}
+	}
+	return -1;
+}
+
+static int
+syn_number(struct syn *y)
+{
+	size_t start = y->i;
+
+	if (y->i < y->n && y->s[y->i] == '-')
+		y->i++;
+	if (y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
+		return -1;
+	if (y->s[y->i] == '0')
+		y->i++;
+	else
+		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
+			y->i++;
+	if (y->i < y->n && y->s[y->i] == '.') {
+		if (++y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
+			return -1;
+		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
+			y->i++;
+	}
+	if (y->i < y->n && (y->s[y->i] == 'e' || y->s[y->i] == 'E')) {
+		y->i++;
+		if (y->i < y->n && (y->s[y->i] == '+' || y->s[y->i] == '-'))
+			y->i++;
+		if (y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
+			return -1;
+		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
+			y->i++;
+	}
+	return y->i > start ? 0 : -1;
+}
+
+static int
+syn_container(struct syn *y, char close)
+{
+	if (++y->depth > 32)
+		return -1;
+	y->i++;
+	syn_ws(y);
+	if (y->i < y->n && y->s[y->i] == close) {
+		y->i++;
+		y->depth--;
+		return 0;
+	}
+	for (;;) {
+		syn_ws(y);
+		if (close == '}') {
+			if (syn_string(y) < 0)
+				return -1;
+			syn_ws(y);
+			if (y->i >= y->n || y->s[y->i] != ':')
+				return -1;
+			y->i++;
+			syn_ws(y);
+		}
+		if (syn_value(y) < 0)
+			return -1;
+		syn_ws(y);
+		if (y->i < y->n && y->s[y->i] == ',') {
+			y->i++;
+			continue;
+		}
+		if (y->i < y->n && y->s[y->i] == close) {
+			y->i++;
+			y->depth--;
+			return 0;
+		}
+		return -1;
+	}
+}
+
+static int
+syn_value(struct syn *y)
+{
+	static const char *const lit[] = {"true", "false", "null"};
+
+	if (y->i >= y->n)
+		return -1;
+	switch (y->s[y->i]) {
+	case '{': return syn_container(y, '}');
+	case '[': return syn_container(y, ']');
+	case '"': return syn_string(y);
+	}
+	for (size_t k = 0; k < 3; k++) {
+		size_t l = strlen(lit[k]);
+		if (y->n - y->i >= l && memcmp(y->s + y->i, lit[k], l) == 0) {
+			y->i += l;
+			return 0;
+		}
+	}
+	return syn_number(y);
+}
+
+/* Returns -1 if valid, else the offset of the first error. */
+static long
+syn_check(const char *s, size_t n)
+{
+	struct syn y = {s, n, 0, 0};
+
+	syn_ws(&y);
+	if (syn_value(&y) == 0) {
+		syn_ws(&y);
+		if (y.i == n)
+			return -1;
+	}
+	return (long)y.i;
+}
+
+int
+config_parse(struct config *c, const char *name, const char *js, size_t n)
+{
+	static jsmntok_t tok[CONFIG_MAX_TOKENS];
+	struct parse p = {name, js, tok, 0};
+	jsmn_parser jp;
+	int r;
+
+	config_defaults(c);
+	if ((r = (int)syn_check(js, n)) >= 0)
+		return fail(&p, r, NULL, (size_t)r >= n ? "unexpected end of file"
+							: "invalid JSON");
+	jsmn_init(&jp);
+	r = jsmn_parse(&jp, js, n, tok, CONFIG_MAX_TOKENS);
+	if (r == JSMN_ERROR_PART || r == 0)
+		return fail(&p, (int)n, NULL, "unexpected end of file");
+	if (r == JSMN_ERROR_INVAL)
+		return fail(&p, (int)jp.pos, NULL, "invalid JSON");
+	if (r == JSMN_ERROR_NOMEM)
+		return fail(&p, 0, NULL, "too many JSON tokens");
+	p.nt = r;
+	if (r < 1 || tok[0].type != JSMN_OBJECT)
+		return fail(&p, r < 1 ? 0 : tok[0].start, NULL,
+			"the top level must be an object");
+	if (skip(&p, 0) != r)
+		return fail(&p, tok[skip(&p, 0)].start, NULL,
+			"text after the top-level object");
+	if (parse_object(&p, 0, c, "") < 0)
+		return -1;
+	for (int i = 0; i < c->nportmap; i++)
+		for (int k = i + 1; k < c->nportmap; k++)
+			if (c->portmap[i].from == c->portmap[k].from)
+				return fail(&p, 0, "ports", "duplicate port");
+	return 0;
+}
+
+int
+config_load(struct config *c, const char *file)
+{
+	static char buf[CONFIG_MAX_BYTES + 1];
+	ssize_t n, got = 0;
+	int fd = open(file, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	while ((n = read(fd, buf + got, sizeof buf - 1 - (size_t)got)) > 0)
+		got += n;
+	close(fd);
+	if (n < 0) {
+		fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
+		return -1;
+	}
+	if (got >= CONFIG_MAX_BYTES) {
+		fprintf(stderr, "lure: %s: larger than %d bytes\n", file,
+			CONFIG_MAX_BYTES);
+		return -1;
+	}
+	buf[got] = 0;
+	if (memchr(buf, 0, (size_t)got)) {
+		fprintf(stderr, "lure: %s: holds a NUL byte\n", file);
+		return -1;
+	}
+	return config_parse(c, file, buf, (size_t)got);
+}

@@ -1,0 +1,638 @@
+/* conn.c: see conn.h. Each connection has a slot in four parallel arrays
+ * (struct conn, emulator state, input, output) so an idle connection only
+ * touches the pages it uses: RSS grows with traffic, not with max_conns.
+ * An error closes one connection, never the process. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "conn.h"
+#include "emu_ctx.h"
+#include "lure.h"
+#include "persona.h"
+
+#define LISTEN_MAX 256
+#define ACCEPT_BURST 64
+#define UDP_BURST 64
+#define UDP_MAX 65536
+
+struct listener {
+	int fd;
+	uint8_t transport;
+	uint16_t port, persona_port;
+	const struct emulator *emu;
+	char addr[48];
+};
+
+struct conn {
+	int fd; /* -1: free */
+	uint32_t ip_next;   /* per-IP hash chain: slot + 1, 0 ends */
+	uint32_t free_next; /* free list: slot + 1 */
+	uint8_t family, ip[16];
+	uint8_t peer_eof;
+	const struct listener *l;
+	int64_t t_open, t_active;
+	uint64_t bytes_in, bytes_out;
+	size_t in_len;
+	struct emu_ctx ctx;
+};
+
+static const struct config *cfg;
+static struct listener listeners[LISTEN_MAX];
+static size_t nlisteners;
+static struct conn *conns;
+static uint8_t *states, *inbufs, *outbufs;
+static size_t state_max;
+static uint32_t *ip_bucket, ip_mask, free_head;
+static unsigned nopen;
+static struct conn_stats stats;
+static char listeners_json[LISTEN_MAX * 112];
+/* what each pollfd added by conn_poll_prepare() stands for */
+static uint32_t *poll_ref; /* listener i: i; connection s: LISTEN_MAX + s */
+static size_t poll_n;
+static uint64_t session_counter;
+
+static void *
+state_of(size_t slot)
+{
+	return states + slot * state_max;
+}
+
+static uint32_t
+ip_hash(int family, const uint8_t *ip)
+{
+	uint32_t h = 2166136261u;
+
+	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
+		h = (h ^ ip[i]) * 16777619u;
+	return h & ip_mask;
+}
+
+static unsigned
+ip_count(int family, const uint8_t *ip)
+{
+	unsigned n = 0;
+
+	for (uint32_t s = ip_bucket[ip_hash(family, ip)]; s;
+		s = conns[s - 1].ip_next)
+		if (conns[s - 1].family == family &&
+		    memcmp(conns[s - 1].ip, ip, family == 4 ? 4 : 16) == 0)
+			n++;
+	return n;
+}
+
+static void
+ip_remove(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	uint32_t *p = &ip_bucket[ip_hash(c->family, c->ip)];
+
+	while (*p && *p != slot + 1)
+		p = &conns[*p - 1].ip_next;
+	if (*p)
+		*p = c->ip_next;
+	c->ip_next = 0;
+}
+
+/* Numeric address of a sockaddr; v4-mapped v6 addresses become v4. */
+static void
+addr_of(const struct sockaddr_storage *ss, int *family, uint8_t ip[16],
+	uint16_t *port, char *text, size_t cap)
+{
+	if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *s6 = (const void *)ss;
+		*port = ntohs(s6->sin6_port);
+		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+			*family = 4;
+			memcpy(ip, s6->sin6_addr.s6_addr + 12, 4);
+			inet_ntop(AF_INET, ip, text, (socklen_t)cap);
+		} else {
+			*family = 6;
+			memcpy(ip, s6->sin6_addr.s6_addr, 16);
+			inet_ntop(AF_INET6, ip, text, (socklen_t)cap);
+		}
+	} else {
+		const struct sockaddr_in *s4 = (const void *)ss;
+		*family = 4;
+		*port = ntohs(s4->sin_port);
+		memcpy(ip, &s4->sin_addr, 4);
+		inet_ntop(AF_INET, ip, text, (socklen_t)cap);
+	}
+}
+
+static int
+bind_one(struct listener *l, const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	int one = 1, fd, family;
+
+	memset(&ss, 0, sizeof ss);
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+		struct sockaddr_in *s4 = (void *)&ss;
+		family = s4->sin_family = AF_INET;
+		s4->sin_port = htons(l->port);
+		sl = sizeof *s4;
+	} else {
+		struct sockaddr_in6 *s6 = (void *)&ss;
+		inet_pton(AF_INET6, addr, &s6->sin6_addr);
+		family = s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons(l->port);
+		sl = sizeof *s6;
+	}
+	fd = socket(family,
+		(l->transport == EMU_UDP ? SOCK_DGRAM : SOCK_STREAM) |
+			SOCK_NONBLOCK | SOCK_CLOEXEC,
+		0);
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+	if (family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
+	    (l->transport == EMU_TCP && listen(fd, 511) < 0)) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	l->fd = fd;
+	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	return 0;
+}
+
+static uint16_t
+local_port(const struct config *c, uint16_t persona_port, int offset)
+{
+	for (int i = 0; i < c->nportmap; i++)
+		if (c->portmap[i].from == persona_port)
+			return c->portmap[i].to;
+	return (uint16_t)(persona_port + offset > 65535 ? 0
+						       : persona_port + offset);
+}
+
+int
+conn_setup(const struct config *c)
+{
+	int offset = c->port_offset >= 0 ? c->port_offset
+					 : (geteuid() == 0 ? 0 : 8000);
+	size_t jl = 0, poll_cap;
+
+	cfg = c;
+	for (size_t i = 0; emu_registry[i]; i++)
+		state_max = LURE_MAX(state_max, emu_registry[i]->state_size);
+	state_max = (state_max + 15) & ~(size_t)15;
+	conns = calloc(c->max_conns, sizeof *conns);
+	states = calloc(c->max_conns, state_max ? state_max : 16);
+	inbufs = calloc(c->max_conns, c->in_buf);
+	outbufs = calloc(c->max_conns, c->out_buf);
+	for (ip_mask = 1; ip_mask < c->max_conns * 2; ip_mask <<= 1)
+		;
+	ip_bucket = calloc(ip_mask, sizeof *ip_bucket);
+	ip_mask--;
+	poll_cap = c->max_conns + LISTEN_MAX;
+	poll_ref = calloc(poll_cap, sizeof *poll_ref);
+	if (!conns || !states || !inbufs || !outbufs || !ip_bucket || !poll_ref) {
+		fprintf(stderr, "lure: out of memory for %u connections\n",
+			c->max_conns);
+		return -1;
+	}
+	for (size_t s = 0; s < c->max_conns; s++) {
+		conns[s].fd = -1;
+		conns[s].free_next = s + 1 < c->max_conns ? (uint32_t)(s + 2) : 0;
+		conns[s].ctx.out = outbufs + s * c->out_buf;
+		conns[s].ctx.out_cap = c->out_buf;
+	}
+	free_head = 1;
+	stats.max = c->max_conns;
+
+	listeners_json[jl++] = '[';
+	for (size_t p = 0; p < persona_nports; p++) {
+		const struct persona_port *pp = &persona_ports[p];
+		const struct emulator *emu = emu_find(pp->emu);
+		uint16_t port = local_port(c, pp->port, offset);
+
+		if (!emu) {
+			fprintf(stderr, "lure: port %u: emulator \"%s\" is not "
+					"compiled in\n", pp->port, pp->emu);
+			return -1;
+		}
+		if (!(emu->transports & pp->transport)) {
+			fprintf(stderr, "lure: port %u: emulator \"%s\" cannot "
+					"serve %s\n", pp->port, pp->emu,
+				pp->transport == EMU_UDP ? "udp" : "tcp");
+			return -1;
+		}
+		if (!port) /* disabled by the config */
+			continue;
+		for (int a = 0; a < c->nlisten; a++) {
+			struct listener *l = &listeners[nlisteners];
+			if (nlisteners == LISTEN_MAX) {
+				fprintf(stderr, "lure: more than %d listeners\n",
+					LISTEN_MAX);
+				return -1;
+			}
+			l->transport = pp->transport;
+			l->port = port;
+			l->persona_port = pp->port;
+			l->emu = emu;
+			if (bind_one(l, c->listen[a]) < 0) {
+				if (errno == EAFNOSUPPORT && strchr(c->listen[a], ':')) {
+					lure_log("BIND addr=%s port=%u skipped=no_ipv6",
+						c->listen[a], port);
+					continue;
+				}
+				fprintf(stderr, "lure: bind %s port %u/%s: %s\n",
+					c->listen[a], port,
+					pp->transport == EMU_UDP ? "udp" : "tcp",
+					strerror(errno));
+				return -1;
+			}
+			jl += (size_t)snprintf(listeners_json + jl,
+				sizeof listeners_json - jl,
+				"%s{\"address\":\"%s\",\"port\":%u,"
+				"\"persona_port\":%u,\"transport\":\"%s\","
+				"\"emulator\":\"%s\"}",
+				nlisteners ? "," : "", l->addr, port, pp->port,
+				pp->transport == EMU_UDP ? "udp" : "tcp",
+				emu->name);
+			nlisteners++;
+		}
+	}
+	snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
+	return 0;
+}
+
+const char *
+conn_listeners_json(void)
+{
+	return listeners_json;
+}
+
+size_t
+conn_poll_max(void)
+{
+	return cfg->max_conns + nlisteners;
+}
+
+static void
+close_conn(size_t slot, enum emu_close_reason why)
+{
+	struct conn *c = &conns[slot];
+	struct event *e;
+
+	if (c->fd < 0)
+		return;
+	if (c->l->emu->on_close)
+		c->l->emu->on_close(&c->ctx, state_of(slot), why);
+	if ((e = emu_event(&c->ctx, "connection.close"))) {
+		event_int(e, "event.duration",
+			(lure_now() - c->t_open) * 1000000LL);
+		event_int(e, "source.bytes", (int64_t)c->bytes_in);
+		event_int(e, "destination.bytes", (int64_t)c->bytes_out);
+		event_str(e, "event.reason", emu_close_reason_name[why]);
+		event_commit(e);
+	}
+	close(c->fd);
+	c->fd = -1;
+	ip_remove(slot);
+	c->free_next = free_head;
+	free_head = (uint32_t)slot + 1;
+	nopen--;
+	stats.closed++;
+}
+
+/* Send what the emulator queued; close when it asked and all is sent. */
+static void
+flush_conn(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	const uint8_t *p;
+	size_t n;
+
+	while ((n = emu_ctx_peek(&c->ctx, &p)) > 0) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (w <= 0) {
+			close_conn(slot, EMU_CLOSE_ERROR);
+			return;
+		}
+		emu_ctx_sent(&c->ctx, (size_t)w);
+		c->bytes_out += (uint64_t)w;
+		c->t_active = lure_now();
+	}
+	if (c->ctx.close)
+		close_conn(slot, EMU_CLOSE_EMU);
+	else if (c->peer_eof && !c->ctx.wake_at)
+		close_conn(slot, EMU_CLOSE_PEER);
+}
+
+/* Offer input, send output, repeat while the emulator makes progress. */
+static void
+serve(size_t slot)
+{
+	struct conn *c = &conns[slot];
+
+	for (int guard = 0; guard < 64 && c->fd >= 0; guard++) {
+		size_t before = c->in_len;
+		if (emu_ctx_pump(&c->ctx, state_of(slot),
+			    inbufs + slot * cfg->in_buf, &c->in_len,
+			    cfg->in_buf) < 0) {
+			close_conn(slot, EMU_CLOSE_INPUT);
+			return;
+		}
+		flush_conn(slot);
+		if (c->fd < 0 || emu_ctx_pending(&c->ctx) ||
+		    c->in_len == before || c->ctx.wake_at)
+			return;
+	}
+}
+
+static void
+accept_tcp(struct listener *l)
+{
+	for (int k = 0; k < ACCEPT_BURST && free_head; k++) {
+		struct sockaddr_storage peer, local;
+		socklen_t pl = sizeof peer, ll = sizeof local;
+		int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl,
+			SOCK_NONBLOCK | SOCK_CLOEXEC);
+		size_t slot;
+		struct conn *c;
+		int family;
+		uint8_t ip[16], lip[16];
+		uint16_t lport;
+		struct event *e;
+
+		if (fd < 0) {
+			if (errno != EAGAIN && errno != EWOULDBLOCK &&
+			    errno != EINTR && errno != ECONNABORTED)
+				lure_log("ACCEPT port=%u error=%s", l->port,
+					strerror(errno));
+			return;
+		}
+		slot = free_head - 1;
+		c = &conns[slot];
+		addr_of(&peer, &family, ip, &c->ctx.src_port, c->ctx.src_ip,
+			sizeof c->ctx.src_ip);
+		if (ip_count(family, ip) >= cfg->per_ip) {
+			stats.rejected_per_ip++;
+			close(fd);
+			continue;
+		}
+		free_head = c->free_next;
+		c->fd = fd;
+		c->l = l;
+		c->family = (uint8_t)family;
+		memcpy(c->ip, ip, 16);
+		c->ip_next = ip_bucket[ip_hash(family, ip)];
+		ip_bucket[ip_hash(family, ip)] = (uint32_t)slot + 1;
+		c->peer_eof = 0;
+		c->t_open = c->t_active = lure_now();
+		c->bytes_in = c->bytes_out = 0;
+		c->in_len = 0;
+		emu_ctx_reset(&c->ctx);
+		c->ctx.emu = l->emu;
+		c->ctx.transport = EMU_TCP;
+		c->ctx.local_port = l->port;
+		c->ctx.persona_port = l->persona_port;
+		c->ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
+		c->ctx.excluded = config_excluded(cfg, family, ip);
+		if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
+			addr_of(&local, &family, lip, &lport, c->ctx.dst_ip,
+				sizeof c->ctx.dst_ip);
+		else
+			snprintf(c->ctx.dst_ip, sizeof c->ctx.dst_ip, "%s",
+				l->addr);
+		snprintf(c->ctx.session, sizeof c->ctx.session, "%s-%llu",
+			event_identity()->boot_id,
+			(unsigned long long)++session_counter);
+		nopen++;
+		stats.accepted++;
+		if ((e = emu_event(&c->ctx, "connection.open")))
+			event_commit(e);
+		if (l->emu->state_size)
+			memset(state_of(slot), 0, l->emu->state_size);
+		if (l->emu->on_open)
+			l->emu->on_open(&c->ctx, state_of(slot));
+		serve(slot);
+	}
+}
+
+static void
+recv_udp(struct listener *l)
+{
+	static uint8_t buf[UDP_MAX], reply[UDP_MAX];
+	static uint8_t state[4096] __attribute__((aligned(16)));
+	static struct emu_ctx ctx;
+
+	for (int k = 0; k < UDP_BURST; k++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof peer;
+		ssize_t n = recvfrom(l->fd, buf, sizeof buf, 0,
+			(struct sockaddr *)&peer, &pl);
+		uint8_t ip[16];
+		int family;
+		size_t rl = 0, m;
+		const uint8_t *p;
+
+		if (n < 0)
+			return;
+		stats.datagrams++;
+		memset(&ctx, 0, sizeof ctx);
+		ctx.emu = l->emu;
+		ctx.out = reply;
+		ctx.out_cap = sizeof reply;
+		ctx.transport = EMU_UDP;
+		ctx.local_port = l->port;
+		ctx.persona_port = l->persona_port;
+		ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
+		addr_of(&peer, &family, ip, &ctx.src_port, ctx.src_ip,
+			sizeof ctx.src_ip);
+		snprintf(ctx.dst_ip, sizeof ctx.dst_ip, "%s", l->addr);
+		ctx.excluded = config_excluded(cfg, family, ip);
+		if (l->emu->state_size > sizeof state)
+			return;
+		memset(state, 0, l->emu->state_size);
+		if (l->emu->on_open)
+			l->emu->on_open(&ctx, state);
+		if (l->emu->on_data)
+			l->emu->on_data(&ctx, state, buf, (size_t)n);
+		if (l->emu->on_close)
+			l->emu->on_close(&ctx, state, EMU_CLOSE_PEER);
+		/* one datagram back: buffered bytes then the reference */
+		while ((m = emu_ctx_peek(&ctx, &p)) > 0) {
+			if (p != reply + rl) {
+				m = LURE_MIN(m, sizeof reply - rl);
+				memmove(reply + rl, p, m);
+			}
+			rl += m;
+			emu_ctx_sent(&ctx, m);
+			if (rl == sizeof reply)
+				break;
+		}
+		if (rl)
+			sendto(l->fd, reply, rl, 0, (struct sockaddr *)&peer, pl);
+	}
+}
+
+static void
+read_conn(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	uint8_t *in = inbufs + slot * cfg->in_buf;
+	ssize_t n = recv(c->fd, in + c->in_len, cfg->in_buf - c->in_len, 0);
+
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			close_conn(slot, errno == ECONNRESET ? EMU_CLOSE_PEER
+							     : EMU_CLOSE_ERROR);
+		return;
+	}
+	if (n == 0) {
+		c->peer_eof = 1;
+		serve(slot);
+		if (c->fd >= 0 && !emu_ctx_pending(&c->ctx) && !c->ctx.wake_at)
+			close_conn(slot, EMU_CLOSE_PEER);
+		return;
+	}
+	c->in_len += (size_t)n;
+	c->bytes_in += (uint64_t)n;
+	c->t_active = lure_now();
+	if (c->bytes_in > cfg->max_input) {
+		close_conn(slot, EMU_CLOSE_INPUT);
+		return;
+	}
+	serve(slot);
+}
+
+/* Fire due timers; returns the connection's next deadline. */
+static int64_t
+tick_conn(size_t slot, int64_t now)
+{
+	struct conn *c = &conns[slot];
+	int64_t idle = c->t_active + (int64_t)cfg->idle_timeout * 1000;
+	int64_t session = c->t_open + (int64_t)cfg->session_timeout * 1000;
+
+	if (now >= session) {
+		close_conn(slot, EMU_CLOSE_SESSION);
+		return 0;
+	}
+	if (c->ctx.wake_at && now >= c->ctx.wake_at) {
+		c->ctx.wake_at = 0;
+		c->t_active = now; /* a pending delay is not idleness */
+		if (c->l->emu->on_timeout)
+			c->l->emu->on_timeout(&c->ctx, state_of(slot));
+		serve(slot);
+		if (c->fd < 0)
+			return 0;
+		if (c->peer_eof && !emu_ctx_pending(&c->ctx) && !c->ctx.wake_at) {
+			close_conn(slot, EMU_CLOSE_PEER);
+			return 0;
+		}
+		idle = c->t_active + (int64_t)cfg->idle_timeout * 1000;
+	}
+	if (now >= idle && !c->ctx.wake_at) {
+		close_conn(slot, EMU_CLOSE_IDLE);
+		return 0;
+	}
+	if (c->ctx.wake_at)
+		return LURE_MIN(session, c->ctx.wake_at);
+	return LURE_MIN(session, idle);
+}
+
+size_t
+conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
+{
+	int64_t now = lure_now();
+	size_t n = 0;
+
+	for (size_t s = 0; s < cfg->max_conns && n < cap; s++) {
+		struct conn *c = &conns[s];
+		int64_t d;
+		short ev = 0;
+
+		if (c->fd < 0 || !(d = tick_conn(s, now)))
+			continue;
+		if (*deadline == 0 || d < *deadline)
+			*deadline = d;
+		if (emu_ctx_pending(&c->ctx))
+			ev |= POLLOUT;
+		else if (!c->peer_eof && !c->ctx.wake_at &&
+			 c->in_len < cfg->in_buf)
+			ev |= POLLIN;
+		if (!ev)
+			continue;
+		pfd[n].fd = c->fd;
+		pfd[n].events = ev;
+		pfd[n].revents = 0;
+		poll_ref[n++] = LISTEN_MAX + (uint32_t)s;
+	}
+	for (size_t i = 0; i < nlisteners && n < cap; i++) {
+		/* a full pool takes TCP listeners out of the poll set */
+		if (listeners[i].transport == EMU_TCP && !free_head)
+			continue;
+		pfd[n].fd = listeners[i].fd;
+		pfd[n].events = POLLIN;
+		pfd[n].revents = 0;
+		poll_ref[n++] = (uint32_t)i;
+	}
+	poll_n = n;
+	return n;
+}
+
+void
+conn_poll_handle(const struct pollfd *pfd, size_t n)
+{
+	for (size_t i = 0; i < n && i < poll_n; i++) {
+		uint32_t ref = poll_ref[i];
+
+		if (!pfd[i].revents)
+			continue;
+		if (ref < LISTEN_MAX) {
+			struct listener *l = &listeners[ref];
+			if (l->transport == EMU_UDP)
+				recv_udp(l);
+			else
+				accept_tcp(l);
+			continue;
+		}
+		ref -= LISTEN_MAX;
+		if (conns[ref].fd != pfd[i].fd)
+			continue; /* closed and reused in this pass */
+		if (pfd[i].revents & POLLOUT)
+			flush_conn(ref);
+		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
+			read_conn(ref);
+		if (conns[ref].fd >= 0 && (pfd[i].revents & POLLOUT) &&
+		    !emu_ctx_pending(&conns[ref].ctx))
+			serve(ref);
+	}
+}
+
+void
+conn_shutdown(void)
+{
+	for (size_t s = 0; cfg && s < cfg->max_conns; s++)
+		if (conns[s].fd >= 0)
+			close_conn(s, EMU_CLOSE_SHUTDOWN);
+	for (size_t i = 0; i < nlisteners; i++)
+		close(listeners[i].fd);
+	nlisteners = 0;
+}
+
+void
+conn_stats(struct conn_stats *st)
+{
+	*st = stats;
+	st->open = nopen;
+}

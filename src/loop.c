@@ -1,0 +1,161 @@
+/* loop.c: rebuilds the pollfd set each pass from what each part wants, sleeps
+ * until the earliest deadline, and acts on signal flags at the top of a pass.
+ * Signals are blocked except inside ppoll(), so none is lost between the
+ * flag check and the sleep. */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+#include "conn.h"
+#include "event.h"
+#include "loop.h"
+#include "lure.h"
+#include "out_file.h"
+#include "outbox.h"
+#include "platform.h"
+
+static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
+static sigset_t run_mask;
+static int64_t t_start, next_heartbeat;
+
+static void
+on_signal(int s)
+{
+	if (s == SIGHUP)
+		sig_hup = 1;
+	else if (s == SIGUSR1)
+		sig_usr1 = 1;
+	else
+		sig_stop = 1;
+}
+
+void
+loop_signals(void)
+{
+	struct sigaction sa;
+	sigset_t block;
+	int sigs[] = {SIGTERM, SIGINT, SIGHUP, SIGUSR1};
+
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&block);
+	for (size_t i = 0; i < LURE_ARRAY_LEN(sigs); i++) {
+		sigaction(sigs[i], &sa, NULL);
+		sigaddset(&block, sigs[i]);
+	}
+	signal(SIGPIPE, SIG_IGN);
+	sigprocmask(SIG_BLOCK, &block, &run_mask);
+	sigdelset(&run_mask, SIGTERM);
+	sigdelset(&run_mask, SIGINT);
+	sigdelset(&run_mask, SIGHUP);
+	sigdelset(&run_mask, SIGUSR1);
+	t_start = lure_now();
+}
+
+void
+loop_status(const char *reason)
+{
+	struct conn_stats cs;
+	struct outbox_stats os;
+	struct event *e = event_begin("status", NULL);
+
+	conn_stats(&cs);
+	outbox_stats(&os);
+	event_str(e, "event.dataset", "lure.status");
+	event_str(e, "event.reason", reason);
+	event_str(e, "lure.tls", LURE_TLS);
+	event_int(e, "lure.uptime", (lure_now() - t_start) / 1000);
+	event_int(e, "lure.connections.open", cs.open);
+	event_int(e, "lure.connections.max", cs.max);
+	event_int(e, "lure.connections.accepted", (int64_t)cs.accepted);
+	event_int(e, "lure.connections.rejected_per_ip",
+		(int64_t)cs.rejected_per_ip);
+	event_int(e, "lure.datagrams", (int64_t)cs.datagrams);
+	/* the status event itself is not counted: it is being written now */
+	event_int(e, "lure.events.accepted", (int64_t)event_count());
+	event_int(e, "lure.events.dropped", (int64_t)os.dropped);
+	event_int(e, "lure.queue.bytes", (int64_t)os.used);
+	event_int(e, "lure.queue.size", (int64_t)os.size);
+	event_int(e, "lure.rss_kib", platform_rss_kib());
+	if (strcmp(reason, "start") == 0)
+		event_raw(e, "lure.listeners", conn_listeners_json(),
+			strlen(conn_listeners_json()));
+	event_commit(e);
+}
+
+int
+loop_run(void)
+{
+	size_t cap = conn_poll_max() + 1;
+	struct pollfd *pfd = calloc(cap, sizeof *pfd);
+
+	if (!pfd)
+		lure_die(1, "out of memory for %zu pollfds", cap);
+	if (config.heartbeat)
+		next_heartbeat = lure_now() + (int64_t)config.heartbeat * 1000;
+	while (!sig_stop) {
+		int64_t deadline = 0, now;
+		size_t n = 0;
+		struct timespec ts, *tsp = NULL;
+		int ofd, r;
+
+		if (sig_hup) {
+			sig_hup = 0;
+			out_file_reopen();
+		}
+		if (sig_usr1) {
+			sig_usr1 = 0;
+			loop_status("stats");
+		}
+		if (next_heartbeat && lure_now() >= next_heartbeat) {
+			loop_status("heartbeat");
+			next_heartbeat += (int64_t)config.heartbeat * 1000;
+		}
+		out_file_flush();
+		if ((ofd = out_file_fd()) >= 0) {
+			pfd[0].fd = ofd;
+			pfd[0].events = POLLOUT;
+			pfd[0].revents = 0;
+			n = 1;
+		}
+		n += conn_poll_prepare(pfd + n, cap - n, &deadline);
+		if (next_heartbeat && (!deadline || next_heartbeat < deadline))
+			deadline = next_heartbeat;
+		if (out_file_deadline() &&
+		    (!deadline || out_file_deadline() < deadline))
+			deadline = out_file_deadline();
+		if (out_file_pending() && ofd < 0 && !out_file_deadline())
+			deadline = lure_now(); /* events made while preparing */
+		if (deadline) {
+			now = lure_now();
+			int64_t ms = deadline > now ? deadline - now : 0;
+			ts.tv_sec = ms / 1000;
+			ts.tv_nsec = (ms % 1000) * 1000000;
+			tsp = &ts;
+		}
+		r = ppoll(pfd, n, tsp, &run_mask);
+		if (r < 0) {
+			if (errno != EINTR)
+				lure_log("POLL error=%s", strerror(errno));
+			continue;
+		}
+		if (r == 0)
+			continue;
+		if (ofd >= 0) {
+			if (pfd[0].revents)
+				out_file_flush();
+			conn_poll_handle(pfd + 1, n - 1);
+		} else {
+			conn_poll_handle(pfd, n);
+		}
+	}
+	conn_shutdown();
+	loop_status("stop");
+	out_file_drain();
+	free(pfd);
+	return 0;
+}
