@@ -6,7 +6,7 @@
 
 TARGET ?= host
 PERSONA ?= generic
-TLS ?= none
+TLS ?= mbedtls
 SAN ?= 0
 OPT ?= -O2
 CC_SAN = $(CC)
@@ -17,12 +17,13 @@ PDIR := emu/personas/$(PERSONA)
 ifeq ($(wildcard $(PDIR)/persona.conf),)
 $(error PERSONA=$(PERSONA): no $(PDIR)/persona.conf)
 endif
-ifneq ($(TLS),none)
-$(error TLS=$(TLS): only TLS=none is implemented so far)
-endif
 EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PDIR)/persona.conf | sort -u)
 
-B ?= build/$(TARGET)-$(PERSONA)$(if $(filter 1,$(SAN)),-san)
+B ?= build/$(TARGET)-$(PERSONA)$(if $(filter none,$(TLS)),-notls)$(if $(filter 1,$(SAN)),-san)
+
+all: $(B)/lure
+include toolchains/tls.mk
+include test/es/es.mk
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 
 WARN = -Wall -Wextra -Werror -Wundef -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -31,21 +32,20 @@ SAN_ON = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-reco
 SANFLAGS = $(if $(filter 1,$(SAN)),$(SAN_ON))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAGS) \
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
-	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"'
+	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' $(TLS_CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS)
 
 # EMU_OBJ: what emulators need (transcripts, fuzzers); CORE_OBJ: the daemon.
 EMU_SRC = src/lure.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
 	src/persona.c src/emu_registry.c $(foreach e,$(EMUS),emu/$(e).c)
-CORE_SRC = src/config.c src/conn.c src/loop.c src/out_file.c platform/linux.c
+CORE_SRC = src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
+	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c
 EMU_OBJ = $(patsubst %.c,$(B)/%.o,$(EMU_SRC)) $(B)/persona_data.o
 LIB_OBJ = $(EMU_OBJ) $(patsubst %.c,$(B)/%.o,$(CORE_SRC))
 OBJ = $(LIB_OBJ) $(B)/src/main.o
 TEST_OBJ = $(B)/test/harness.o
 
-.PHONY: all run test test-unit test-emu test-it test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
-
-all: $(B)/lure
+.PHONY: fuzz-build all run test test-unit test-emu test-it test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
 SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(VERSION)
@@ -79,7 +79,7 @@ $(B)/%.o: $(B)/%.c $(B)/.settings
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/lure: $(OBJ)
-	$(CC) -o $@ $(OBJ) $(ALL_LDFLAGS)
+	$(CC) -o $@ $(OBJ) $(ALL_LDFLAGS) $(TLS_LIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
@@ -91,7 +91,7 @@ run: $(B)/lure
 # --- tests -----------------------------------------------------------------
 UNIT_SRC = $(wildcard test/unit/*.c)
 $(B)/unit: $(patsubst %.c,$(B)/%.o,$(UNIT_SRC)) $(LIB_OBJ) $(TEST_OBJ)
-	$(CC) -o $@ $^ $(ALL_LDFLAGS)
+	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
 $(B)/transcript: $(B)/test/emu/transcript.o $(EMU_OBJ) $(TEST_OBJ)
 	$(CC) -o $@ $^ $(ALL_LDFLAGS)
 $(B)/propdrive: $(B)/test/prop/propdrive.o $(EMU_OBJ) $(TEST_OBJ)
@@ -109,7 +109,7 @@ transcripts-update: $(B)/transcript
 test-it: $(B)/lure $(B)/propdrive
 	sh tools/deps.sh test
 	LURE_BIN=$(B)/lure LURE_PROPDRIVE=$(B)/propdrive LURE_PERSONA=$(PERSONA) \
-		python3 -m pytest -q test/it
+		python3 -m pytest -q test/it test/prop
 
 test: test-unit test-emu test-it
 
@@ -117,10 +117,21 @@ test-san:
 	$(MAKE) SAN=1 test
 
 # --- fuzzing (clang libFuzzer), benchmarks, size -----------------------------
+# make fuzz: every target for FUZZ_SECONDS each (build/fuzz-<persona>/).
 FUZZ_SECONDS ?= 30
+FUZZ_TARGETS = config json $(addprefix emu_,$(EMUS))
+$(B)/fuzz_emu_%: test/fuzz/fuzz_emu.c $(EMU_OBJ) $(TEST_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -DFUZZ_EMU='"$*"' -o $@ $^ $(ALL_LDFLAGS)
+$(B)/fuzz_config: test/fuzz/fuzz_config.c $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
+$(B)/fuzz_json: test/fuzz/fuzz_json.c $(B)/src/json.o
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
+fuzz-build: $(addprefix $(B)/fuzz_,$(FUZZ_TARGETS))
 fuzz:
 	sh tools/deps.sh fuzz
-	sh test/fuzz/run.sh $(FUZZ_SECONDS) $(PERSONA)
+	$(MAKE) CC=clang SAN=1 CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' \
+		B=build/fuzz-$(PERSONA) fuzz-build
+	sh test/fuzz/run.sh build/fuzz-$(PERSONA) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: $(B)/lure
 	sh tools/deps.sh bench

@@ -13,6 +13,7 @@
 #include <jsmn.h>
 
 #include "config.h"
+#include "json.h"
 #include "lure.h"
 #include "persona.h"
 
@@ -53,6 +54,26 @@ static const struct key keys[] = {
 	{"user", K_STR, F(user), 1, 0},
 	{"run_as_root", K_BOOL, F(run_as_root), 0, 1},
 	{"heartbeat", K_UINT, F(heartbeat), 0, 86400},
+	{"elasticsearch", K_OBJ, 0, 0, 0, 0},
+	{"elasticsearch.url", K_STR, F(es.url), 1, 0},
+	{"elasticsearch.index", K_STR, F(es.index), 1, 0},
+	{"elasticsearch.data_stream", K_BOOL, F(es.data_stream), 0, 1},
+	{"elasticsearch.user", K_STR, F(es.user), 1, 0},
+	{"elasticsearch.password", K_STR, F(es.password), 1, 0},
+	{"elasticsearch.api_key", K_STR, F(es.api_key), 1, 0},
+	{"elasticsearch.ca_file", K_STR, F(es.ca_file), 1, 0},
+	{"elasticsearch.insecure", K_BOOL, F(es.insecure), 0, 1},
+	{"elasticsearch.batch_events", K_UINT, F(es.batch_events), 1, 10000},
+	{"elasticsearch.batch_bytes", K_UINT, F(es.batch_bytes), 4096, 64L << 20},
+	{"elasticsearch.flush_ms", K_UINT, F(es.flush_ms), 1, 3600000},
+	{"elasticsearch.retry_max_ms", K_UINT, F(es.retry_max_ms), 100, 3600000},
+	{"elasticsearch.timeout_ms", K_UINT, F(es.timeout_ms), 100, 3600000},
+	{"elasticsearch.dead_letter", K_STR, F(es.dead_letter), 1, 0},
+	{"elasticsearch.template", K_STR, F(es.template_file), 1, 0},
+	{"elasticsearch.resolver", K_STR, F(es.resolver), 1, 0},
+	{"elasticsearch.spool", K_OBJ, 0, 0, 0, 0},
+	{"elasticsearch.spool.path", K_STR, F(es.spool), 1, 0},
+	{"elasticsearch.spool.max_bytes", K_UINT, F(es.spool_max_bytes), 65536, 1L << 30},
 };
 
 void
@@ -73,6 +94,13 @@ config_defaults(struct config *c)
 	c->out_buf = 4096;
 	c->outbox_bytes = 1 << 20;
 	strcpy(c->output_file, "-");
+	strcpy(c->es.index, "lure-%Y.%m.%d");
+	c->es.batch_events = 200;
+	c->es.batch_bytes = 512 * 1024;
+	c->es.flush_ms = 1000;
+	c->es.retry_max_ms = 30000;
+	c->es.timeout_ms = 30000;
+	c->es.spool_max_bytes = 64 << 20;
 }
 
 struct parse {
@@ -399,160 +427,6 @@ parse_object(const struct parse *p, int i, struct config *c,
 	return 0;
 }
 
-/* jsmn tokenizes but lets some bad JSON through (trailing commas, missing
- * commas); this strict syntax pass (RFC 8259) runs first and reports the
- * exact offset of the first error. */
-struct syn {
-	const char *s;
-	size_t n, i;
-	int depth;
-};
-
-static void
-syn_ws(struct syn *y)
-{
-	while (y->i < y->n && strchr(" \t\r\n", y->s[y->i]) && y->s[y->i])
-		y->i++;
-}
-
-static int syn_value(struct syn *y);
-
-static int
-syn_string(struct syn *y)
-{
-	if (y->i >= y->n || y->s[y->i] != '"')
-		return -1;
-	for (y->i++; y->i < y->n; y->i++) {
-		unsigned char c = (unsigned char)y->s[y->i];
-		if (c == '"') {
-			y->i++;
-			return 0;
-		}
-		if (c < 0x20)
-			return -1;
-		if (c == '\\') {
-			if (++y->i >= y->n || !strchr("\"\\/bfnrtu", y->s[y->i]) ||
-			    !y->s[y->i])
-				return -1;
-			if (y->s[y->i] == 'u')
-				for (int k = 0; k < 4; k++)
-					if (++y->i >= y->n ||
-					    !strchr("0123456789abcdefABCDEF",
-						    y->s[y->i]) || !y->s[y->i])
-						return -1;
-		}
-	}
-	return -1;
-}
-
-static int
-syn_number(struct syn *y)
-{
-	size_t start = y->i;
-
-	if (y->i < y->n && y->s[y->i] == '-')
-		y->i++;
-	if (y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
-		return -1;
-	if (y->s[y->i] == '0')
-		y->i++;
-	else
-		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
-			y->i++;
-	if (y->i < y->n && y->s[y->i] == '.') {
-		if (++y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
-			return -1;
-		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
-			y->i++;
-	}
-	if (y->i < y->n && (y->s[y->i] == 'e' || y->s[y->i] == 'E')) {
-		y->i++;
-		if (y->i < y->n && (y->s[y->i] == '+' || y->s[y->i] == '-'))
-			y->i++;
-		if (y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
-			return -1;
-		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
-			y->i++;
-	}
-	return y->i > start ? 0 : -1;
-}
-
-static int
-syn_container(struct syn *y, char close)
-{
-	if (++y->depth > 32)
-		return -1;
-	y->i++;
-	syn_ws(y);
-	if (y->i < y->n && y->s[y->i] == close) {
-		y->i++;
-		y->depth--;
-		return 0;
-	}
-	for (;;) {
-		syn_ws(y);
-		if (close == '}') {
-			if (syn_string(y) < 0)
-				return -1;
-			syn_ws(y);
-			if (y->i >= y->n || y->s[y->i] != ':')
-				return -1;
-			y->i++;
-			syn_ws(y);
-		}
-		if (syn_value(y) < 0)
-			return -1;
-		syn_ws(y);
-		if (y->i < y->n && y->s[y->i] == ',') {
-			y->i++;
-			continue;
-		}
-		if (y->i < y->n && y->s[y->i] == close) {
-			y->i++;
-			y->depth--;
-			return 0;
-		}
-		return -1;
-	}
-}
-
-static int
-syn_value(struct syn *y)
-{
-	static const char *const lit[] = {"true", "false", "null"};
-
-	if (y->i >= y->n)
-		return -1;
-	switch (y->s[y->i]) {
-	case '{': return syn_container(y, '}');
-	case '[': return syn_container(y, ']');
-	case '"': return syn_string(y);
-	}
-	for (size_t k = 0; k < 3; k++) {
-		size_t l = strlen(lit[k]);
-		if (y->n - y->i >= l && memcmp(y->s + y->i, lit[k], l) == 0) {
-			y->i += l;
-			return 0;
-		}
-	}
-	return syn_number(y);
-}
-
-/* Returns -1 if valid, else the offset of the first error. */
-static long
-syn_check(const char *s, size_t n)
-{
-	struct syn y = {s, n, 0, 0};
-
-	syn_ws(&y);
-	if (syn_value(&y) == 0) {
-		syn_ws(&y);
-		if (y.i == n)
-			return -1;
-	}
-	return (long)y.i;
-}
-
 int
 config_parse(struct config *c, const char *name, const char *js, size_t n)
 {
@@ -562,7 +436,7 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 	int r;
 
 	config_defaults(c);
-	if ((r = (int)syn_check(js, n)) >= 0)
+	if ((r = (int)json_check(js, n)) >= 0)
 		return fail(&p, r, NULL, (size_t)r >= n ? "unexpected end of file"
 							: "invalid JSON");
 	jsmn_init(&jp);

@@ -41,6 +41,22 @@ struct config {
 	char user[64];             /* drop to this user after binding */
 	int run_as_root;           /* allow staying root without user */
 	unsigned heartbeat;        /* seconds between status events, 0 = off */
+	/* elasticsearch shipping ("" url = off) */
+	struct config_es {
+		char url[512];
+		char index[128];      /* strftime pattern on event time, UTC */
+		int data_stream;      /* index names a data stream */
+		char user[128], password[128], api_key[256];
+		char ca_file[256];
+		int insecure;
+		unsigned batch_events, batch_bytes, flush_ms;
+		unsigned retry_max_ms, timeout_ms;
+		char dead_letter[256];
+		char template_file[256];
+		char resolver[64];
+		char spool[256];
+		unsigned spool_max_bytes;
+	} es;
 };
 
 extern struct config config;

@@ -106,3 +106,164 @@ json_time(char out[32], int64_t unix_ms)
 	out[k++] = 'Z';
 	out[k] = 0;
 }
+
+/* A strict RFC 8259 syntax pass (jsmn lets trailing and missing commas
+ * through). Bytes >= 0x80 inside strings are checked as UTF-8 too. */
+struct syn {
+	const char *s;
+	size_t n, i;
+	int depth;
+};
+
+static void
+syn_ws(struct syn *y)
+{
+	while (y->i < y->n && strchr(" \t\r\n", y->s[y->i]) && y->s[y->i])
+		y->i++;
+}
+
+static int syn_value(struct syn *y);
+
+static int
+syn_string(struct syn *y)
+{
+	if (y->i >= y->n || y->s[y->i] != '"')
+		return -1;
+	for (y->i++; y->i < y->n; y->i++) {
+		unsigned char c = (unsigned char)y->s[y->i];
+		if (c == '"') {
+			y->i++;
+			return 0;
+		}
+		if (c < 0x20)
+			return -1;
+		if (c >= 0x80) {
+			size_t l = json_utf8_len((const uint8_t *)y->s + y->i,
+				y->n - y->i);
+			if (!l)
+				return -1;
+			y->i += l - 1;
+			continue;
+		}
+		if (c == '\\') {
+			if (++y->i >= y->n || !strchr("\"\\/bfnrtu", y->s[y->i]) ||
+			    !y->s[y->i])
+				return -1;
+			if (y->s[y->i] == 'u')
+				for (int k = 0; k < 4; k++)
+					if (++y->i >= y->n ||
+					    !strchr("0123456789abcdefABCDEF",
+						    y->s[y->i]) || !y->s[y->i])
+						return -1;
+		}
+	}
+	return -1;
+}
+
+static int
+syn_number(struct syn *y)
+{
+	size_t start = y->i;
+
+	if (y->i < y->n && y->s[y->i] == '-')
+		y->i++;
+	if (y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
+		return -1;
+	if (y->s[y->i] == '0')
+		y->i++;
+	else
+		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
+			y->i++;
+	if (y->i < y->n && y->s[y->i] == '.') {
+		if (++y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
+			return -1;
+		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
+			y->i++;
+	}
+	if (y->i < y->n && (y->s[y->i] == 'e' || y->s[y->i] == 'E')) {
+		y->i++;
+		if (y->i < y->n && (y->s[y->i] == '+' || y->s[y->i] == '-'))
+			y->i++;
+		if (y->i >= y->n || y->s[y->i] < '0' || y->s[y->i] > '9')
+			return -1;
+		while (y->i < y->n && y->s[y->i] >= '0' && y->s[y->i] <= '9')
+			y->i++;
+	}
+	return y->i > start ? 0 : -1;
+}
+
+static int
+syn_container(struct syn *y, char close)
+{
+	if (++y->depth > 32)
+		return -1;
+	y->i++;
+	syn_ws(y);
+	if (y->i < y->n && y->s[y->i] == close) {
+		y->i++;
+		y->depth--;
+		return 0;
+	}
+	for (;;) {
+		syn_ws(y);
+		if (close == '}') {
+			if (syn_string(y) < 0)
+				return -1;
+			syn_ws(y);
+			if (y->i >= y->n || y->s[y->i] != ':')
+				return -1;
+			y->i++;
+			syn_ws(y);
+		}
+		if (syn_value(y) < 0)
+			return -1;
+		syn_ws(y);
+		if (y->i < y->n && y->s[y->i] == ',') {
+			y->i++;
+			continue;
+		}
+		if (y->i < y->n && y->s[y->i] == close) {
+			y->i++;
+			y->depth--;
+			return 0;
+		}
+		return -1;
+	}
+}
+
+static int
+syn_value(struct syn *y)
+{
+	static const char *const lit[] = {"true", "false", "null"};
+
+	if (y->i >= y->n)
+		return -1;
+	switch (y->s[y->i]) {
+	case '{': return syn_container(y, '}');
+	case '[': return syn_container(y, ']');
+	case '"': return syn_string(y);
+	}
+	for (size_t k = 0; k < 3; k++) {
+		size_t l = strlen(lit[k]);
+		if (y->n - y->i >= l && memcmp(y->s + y->i, lit[k], l) == 0) {
+			y->i += l;
+			return 0;
+		}
+	}
+	return syn_number(y);
+}
+
+long
+json_check(const char *s, size_t n)
+{
+	struct syn y = {s, n, 0, 0};
+
+	syn_ws(&y);
+	if (syn_value(&y) == 0) {
+		syn_ws(&y);
+		if (y.i == n)
+			return -1;
+	}
+	return (long)y.i;
+}
+

@@ -29,4 +29,9 @@ json_utf8_len(const uint8_t *p, size_t n);
 void
 json_time(char out[32], int64_t unix_ms);
 
+/* Strict JSON syntax check of one text (RFC 8259, UTF-8 validated, nesting
+ * up to 32): returns -1 when valid, else the offset of the first error. */
+long
+json_check(const char *s, size_t n);
+
 #endif

@@ -17,6 +17,7 @@
 #include "out_file.h"
 #include "outbox.h"
 #include "platform.h"
+#include "ship.h"
 
 static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
 static sigset_t run_mask;
@@ -81,6 +82,21 @@ loop_status(const char *reason)
 	event_int(e, "lure.queue.bytes", (int64_t)os.used);
 	event_int(e, "lure.queue.size", (int64_t)os.size);
 	event_int(e, "lure.rss_kib", platform_rss_kib());
+	event_str(e, "lure.version", LURE_VERSION);
+	if (ship_enabled()) {
+		struct ship_stats ss;
+		ship_stats(&ss);
+		event_str(e, "lure.ship.state", ss.state);
+		event_int(e, "lure.events.shipped", (int64_t)ss.shipped);
+		event_int(e, "lure.events.dead_lettered", (int64_t)ss.dead_lettered);
+		event_int(e, "lure.events.retried", (int64_t)ss.retried);
+		event_int(e, "lure.events.ship_dropped", (int64_t)ss.dropped);
+		event_int(e, "lure.ship.requests", (int64_t)ss.requests);
+		event_int(e, "lure.ship.queue_bytes", (int64_t)ss.queued_bytes);
+		event_int(e, "lure.ship.in_flight", (int64_t)ss.in_flight);
+		if (ss.last_error[0])
+			event_str(e, "error.message", ss.last_error);
+	}
 	if (strcmp(reason, "start") == 0)
 		event_raw(e, "lure.listeners", conn_listeners_json(),
 			strlen(conn_listeners_json()));
@@ -90,7 +106,7 @@ loop_status(const char *reason)
 int
 loop_run(void)
 {
-	size_t cap = conn_poll_max() + 1;
+	size_t cap = conn_poll_max() + 2;
 	struct pollfd *pfd = calloc(cap, sizeof *pfd);
 
 	if (!pfd)
@@ -98,10 +114,10 @@ loop_run(void)
 	if (config.heartbeat)
 		next_heartbeat = lure_now() + (int64_t)config.heartbeat * 1000;
 	while (!sig_stop) {
-		int64_t deadline = 0, now;
-		size_t n = 0;
+		int64_t deadline = 0, now, sd;
+		size_t n = 0, first_conn;
 		struct timespec ts, *tsp = NULL;
-		int ofd, r;
+		int ofd, r, sfd_at = -1;
 
 		if (sig_hup) {
 			sig_hup = 0;
@@ -122,6 +138,12 @@ loop_run(void)
 			pfd[0].revents = 0;
 			n = 1;
 		}
+		if ((sd = ship_tick()) && (!deadline || sd < deadline))
+			deadline = sd;
+		ship_pollfd(&pfd[n]);
+		if (pfd[n].fd >= 0)
+			sfd_at = (int)n++;
+		first_conn = n;
 		n += conn_poll_prepare(pfd + n, cap - n, &deadline);
 		if (next_heartbeat && (!deadline || next_heartbeat < deadline))
 			deadline = next_heartbeat;
@@ -145,17 +167,16 @@ loop_run(void)
 		}
 		if (r == 0)
 			continue;
-		if (ofd >= 0) {
-			if (pfd[0].revents)
-				out_file_flush();
-			conn_poll_handle(pfd + 1, n - 1);
-		} else {
-			conn_poll_handle(pfd, n);
-		}
+		if (ofd >= 0 && pfd[0].revents)
+			out_file_flush();
+		if (sfd_at >= 0 && pfd[sfd_at].revents)
+			ship_handle(pfd[sfd_at].revents);
+		conn_poll_handle(pfd + first_conn, n - first_conn);
 	}
 	conn_shutdown();
 	loop_status("stop");
 	out_file_drain();
+	ship_drain((int64_t)config.es.timeout_ms);
 	free(pfd);
 	return 0;
 }

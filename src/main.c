@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "persona.h"
 #include "platform.h"
+#include "ship.h"
 
 static void
 usage(FILE *f)
@@ -95,6 +96,8 @@ main(int argc, char **argv)
 
 	if (out_file_open(config.output_file) < 0)
 		return 1;
+	if (ship_setup(&config) < 0)
+		return 2;
 	platform_raise_nofile((long)config.max_conns + 256 + 32);
 	if (conn_setup(&config) < 0)
 		return 1;

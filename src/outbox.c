@@ -141,3 +141,39 @@ outbox_stats(struct outbox_stats *st)
 	st->used = (size_t)(head - tail);
 	st->size = mask + 1;
 }
+
+uint64_t
+outbox_cursor(int c)
+{
+	return cur[c];
+}
+
+void
+outbox_ack_to(int c, uint64_t pos)
+{
+	if (pos > cur[c])
+		outbox_ack(c, (size_t)(pos - cur[c]));
+}
+
+long
+outbox_line(int c, uint64_t *pos, char *dst, size_t cap)
+{
+	uint64_t p, end;
+
+	if (*pos < cur[c])
+		*pos = cur[c];
+	for (end = *pos; end < head && ring[end & mask] != '\n'; end++)
+		;
+	if (end == head)
+		return 0;
+	end++;
+	if (end - *pos > cap) {
+		*pos = end;
+		return -1;
+	}
+	for (p = *pos; p < end; p++)
+		*dst++ = ring[p & mask];
+	p = end - *pos;
+	*pos = end;
+	return (long)p;
+}

@@ -32,6 +32,19 @@ outbox_ack(int c, size_t n);
 size_t
 outbox_pending(int c);
 
+/* For a consumer that reads ahead of what it acknowledges (the shipper):
+ * copy the line at *pos (moved forward first if older lines were dropped
+ * while it was not yet acknowledged) into dst and advance *pos. Returns the
+ * line length (newline included), 0 when there is none, or -1 when the line
+ * is longer than cap (*pos then skips it). */
+long
+outbox_line(int c, uint64_t *pos, char *dst, size_t cap);
+/* The consumer's acknowledged position; acknowledge everything before pos. */
+uint64_t
+outbox_cursor(int c);
+void
+outbox_ack_to(int c, uint64_t pos);
+
 struct outbox_stats {
 	uint64_t pushed, dropped, dropped_bytes;
 	size_t used, size;

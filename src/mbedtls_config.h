@@ -1,0 +1,97 @@
+/* mbedtls_config.h: lure's own mbedTLS 2.28 configuration, installed over
+ * include/mbedtls/config.h by toolchains/deps.sh (a change here rebuilds the
+ * library). TLS 1.2 client only: ECDHE-RSA/ECDHE-ECDSA with AES-GCM and
+ * ChaCha20-Poly1305 on P-256, P-384 and X25519; X.509 + PEM verification with
+ * RSA (PKCS#1 v1.5 and PSS) and ECDSA signatures; a static heap; no sockets,
+ * no timers, no entropy module (src/tls_mbedtls.c seeds CTR_DRBG itself).
+ * mbedTLS tests these with #if defined(), so an option is on when defined. */
+#ifndef MBEDTLS_CONFIG_H
+#define MBEDTLS_CONFIG_H
+
+/* System: bn_mul.h assembly (x86_64, ARM, MIPS...), time for validity. */
+#define MBEDTLS_HAVE_ASM
+#define MBEDTLS_HAVE_TIME
+#define MBEDTLS_HAVE_TIME_DATE
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_FS_IO
+#define MBEDTLS_DEPRECATED_REMOVED
+
+/* All allocations come from one static array (tls_mbedtls.c); the DEBUG
+ * counters give the peak that sizes it (a few words per call, no output
+ * unless the heap is corrupt). */
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
+#define MBEDTLS_MEMORY_DEBUG
+
+/* Key exchange, curves, signatures. */
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED
+#define MBEDTLS_KEY_EXCHANGE_ECDHE_ECDSA_ENABLED
+#define MBEDTLS_ECP_DP_SECP256R1_ENABLED
+#define MBEDTLS_ECP_DP_SECP384R1_ENABLED
+#define MBEDTLS_ECP_DP_CURVE25519_ENABLED
+#define MBEDTLS_ECP_NIST_OPTIM
+#define MBEDTLS_PKCS1_V15
+#define MBEDTLS_PKCS1_V21
+#define MBEDTLS_X509_RSASSA_PSS_SUPPORT
+#define MBEDTLS_X509_CHECK_KEY_USAGE
+#define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
+
+/* TLS 1.2 client features. */
+#define MBEDTLS_SSL_PROTO_TLS1_2
+#define MBEDTLS_SSL_SERVER_NAME_INDICATION
+#define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
+#define MBEDTLS_SSL_ALL_ALERT_MESSAGES
+
+/* Smaller code, same results. */
+#define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_AES_FEWER_TABLES
+#define MBEDTLS_SHA256_SMALLER
+
+/* Modules. */
+#define MBEDTLS_AES_C
+#define MBEDTLS_ASN1_PARSE_C
+#define MBEDTLS_ASN1_WRITE_C
+#define MBEDTLS_BASE64_C
+#define MBEDTLS_BIGNUM_C
+#define MBEDTLS_CHACHA20_C
+#define MBEDTLS_CHACHAPOLY_C
+#define MBEDTLS_CIPHER_C
+#define MBEDTLS_CTR_DRBG_C
+#define MBEDTLS_ECDH_C
+#define MBEDTLS_ECDSA_C
+#define MBEDTLS_ECP_C
+#define MBEDTLS_ERROR_C
+#define MBEDTLS_GCM_C
+#define MBEDTLS_MD_C
+#define MBEDTLS_OID_C
+#define MBEDTLS_PEM_PARSE_C
+#define MBEDTLS_PK_C
+#define MBEDTLS_PK_PARSE_C
+#define MBEDTLS_POLY1305_C
+#define MBEDTLS_RSA_C
+#define MBEDTLS_SHA256_C
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_SSL_CLI_C
+#define MBEDTLS_SSL_TLS_C
+#define MBEDTLS_X509_USE_C
+#define MBEDTLS_X509_CRT_PARSE_C
+
+/* Sizes. RSA keys up to 4096 bits. The server may send 16 KiB records
+ * unless it honours max_fragment_length, so the input side stays full size;
+ * our own records are at most 4 KiB. */
+#define MBEDTLS_MPI_MAX_SIZE 512
+#define MBEDTLS_SSL_IN_CONTENT_LEN 16384
+#define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
+
+/* Offered in this order (all are AEAD with forward secrecy). */
+#define MBEDTLS_SSL_CIPHERSUITES                                               \
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                       \
+		MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,                 \
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,         \
+		MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,           \
+		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,               \
+		MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+
+#include "mbedtls/check_config.h"
+
+#endif

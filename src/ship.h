@@ -1,0 +1,50 @@
+/* ship.h: the Elasticsearch bulk shipper, a non-blocking state machine in the
+ * poll loop: resolve, connect, TLS, POST /_bulk (create actions, _id =
+ * event.id), keep-alive, per-item results. Lines leave the queue (the outbox
+ * or, with a spool, the spool file) only once the server has acknowledged
+ * them: 2xx or 409 acked, 429/5xx retried with capped exponential backoff and
+ * jitter, other 4xx written to the dead-letter file, 413 splits the batch. */
+#ifndef LURE_SHIP_H
+#define LURE_SHIP_H
+
+#include <poll.h>
+#include <stddef.h>
+#include <stdint.h>
+
+struct config;
+
+/* Parse the URL, open spool and dead-letter files, allocate buffers.
+ * Returns 0, 1 when shipping is off, -1 after a message (exit 2). */
+int
+ship_setup(struct config *c);
+int
+ship_enabled(void);
+/* Work that needs no poll (moving lines to the spool, building batches,
+ * timers). Returns the next deadline in ms (0: none). */
+int64_t
+ship_tick(void);
+/* The pollfd the shipper wants (fd -1 when none). */
+void
+ship_pollfd(struct pollfd *pfd);
+void
+ship_handle(short revents);
+/* Shutdown: try to deliver what is queued for up to ms, then stop. */
+void
+ship_drain(int64_t ms);
+
+struct ship_stats {
+	uint64_t shipped, dead_lettered, retried, requests, dropped;
+	uint64_t queued_bytes, in_flight;
+	const char *state, *last_error;
+};
+void
+ship_stats(struct ship_stats *st);
+
+/* Bulk response parsing, exposed for tests and fuzzing: fills status[i] for
+ * n items (0 when missing) and reason[i] (pointer into body, not NUL
+ * terminated, length in reason_len[i]). Returns items found or -1. */
+long
+ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
+	size_t *reason_len, size_t n);
+
+#endif

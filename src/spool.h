@@ -1,0 +1,36 @@
+/* spool.h: an on-disk queue of NDJSON lines for the shipper, so events
+ * survive an outage, a restart and a kill -9. <path> holds the lines,
+ * <path>.ack how far they were acknowledged (and which file that offset
+ * belongs to). Only acknowledged lines are ever removed; beyond the byte cap
+ * the oldest lines are dropped and counted. A line acknowledged by the server
+ * but not yet in <path>.ack when the process dies is sent again: the
+ * deterministic _id makes that a 409, not a duplicate. */
+#ifndef LURE_SPOOL_H
+#define LURE_SPOOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int
+spool_open(const char *path, uint64_t max_bytes);
+int
+spool_enabled(void);
+/* Append one line (newline included); -1 on a write error. */
+int
+spool_append(const char *line, size_t n);
+/* Line at *pos (forwarded past dropped lines) into dst; see outbox_line(). */
+long
+spool_line(uint64_t *pos, char *dst, size_t cap);
+uint64_t
+spool_cursor(void);
+/* Everything before pos is acknowledged: persist, compact when worth it. */
+void
+spool_ack_to(uint64_t pos);
+
+struct spool_stats {
+	uint64_t bytes, dropped, dropped_bytes, recovered;
+};
+void
+spool_stats(struct spool_stats *st);
+
+#endif

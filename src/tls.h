@@ -1,0 +1,108 @@
+/* tls.h: TLS client as a sans-I/O engine. The TLS code never touches a
+ * socket: the caller (the shipper, in the poll loop) moves bytes between the
+ * socket and the engine's fixed buffers, then retries the operation that
+ * returned TLS_WANT_IO. Exactly one backend is linked (TLS=mbedtls: src/
+ * tls_mbedtls.c; TLS=none: src/tls_none.c, where every call fails with a
+ * message). One session at a time, in static storage; the backend allocates
+ * only from its static heap (LURE_TLS_HEAP bytes), never with malloc.
+ *
+ * One pass of the loop, for the connected, non-blocking socket fd:
+ *	events = (tls_net_out_pending(t, &o) ? POLLOUT : 0)
+ *		| (tls_net_in_space(t, &i) ? POLLIN : 0);
+ *	POLLOUT: n = send(fd, o, len); if n > 0: tls_net_out_done(t, n)
+ *	POLLIN:  n = recv(fd, i, space); if n >= 0: tls_net_in_done(t, n)
+ *	then call tls_handshake() until TLS_OK, afterwards tls_write() and
+ *	tls_read() (read until TLS_WANT_IO: records may hold more bytes).
+ * A session that returned TLS_ERR stays failed: log tls_error(), send what
+ * tls_net_out_pending() still holds if convenient (an alert), tls_free(). */
+#ifndef LURE_TLS_H
+#define LURE_TLS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+enum {
+	TLS_OK = 0,
+	TLS_WANT_IO = -1, /* move bytes (see above), then call again */
+	TLS_ERR = -2      /* fatal for the session: see tls_error() */
+};
+
+struct tls_conf {
+	const char *ca_file; /* PEM (or DER) CA certificates to trust */
+	int insecure;        /* 1: no certificate or name check at all */
+};
+
+/* Once at start-up: static heap, CA certificates (into the heap; a large
+ * bundle needs a large LURE_TLS_HEAP). Returns 0, or -1 with a message in
+ * err. On success err may still hold a note to log (certificates of the file
+ * that were skipped as unsupported); otherwise it is "". */
+int
+tls_global_init(const struct tls_conf *c, char *err, size_t errlen);
+
+struct tls;
+
+/* A client session for server_name: sent as SNI and checked against the
+ * certificate (DNS names in subjectAltName or CN; an IP literal is checked
+ * against iPAddress entries and not sent as SNI). Returns NULL when a
+ * session is already open, on an uninitialised or out-of-memory engine, or
+ * when no random bytes are available yet (early boot): tls_error(NULL). */
+struct tls *
+tls_client_new(const char *server_name);
+
+/* TLS_OK once the handshake is complete, TLS_WANT_IO, or TLS_ERR. */
+int
+tls_handshake(struct tls *t);
+
+/* Where to recv() socket bytes: returns the free space (0: none now, or
+ * the peer has closed) and sets *p. Then report n bytes received; n == 0
+ * means the peer closed the connection (recv() returned 0). */
+size_t
+tls_net_in_space(struct tls *t, uint8_t **p);
+void
+tls_net_in_done(struct tls *t, size_t n);
+
+/* Bytes waiting to be sent (sets *p), and how many send() took. */
+size_t
+tls_net_out_pending(struct tls *t, const uint8_t **p);
+void
+tls_net_out_done(struct tls *t, size_t n);
+
+/* Application data, after the handshake. tls_write returns how many bytes
+ * it took (> 0; at most one record, 4 KiB), TLS_WANT_IO or TLS_ERR.
+ * tls_read returns bytes read (> 0), 0 when the server has closed the
+ * connection (close_notify or end of stream), TLS_WANT_IO or TLS_ERR. */
+ssize_t
+tls_write(struct tls *t, const void *buf, size_t n);
+ssize_t
+tls_read(struct tls *t, void *buf, size_t n);
+
+/* Queue a close_notify alert (then send tls_net_out_pending()). */
+int
+tls_close_notify(struct tls *t);
+
+/* Protocol and cipher suite after the handshake ("TLSv1.2",
+ * "TLS-ECDHE-RSA-WITH-AES-128-GCM-SHA256"); "" before. */
+void
+tls_info(struct tls *t, const char **version, const char **cipher);
+
+/* Human text for the last failure, e.g. "certificate verify failed for
+ * es.example.org: The certificate is not correctly signed by the trusted
+ * CA"; t == NULL: the failure of tls_client_new() or tls_global_init(). */
+const char *
+tls_error(const struct tls *t);
+
+/* End the session (no alert: see tls_close_notify) and free its memory. */
+void
+tls_free(struct tls *t);
+
+/* The static heap: bytes now in use, the most ever in use (allocator block
+ * headers included; the CA certificates stay in use), and its size. */
+size_t
+tls_heap_used(void);
+size_t
+tls_heap_peak(void);
+size_t
+tls_heap_size(void);
+
+#endif

@@ -1,0 +1,540 @@
+/* tls_mbedtls.c: src/tls.h on mbedTLS 2.28, built by toolchains/deps.sh
+ * with src/mbedtls_config.h. mbedTLS's BIO callbacks only copy between the
+ * session's fixed net_in/net_out arrays and return WANT_READ/WANT_WRITE when
+ * those are empty/full. Every mbedTLS allocation comes from one static heap.
+ * CTR_DRBG is seeded from getrandom() at the first session, never blocking:
+ * early in boot the session fails and the caller retries later. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "mbedtls/ctr_drbg.h"
+#include "mbedtls/error.h"
+#include "mbedtls/memory_buffer_alloc.h"
+#include "mbedtls/pem.h"
+#include "mbedtls/ssl.h"
+#include "mbedtls/ssl_internal.h"
+#include "mbedtls/x509_crt.h"
+
+#include "tls.h"
+
+/* 48 KiB covers a full handshake (RSA-2048 or P-256 server, 16 KiB input
+ * record buffer) plus a small CA file; a system CA bundle needs far more:
+ * build with -DLURE_TLS_HEAP=... */
+#ifndef LURE_TLS_HEAP
+#define LURE_TLS_HEAP (48 * 1024)
+#endif
+/* Socket-side buffers: any size works, larger means fewer poll passes. */
+#ifndef LURE_TLS_NET_BUF
+#define LURE_TLS_NET_BUF 4096
+#endif
+/* memory_buffer_alloc's per-block header: 8 words (magics, sizes, links). */
+#define HEAP_HDR (8 * sizeof(void *))
+
+struct tls {
+	mbedtls_ssl_context ssl;
+	int in_use, failed, peer_eof, closed, done;
+	size_t iplen; /* server name is an IP literal of this length */
+	uint8_t ip[16];
+	char name[256];
+	size_t in_off, in_len, out_len;
+	uint8_t in[LURE_TLS_NET_BUF], out[LURE_TLS_NET_BUF];
+	char err[640];
+};
+
+static unsigned char heap[LURE_TLS_HEAP];
+static mbedtls_ssl_config conf;
+static mbedtls_ctr_drbg_context drbg;
+static mbedtls_x509_crt ca;
+static int ready, seeded;
+static struct tls session;
+static char global_err[256];
+
+/* Preference: X25519 first (constant time, cheap), then the NIST curves. */
+static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519,
+	MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+
+static const struct {
+	uint8_t code;
+	const char *name;
+} alerts[] = {{0, "close_notify"}, {10, "unexpected_message"},
+	{20, "bad_record_mac"}, {22, "record_overflow"},
+	{40, "handshake_failure"}, {42, "bad_certificate"},
+	{43, "unsupported_certificate"}, {44, "certificate_revoked"},
+	{45, "certificate_expired"}, {46, "certificate_unknown"},
+	{47, "illegal_parameter"}, {48, "unknown_ca"}, {49, "access_denied"},
+	{50, "decode_error"}, {51, "decrypt_error"},
+	{70, "protocol_version (this client speaks TLS 1.2 only)"},
+	{71, "insufficient_security"}, {80, "internal_error"},
+	{86, "inappropriate_fallback"}, {90, "user_canceled"},
+	{109, "missing_extension"}, {110, "unsupported_extension"},
+	{112, "unrecognized_name"}, {116, "certificate_required"},
+	{120, "no_application_protocol"}};
+
+/* getrandom() without blocking; ENOSYS (kernels before 3.17): urandom. */
+static int
+entropy(void *ctx, unsigned char *p, size_t n)
+{
+	(void)ctx;
+	while (n > 0) {
+		ssize_t r = getrandom(p, n, GRND_NONBLOCK);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0 && errno == ENOSYS) {
+			int fd = open("/dev/urandom", O_RDONLY | O_CLOEXEC);
+			r = fd < 0 ? -1 : read(fd, p, n);
+			if (fd >= 0)
+				close(fd);
+		}
+		if (r <= 0)
+			return MBEDTLS_ERR_CTR_DRBG_ENTROPY_SOURCE_FAILED;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static int
+bio_send(void *ctx, const unsigned char *buf, size_t len)
+{
+	struct tls *t = ctx;
+	size_t n = sizeof t->out - t->out_len;
+
+	if (n == 0)
+		return MBEDTLS_ERR_SSL_WANT_WRITE;
+	if (n > len)
+		n = len;
+	memcpy(t->out + t->out_len, buf, n);
+	t->out_len += n;
+	return (int)n;
+}
+
+static int
+bio_recv(void *ctx, unsigned char *buf, size_t len)
+{
+	struct tls *t = ctx;
+	size_t n = t->in_len - t->in_off;
+
+	if (n == 0)
+		return t->peer_eof ? 0 : MBEDTLS_ERR_SSL_WANT_READ;
+	if (n > len)
+		n = len;
+	memcpy(buf, t->in + t->in_off, n);
+	t->in_off += n;
+	return (int)n;
+}
+
+/* The leaf certificate must list the IP literal we connected to: mbedTLS
+ * 2.28 checks DNS names only. */
+static int
+verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
+{
+	const struct tls *t = ctx;
+	const mbedtls_x509_sequence *s;
+
+	if (depth != 0)
+		return 0;
+	for (s = &crt->subject_alt_names; s != NULL; s = s->next)
+		if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
+					  MBEDTLS_X509_SAN_IP_ADDRESS) &&
+			s->buf.len == t->iplen &&
+			memcmp(s->buf.p, t->ip, t->iplen) == 0)
+			return 0;
+	*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
+	return 0;
+}
+
+/* mbedTLS codes are -(high | low): a module's code plus the lower
+ * layer's (ASN.1, bignum) that caused it. */
+static int
+is_alloc_error(int ret)
+{
+	static const int high[] = {MBEDTLS_ERR_SSL_ALLOC_FAILED,
+		MBEDTLS_ERR_X509_ALLOC_FAILED, MBEDTLS_ERR_PK_ALLOC_FAILED,
+		MBEDTLS_ERR_ECP_ALLOC_FAILED, MBEDTLS_ERR_CIPHER_ALLOC_FAILED,
+		MBEDTLS_ERR_MD_ALLOC_FAILED, MBEDTLS_ERR_PEM_ALLOC_FAILED};
+	int h = -(-ret & 0xff80), l = -(-ret & 0x7f);
+	size_t i;
+
+	if (l == MBEDTLS_ERR_MPI_ALLOC_FAILED ||
+		l == MBEDTLS_ERR_ASN1_ALLOC_FAILED)
+		return 1;
+	for (i = 0; i < sizeof high / sizeof high[0]; i++)
+		if (h == high[i])
+			return 1;
+	return 0;
+}
+
+/* err = "<what>: <text> (-0xNNNN)", the text from mbedTLS's table. */
+static void
+describe(char *err, size_t len, const char *what, int ret)
+{
+	char text[160];
+
+	if (is_alloc_error(ret)) {
+		snprintf(err, len,
+			"%s: out of TLS heap (%zu bytes; build with a larger "
+			"LURE_TLS_HEAP)",
+			what, sizeof heap);
+		return;
+	}
+#if defined(MBEDTLS_ERROR_C)
+	mbedtls_strerror(ret, text, sizeof text);
+#else
+	snprintf(text, sizeof text, "mbedTLS error");
+#endif
+	snprintf(err, len, "%s: %s (-0x%04x)", what, text, (unsigned)-ret);
+}
+
+/* Record why the session failed; it stays failed. */
+static int
+fail(struct tls *t, const char *what, int ret)
+{
+	uint32_t flags;
+	char info[256], *p;
+	size_t i;
+
+	t->failed = 1;
+	if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED &&
+		(flags = mbedtls_ssl_get_verify_result(&t->ssl)) != 0) {
+		/* " text\n" per flag, joined as "text; text" */
+		mbedtls_x509_crt_verify_info(info, sizeof info, " ", flags);
+		for (p = info; (p = strchr(p, '\n')) != NULL;)
+			*p = p[1] ? ';' : '\0';
+		snprintf(t->err, sizeof t->err,
+			"certificate verify failed for %s:%s", t->name, info);
+	} else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+		   t->ssl.in_msg != NULL) {
+		unsigned code = t->ssl.in_msg[1];
+		const char *name = "unknown";
+		for (i = 0; i < sizeof alerts / sizeof alerts[0]; i++)
+			if (alerts[i].code == code)
+				name = alerts[i].name;
+		snprintf(t->err, sizeof t->err,
+			"%s: the server sent the fatal alert %u %s", what, code,
+			name);
+	} else if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD && !t->done) {
+		snprintf(t->err, sizeof t->err,
+			"%s: the server does not speak TLS (invalid record)",
+			what);
+	} else if (ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+		snprintf(t->err, sizeof t->err,
+			"%s: the server closed the connection", what);
+	} else {
+		describe(t->err, sizeof t->err, what, ret);
+	}
+	return TLS_ERR;
+}
+
+/* Move what mbedTLS still holds of an earlier record into net_out; 0 when
+ * nothing is left behind. */
+static int
+pump_out(struct tls *t)
+{
+	int ret;
+
+	if (t->ssl.out_left == 0)
+		return 0;
+	ret = mbedtls_ssl_flush_output(&t->ssl);
+	if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
+		fail(t, "send", ret);
+	return t->ssl.out_left != 0;
+}
+
+int
+tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
+{
+	int ret;
+
+	snprintf(err, errlen, "%s", "");
+	if (ready) {
+		snprintf(err, errlen, "tls: already initialised");
+		return -1;
+	}
+	if (!c->insecure && (c->ca_file == NULL || c->ca_file[0] == '\0')) {
+		snprintf(err, errlen,
+			"tls: no CA file to verify the server with (set a CA "
+			"file, or insecure to skip verification)");
+		return -1;
+	}
+	mbedtls_memory_buffer_alloc_init(heap, sizeof heap);
+	mbedtls_ctr_drbg_init(&drbg);
+	mbedtls_ssl_config_init(&conf);
+	mbedtls_x509_crt_init(&ca);
+	ret = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
+		MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	if (ret != 0) {
+		describe(err, errlen, "tls: config", ret);
+		return -1;
+	}
+	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_curves(&conf, curves);
+	if (c->insecure) {
+		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
+	} else {
+		ret = mbedtls_x509_crt_parse_file(&ca, c->ca_file);
+		if (ret < 0 || ca.raw.p == NULL) {
+			char what[200];
+			snprintf(what, sizeof what, "tls: CA file %s",
+				c->ca_file);
+			if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
+				snprintf(err, errlen, "%s: cannot read it",
+					what);
+			else if (ret >= 0)
+				snprintf(err, errlen,
+					"%s: no usable certificate", what);
+			else
+				describe(err, errlen, what, ret);
+			mbedtls_x509_crt_free(&ca);
+			mbedtls_ssl_config_free(&conf);
+			mbedtls_memory_buffer_alloc_free();
+			return -1;
+		}
+		if (ret > 0)
+			snprintf(err, errlen,
+				"tls: CA file %s: %d certificates skipped "
+				"(unsupported)",
+				c->ca_file, ret);
+		mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	}
+	ready = 1;
+	return 0;
+}
+
+struct tls *
+tls_client_new(const char *server_name)
+{
+	struct tls *t = &session;
+	int ret;
+
+	if (!ready || t->in_use) {
+		snprintf(global_err, sizeof global_err, "tls: %s",
+			ready ? "a session is already open"
+			      : "tls_global_init() was not called");
+		return NULL;
+	}
+	if (server_name == NULL || server_name[0] == '\0' ||
+		strlen(server_name) >= sizeof t->name) {
+		snprintf(global_err, sizeof global_err,
+			"tls: a server name is required");
+		return NULL;
+	}
+	if (!seeded) {
+		static const char pers[] = "lure tls client";
+		ret = mbedtls_ctr_drbg_seed(&drbg, entropy, NULL,
+			(const unsigned char *)pers, sizeof pers - 1);
+		if (ret != 0) {
+			snprintf(global_err, sizeof global_err,
+				"tls: no random bytes from the kernel yet "
+				"(getrandom: %s); retry later",
+				strerror(errno));
+			return NULL;
+		}
+		seeded = 1;
+	}
+	memset(t, 0, sizeof *t);
+	mbedtls_ssl_init(&t->ssl);
+	snprintf(t->name, sizeof t->name, "%s", server_name);
+	if (inet_pton(AF_INET, server_name, t->ip) == 1)
+		t->iplen = 4;
+	else if (inet_pton(AF_INET6, server_name, t->ip) == 1)
+		t->iplen = 16;
+	ret = mbedtls_ssl_setup(&t->ssl, &conf);
+	if (ret == 0 && t->iplen != 0)
+		mbedtls_ssl_set_verify(&t->ssl, verify_ip, t);
+	else if (ret == 0)
+		ret = mbedtls_ssl_set_hostname(&t->ssl, server_name);
+	if (ret != 0) {
+		describe(global_err, sizeof global_err, "tls: new session",
+			ret);
+		mbedtls_ssl_free(&t->ssl);
+		return NULL;
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+	t->in_use = 1;
+	return t;
+}
+
+int
+tls_handshake(struct tls *t)
+{
+	int ret;
+
+	if (t->failed)
+		return TLS_ERR;
+	if (t->done)
+		return TLS_OK;
+	ret = mbedtls_ssl_handshake(&t->ssl);
+	if (ret == 0) {
+		t->done = 1;
+		return TLS_OK;
+	}
+	if (ret == MBEDTLS_ERR_SSL_WANT_READ ||
+		ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_WANT_IO;
+	return fail(t, "handshake", ret);
+}
+
+size_t
+tls_net_in_space(struct tls *t, uint8_t **p)
+{
+	if (t->in_off > 0) {
+		memmove(t->in, t->in + t->in_off, t->in_len - t->in_off);
+		t->in_len -= t->in_off;
+		t->in_off = 0;
+	}
+	*p = t->in + t->in_len;
+	return t->peer_eof || t->failed ? 0 : sizeof t->in - t->in_len;
+}
+
+void
+tls_net_in_done(struct tls *t, size_t n)
+{
+	if (n == 0)
+		t->peer_eof = 1;
+	else if (n <= sizeof t->in - t->in_len)
+		t->in_len += n;
+}
+
+size_t
+tls_net_out_pending(struct tls *t, const uint8_t **p)
+{
+	pump_out(t);
+	*p = t->out;
+	return t->out_len;
+}
+
+void
+tls_net_out_done(struct tls *t, size_t n)
+{
+	if (n > t->out_len)
+		n = t->out_len;
+	memmove(t->out, t->out + n, t->out_len - n);
+	t->out_len -= n;
+}
+
+ssize_t
+tls_write(struct tls *t, const void *buf, size_t n)
+{
+	int ret;
+
+	if (t->failed)
+		return TLS_ERR;
+	if (!t->done)
+		return tls_handshake(t) == TLS_ERR ? TLS_ERR : TLS_WANT_IO;
+	if (n == 0)
+		return 0;
+	if (pump_out(t))
+		return t->failed ? TLS_ERR : TLS_WANT_IO;
+	ret = mbedtls_ssl_write(&t->ssl, buf, n);
+	if (ret > 0)
+		return ret;
+	if (ret == MBEDTLS_ERR_SSL_WANT_WRITE && t->ssl.out_left != 0) {
+		/* The record is sealed and partly in net_out; mbedTLS would
+		 * want the same call again, so the caller's bytes count as
+		 * taken and pump_out() delivers the rest. */
+		int max = mbedtls_ssl_get_max_out_record_payload(&t->ssl);
+		return max > 0 && (size_t)max < n ? max : (ssize_t)n;
+	}
+	if (ret == MBEDTLS_ERR_SSL_WANT_READ ||
+		ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_WANT_IO;
+	return fail(t, "write", ret);
+}
+
+ssize_t
+tls_read(struct tls *t, void *buf, size_t n)
+{
+	int ret;
+
+	if (t->failed)
+		return TLS_ERR;
+	if (t->closed)
+		return 0;
+	if (!t->done)
+		return tls_handshake(t) == TLS_ERR ? TLS_ERR : TLS_WANT_IO;
+	/* an alert mbedTLS writes while a record is left behind would be
+	 * lost (it would only flush), so read once net_out took it all */
+	if (pump_out(t))
+		return t->failed ? TLS_ERR : TLS_WANT_IO;
+	ret = mbedtls_ssl_read(&t->ssl, buf, n);
+	if (ret > 0)
+		return ret;
+	if (ret == MBEDTLS_ERR_SSL_WANT_READ ||
+		ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_WANT_IO;
+	if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
+		ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+		t->closed = 1;
+		return 0;
+	}
+	return fail(t, "read", ret);
+}
+
+int
+tls_close_notify(struct tls *t)
+{
+	int ret;
+
+	if (t->failed || !t->done)
+		return TLS_ERR;
+	if (pump_out(t))
+		return t->failed ? TLS_ERR : TLS_WANT_IO;
+	ret = mbedtls_ssl_close_notify(&t->ssl);
+	if (ret == 0 || ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+		return TLS_OK; /* sealed; the rest leaves via pump_out() */
+	return fail(t, "close", ret);
+}
+
+void
+tls_info(struct tls *t, const char **version, const char **cipher)
+{
+	*version = t->done ? mbedtls_ssl_get_version(&t->ssl) : "";
+	*cipher = t->done ? mbedtls_ssl_get_ciphersuite(&t->ssl) : "";
+}
+
+const char *
+tls_error(const struct tls *t)
+{
+	return t != NULL ? t->err : global_err;
+}
+
+void
+tls_free(struct tls *t)
+{
+	if (t == NULL || !t->in_use)
+		return;
+	mbedtls_ssl_free(&t->ssl);
+	t->in_use = 0;
+}
+
+size_t
+tls_heap_used(void)
+{
+	size_t used = 0, blocks = 0;
+
+	if (ready)
+		mbedtls_memory_buffer_alloc_cur_get(&used, &blocks);
+	return used + blocks * HEAP_HDR;
+}
+
+size_t
+tls_heap_peak(void)
+{
+	size_t used = 0, blocks = 0;
+
+	if (ready)
+		mbedtls_memory_buffer_alloc_max_get(&used, &blocks);
+	return used + blocks * HEAP_HDR;
+}
+
+size_t
+tls_heap_size(void)
+{
+	return sizeof heap;
+}

@@ -1,0 +1,124 @@
+/* tls_none.c: src/tls.h for builds without TLS (TLS=none). Every call fails
+ * with one message, so the shipper links and refuses https:// URLs. */
+#include <stdio.h>
+
+#include "tls.h"
+
+static const char msg[] = "TLS support is not compiled in (build with "
+			  "TLS=mbedtls to ship over https://)";
+
+int
+tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
+{
+	(void)c;
+	snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
+struct tls *
+tls_client_new(const char *server_name)
+{
+	(void)server_name;
+	return NULL;
+}
+
+int
+tls_handshake(struct tls *t)
+{
+	(void)t;
+	return TLS_ERR;
+}
+
+size_t
+tls_net_in_space(struct tls *t, uint8_t **p)
+{
+	(void)t;
+	*p = NULL;
+	return 0;
+}
+
+void
+tls_net_in_done(struct tls *t, size_t n)
+{
+	(void)t;
+	(void)n;
+}
+
+size_t
+tls_net_out_pending(struct tls *t, const uint8_t **p)
+{
+	(void)t;
+	*p = NULL;
+	return 0;
+}
+
+void
+tls_net_out_done(struct tls *t, size_t n)
+{
+	(void)t;
+	(void)n;
+}
+
+ssize_t
+tls_write(struct tls *t, const void *buf, size_t n)
+{
+	(void)t;
+	(void)buf;
+	(void)n;
+	return TLS_ERR;
+}
+
+ssize_t
+tls_read(struct tls *t, void *buf, size_t n)
+{
+	(void)t;
+	(void)buf;
+	(void)n;
+	return TLS_ERR;
+}
+
+int
+tls_close_notify(struct tls *t)
+{
+	(void)t;
+	return TLS_ERR;
+}
+
+void
+tls_info(struct tls *t, const char **version, const char **cipher)
+{
+	(void)t;
+	*version = "";
+	*cipher = "";
+}
+
+const char *
+tls_error(const struct tls *t)
+{
+	(void)t;
+	return msg;
+}
+
+void
+tls_free(struct tls *t)
+{
+	(void)t;
+}
+
+size_t
+tls_heap_used(void)
+{
+	return 0;
+}
+
+size_t
+tls_heap_peak(void)
+{
+	return 0;
+}
+
+size_t
+tls_heap_size(void)
+{
+	return 0;
+}

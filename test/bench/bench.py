@@ -1,0 +1,133 @@
+"""Benchmarks for lure, each against a baseline in the same run.
+
+1. New-connection rate: wrk (one request per connection: Connection: close)
+   against lure's HTTP emulator (event written to a file for every request)
+   and against Debian's nginx (1 worker, access log on) serving the same
+   page; prints both rates and the ratio lure/nginx.
+2. Memory: lure's RSS idle, with 1,000 and with 4,000 idle connections, and
+   the cost per connection.
+
+Loopback only. Usage: bench.py LURE_BIN [seconds]."""
+import json
+import os
+import re
+import resource
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+LURE = sys.argv[1]
+SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
+OFFSET = 31000
+tmp = tempfile.mkdtemp(prefix="lure-bench-")
+
+
+def rss_kib(pid):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(r"VmRSS:\s+(\d+)", f.read()).group(1))
+
+
+def start_lure(max_conns):
+    cfg = {"sensor_id": "bench", "listen": ["127.0.0.1"], "port_offset": OFFSET,
+           "run_as_root": True, "output": {"file": f"{tmp}/events.ndjson"},
+           "limits": {"max_conns": max_conns, "per_ip": 65536,
+                      "idle_timeout": 600, "session_timeout": 3600}}
+    path = f"{tmp}/lure.json"
+    with open(path, "w") as f:
+        json.dump(cfg, f)
+    p = subprocess.Popen([LURE, "-c", path])
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", OFFSET + 80), 1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    time.sleep(0.3)
+    return p
+
+
+def start_nginx(port, page_dir):
+    conf = f"""worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log;
+events {{ worker_connections 4096; }}
+http {{
+  access_log {tmp}/nginx-access.log;
+  server {{ listen 127.0.0.1:{port}; root {page_dir}; index index.html; }}
+}}
+"""
+    with open(f"{tmp}/nginx.conf", "w") as f:
+        f.write(conf)
+    subprocess.run(["nginx", "-c", f"{tmp}/nginx.conf", "-p", tmp], check=True)
+    time.sleep(0.3)
+
+
+def wrk(port):
+    out = subprocess.run(["wrk", "-t1", "-c32", f"-d{SECS}s", "-H",
+                          "Connection: close", f"http://127.0.0.1:{port}/"],
+                         capture_output=True, text=True).stdout
+    m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return float(m.group(1)) if m else 0.0, out, errs
+
+
+def main():
+    resource.setrlimit(resource.RLIMIT_NOFILE, (20000, 20000))
+    # the page lure serves on / comes from the persona; nginx gets the same
+    page_dir = f"{tmp}/www"
+    os.makedirs(page_dir)
+    lure = start_lure(8192)
+    body = b""
+    s = socket.create_connection(("127.0.0.1", OFFSET + 80))
+    s.sendall(b"GET / HTTP/1.0\r\n\r\n")
+    resp = b""
+    while True:
+        d = s.recv(65536)
+        if not d:
+            break
+        resp += d
+    s.close()
+    body = resp.split(b"\r\n\r\n", 1)[1]
+    with open(f"{page_dir}/index.html", "wb") as f:
+        f.write(body)
+
+    print(f"# lure benchmarks, {time.strftime('%Y-%m-%d')}, "
+          f"{os.cpu_count()} cores, {SECS}s per run, page {len(body)} bytes")
+    lure_rate, out_l, _ = wrk(OFFSET + 80)
+    nginx_port = OFFSET + 90
+    start_nginx(nginx_port, page_dir)
+    nginx_rate, out_n, _ = wrk(nginx_port)
+    subprocess.run(["nginx", "-c", f"{tmp}/nginx.conf", "-p", tmp, "-s", "stop"])
+    with open(f"{tmp}/events.ndjson", "rb") as f:
+        nev = sum(1 for line in f if b'"action":"request"' in line)
+    print(f"new connections/s: lure {lure_rate:.0f}, nginx {nginx_rate:.0f}, "
+          f"ratio {lure_rate / nginx_rate if nginx_rate else 0:.2f}x "
+          f"(lure wrote {nev} request events)")
+
+    # memory: idle, then 1,000 and 4,000 idle connections
+    lure.send_signal(signal.SIGTERM)
+    lure.wait()
+    lure = start_lure(4200)
+    idle = rss_kib(lure.pid)
+    socks = []
+    res = {}
+    for target in (1000, 4000):
+        while len(socks) < target:
+            socks.append(socket.create_connection(("127.0.0.1", OFFSET + 80)))
+        time.sleep(1.0)
+        res[target] = rss_kib(lure.pid)
+    for s in socks:
+        s.close()
+    lure.send_signal(signal.SIGTERM)
+    lure.wait()
+    per = (res[4000] - idle) * 1024 / 4000
+    print(f"RSS: idle {idle} KiB, 1000 conns {res[1000]} KiB, "
+          f"4000 conns {res[4000]} KiB, {per:.0f} bytes per connection")
+    shutil.rmtree(tmp, ignore_errors=True)
+
+
+main()

@@ -1,0 +1,26 @@
+# Embedded OpenSearch 2.19 node for tests: `include test/es/es.mk` from the main Makefile.
+#   make es-up [ES_PORT=9250] [ES_SETTINGS="thread_pool.write.queue_size=1 ..."]   last line: the URL
+#   make es-down [ES_PORT=9250]      make es-status      make es-clean (also deletes the node's data)
+# Data and logs: build/es/node-$(ES_PORT)/ (node.log, pid). See test/es/es.sh.
+
+ES_MK_DIR := $(patsubst %/,%,$(dir $(lastword $(MAKEFILE_LIST))))
+ES_SH := $(ES_MK_DIR)/es.sh
+ES_PORT ?= 9250
+ES_SETTINGS ?=
+
+.PHONY: es-up es-down es-status es-clean es-build
+
+es-build:
+	@bash $(ES_SH) build
+
+es-up:
+	@bash $(ES_SH) up $(ES_PORT) $(ES_SETTINGS)
+
+es-down:
+	@bash $(ES_SH) down $(ES_PORT)
+
+es-status:
+	@bash $(ES_SH) status $(ES_PORT)
+
+es-clean:
+	@bash $(ES_SH) clean $(ES_PORT)
