@@ -71,22 +71,27 @@ $(B)/mkpersona: tools/mkpersona.c
 $(B)/persona_data.c: $(B)/mkpersona $(PDIR)/persona.conf $(wildcard $(PDIR)/files/*) $(B)/.settings
 	$(B)/mkpersona $(PDIR) $(PERSONA) > $@.tmp && mv $@.tmp $@
 
+# V=1 shows the full compiler command lines
+Q = $(if $(filter 1,$(V)),,@)
 $(B)/%.o: %.c $(B)/.settings $(B)/include/jsmn.h $(B)/emu_list.h
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(B)/%.o: $(B)/%.c $(B)/.settings
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
 $(B)/lure: $(OBJ)
-	$(CC) -o $@ $(OBJ) $(ALL_LDFLAGS) $(TLS_LIBS)
+	@$(if $(Q),echo "  LINK    $@")
+	$(Q)$(CC) -o $@ $(OBJ) $(ALL_LDFLAGS) $(TLS_LIBS)
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
 
 # --- running ---------------------------------------------------------------
 CONFIG ?= etc/lure.json
 run: $(B)/lure
-	$(B)/lure -c $(CONFIG)
+	$(B)/lure -c $(CONFIG) $(if $(ES),-e '$(ES)')
 
 # --- tests -----------------------------------------------------------------
 UNIT_SRC = $(wildcard test/unit/*.c)
@@ -119,10 +124,12 @@ test-san:
 # --- fuzzing (clang libFuzzer), benchmarks, size -----------------------------
 # make fuzz: every target for FUZZ_SECONDS each (build/fuzz-<persona>/).
 FUZZ_SECONDS ?= 30
-FUZZ_TARGETS = config json $(addprefix emu_,$(EMUS))
+FUZZ_TARGETS = config json ship $(addprefix emu_,$(EMUS))
 $(B)/fuzz_emu_%: test/fuzz/fuzz_emu.c $(EMU_OBJ) $(TEST_OBJ)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -DFUZZ_EMU='"$*"' -o $@ $^ $(ALL_LDFLAGS)
 $(B)/fuzz_config: test/fuzz/fuzz_config.c $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
+$(B)/fuzz_ship: test/fuzz/fuzz_ship.c $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
 $(B)/fuzz_json: test/fuzz/fuzz_json.c $(B)/src/json.o
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)

@@ -2049,6 +2049,11 @@ http_body(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 		return 0;
 	}
 	l.body_cut = !done || rc == CK_ERROR;
+	if (rc == CK_ERROR) { /* bad framing: log the raw bytes */
+		l.body = p + h;
+		l.body_len = LURE_MIN(n - h, EVENT_CAP_PAYLOAD);
+		l.body_bytes = n - h;
+	}
 	http_log_event(ctx, r, p, n, &l);
 	if (rc == CK_ERROR || st->closing) {
 		emu_close(ctx);

@@ -1,61 +1,66 @@
-/* telnet.c: a telnetd + login pair as BusyBox runs them, down to the pty:
- * negotiation, login and password prompts, the tty's echo and line editing,
- * the failure delay, tries and login timeout; one "login" event per password
- * (always a failure: there is no shell), never a reply the persona lacks.
+/* telnet.c: BusyBox telnetd + login, down to the pty: negotiation, prompts,
+ * the tty's echo and line editing, failure delay, tries and login timeout;
+ * a "login" event per password (always a failure: there is no shell).
  *
- * Persona keys (strings are wire bytes, "%h" expands to the hostname; an
- * absent string sends nothing; numbers default to BusyBox's values):
- *   telnet.negotiate        sent on connect, before anything else
- *   telnet.banner           then this, before the first login prompt
- *   telnet.login_prompt     asks for the user name
- *   telnet.password_prompt  asks for the password
- *   telnet.password_end     sent when the password line ends
- *   telnet.fail             sent when telnet.fail_delay_ms has passed
- *   telnet.timeout          sent, then close, once telnet.login_timeout_ms
- *                           has passed since connect
- *   telnet.ayt              reply to IAC AYT
- *   telnet.fail_delay_ms    3000
- *   telnet.login_timeout_ms 60000 (0: none)
- *   telnet.max_tries        3: failed logins before close (0: no limit)
- *   telnet.max_empty        10: the Nth blank user-name line closes (0: never)
- *   telnet.user_max         61: a longer user-name line closes (0: no limit)
- *   telnet.echo             1: echo the user name (the server said WILL ECHO)
+ * Persona keys. Strings are wire bytes ("%h": hostname, "%%": '%'; absent:
+ * nothing sent), keep each under TN_RESERVE; numbers default to BusyBox's.
+ *   telnet.negotiate         sent on connect
+ *   telnet.banner            then this (telnetd's newline + issue file)
+ *   telnet.login_prompt      asks for the user name
+ *   telnet.password_prompt   asks for the password
+ *   telnet.password_end      sent when the password line ends
+ *   telnet.fail              sent once telnet.fail_delay_ms has passed
+ *   telnet.timeout           sent, then close, telnet.login_timeout_ms
+ *                            after connect
+ *   telnet.ayt               reply to IAC AYT
+ *   telnet.fail_delay_ms     3000
+ *   telnet.login_timeout_ms  60000 (0: none)
+ *   telnet.max_tries         3 failed logins, then close (0: no limit)
+ *   telnet.max_empty         10: the Nth blank user-name line closes (0: never)
+ *   telnet.user_max          61: a longer user-name line closes (0: no limit)
+ *   telnet.echo              1: echo the user name (telnetd said WILL ECHO)
  *
- * Model (BusyBox 1.35 networking/telnetd.c, loginutils/login.c,
- * libbb/bb_askpass.c, libbb/login.c; checked byte for byte against Debian
- * 12's busybox-static telnetd + login on 127.0.0.1):
- * - telnetd answers no option (WILL/WONT/DO/DONT are skipped), replies to
- *   AYT, takes IAC IAC as 0xff, and passes CR to the pty dropping an LF or
- *   NUL right after it in the same read; a NUL that ends a read is dropped;
- *   IAC <byte below 240> skips one more byte. The pty has ICRNL, ECHO,
- *   ECHOCTL, ECHOE, ECHOKE, IEXTEN, ISIG, IXON, ONLCR, XTABS: CR or LF ends a
- *   line, DEL erases, ^U kills, ^W erases a word, ^V quotes, ^R reprints,
- *   ^D pushes or is EOF, ^S/^Q vanish, ^C/^\ kill login (a close) except ^C
- *   while the password is read (a failed login), ^Z is dropped with the
- *   line; echo shows controls as ^X and tabs as spaces.
- * - login skips blank lines (the 10th closes), closes on a user name over
- *   61 bytes or with a NUL after its first byte, flushes type-ahead before
- *   each prompt (here: the rest of the chunk that ended a line, echoed if it
- *   arrived while echo was on, then dropped), reads the password without
- *   echo, prints a newline, sleeps 3 s, prints "Login incorrect" and after
- *   3 failures exits; 60 s after start it prints the time-out and exits.
- * Deviations, on purpose or forced: a subnegotiation is parsed to IAC SE
- * (telnetd honours only NAWS and feeds other SB payloads to login as typed
- * bytes); the login time-out is only noticed when input arrives or while a
- * failure delay runs (a pending emu_wake() holds input, so no timer can run
- * while we wait for a line); bytes typed during the failure delay are read
- * after it, as if typed at the new prompt (BusyBox echoes, then flushes
- * them); a ^S does not stop output; the tty's 4095-byte line limit is not
- * modelled; only the first TN_LINE bytes of a line are kept (a reprint or
- * tab erase beyond them is approximate).
+ * Events: "login" has user.name (the line from its first non-blank byte, not
+ * cut at a blank as login does), lure.auth.password (absent when ^C or ^D
+ * ended the read), event.outcome; the session's first event also carries
+ * lure.telnet.options (the client's distinct option commands in order, e.g.
+ * ["will:31","sb:31"]) and lure.telnet.naws ("80x24"). At close, input since
+ * the last login event that held a data byte (or an unfinished command) is
+ * one "request" event: lure.payload (first TN_RAW raw bytes), source.bytes.
  *
- * Events: "login" with user.name (the line from its first non-blank byte),
- * lure.auth.password (absent when ^C or ^D ended the read), event.outcome;
- * the first event also has lure.telnet.options (["will:31","sb:31",...]:
- * the client's option commands in order, distinct, up to TN_OPTS) and
- * lure.telnet.naws ("80x24"). At close, input received since the last login
- * event (or since connect) that held any data byte is one "request" event:
- * lure.payload is its first TN_RAW raw bytes, source.bytes its length. */
+ * Verified against BusyBox 1.35 source (networking/telnetd.c,
+ * loginutils/login.c, libbb/login.c, libbb/bb_askpass.c) and byte for byte
+ * against Debian 12's busybox-static "telnetd -l login" on 127.0.0.1:
+ * - telnetd answers no WILL/WONT/DO/DONT (it skips them), answers AYT with
+ *   IAC NOP which its own IAC doubling sends as FF FF F1, takes IAC IAC as
+ *   0xff, skips a third byte after IAC <byte below 240>; it passes CR to the
+ *   pty and drops an LF or NUL right after it in the same read only (CR and
+ *   LF in two reads are two line ends); a NUL ending a read is dropped.
+ * - The pty (Linux defaults + ICRNL ONLCR XTABS): CR/LF end a line, DEL
+ *   erases (BS SP BS, twice for a ^X; a tab back to its column), ^U kills,
+ *   ^W erases a word, ^V quotes, ^R reprints, ^D pushes or is EOF, ^S/^Q
+ *   vanish; ^C/^\ kill login (close) but ^C in the password read fails the
+ *   login; ^Z is dropped with the line; echo shows controls as ^X, 0xff as
+ *   FF FF, tabs as spaces to the next 8-column stop.
+ * - login: blank lines prompt again (the 10th closes); a user name over 61
+ *   bytes or with a NUL after its first byte closes; type-ahead is flushed
+ *   before each prompt (here: the rest of the input that ended the line,
+ *   echoed if it came with echo on); the password is read without echo, a
+ *   newline follows, 3 s pause, "Login incorrect", 3 failures close; 60 s
+ *   after start it prints the time-out and exits. 12 negotiation bytes: the
+ *   DO LFLOW (FF FD 21) of nmap's 4206 line went in BusyBox 1.14 (d814c98).
+ * Not verified or not modelled: other kernels' ttys (old embedded Linux);
+ * signal dispositions (^C/^\ close only if telnetd runs with default
+ * SIGINT/SIGQUIT, as from init; with them ignored login survives); the
+ * type-ahead flush races on a slow device; telnetd feeds SB payloads other
+ * than NAWS to login as typed bytes (we parse them to IAC SE); the time-out
+ * is only seen when input arrives or a failure delay runs (emu_wake() holds
+ * input, so no timer can run while a line is read); bytes typed during the
+ * failure delay are read after it as if typed at the new prompt (BusyBox
+ * echoes then flushes them); ^S does not stop output; no 4095-byte tty line
+ * limit; a locked or root account (BusyBox skips the password prompt) is
+ * not modelled; only TN_LINE bytes of a line are kept (a reprint or tab
+ * erase beyond them is approximate). */
 #include <stdio.h>
 #include <string.h>
 
@@ -63,9 +68,9 @@
 #include "lure.h"
 #include "persona.h"
 
-#define TN_LINE 128     /* bytes kept of the line being typed */
-#define TN_RAW 256      /* raw bytes kept for the request event */
-#define TN_OPTS 24      /* distinct option commands remembered */
+#define TN_LINE 128 /* bytes kept of the line being typed */
+#define TN_RAW 256 /* raw bytes kept for the request event */
+#define TN_OPTS 24 /* distinct option commands remembered */
 #define TN_HOST_MAX 255 /* bytes of hostname a "%h" expands to */
 #define TN_RESERVE 1024 /* output room wanted before taking another byte */
 
@@ -99,9 +104,9 @@ enum tn_parse { TP_DATA, TP_IAC, TP_OPT, TP_SB_OPT, TP_SB, TP_SB_IAC, TP__MAX };
 enum tn_erase { TE_CHAR, TE_WORD, TE_LINE };
 
 struct telnet_state {
-	int64_t deadline;   /* lure_now() when login gives up; 0: never */
-	uint32_t len;       /* line length typed (may exceed TN_LINE) */
-	uint32_t canon;     /* line bytes pushed by ^D: no longer erasable */
+	int64_t deadline; /* lure_now() when login gives up; 0: never */
+	uint32_t len; /* line length typed (may exceed TN_LINE) */
+	uint32_t canon; /* line bytes pushed by ^D: no longer erasable */
 	uint32_t col, col0; /* output column; column where the line began */
 	uint32_t raw_total; /* raw bytes since the last login event */
 	int32_t fail_delay;
@@ -110,7 +115,7 @@ struct telnet_state {
 	uint8_t tries, max_tries, empties, max_empty;
 	uint8_t echo, echo_user; /* echo now; echo at the user-name prompt */
 	uint8_t ahead; /* rest of this input is type-ahead login flushes */
-	uint8_t cr;    /* last data byte was CR: drop an LF or NUL next */
+	uint8_t cr; /* last data byte was CR: drop an LF or NUL next */
 	uint8_t lnext, raw_data, user_cut, logged, nopts, have_naws;
 	uint8_t sb[4];
 	uint8_t opts[TN_OPTS][2];
@@ -144,7 +149,7 @@ tn_col(struct telnet_state *st, const uint8_t *p, size_t n)
 /* Bytes through telnetd's output path: IAC doubled. */
 static void
 tn_emit_data(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *p,
-	size_t n)
+        size_t n)
 {
 	static const uint8_t iac2[2] = {T_IAC, T_IAC};
 	size_t i = 0;
@@ -166,8 +171,7 @@ tn_emit_data(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *p,
 
 /* Send a persona string; "%h" is the hostname, "%%" a percent sign. */
 static void
-tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key,
-	int track)
+tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key, int track)
 {
 	size_t n, i = 0;
 	const uint8_t *v = (const uint8_t *)persona_get(key, &n);
@@ -184,7 +188,7 @@ tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key,
 		if (run + 1 < n && v[run + 1] == 'h') {
 			const char *h = emu_hostname(ctx);
 			tn_emit_data(ctx, st, (const uint8_t *)h,
-				LURE_MIN(strlen(h), TN_HOST_MAX));
+			        LURE_MIN(strlen(h), TN_HOST_MAX));
 			i = run + 2;
 			continue;
 		}
@@ -204,8 +208,9 @@ tn_ctrl(uint8_t c)
 static int
 tn_word(uint8_t c)
 {
-	return (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') ||
-		c == '_' || (c >= 0xc0 && c != 0xd7 && c != 0xf7);
+	return (c >= '0' && c <= '9') ||
+	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_' ||
+	       (c >= 0xc0 && c != 0xd7 && c != 0xf7);
 }
 
 /* Byte i of the line; beyond what is kept, a plain letter. */
@@ -338,8 +343,8 @@ tn_options(struct event *e, struct telnet_state *st)
 		json[n++] = '[';
 		for (unsigned i = 0; i < st->nopts; i++)
 			n += (size_t)snprintf(json + n, sizeof json - n,
-				"%s\"%s:%u\"", i ? "," : "",
-				verb[st->opts[i][0] - T_SB], st->opts[i][1]);
+			        "%s\"%s:%u\"", i ? "," : "",
+			        verb[st->opts[i][0] - T_SB], st->opts[i][1]);
 		json[n++] = ']';
 		event_raw(e, "lure.telnet.options", json, n);
 	}
@@ -368,7 +373,7 @@ tn_timeout(struct emu_ctx *ctx, struct telnet_state *st)
  * login's failure delay; the rest of this input is flushed type-ahead. */
 static void
 tn_login(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *pw,
-	uint32_t pw_len)
+        uint32_t pw_len)
 {
 	struct event *e;
 	int64_t wait = st->fail_delay;
@@ -378,7 +383,7 @@ tn_login(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *pw,
 	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
 	if (pw)
 		event_bytes(e, "lure.auth.password", pw,
-			LURE_MIN(pw_len, TN_LINE), EVENT_CAP_DEFAULT);
+		        LURE_MIN(pw_len, TN_LINE), EVENT_CAP_DEFAULT);
 	event_str(e, "event.outcome", "failure");
 	if (st->user_cut || (pw && pw_len > TN_LINE))
 		event_bool(e, "lure.truncated", 1);
@@ -430,8 +435,8 @@ tn_line_user(struct emu_ctx *ctx, struct telnet_state *st)
 	n = st->len - first;
 	/* fgets() into login's buffer found no newline: login exits */
 	if ((st->user_max && n > st->user_max) ||
-	    (first + 1 < kept &&
-		memchr(st->line + first + 1, 0, kept - first - 1))) {
+	        (first + 1 < kept &&
+	                memchr(st->line + first + 1, 0, kept - first - 1))) {
 		tn_finish(ctx, st);
 		return;
 	}
@@ -450,10 +455,10 @@ tn_line_pass(struct emu_ctx *ctx, struct telnet_state *st)
 }
 
 /* Indexed by enum tn_state: a line ended (not type-ahead). */
-static void (*const tn_on_line[TN__MAX])(struct emu_ctx *,
-	struct telnet_state *) = {
-	[TN_USER] = tn_line_user,
-	[TN_PASS] = tn_line_pass,
+static void (*const tn_on_line[TN__MAX])(
+        struct emu_ctx *, struct telnet_state *) = {
+        [TN_USER] = tn_line_user,
+        [TN_PASS] = tn_line_pass,
 };
 
 static void
@@ -482,7 +487,7 @@ tn_eof(struct emu_ctx *ctx, struct telnet_state *st)
 	}
 	if (st->st == TN_USER)
 		tn_finish(ctx, st);
-	else if (st->st == TN_PASS) /* read() returned 0 */
+	else if (st->st == TN_PASS) /* the read got EOF */
 		tn_login(ctx, st, st->len ? st->line : NULL, st->len);
 }
 
@@ -517,18 +522,10 @@ tn_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 	}
 	switch (c) {
 	case '\r': /* ICRNL */
-	case '\n':
-		tn_newline(ctx, st);
-		return;
-	case C_ERASE:
-		tn_erase(ctx, st, TE_CHAR);
-		return;
-	case C_WERASE:
-		tn_erase(ctx, st, TE_WORD);
-		return;
-	case C_KILL:
-		tn_erase(ctx, st, TE_LINE);
-		return;
+	case '\n': tn_newline(ctx, st); return;
+	case C_ERASE: tn_erase(ctx, st, TE_CHAR); return;
+	case C_WERASE: tn_erase(ctx, st, TE_WORD); return;
+	case C_KILL: tn_erase(ctx, st, TE_LINE); return;
 	case C_LNEXT:
 		st->lnext = 1;
 		if (st->echo)
@@ -539,17 +536,12 @@ tn_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 			break;
 		tn_reprint(ctx, st);
 		return;
-	case C_EOF:
-		tn_eof(ctx, st);
-		return;
+	case C_EOF: tn_eof(ctx, st); return;
 	case C_START:
-	case C_STOP:
-		return;
+	case C_STOP: return;
 	case C_INTR:
 	case C_QUIT:
-	case C_SUSP:
-		tn_signal(ctx, st, c);
-		return;
+	case C_SUSP: tn_signal(ctx, st, c); return;
 	}
 	tn_put(ctx, st, c);
 }
@@ -580,8 +572,11 @@ tp_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 	if (st->cr) {
 		st->cr = 0;
 		if (b == '\n' || b == 0) {
-			if (st->raw_total == 1 && !st->raw_data)
-				st->raw_len = 0, st->raw_total = 0; /* a login's */
+			if (st->raw_total == 1 && !st->raw_data) {
+				/* the LF of a login's line: not kept */
+				st->raw_len = 0;
+				st->raw_total = 0;
+			}
 			return;
 		}
 	}
@@ -665,14 +660,14 @@ tp_sb_iac(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 }
 
 /* Indexed by enum tn_parse. */
-static void (*const tn_parse[TP__MAX])(struct emu_ctx *, struct telnet_state *,
-	uint8_t) = {
-	[TP_DATA] = tp_data,
-	[TP_IAC] = tp_iac,
-	[TP_OPT] = tp_opt,
-	[TP_SB_OPT] = tp_sb_opt,
-	[TP_SB] = tp_sb,
-	[TP_SB_IAC] = tp_sb_iac,
+static void (*const tn_parse[TP__MAX])(
+        struct emu_ctx *, struct telnet_state *, uint8_t) = {
+        [TP_DATA] = tp_data,
+        [TP_IAC] = tp_iac,
+        [TP_OPT] = tp_opt,
+        [TP_SB_OPT] = tp_sb_opt,
+        [TP_SB] = tp_sb,
+        [TP_SB_IAC] = tp_sb_iac,
 };
 
 /* --- the emulator --------------------------------------------------------- */
@@ -690,8 +685,8 @@ telnet_open(struct emu_ctx *ctx, void *state)
 	struct telnet_state *st = state;
 	long t = tn_num("telnet.login_timeout_ms", 60000, INT32_MAX);
 
-	st->fail_delay = (int32_t)tn_num("telnet.fail_delay_ms", 3000,
-		INT32_MAX);
+	st->fail_delay =
+	        (int32_t)tn_num("telnet.fail_delay_ms", 3000, INT32_MAX);
 	st->max_tries = (uint8_t)tn_num("telnet.max_tries", 3, 255);
 	st->max_empty = (uint8_t)tn_num("telnet.max_empty", 10, 255);
 	st->user_max = (uint16_t)tn_num("telnet.user_max", 61, UINT16_MAX);
@@ -803,11 +798,11 @@ telnet_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
 }
 
 const struct emulator emu_telnet = {
-	.name = "telnet",
-	.transports = EMU_TCP,
-	.state_size = sizeof(struct telnet_state),
-	.on_open = telnet_open,
-	.on_data = telnet_data,
-	.on_timeout = telnet_timeout,
-	.on_close = telnet_close,
+        .name = "telnet",
+        .transports = EMU_TCP,
+        .state_size = sizeof(struct telnet_state),
+        .on_open = telnet_open,
+        .on_data = telnet_data,
+        .on_timeout = telnet_timeout,
+        .on_close = telnet_close,
 };

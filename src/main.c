@@ -21,8 +21,10 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: lure [-c config.json] [-t] [-V] [-h]\n"
+	fprintf(f, "usage: lure [-c config.json] [-e URL] [-t] [-V] [-h]\n"
 		   "  -c FILE  configuration (JSON; defaults without it)\n"
+		   "  -e URL   ship to this Elasticsearch URL (overrides the "
+		   "config's elasticsearch.url)\n"
 		   "  -t       check the configuration and exit (0 ok, 2 bad)\n"
 		   "  -V       print version, persona, TLS backend, emulators, ports\n");
 }
@@ -46,13 +48,14 @@ main(int argc, char **argv)
 {
 	static struct event_identity id;
 	static char host[64];
-	const char *file = NULL;
+	const char *file = NULL, *es_url = NULL;
 	int check = 0, opt;
 	uint8_t boot[8];
 
-	while ((opt = getopt(argc, argv, "c:tVh")) != -1) {
+	while ((opt = getopt(argc, argv, "c:e:tVh")) != -1) {
 		switch (opt) {
 		case 'c': file = optarg; break;
+		case 'e': es_url = optarg; break;
 		case 't': check = 1; break;
 		case 'V': version(); return 0;
 		case 'h': usage(stdout); return 0;
@@ -66,6 +69,12 @@ main(int argc, char **argv)
 	config_defaults(&config);
 	if (file && config_load(&config, file) < 0)
 		return 2;
+	if (es_url && strlen(es_url) >= sizeof config.es.url) {
+		fprintf(stderr, "lure: -e: URL too long\n");
+		return 2;
+	}
+	if (es_url)
+		strcpy(config.es.url, es_url);
 	if (check) {
 		if (!file)
 			fprintf(stderr, "lure: no -c FILE: the defaults are valid\n");

@@ -756,46 +756,54 @@ tls_pump(void)
 	return 0;
 }
 
-/* HTTP/1.1 response: 1 complete, 0 need more, -1 malformed. */
-static int
-parse_response(int *code, const char **body, size_t *blen, int *close_after)
+int
+ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
+	size_t *blen, int *close_after)
 {
-	char *h = sh.resp, *end;
+	char *end, *lim = h + len;
 	size_t hl;
 	long clen = -1;
 	int chunked = 0;
 
-	sh.resp[sh.resp_len] = 0;
+	h[len] = 0; /* the buffer has one byte more than cap */
 	if (!(end = strstr(h, "\r\n\r\n")))
-		return sh.resp_len >= sh.resp_cap ? -1 : 0;
+		return len >= cap ? -1 : 0;
 	hl = (size_t)(end - h) + 4;
 	if (sscanf(h, "HTTP/1.%*1d %3d", code) != 1)
 		return -1;
 	*close_after = strncmp(h, "HTTP/1.0", 8) == 0;
 	for (char *l = strstr(h, "\r\n") + 2; l < end; l = strstr(l, "\r\n") + 2) {
-		if (strncasecmp(l, "content-length:", 15) == 0)
-			clen = strtol(l + 15, NULL, 10);
-		else if (strncasecmp(l, "transfer-encoding:", 18) == 0 &&
-			 strstr(l, "chunked") && strstr(l, "chunked") < strstr(l, "\r\n"))
-			chunked = 1;
-		else if (strncasecmp(l, "connection:", 11) == 0 &&
-			 strncasecmp(l + 11 + strspn(l + 11, " "), "close", 5) == 0)
+		char *eol = strstr(l, "\r\n");
+		if (strncasecmp(l, "content-length:", 15) == 0) {
+			char *e;
+			clen = strtol(l + 15, &e, 10);
+			if (clen < 0 || e == l + 15)
+				return -1;
+		} else if (strncasecmp(l, "transfer-encoding:", 18) == 0) {
+			char *c = strstr(l, "chunked");
+			chunked = c && c < eol;
+		} else if (strncasecmp(l, "connection:", 11) == 0 &&
+			   strncasecmp(l + 11 + strspn(l + 11, " "), "close", 5) == 0) {
 			*close_after = 1;
+		}
 	}
 	if (chunked) {
 		/* decode in place once the terminating chunk is here */
-		char *r = h + hl, *w = h + hl, *lim = sh.resp + sh.resp_len;
+		char *r = h + hl, *w = h + hl;
 		for (;;) {
-			char *e;
+			char *e, *nl = strstr(r, "\r\n");
 			long sz = strtol(r, &e, 16);
-			char *nl = strstr(r, "\r\n");
-			if (!nl || e == r || sz < 0)
-				return sh.resp_len >= sh.resp_cap ? -1 : 0;
+			if (!nl || e == r || sz < 0 || sz > (long)cap)
+				return len >= cap ? -1 : 0;
 			r = nl + 2;
-			if (sz == 0)
+			if (sz == 0) {
+				/* the blank line after optional trailers */
+				if (strncmp(r, "\r\n", 2) != 0 && !strstr(r, "\r\n\r\n"))
+					return len >= cap ? -1 : 0;
 				break;
-			if (r + sz + 2 > lim)
-				return sh.resp_len >= sh.resp_cap ? -1 : 0;
+			}
+			if (sz + 2 > lim - r)
+				return len >= cap ? -1 : 0;
 			memmove(w, r, (size_t)sz);
 			w += sz;
 			r += sz + 2;
@@ -805,10 +813,10 @@ parse_response(int *code, const char **body, size_t *blen, int *close_after)
 		return 1;
 	}
 	if (clen < 0)
-		clen = 0; /* HEAD-like or no body */
-	if (hl + (size_t)clen > sh.resp_cap)
+		clen = 0; /* no body */
+	if ((size_t)clen > cap - hl)
 		return -1;
-	if (sh.resp_len < hl + (size_t)clen)
+	if (len < hl + (size_t)clen)
 		return 0;
 	*body = h + hl;
 	*blen = (size_t)clen;
@@ -947,7 +955,8 @@ finish_response(void)
 	size_t blen = 0;
 	int code = 0, close_after = 0, r;
 
-	r = parse_response(&code, &body, &blen, &close_after);
+	r = ship_parse_http(sh.resp, sh.resp_len, sh.resp_cap, &code, &body,
+		&blen, &close_after);
 	if (r == 0)
 		return;
 	if (r < 0) {

@@ -47,4 +47,11 @@ long
 ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
 	size_t *reason_len, size_t n);
 
+/* An HTTP/1.x response in buf[0..len) (buf holds cap + 1 bytes; chunked
+ * bodies are decoded in place): 1 complete (code, body, close_after set),
+ * 0 incomplete, -1 malformed or larger than cap. */
+int
+ship_parse_http(char *buf, size_t len, size_t cap, int *code, const char **body,
+	size_t *blen, int *close_after);
+
 #endif

@@ -70,6 +70,7 @@ def test_slowloris_1000_idle_connections(lure):
         assert r.startswith(b"HTTP/1."), r
         c.close()
     assert time.monotonic() - t0 < 2
+    assert_not_spinning(s.pid, 0.5)  # 1,000 idle connections cost no CPU
     st = s.status()
     assert get(st, "lure.connections.open") == 1000
     assert get(st, "lure.connections.rejected_per_ip") == 0
@@ -98,6 +99,8 @@ def test_pool_exhaustion_and_recovery(lure):
         d = ninth.recv(100)
         pytest.fail(f"9th connection served while the pool is full: {d!r}")
     assert time.monotonic() - t0 >= 0.9
+    # a full pool takes the listeners out of the poll set: no busy loop
+    assert_not_spinning(s.pid, 0.5)
     # UDP is not part of the pool: still served
     if info().emu_of(161, "udp"):
         u = udp_send(s.port(161, "udp"), b"during-full-pool")

@@ -32,26 +32,32 @@ def sh(*args, cwd):
                    stderr=subprocess.PIPE)
 
 
-def make_ca(d, name):
-    sh("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+def make_ca(d, name, key="rsa:2048"):
+    sh("openssl", "req", "-x509", "-newkey", key, "-nodes",
        "-keyout", name + ".key", "-out", name + ".pem", "-days", "2",
        "-subj", "/CN=" + name, "-addext", "basicConstraints=critical,CA:TRUE",
        "-addext", "keyUsage=critical,keyCertSign,cRLSign", cwd=d)
 
 
-def make_server(d, ca, name, keyalg):
-    ext = os.path.join(d, name + ".ext")
-    with open(ext, "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
-                "basicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature,keyEncipherment\n"
-                "extendedKeyUsage=serverAuth\n")
+SERVER_EXT = ("subjectAltName=DNS:localhost,IP:127.0.0.1\n"
+              "basicConstraints=CA:FALSE\n"
+              "keyUsage=critical,digitalSignature,keyEncipherment\n"
+              "extendedKeyUsage=serverAuth\n")
+INTERMEDIATE_EXT = ("basicConstraints=critical,CA:TRUE,pathlen:0\n"
+                    "keyUsage=critical,keyCertSign,cRLSign\n")
+
+
+def make_server(d, ca, name, keyalg, ext=SERVER_EXT, cn="localhost",
+                md="-sha256"):
+    extfile = os.path.join(d, name + ".ext")
+    with open(extfile, "w") as f:
+        f.write(ext)
     sh("openssl", "req", "-newkey", keyalg[0], *keyalg[1:], "-nodes",
        "-keyout", name + ".key", "-out", name + ".csr",
-       "-subj", "/CN=localhost", cwd=d)
+       "-subj", "/CN=" + cn, cwd=d)
     sh("openssl", "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem",
        "-CAkey", ca + ".key", "-CAcreateserial", "-out", name + ".pem",
-       "-days", "2", "-sha256", "-extfile", ext, cwd=d)
+       "-days", "2", md, "-extfile", extfile, cwd=d)
 
 
 def free_port():
@@ -83,12 +89,23 @@ def pki(tmp_path_factory):
     make_server(d, "ca", "rsa", ["rsa:2048"])
     make_server(d, "ca", "ec", ["ec", "-pkeyopt",
                                 "ec_paramgen_curve:prime256v1"])
+    # a longer chain: RSA-4096 root -> RSA-2048 intermediate -> P-384 leaf,
+    # served as leaf + intermediate
+    make_ca(d, "root4096", "rsa:4096")
+    make_server(d, "root4096", "inter", ["rsa:2048"], INTERMEDIATE_EXT,
+                "lure-test-intermediate")
+    make_server(d, "inter", "p384", ["ec", "-pkeyopt",
+                                     "ec_paramgen_curve:secp384r1"],
+                md="-sha384")
+    with open(os.path.join(d, "p384chain.pem"), "w") as f:
+        for n in ("p384", "inter"):
+            f.write(open(os.path.join(d, n + ".pem")).read())
     return d
 
 
 @pytest.fixture(scope="module")
 def nginx(pki, tmp_path_factory):
-    """ports: rsa, ec (TLS 1.2 + 1.3), tls13 (1.3 only), plain (no TLS)."""
+    """ports: rsa, ec, chain (TLS 1.2 + 1.3), tls13 (1.3 only), plain."""
     if not os.path.exists(NGINX):
         pytest.fail("nginx missing: sh toolchains/deps.sh tls-test")
     d = str(tmp_path_factory.mktemp("nginx"))
@@ -99,13 +116,13 @@ def nginx(pki, tmp_path_factory):
     big = bytes((i * 7 + i // 251) & 0xFF for i in range(BIG))
     with open(os.path.join(www, "big.bin"), "wb") as f:
         f.write(big)
-    ports = {k: free_port() for k in ("rsa", "ec", "tls13", "plain")}
+    ports = {k: free_port() for k in ("rsa", "ec", "chain", "tls13", "plain")}
 
-    def server(port, cert, protocols):
+    def server(port, cert, protocols, chain=""):
         return f"""
     server {{
         listen 127.0.0.1:{port} ssl;
-        ssl_certificate {pki}/{cert}.pem;
+        ssl_certificate {pki}/{cert}{chain}.pem;
         ssl_certificate_key {pki}/{cert}.key;
         ssl_protocols {protocols};
         root {www};
@@ -128,6 +145,7 @@ http {{
     default_type application/octet-stream;
     {server(ports["rsa"], "rsa", "TLSv1.2 TLSv1.3")}
     {server(ports["ec"], "ec", "TLSv1.2 TLSv1.3")}
+    {server(ports["chain"], "p384", "TLSv1.2 TLSv1.3", "chain")}
     {server(ports["tls13"], "rsa", "TLSv1.3")}
     server {{ listen 127.0.0.1:{ports["plain"]}; root {www}; }}
 }}
@@ -197,6 +215,19 @@ def test_good_ca_and_name(nginx, kind, alg):
     seen = [l for l in access_log(nginx) if l.startswith(port + " ")]
     assert seen and seen[-1].split()[1] == "TLSv1.2"
     assert '"localhost"' in seen[-1]
+
+
+def test_chain_rsa4096_root_p384_leaf(nginx):
+    r = client(nginx, "chain", ca="root4096")
+    assert r.returncode == 0, r.stderr.decode()
+    assert http_body(r.stdout) == b"hello from nginx over tls\n"
+    s = stats(r)
+    assert s["version"] == "TLSv1.2"
+    assert "ECDHE-ECDSA-WITH-" in s["cipher"]
+    # the intermediate alone is not a trust anchor we were given
+    r = client(nginx, "chain", ca="ca")
+    assert r.returncode == 1
+    assert "certificate verify failed" in r.stderr.decode()
 
 
 def test_wrong_ca_is_refused(nginx):

@@ -22,6 +22,8 @@ static const struct {
 	{"event", unit_event},
 	{"config", unit_config},
 	{"outbox", unit_outbox},
+	{"ship", unit_ship},
+	{"spool", unit_spool},
 };
 
 int

@@ -31,6 +31,6 @@ unit_fail(const char *file, int line, const char *what);
 	} while (0)
 
 extern const struct unit_test unit_json[], unit_event[], unit_config[],
-	unit_outbox[];
+	unit_outbox[], unit_ship[], unit_spool[];
 
 #endif

@@ -1,0 +1,93 @@
+/* test_spool.c: the on-disk queue keeps what was not acknowledged across a
+ * reopen, drops the oldest beyond its cap, and never applies an ack offset
+ * to another file. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "spool.h"
+#include "unit.h"
+
+static char path[64];
+
+static void
+fresh(void)
+{
+	char ack[80];
+
+	snprintf(path, sizeof path, "/tmp/lure-unit-spool-%d", (int)getpid());
+	snprintf(ack, sizeof ack, "%s.ack", path);
+	unlink(path);
+	unlink(ack);
+}
+
+static int
+count(uint64_t from)
+{
+	char buf[256];
+	int n = 0;
+
+	while (spool_line(&from, buf, sizeof buf) > 0)
+		n++;
+	return n;
+}
+
+static void
+test_reopen(void)
+{
+	char line[64], buf[64];
+	uint64_t pos;
+
+	fresh();
+	CHECK(spool_open(path, 1 << 20) == 0);
+	for (int i = 0; i < 10; i++) {
+		int n = snprintf(line, sizeof line, "{\"n\":%d}\n", i);
+		CHECK(spool_append(line, (size_t)n) == 0);
+	}
+	pos = spool_cursor();
+	for (int i = 0; i < 4; i++)
+		CHECK(spool_line(&pos, buf, sizeof buf) > 0);
+	spool_ack_to(pos);
+	/* "restart": what was acknowledged stays gone */
+	CHECK(spool_open(path, 1 << 20) == 0);
+	pos = spool_cursor();
+	CHECK(spool_line(&pos, buf, sizeof buf) > 0);
+	CHECK(strncmp(buf, "{\"n\":4}", 7) == 0);
+	CHECK(count(spool_cursor()) == 6);
+	pos = spool_cursor();
+	while (spool_line(&pos, buf, sizeof buf) > 0)
+		;
+	spool_ack_to(pos);
+	CHECK(count(spool_cursor()) == 0);
+	unlink(path);
+}
+
+static void
+test_torn_tail_and_cap(void)
+{
+	char line[200];
+	struct spool_stats st;
+	FILE *f;
+
+	fresh();
+	CHECK(spool_open(path, 65536) == 0);
+	CHECK(spool_append("{\"a\":1}\n", 8) == 0);
+	f = fopen(path, "a");
+	fputs("{\"torn", f); /* a crash in the middle of a write */
+	fclose(f);
+	CHECK(spool_open(path, 65536) == 0);
+	CHECK(count(spool_cursor()) == 1);
+	memset(line, 'x', sizeof line);
+	line[0] = '"', line[198] = '"', line[199] = '\n';
+	for (int i = 0; i < 1000; i++)
+		spool_append(line, sizeof line);
+	spool_stats(&st);
+	CHECK(st.dropped > 0 && st.bytes <= 65536);
+	unlink(path);
+}
+
+const struct unit_test unit_spool[] = {
+	{"reopen", test_reopen},
+	{"torn_tail_and_cap", test_torn_tail_and_cap},
+	{0, 0},
+};
