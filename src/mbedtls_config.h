@@ -22,6 +22,8 @@
  * unless the heap is corrupt). */
 #define MBEDTLS_MEMORY_BUFFER_ALLOC_C
 #define MBEDTLS_MEMORY_DEBUG
+/* The allocator's default of 4 misaligns pointers and 64-bit fields. */
+#define MBEDTLS_MEMORY_ALIGN_MULTIPLE 8
 
 /* Key exchange, curves, signatures. */
 #define MBEDTLS_KEY_EXCHANGE_ECDHE_RSA_ENABLED

@@ -52,7 +52,7 @@ struct tls {
 	char err[640];
 };
 
-static unsigned char heap[LURE_TLS_HEAP];
+static _Alignas(16) unsigned char heap[LURE_TLS_HEAP];
 static mbedtls_ssl_config conf;
 static mbedtls_ctr_drbg_context drbg;
 static mbedtls_x509_crt ca;

@@ -539,16 +539,23 @@ def gid_of(pid):
     return None
 
 
-def rx_queues(local_port):
-    """Unread receive-queue bytes of each server-side TCP socket on
-    local_port (127.0.0.1), from /proc/net/tcp."""
+def server_sockets(local_port):
+    """(state, unread receive-queue bytes) of each server-side TCP socket on
+    local_port, from /proc/net/tcp and /proc/net/tcp6 (LISTEN and TIME_WAIT
+    left out). States: 01 ESTABLISHED, 08 CLOSE_WAIT, 09 LAST_ACK..."""
     out = []
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        w = line.split()
-        laddr, raddr, st = w[1], w[2], w[3]
-        lport = int(laddr.split(":")[1], 16)
-        if lport != local_port or st == "0A":  # 0A: LISTEN
-            continue
-        tx, rx = (int(x, 16) for x in w[4].split(":"))
-        out.append(rx)
+    for f in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(f).read_text().splitlines()[1:]:
+            w = line.split()
+            lport = int(w[1].rsplit(":", 1)[1], 16)
+            st = w[3]
+            if lport != local_port or st in ("0A", "06"):
+                continue
+            rx = int(w[4].split(":")[1], 16)
+            out.append((st, rx))
     return out
+
+
+def rx_queues(local_port):
+    """Unread bytes of each server-side socket on local_port."""
+    return [rx for _, rx in server_sockets(local_port)]
