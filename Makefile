@@ -45,7 +45,7 @@ LIB_OBJ = $(EMU_OBJ) $(patsubst %.c,$(B)/%.o,$(CORE_SRC))
 OBJ = $(LIB_OBJ) $(B)/src/main.o
 TEST_OBJ = $(B)/test/harness.o
 
-.PHONY: fuzz-build all run test test-unit test-emu test-it test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
+.PHONY: fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
 SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(VERSION)
@@ -116,7 +116,12 @@ test-it: $(B)/lure $(B)/propdrive
 	LURE_BIN=$(B)/lure LURE_PROPDRIVE=$(B)/propdrive LURE_PERSONA=$(PERSONA) \
 		python3 -m pytest -q test/it test/prop
 
-test: test-unit test-emu test-it
+# the shipping suites: the OpenSearch rig itself, then lure against it
+test-ship: $(B)/lure
+	sh tools/deps.sh test
+	LURE_BIN=$(B)/lure python3 -m pytest -q test/es test/ship
+
+test: test-unit test-emu test-it test-tls test-ship
 
 test-san:
 	$(MAKE) SAN=1 test

@@ -53,9 +53,8 @@
  * signal dispositions (^C/^\ close only if telnetd runs with default
  * SIGINT/SIGQUIT, as from init; with them ignored login survives); the
  * type-ahead flush races on a slow device; telnetd feeds SB payloads other
- * than NAWS to login as typed bytes (we parse them to IAC SE); the time-out
- * is only seen when input arrives or a failure delay runs (emu_wake() holds
- * input, so no timer can run while a line is read); bytes typed during the
+ * than NAWS to login as typed bytes (we parse them to IAC SE); bytes typed
+ * during the
  * failure delay are read after it as if typed at the new prompt (BusyBox
  * echoes then flushes them); ^S does not stop output; no 4095-byte tty line
  * limit; a locked or root account (BusyBox skips the password prompt) is
@@ -79,7 +78,6 @@ enum {
 	T_AYT = 246,
 	T_SB = 250,
 	T_WILL = 251,
-	T_DONT = 254,
 	T_IAC = 255,
 	T_NAWS = 31,
 };
@@ -691,8 +689,10 @@ telnet_open(struct emu_ctx *ctx, void *state)
 	st->max_empty = (uint8_t)tn_num("telnet.max_empty", 10, 255);
 	st->user_max = (uint16_t)tn_num("telnet.user_max", 61, UINT16_MAX);
 	st->echo = st->echo_user = tn_num("telnet.echo", 1, 1) != 0;
-	if (t)
+	if (t) {
 		st->deadline = lure_now() + t;
+		emu_timer(ctx, t); /* fires while a line is being read too */
+	}
 	tn_say(ctx, st, "telnet.negotiate", 0);
 	tn_say(ctx, st, "telnet.banner", 1);
 	tn_say(ctx, st, "telnet.login_prompt", 1);

@@ -527,8 +527,12 @@ tick_conn(size_t slot, int64_t now)
 		close_conn(slot, EMU_CLOSE_SESSION);
 		return 0;
 	}
-	if (c->ctx.wake_at && now >= c->ctx.wake_at) {
-		c->ctx.wake_at = 0;
+	if ((c->ctx.wake_at && now >= c->ctx.wake_at) ||
+	    (c->ctx.timer_at && now >= c->ctx.timer_at)) {
+		if (c->ctx.wake_at && now >= c->ctx.wake_at)
+			c->ctx.wake_at = 0;
+		if (c->ctx.timer_at && now >= c->ctx.timer_at)
+			c->ctx.timer_at = 0;
 		c->t_active = now; /* a pending delay is not idleness */
 		if (c->l->emu->on_timeout)
 			c->l->emu->on_timeout(&c->ctx, state_of(slot));
@@ -545,6 +549,8 @@ tick_conn(size_t slot, int64_t now)
 		close_conn(slot, EMU_CLOSE_IDLE);
 		return 0;
 	}
+	if (c->ctx.timer_at)
+		session = LURE_MIN(session, c->ctx.timer_at);
 	if (c->ctx.wake_at)
 		return LURE_MIN(session, c->ctx.wake_at);
 	return LURE_MIN(session, idle);

@@ -61,6 +61,10 @@ emu_close(struct emu_ctx *ctx);
  * wake-up is pending the core does not read input (a login delay holds). */
 void
 emu_wake(struct emu_ctx *ctx, int64_t ms);
+/* Call on_timeout after ms while input keeps flowing (a session time-out);
+ * independent of emu_wake(); 0 cancels. */
+void
+emu_timer(struct emu_ctx *ctx, int64_t ms);
 /* Begin an event with the connection's fields filled in (source.*,
  * destination.*, network.transport, protocol = emulator name), or NULL when
  * the source is excluded from logging: emulators must handle NULL by

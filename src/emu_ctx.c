@@ -12,6 +12,7 @@ emu_ctx_reset(struct emu_ctx *c)
 	c->ref_len = 0;
 	c->close = 0;
 	c->wake_at = 0;
+	c->timer_at = 0;
 }
 
 int
@@ -59,6 +60,12 @@ void
 emu_wake(struct emu_ctx *c, int64_t ms)
 {
 	c->wake_at = ms > 0 ? lure_now() + ms : 0;
+}
+
+void
+emu_timer(struct emu_ctx *c, int64_t ms)
+{
+	c->timer_at = ms > 0 ? lure_now() + ms : 0;
 }
 
 uint16_t

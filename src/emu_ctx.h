@@ -14,7 +14,8 @@ struct emu_ctx {
 	size_t ref_len;
 	int close;          /* emulator asked to close after flushing */
 	int excluded;       /* source never logged: emu_event() gives NULL */
-	int64_t wake_at;    /* lure_now() ms, 0 = none */
+	int64_t wake_at;    /* lure_now() ms, 0 = none; holds input */
+	int64_t timer_at;   /* lure_now() ms, 0 = none; does not */
 	uint8_t transport;  /* EMU_TCP / EMU_UDP */
 	uint16_t local_port, persona_port, src_port;
 	char src_ip[48], dst_ip[48];

@@ -110,8 +110,12 @@ harness_tick(struct harness *h, int64_t ms)
 	lure_clock_advance(ms > 0 ? ms : 0);
 	if (h->closed)
 		return;
-	if (h->ctx.wake_at && h->ctx.wake_at <= lure_now()) {
-		h->ctx.wake_at = 0;
+	if ((h->ctx.wake_at && h->ctx.wake_at <= lure_now()) ||
+	    (h->ctx.timer_at && h->ctx.timer_at <= lure_now())) {
+		if (h->ctx.wake_at && h->ctx.wake_at <= lure_now())
+			h->ctx.wake_at = 0;
+		if (h->ctx.timer_at && h->ctx.timer_at <= lure_now())
+			h->ctx.timer_at = 0;
 		if (h->emu->on_timeout)
 			h->emu->on_timeout(&h->ctx, h->state);
 	}

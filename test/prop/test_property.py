@@ -34,7 +34,7 @@ TELNET_SEEDS = [
 ]
 NASTY = [b"\x00", b"\xff", b"\xff\xff", b"\xc0\x80", b"\xed\xa0\x80",
          b"\xf4\x90\x80\x80", b"\xe2\x82", b"\r", b"\n", b"\r\n\r\n", b'"',
-         b"\\", b"\x1b[2J", b"\xff\xfa", b"\xff\xf0", b"%00", b"\u2028".encode()]
+         b"\\", b"\x1b[2J", b"\xff\xfa", b"\xff\xf0", b"%00", "\u2028".encode()]
 
 
 def mutate(rng, seed):

@@ -1,5 +1,6 @@
-# login gives up 60 s after it started: seen here when input arrives late,
-# and when the deadline falls inside a failure delay
+# login gives up 60 s after it started: on an idle connection (emu_timer
+# fires while a line is being read), and when the deadline falls inside a
+# failure delay
 open telnet 23
 + 60000
 > root\r\n

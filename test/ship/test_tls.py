@@ -1,0 +1,253 @@
+"""https:// through a real nginx (Debian's) terminating TLS in front of the node.
+
+The test makes its own CA and server certificates with the openssl CLI and runs a private nginx
+(its own prefix, conf, pid and logs in a temporary directory) on 127.0.0.1 with one server block
+per case, each with its own access log:
+  main    cert for DNS:localhost + IP:127.0.0.1, Basic auth (htpasswd, openssl passwd -apr1)
+  strict  same cert and auth: the wrong-CA case (its log must stay empty)
+  noip    cert for DNS:localhost only: the wrong-host-name case
+  apikey  same cert as main, requires "Authorization: ApiKey <key>"
+"""
+import base64
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import assert_exactly_once, connect_banner, free_port, get, node_ids, wait_until
+
+USER, PASSWORD, API_KEY = "shipper", "s3cret:pa ss", "bHVyZTp0ZXN0a2V5"
+
+
+def openssl(*args, cwd):
+    r = subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+    assert r.returncode == 0, f"openssl {' '.join(args)}:\n{r.stderr}"
+    return r.stdout
+
+
+def make_ca(d, name):
+    openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.pem", "-days", "2", "-subj", f"/CN={name}",
+            "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
+            cwd=d)
+
+
+def make_cert(d, name, ca, san):
+    openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr", "-subj", "/CN=localhost", cwd=d)
+    (d / f"{name}.ext").write_text(f"subjectAltName={san}\nbasicConstraints=CA:FALSE\n"
+                                   "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n")
+    openssl("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.pem", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-out", f"{name}.pem", "-days", "2", "-extfile", f"{name}.ext", cwd=d)
+
+
+def nginx_bin():
+    exe = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+    if not exe:
+        r = subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], capture_output=True, text=True,
+                           env={"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        if r.returncode != 0:
+            subprocess.run(["apt-get", "update", "-qq"], capture_output=True)
+            r = subprocess.run(["apt-get", "install", "-y", "-qq", "nginx-light"], capture_output=True,
+                               text=True, env={"DEBIAN_FRONTEND": "noninteractive",
+                                               "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+        exe = shutil.which("nginx") or "/usr/sbin/nginx"
+        assert Path(exe).exists(), f"apt-get install nginx-light failed:\n{r.stdout}\n{r.stderr}"
+    return exe
+
+
+class Nginx:
+    def __init__(self, d, node_port):
+        self.d = d
+        self.ports = {k: free_port() for k in ("main", "strict", "noip", "apikey")}
+        pw = openssl("passwd", "-apr1", PASSWORD, cwd=d).strip()
+        (d / "htpasswd").write_text(f"{USER}:{pw}\n")
+        for sub in ("logs", "tmp"):
+            (d / sub).mkdir()
+
+        def server(name, cert, auth):
+            return f"""
+    server {{
+        listen 127.0.0.1:{self.ports[name]} ssl;
+        server_name localhost;
+        ssl_certificate {d}/{cert}.pem;
+        ssl_certificate_key {d}/{cert}.key;
+        access_log {d}/logs/{name}.log lure;
+        {auth}
+        location / {{
+            proxy_pass http://127.0.0.1:{node_port};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Authorization "";
+        }}
+    }}"""
+        basic = f'auth_basic "lure"; auth_basic_user_file {d}/htpasswd;'
+        apikey = f'if ($http_authorization != "ApiKey {API_KEY}") {{ return 401; }}'
+        conf = f"""
+user root;
+worker_processes 1;
+pid {d}/nginx.pid;
+error_log {d}/logs/error.log info;
+events {{ worker_connections 256; }}
+http {{
+    log_format lure '$remote_addr "$request" $status "$http_authorization" $ssl_protocol';
+    client_body_temp_path {d}/tmp/body;
+    proxy_temp_path {d}/tmp/proxy;
+    fastcgi_temp_path {d}/tmp/fcgi;
+    uwsgi_temp_path {d}/tmp/uwsgi;
+    scgi_temp_path {d}/tmp/scgi;
+    client_max_body_size 100m;
+    keepalive_timeout 30s;
+    {server("main", "srv", basic)}
+    {server("strict", "srv", basic)}
+    {server("noip", "srv_noip", basic)}
+    {server("apikey", "srv", apikey)}
+}}
+"""
+        (d / "nginx.conf").write_text(conf)
+        self.exe = nginx_bin()
+        r = subprocess.run([self.exe, "-p", str(d), "-c", str(d / "nginx.conf"), "-e", str(d / "logs/error.log")],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, f"nginx did not start:\n{r.stderr}"
+        wait_until(lambda: (d / "nginx.pid").exists(), 5, "nginx's pid file")
+        self.pid = int((d / "nginx.pid").read_text())
+
+    def log(self, name):
+        p = self.d / "logs" / f"{name}.log"
+        return p.read_text().splitlines() if p.exists() else []
+
+    def stop(self):
+        subprocess.run([self.exe, "-p", str(self.d), "-c", str(self.d / "nginx.conf"), "-s", "stop"],
+                       capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def pki(tmp_path_factory):
+    d = tmp_path_factory.mktemp("pki")
+    make_ca(d, "ca")
+    make_ca(d, "other_ca")
+    make_cert(d, "srv", "ca", "DNS:localhost,IP:127.0.0.1")
+    make_cert(d, "srv_noip", "ca", "DNS:localhost")
+    return d
+
+
+@pytest.fixture(scope="module")
+def nginx(shared_node, pki, tmp_path_factory):
+    d = tmp_path_factory.mktemp("nginx")
+    for f in pki.iterdir():
+        shutil.copy(f, d / f.name)
+    n = Nginx(d, shared_node.port)
+    yield n
+    n.stop()
+
+
+def traffic(s, n=5):
+    for _ in range(n):
+        connect_banner(s.banner_port)
+    s.wait_event(lambda e: len([x for x in s.run_events()
+                                if get(x, "event.action") == "connection.close"]) >= n, 10, "close events")
+
+
+def lands(node, s, pattern):
+    traffic(s)
+    got = assert_exactly_once(node, pattern, [s], timeout=20)
+    assert len(got) >= 16
+    assert not s.ship_errors(), s.ship_errors()
+
+
+def refused_events(s, what, timeout=10):
+    return s.wait_event(lambda e: get(e, "event.reason") == "ship_error", timeout, what)
+
+
+def test_tls_basic_auth_in_url(shared_node, nginx, pki, sensor):
+    """Right CA, https://user:pass@localhost:port (the password percent-encoded) -> events land,
+    sent as Basic auth over TLS 1.2."""
+    pw = PASSWORD.replace("%", "%25").replace(":", "%3A").replace(" ", "%20")
+    s = sensor("tlsurl", f"https://{USER}:{pw}@localhost:{nginx.ports['main']}", "lure-tlsurl-%Y.%m.%d",
+               es={"ca_file": str(pki / "ca.pem")})
+    lands(shared_node, s, "lure-tlsurl-*")
+    posts = [l for l in nginx.log("main") if "POST /_bulk" in l]
+    assert posts and all(" 200 " in l and "TLSv1.2" in l and '"Basic ' in l for l in posts), posts[-3:]
+
+
+def test_tls_user_password_keys(shared_node, nginx, pki, sensor):
+    """elasticsearch.user / elasticsearch.password instead of userinfo in the URL -> land."""
+    s = sensor("tlskeys", f"https://localhost:{nginx.ports['main']}/", "lure-tlskeys-%Y.%m.%d",
+               es={"ca_file": str(pki / "ca.pem"), "user": USER, "password": PASSWORD})
+    lands(shared_node, s, "lure-tlskeys-*")
+
+
+def test_tls_wrong_password(shared_node, nginx, pki, sensor, tmp_path):
+    """Wrong password -> 401: nothing lands, a ship_error status event mentions 401, and the
+    request is tried again later (events are kept, not dead-lettered)."""
+    dlq = tmp_path / "badpw.dlq"
+    s = sensor("tlsbadpw", f"https://{USER}:wrong@localhost:{nginx.ports['main']}", "lure-tlsbadpw-%Y.%m.%d",
+               es={"ca_file": str(pki / "ca.pem"), "retry_max_ms": 500, "dead_letter": str(dlq)})
+    traffic(s, 3)
+    err = refused_events(s, "a ship_error status event")
+    assert "401" in get(err, "error.message"), err
+    cred = base64.b64encode(f"{USER}:wrong".encode()).decode()
+    wait_until(lambda: len([l for l in nginx.log("main") if "POST /_bulk" in l and " 401 " in l
+                            and cred in l]) >= 3, 15, "three refused bulk requests (retries)")
+    st = s.status()
+    assert get(st, "lure.events.dead_lettered") == 0 and get(st, "lure.events.shipped") == 0
+    assert "401" in get(st, "error.message", "")
+    assert get(st, "lure.ship.requests") >= 3
+    assert node_ids(shared_node, "lure-tlsbadpw-*") == []
+    assert not dlq.exists() or dlq.read_text() == ""
+
+
+def test_tls_wrong_ca(shared_node, nginx, pki, sensor):
+    """A CA that did not sign the server's certificate -> refused before any HTTP is sent: an error
+    event says the certificate verification failed, nginx logs no request, nothing lands."""
+    s = sensor("tlsbadca", f"https://{USER}:{PASSWORD.replace(' ', '%20').replace(':', '%3A')}"
+                           f"@localhost:{nginx.ports['strict']}", "lure-tlsbadca-%Y.%m.%d",
+               es={"ca_file": str(pki / "other_ca.pem")})
+    traffic(s, 3)
+    err = get(refused_events(s, "a ship_error status event"), "error.message")
+    assert "certificate verify failed" in err or "verification failed" in err, err
+    time.sleep(1)
+    assert nginx.log("strict") == []
+    assert node_ids(shared_node, "lure-tlsbadca-*") == []
+
+
+def test_tls_wrong_host_name(shared_node, nginx, pki, sensor):
+    """URL host 127.0.0.1, certificate for DNS:localhost only (no IP SAN) -> refused like a wrong
+    CA; the same certificate is accepted under the name localhost."""
+    url = f"https://{USER}:{PASSWORD.replace(' ', '%20').replace(':', '%3A')}@127.0.0.1:{nginx.ports['noip']}"
+    s = sensor("tlsbadname", url, "lure-tlsbadname-%Y.%m.%d", es={"ca_file": str(pki / "ca.pem")})
+    traffic(s, 3)
+    err = get(refused_events(s, "a ship_error status event"), "error.message")
+    assert "certificate verify failed" in err or "verification failed" in err, err
+    assert "127.0.0.1" in err, err
+    time.sleep(1)
+    assert nginx.log("noip") == []
+    assert node_ids(shared_node, "lure-tlsbadname-*") == []
+    s.stop()
+    # control: the same server under the name in its certificate
+    ok = sensor("tlsname", url.replace("@127.0.0.1:", "@localhost:"), "lure-tlsname-%Y.%m.%d",
+                es={"ca_file": str(pki / "ca.pem")})
+    lands(shared_node, ok, "lure-tlsname-*")
+
+
+def test_tls_insecure_with_wrong_ca(shared_node, nginx, pki, sensor):
+    """insecure: true skips the certificate check: the wrong CA no longer matters."""
+    s = sensor("tlsinsecure", f"https://localhost:{nginx.ports['main']}", "lure-tlsinsecure-%Y.%m.%d",
+               es={"ca_file": str(pki / "other_ca.pem"), "insecure": True, "user": USER,
+                   "password": PASSWORD})
+    lands(shared_node, s, "lure-tlsinsecure-*")
+
+
+def test_tls_api_key(shared_node, nginx, pki, sensor):
+    """api_key -> "Authorization: ApiKey <key>" -> lands; a wrong key is refused with 401."""
+    s = sensor("tlsapikey", f"https://localhost:{nginx.ports['apikey']}", "lure-tlsapikey-%Y.%m.%d",
+               es={"ca_file": str(pki / "ca.pem"), "api_key": API_KEY})
+    lands(shared_node, s, "lure-tlsapikey-*")
+    assert any(f'"ApiKey {API_KEY}"' in l and " 200 " in l for l in nginx.log("apikey"))
+    bad = sensor("tlsbadkey", f"https://localhost:{nginx.ports['apikey']}", "lure-tlsbadkey-%Y.%m.%d",
+                 es={"ca_file": str(pki / "ca.pem"), "api_key": "nope"})
+    traffic(bad, 2)
+    assert "401" in get(refused_events(bad, "a ship_error status event"), "error.message")
+    assert node_ids(shared_node, "lure-tlsbadkey-*") == []
