@@ -1691,11 +1691,18 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 			event_bytes(e, "url.path", p + r->uri_start,
 				i - r->uri_start, EVENT_CAP_DEFAULT);
 		}
-		if (whole && r->args_start) {
-			for (i = r->args_start; i < end && p[i] != '#';)
-				i++;
-			event_bytes(e, "url.query", p + r->args_start,
-				i - r->args_start, EVENT_CAP_DEFAULT);
+		if (whole) {
+			/* the query for the log: after the first '?' of the
+			 * target, whichever nginx parser path saw it */
+			size_t q = r->target;
+			while (q < end && p[q] != '?' && p[q] != '#')
+				q++;
+			if (q < end && p[q] == '?') {
+				for (i = ++q; i < end && p[i] != '#';)
+					i++;
+				event_bytes(e, "url.query", p + q, i - q,
+					EVENT_CAP_DEFAULT);
+			}
 		}
 	}
 	if (r->rl == RL_DONE) {

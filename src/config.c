@@ -344,6 +344,9 @@ parse_ports(const struct parse *p, int i, struct config *c)
 				"the persona has no such port");
 		if (want_int(p, j + 1, path, 0, 65535, &to) < 0)
 			return -1;
+		for (int d = 0; d < k; d++)
+			if (c->portmap[d].from == from)
+				return fail(p, p->t[j].start, path, "duplicate key");
 		c->portmap[k].from = (uint16_t)from;
 		c->portmap[k].to = (uint16_t)to;
 		j = skip(p, j + 1);
@@ -354,6 +357,18 @@ parse_ports(const struct parse *p, int i, struct config *c)
 
 static int parse_object(const struct parse *p, int i, struct config *c,
 	const char *prefix);
+
+/* Offset of the value of top-level key k (for checks across keys). */
+static int
+offset_at(const struct parse *p, const char *k)
+{
+	for (int j = 1; j < p->nt; j = skip(p, j + 1))
+		if (p->t[j].type == JSMN_STRING &&
+		    p->t[j].end - p->t[j].start == (int)strlen(k) &&
+		    memcmp(p->js + p->t[j].start, k, strlen(k)) == 0)
+			return p->t[j + 1].start;
+	return 0;
+}
 
 static int
 parse_value(const struct parse *p, int i, struct config *c,
@@ -400,7 +415,7 @@ parse_object(const struct parse *p, int i, struct config *c,
 	const char *prefix)
 {
 	int n = p->t[i].size, j = i + 1;
-	char name[64], path[128], seen[LURE_ARRAY_LEN(keys)];
+	char name[64], path[160], seen[LURE_ARRAY_LEN(keys)];
 
 	memset(seen, 0, sizeof seen);
 	for (int m = 0; m < n; m++) {
@@ -408,10 +423,10 @@ parse_object(const struct parse *p, int i, struct config *c,
 		size_t q;
 
 		if (tok_str(p, j, name, sizeof name) < 0)
-			strcpy(name, "?");
+			snprintf(name, sizeof name, "%.*s...", 40, p->js + p->t[j].start);
 		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
 			name);
-		for (q = 0; q < LURE_ARRAY_LEN(keys); q++)
+		for (q = 0; q < LURE_ARRAY_LEN(keys) && !strchr(name, '.'); q++)
 			if (strcmp(keys[q].path, path) == 0) {
 				k = &keys[q];
 				break;
@@ -456,10 +471,21 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 			"text after the top-level object");
 	if (parse_object(&p, 0, c, "") < 0)
 		return -1;
-	for (int i = 0; i < c->nportmap; i++)
-		for (int k = i + 1; k < c->nportmap; k++)
-			if (c->portmap[i].from == c->portmap[k].from)
-				return fail(&p, 0, "ports", "duplicate port");
+	if (c->port_offset > 0) {
+		/* every persona port the offset moves must stay a port */
+		for (size_t q = 0; q < persona_nports; q++) {
+			int moved = 1;
+			for (int m = 0; m < c->nportmap; m++)
+				moved &= c->portmap[m].from != persona_ports[q].port;
+			if (moved && persona_ports[q].port + c->port_offset > 65535) {
+				char msg[96];
+				snprintf(msg, sizeof msg, "moves persona port %u "
+					"past 65535", persona_ports[q].port);
+				return fail(&p, offset_at(&p, "port_offset"),
+					"port_offset", msg);
+			}
+		}
+	}
 	return 0;
 }
 
@@ -488,8 +514,9 @@ config_load(struct config *c, const char *file)
 	}
 	buf[got] = 0;
 	if (memchr(buf, 0, (size_t)got)) {
-		fprintf(stderr, "lure: %s: holds a NUL byte\n", file);
-		return -1;
+		struct parse p = {file, buf, NULL, 0};
+		return fail(&p, (int)((char *)memchr(buf, 0, (size_t)got) - buf),
+			NULL, "NUL byte");
 	}
 	return config_parse(c, file, buf, (size_t)got);
 }

@@ -3,7 +3,8 @@
  * library). TLS 1.2 client only: ECDHE-RSA/ECDHE-ECDSA with AES-GCM and
  * ChaCha20-Poly1305 on P-256, P-384 and X25519; X.509 + PEM verification with
  * RSA (PKCS#1 v1.5 and PSS) and ECDSA signatures; a static heap; no sockets,
- * no timers, no entropy module (src/tls_mbedtls.c seeds CTR_DRBG itself).
+ * no timers, no files (FS_IO: src/tls_mbedtls.c reads the CA file into the
+ * static heap itself), no entropy module (it seeds CTR_DRBG from getrandom).
  * mbedTLS tests these with #if defined(), so an option is on when defined. */
 #ifndef MBEDTLS_CONFIG_H
 #define MBEDTLS_CONFIG_H
@@ -14,7 +15,6 @@
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY
-#define MBEDTLS_FS_IO
 #define MBEDTLS_DEPRECATED_REMOVED
 
 /* All allocations come from one static array (tls_mbedtls.c); the DEBUG
@@ -90,13 +90,13 @@
 #define MBEDTLS_SSL_OUT_CONTENT_LEN 4096
 
 /* Offered in this order (all are AEAD with forward secrecy). */
-#define MBEDTLS_SSL_CIPHERSUITES                                               \
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,                       \
-		MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,                 \
-		MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,         \
-		MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,           \
-		MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,               \
-		MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
+#define MBEDTLS_SSL_CIPHERSUITES                                       \
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,               \
+	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,         \
+	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, \
+	        MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,   \
+	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       \
+	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 
 #include "mbedtls/check_config.h"
 

@@ -1,20 +1,32 @@
 /* tls.h: TLS client as a sans-I/O engine. The TLS code never touches a
  * socket: the caller (the shipper, in the poll loop) moves bytes between the
  * socket and the engine's fixed buffers, then retries the operation that
- * returned TLS_WANT_IO. Exactly one backend is linked (TLS=mbedtls: src/
- * tls_mbedtls.c; TLS=none: src/tls_none.c, where every call fails with a
- * message). One session at a time, in static storage; the backend allocates
- * only from its static heap (LURE_TLS_HEAP bytes), never with malloc.
+ * returned TLS_WANT_IO. Exactly one backend is linked: TLS=mbedtls
+ * (src/tls_mbedtls.c) or TLS=none (src/tls_none.c: every call fails with
+ * one message). One session at a time, in static storage; the backend
+ * allocates only from its static heap (LURE_TLS_HEAP bytes), never malloc.
  *
- * One pass of the loop, for the connected, non-blocking socket fd:
- *	events = (tls_net_out_pending(t, &o) ? POLLOUT : 0)
- *		| (tls_net_in_space(t, &i) ? POLLIN : 0);
- *	POLLOUT: n = send(fd, o, len); if n > 0: tls_net_out_done(t, n)
- *	POLLIN:  n = recv(fd, i, space); if n >= 0: tls_net_in_done(t, n)
- *	then call tls_handshake() until TLS_OK, afterwards tls_write() and
- *	tls_read() (read until TLS_WANT_IO: records may hold more bytes).
+ * Moving bytes never advances the engine by itself, so after moving any
+ * byte, call the operation again in the same pass. For the connected,
+ * non-blocking socket fd and op = tls_handshake() (until TLS_OK), then
+ * tls_write() / tls_read():
+ *	do {
+ *		r = op;
+ *		moved = 0;
+ *		while ((n = tls_net_out_pending(t, &o)) > 0 &&
+ *			(w = send(fd, o, n, MSG_NOSIGNAL)) > 0)
+ *			tls_net_out_done(t, w), moved = 1;
+ *		while ((n = tls_net_in_space(t, &i)) > 0 &&
+ *			(w = recv(fd, i, n, 0)) >= 0)
+ *			tls_net_in_done(t, w), moved = 1;  (w == 0: closed)
+ *	} while (r == TLS_WANT_IO && moved);
+ *	then poll for POLLIN, and POLLOUT while tls_net_out_pending() > 0
+ *	(TLS_WANT_IO from tls_write() always leaves bytes pending).
+ * tls_read() returns what one record holds: call it until TLS_WANT_IO.
+ * A send()/recv() error (other than EAGAIN) is the caller's: tls_free().
  * A session that returned TLS_ERR stays failed: log tls_error(), send what
- * tls_net_out_pending() still holds if convenient (an alert), tls_free(). */
+ * tls_net_out_pending() still holds if convenient (an alert), tls_free().
+ * Deadlines (handshake, idle) are the caller's too. */
 #ifndef LURE_TLS_H
 #define LURE_TLS_H
 
@@ -25,12 +37,12 @@
 enum {
 	TLS_OK = 0,
 	TLS_WANT_IO = -1, /* move bytes (see above), then call again */
-	TLS_ERR = -2      /* fatal for the session: see tls_error() */
+	TLS_ERR = -2 /* fatal for the session: see tls_error() */
 };
 
 struct tls_conf {
 	const char *ca_file; /* PEM (or DER) CA certificates to trust */
-	int insecure;        /* 1: no certificate or name check at all */
+	int insecure; /* 1: no certificate or name check at all */
 };
 
 /* Once at start-up: static heap, CA certificates (into the heap; a large

@@ -10,12 +10,14 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/random.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
 #include "mbedtls/memory_buffer_alloc.h"
 #include "mbedtls/pem.h"
+#include "mbedtls/platform.h"
 #include "mbedtls/ssl.h"
 #include "mbedtls/ssl_internal.h"
 #include "mbedtls/x509_crt.h"
@@ -62,24 +64,25 @@ static char global_err[256];
 
 /* Preference: X25519 first (constant time, cheap), then the NIST curves. */
 static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519,
-	MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1, MBEDTLS_ECP_DP_NONE};
+        MBEDTLS_ECP_DP_SECP256R1, MBEDTLS_ECP_DP_SECP384R1,
+        MBEDTLS_ECP_DP_NONE};
 
 static const struct {
 	uint8_t code;
 	const char *name;
 } alerts[] = {{0, "close_notify"}, {10, "unexpected_message"},
-	{20, "bad_record_mac"}, {22, "record_overflow"},
-	{40, "handshake_failure"}, {42, "bad_certificate"},
-	{43, "unsupported_certificate"}, {44, "certificate_revoked"},
-	{45, "certificate_expired"}, {46, "certificate_unknown"},
-	{47, "illegal_parameter"}, {48, "unknown_ca"}, {49, "access_denied"},
-	{50, "decode_error"}, {51, "decrypt_error"},
-	{70, "protocol_version (this client speaks TLS 1.2 only)"},
-	{71, "insufficient_security"}, {80, "internal_error"},
-	{86, "inappropriate_fallback"}, {90, "user_canceled"},
-	{109, "missing_extension"}, {110, "unsupported_extension"},
-	{112, "unrecognized_name"}, {116, "certificate_required"},
-	{120, "no_application_protocol"}};
+        {20, "bad_record_mac"}, {22, "record_overflow"},
+        {40, "handshake_failure"}, {42, "bad_certificate"},
+        {43, "unsupported_certificate"}, {44, "certificate_revoked"},
+        {45, "certificate_expired"}, {46, "certificate_unknown"},
+        {47, "illegal_parameter"}, {48, "unknown_ca"}, {49, "access_denied"},
+        {50, "decode_error"}, {51, "decrypt_error"},
+        {70, "protocol_version (this client speaks TLS 1.2 only)"},
+        {71, "insufficient_security"}, {80, "internal_error"},
+        {86, "inappropriate_fallback"}, {90, "user_canceled"},
+        {109, "missing_extension"}, {110, "unsupported_extension"},
+        {112, "unrecognized_name"}, {116, "certificate_required"},
+        {120, "no_application_protocol"}};
 
 /* getrandom() without blocking; ENOSYS (kernels before 3.17): urandom. */
 static int
@@ -146,9 +149,9 @@ verify_ip(void *ctx, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 		return 0;
 	for (s = &crt->subject_alt_names; s != NULL; s = s->next)
 		if (s->buf.tag == (MBEDTLS_ASN1_CONTEXT_SPECIFIC |
-					  MBEDTLS_X509_SAN_IP_ADDRESS) &&
-			s->buf.len == t->iplen &&
-			memcmp(s->buf.p, t->ip, t->iplen) == 0)
+		                          MBEDTLS_X509_SAN_IP_ADDRESS) &&
+		        s->buf.len == t->iplen &&
+		        memcmp(s->buf.p, t->ip, t->iplen) == 0)
 			return 0;
 	*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	return 0;
@@ -160,14 +163,14 @@ static int
 is_alloc_error(int ret)
 {
 	static const int high[] = {MBEDTLS_ERR_SSL_ALLOC_FAILED,
-		MBEDTLS_ERR_X509_ALLOC_FAILED, MBEDTLS_ERR_PK_ALLOC_FAILED,
-		MBEDTLS_ERR_ECP_ALLOC_FAILED, MBEDTLS_ERR_CIPHER_ALLOC_FAILED,
-		MBEDTLS_ERR_MD_ALLOC_FAILED, MBEDTLS_ERR_PEM_ALLOC_FAILED};
+	        MBEDTLS_ERR_X509_ALLOC_FAILED, MBEDTLS_ERR_PK_ALLOC_FAILED,
+	        MBEDTLS_ERR_ECP_ALLOC_FAILED, MBEDTLS_ERR_CIPHER_ALLOC_FAILED,
+	        MBEDTLS_ERR_MD_ALLOC_FAILED, MBEDTLS_ERR_PEM_ALLOC_FAILED};
 	int h = -(-ret & 0xff80), l = -(-ret & 0x7f);
 	size_t i;
 
 	if (l == MBEDTLS_ERR_MPI_ALLOC_FAILED ||
-		l == MBEDTLS_ERR_ASN1_ALLOC_FAILED)
+	        l == MBEDTLS_ERR_ASN1_ALLOC_FAILED)
 		return 1;
 	for (i = 0; i < sizeof high / sizeof high[0]; i++)
 		if (h == high[i])
@@ -183,9 +186,9 @@ describe(char *err, size_t len, const char *what, int ret)
 
 	if (is_alloc_error(ret)) {
 		snprintf(err, len,
-			"%s: out of TLS heap (%zu bytes; build with a larger "
-			"LURE_TLS_HEAP)",
-			what, sizeof heap);
+		        "%s: out of TLS heap (%zu bytes; build with a larger "
+		        "LURE_TLS_HEAP)",
+		        what, sizeof heap);
 		return;
 	}
 #if defined(MBEDTLS_ERROR_C)
@@ -206,30 +209,30 @@ fail(struct tls *t, const char *what, int ret)
 
 	t->failed = 1;
 	if (ret == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED &&
-		(flags = mbedtls_ssl_get_verify_result(&t->ssl)) != 0) {
+	        (flags = mbedtls_ssl_get_verify_result(&t->ssl)) != 0) {
 		/* " text\n" per flag, joined as "text; text" */
 		mbedtls_x509_crt_verify_info(info, sizeof info, " ", flags);
 		for (p = info; (p = strchr(p, '\n')) != NULL;)
 			*p = p[1] ? ';' : '\0';
 		snprintf(t->err, sizeof t->err,
-			"certificate verify failed for %s:%s", t->name, info);
+		        "certificate verify failed for %s:%s", t->name, info);
 	} else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
-		   t->ssl.in_msg != NULL) {
+	           t->ssl.in_msg != NULL) {
 		unsigned code = t->ssl.in_msg[1];
 		const char *name = "unknown";
 		for (i = 0; i < sizeof alerts / sizeof alerts[0]; i++)
 			if (alerts[i].code == code)
 				name = alerts[i].name;
 		snprintf(t->err, sizeof t->err,
-			"%s: the server sent the fatal alert %u %s", what, code,
-			name);
+		        "%s: the server sent the fatal alert %u %s", what, code,
+		        name);
 	} else if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD && !t->done) {
 		snprintf(t->err, sizeof t->err,
-			"%s: the server does not speak TLS (invalid record)",
-			what);
+		        "%s: the server does not speak TLS (invalid record)",
+		        what);
 	} else if (ret == MBEDTLS_ERR_SSL_CONN_EOF) {
 		snprintf(t->err, sizeof t->err,
-			"%s: the server closed the connection", what);
+		        "%s: the server closed the connection", what);
 	} else {
 		describe(t->err, sizeof t->err, what, ret);
 	}
@@ -251,6 +254,72 @@ pump_out(struct tls *t)
 	return t->ssl.out_left != 0;
 }
 
+/* Read the CA file into the static heap and parse it (PEM or DER): no
+ * stdio, no libc malloc. Returns 0 or -1 with err set; err may hold a note
+ * on success. */
+static int
+load_ca(const char *file, char *err, size_t errlen)
+{
+	unsigned char *buf;
+	struct stat st;
+	size_t len = 0;
+	ssize_t r = 0;
+	int fd, ret;
+
+	fd = open(file, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "tls: CA file %s: %s", file,
+		        strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	buf = st.st_size < (off_t)sizeof heap
+	              ? mbedtls_calloc(1, (size_t)st.st_size + 1)
+	              : NULL;
+	while (buf != NULL && len < (size_t)st.st_size &&
+	        ((r = read(fd, buf + len, (size_t)st.st_size - len)) > 0 ||
+	                (r < 0 && errno == EINTR)))
+		len += r > 0 ? (size_t)r : 0;
+	close(fd);
+	if (buf == NULL || r < 0) {
+		if (buf == NULL)
+			snprintf(err, errlen,
+			        "tls: CA file %s: %lld bytes do not fit the "
+			        "TLS "
+			        "heap (%zu bytes; build with a larger "
+			        "LURE_TLS_HEAP)",
+			        file, (long long)st.st_size, sizeof heap);
+		else
+			snprintf(err, errlen, "tls: CA file %s: %s", file,
+			        strerror(errno));
+		mbedtls_free(buf);
+		return -1;
+	}
+	/* PEM is parsed as a string (length with the NUL), DER as is */
+	buf[len] = '\0';
+	if (strstr((const char *)buf, "-----BEGIN ") != NULL)
+		len++;
+	ret = mbedtls_x509_crt_parse(&ca, buf, len);
+	mbedtls_free(buf);
+	if (ca.raw.p == NULL) {
+		char what[300];
+		snprintf(what, sizeof what, "tls: CA file %s", file);
+		if (ret >= 0)
+			snprintf(
+			        err, errlen, "%s: no usable certificate", what);
+		else
+			describe(err, errlen, what, ret);
+		return -1;
+	}
+	if (ret > 0)
+		snprintf(err, errlen,
+		        "tls: CA file %s: %d certificates skipped (unsupported "
+		        "algorithms or malformed)",
+		        file, ret);
+	return 0;
+}
+
 int
 tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 {
@@ -263,8 +332,8 @@ tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 	}
 	if (!c->insecure && (c->ca_file == NULL || c->ca_file[0] == '\0')) {
 		snprintf(err, errlen,
-			"tls: no CA file to verify the server with (set a CA "
-			"file, or insecure to skip verification)");
+		        "tls: no CA file to verify the server with (set a CA "
+		        "file, or insecure to skip verification)");
 		return -1;
 	}
 	mbedtls_memory_buffer_alloc_init(heap, sizeof heap);
@@ -272,42 +341,23 @@ tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 	mbedtls_ssl_config_init(&conf);
 	mbedtls_x509_crt_init(&ca);
 	ret = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
-		MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
+	        MBEDTLS_SSL_TRANSPORT_STREAM, MBEDTLS_SSL_PRESET_DEFAULT);
 	if (ret != 0) {
 		describe(err, errlen, "tls: config", ret);
+	} else if (c->insecure) {
+		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
+	} else if ((ret = load_ca(c->ca_file, err, errlen)) == 0) {
+		mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
+		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
+	}
+	if (ret != 0) {
+		mbedtls_x509_crt_free(&ca);
+		mbedtls_ssl_config_free(&conf);
+		mbedtls_memory_buffer_alloc_free();
 		return -1;
 	}
 	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
 	mbedtls_ssl_conf_curves(&conf, curves);
-	if (c->insecure) {
-		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_NONE);
-	} else {
-		ret = mbedtls_x509_crt_parse_file(&ca, c->ca_file);
-		if (ret < 0 || ca.raw.p == NULL) {
-			char what[200];
-			snprintf(what, sizeof what, "tls: CA file %s",
-				c->ca_file);
-			if (ret == MBEDTLS_ERR_PK_FILE_IO_ERROR)
-				snprintf(err, errlen, "%s: cannot read it",
-					what);
-			else if (ret >= 0)
-				snprintf(err, errlen,
-					"%s: no usable certificate", what);
-			else
-				describe(err, errlen, what, ret);
-			mbedtls_x509_crt_free(&ca);
-			mbedtls_ssl_config_free(&conf);
-			mbedtls_memory_buffer_alloc_free();
-			return -1;
-		}
-		if (ret > 0)
-			snprintf(err, errlen,
-				"tls: CA file %s: %d certificates skipped "
-				"(unsupported)",
-				c->ca_file, ret);
-		mbedtls_ssl_conf_ca_chain(&conf, &ca, NULL);
-		mbedtls_ssl_conf_authmode(&conf, MBEDTLS_SSL_VERIFY_REQUIRED);
-	}
 	ready = 1;
 	return 0;
 }
@@ -320,25 +370,25 @@ tls_client_new(const char *server_name)
 
 	if (!ready || t->in_use) {
 		snprintf(global_err, sizeof global_err, "tls: %s",
-			ready ? "a session is already open"
-			      : "tls_global_init() was not called");
+		        ready ? "a session is already open"
+		              : "tls_global_init() was not called");
 		return NULL;
 	}
 	if (server_name == NULL || server_name[0] == '\0' ||
-		strlen(server_name) >= sizeof t->name) {
+	        strlen(server_name) >= sizeof t->name) {
 		snprintf(global_err, sizeof global_err,
-			"tls: a server name is required");
+		        "tls: a server name is required");
 		return NULL;
 	}
 	if (!seeded) {
 		static const char pers[] = "lure tls client";
 		ret = mbedtls_ctr_drbg_seed(&drbg, entropy, NULL,
-			(const unsigned char *)pers, sizeof pers - 1);
+		        (const unsigned char *)pers, sizeof pers - 1);
 		if (ret != 0) {
 			snprintf(global_err, sizeof global_err,
-				"tls: no random bytes from the kernel yet "
-				"(getrandom: %s); retry later",
-				strerror(errno));
+			        "tls: no random bytes from the kernel yet "
+			        "(getrandom: %s); retry later",
+			        strerror(errno));
 			return NULL;
 		}
 		seeded = 1;
@@ -356,8 +406,8 @@ tls_client_new(const char *server_name)
 	else if (ret == 0)
 		ret = mbedtls_ssl_set_hostname(&t->ssl, server_name);
 	if (ret != 0) {
-		describe(global_err, sizeof global_err, "tls: new session",
-			ret);
+		describe(
+		        global_err, sizeof global_err, "tls: new session", ret);
 		mbedtls_ssl_free(&t->ssl);
 		return NULL;
 	}
@@ -381,7 +431,7 @@ tls_handshake(struct tls *t)
 		return TLS_OK;
 	}
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ ||
-		ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+	        ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return TLS_WANT_IO;
 	return fail(t, "handshake", ret);
 }
@@ -448,7 +498,7 @@ tls_write(struct tls *t, const void *buf, size_t n)
 		return max > 0 && (size_t)max < n ? max : (ssize_t)n;
 	}
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ ||
-		ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+	        ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return TLS_WANT_IO;
 	return fail(t, "write", ret);
 }
@@ -472,10 +522,10 @@ tls_read(struct tls *t, void *buf, size_t n)
 	if (ret > 0)
 		return ret;
 	if (ret == MBEDTLS_ERR_SSL_WANT_READ ||
-		ret == MBEDTLS_ERR_SSL_WANT_WRITE)
+	        ret == MBEDTLS_ERR_SSL_WANT_WRITE)
 		return TLS_WANT_IO;
 	if (ret == 0 || ret == MBEDTLS_ERR_SSL_PEER_CLOSE_NOTIFY ||
-		ret == MBEDTLS_ERR_SSL_CONN_EOF) {
+	        ret == MBEDTLS_ERR_SSL_CONN_EOF) {
 		t->closed = 1;
 		return 0;
 	}

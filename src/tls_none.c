@@ -5,7 +5,7 @@
 #include "tls.h"
 
 static const char msg[] = "TLS support is not compiled in (build with "
-			  "TLS=mbedtls to ship over https://)";
+                          "TLS=mbedtls to ship over https://)";
 
 int
 tls_global_init(const struct tls_conf *c, char *err, size_t errlen)

@@ -22,6 +22,7 @@ set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
 DEPS=${DEPS_DIR:-$top/build/deps}
 JOBS=${DEPS_JOBS:-2}
+APT_ETC=${DEPS_APT_ETC:-/etc/apt} # a test can point this at a fake tree
 
 die() {
 	echo "deps: $*" >&2
@@ -56,7 +57,7 @@ lock() {
 # deb-src entries for the Debian archives the system already uses (deb822
 # .sources and one-line .list), so mirrors and proxies stay the system's.
 debsrc_list() {
-	for f in /etc/apt/sources.list.d/*.sources; do
+	for f in "$APT_ETC"/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		awk 'function flush() {
 			if (deb && uri && on) printf "%s\n", st
@@ -73,10 +74,11 @@ debsrc_list() {
 		{ st = st $0 "\n" }
 		END { flush() }' "$f"
 	done
-	for f in /etc/apt/sources.list /etc/apt/sources.list.d/*.list; do
+	for f in "$APT_ETC"/sources.list "$APT_ETC"/sources.list.d/*.list; do
 		[ -f "$f" ] || continue
 		sed -n 's/^[ \t]*deb[ \t]\(.*debian.*\)$/deb-src \1/p' "$f" |
-			sed 's/\[[^]]*arch=[^]]*\]//' > "$DEPS/apt/onelines.tmp"
+			sed -e 's/arch=[^] ]*//' -e 's/\[ *\]//' \
+				> "$DEPS/apt/onelines.tmp"
 		if [ -s "$DEPS/apt/onelines.tmp" ]; then
 			cat "$DEPS/apt/onelines.tmp" >> "$DEPS/apt/parts/debsrc.list"
 		fi
@@ -107,7 +109,7 @@ mbedtls_src() {
 	mkdir -p "$a/parts" "$a/lists/partial" "$a/cache/archives/partial"
 	debsrc_list > "$a/parts/debsrc.sources"
 	[ -s "$a/parts/debsrc.sources" ] || [ -s "$a/parts/debsrc.list" ] ||
-		die "no Debian archive in /etc/apt/sources.list*"
+		die "no Debian archive in $APT_ETC/sources.list*"
 	set -- -o Dir::Etc::SourceList=/dev/null \
 		-o Dir::Etc::SourceParts="$a/parts" \
 		-o Dir::State::Lists="$a/lists" -o Dir::Cache="$a/cache"
@@ -145,7 +147,8 @@ mbedtls_src() {
 	fi
 	[ -f "$d/library/ssl_tls.c" ] || die "$d: not an mbedTLS tree"
 	echo "$ver $(basename "${dsc:-$orig}")" > "$d/.lure-unpacked"
-	rm -rf "$dl" "$dl.log" "$DEPS"/src/mbedtls_*
+	# the index (20 MB) is only for this fetch
+	rm -rf "$dl" "$dl.log" "$DEPS"/src/mbedtls_* "$a"
 	src=$d
 }
 

@@ -14,7 +14,6 @@ import errno
 import json
 import os
 import random
-import re
 import resource
 import signal
 import socket
@@ -517,6 +516,12 @@ def lure(tmp_path):
     yield start
     for s in sensors:
         s.close()
+    # whatever a test looked at, everything lure wrote must be strict NDJSON
+    for s in sensors:
+        if s.pipe is None and s.out is not None and s.out.exists():
+            parse_ndjson(s.out.read_bytes(), str(s.out), complete=False)
+        elif s.pipe is not None:
+            parse_ndjson(s.pipebuf, "stdout", complete=False)
 
 
 def run_lure(args, timeout=10, **kw):
@@ -539,20 +544,28 @@ def gid_of(pid):
     return None
 
 
-def server_sockets(local_port):
+def _proc_addr(hexaddr):
+    """/proc/net/tcp{,6} address (host-order 32-bit words) -> text."""
+    raw = bytes.fromhex(hexaddr)
+    words = b"".join(raw[i:i + 4][::-1] for i in range(0, len(raw), 4))
+    if len(words) == 4:
+        return socket.inet_ntop(socket.AF_INET, words)
+    return socket.inet_ntop(socket.AF_INET6, words)
+
+
+def server_sockets(local_port, addr="127.0.0.1"):
     """(state, unread receive-queue bytes) of each server-side TCP socket on
-    local_port, from /proc/net/tcp and /proc/net/tcp6 (LISTEN and TIME_WAIT
-    left out). States: 01 ESTABLISHED, 08 CLOSE_WAIT, 09 LAST_ACK..."""
+    addr:local_port, from /proc/net/tcp{,6}; LISTEN and TIME_WAIT left out.
+    States: 01 ESTABLISHED, 08 CLOSE_WAIT, 09 LAST_ACK..."""
     out = []
     for f in ("/proc/net/tcp", "/proc/net/tcp6"):
         for line in Path(f).read_text().splitlines()[1:]:
             w = line.split()
-            lport = int(w[1].rsplit(":", 1)[1], 16)
+            a, p = w[1].rsplit(":", 1)
             st = w[3]
-            if lport != local_port or st in ("0A", "06"):
+            if int(p, 16) != local_port or st in ("0A", "06") or _proc_addr(a) != addr:
                 continue
-            rx = int(w[4].split(":")[1], 16)
-            out.append((st, rx))
+            out.append((st, int(w[4].split(":")[1], 16)))
     return out
 
 

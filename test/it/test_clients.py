@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import get, info, match, recv_to_eof, recv_until, tcp
+from conftest import get, info, recv_to_eof, recv_until, tcp
 
 IAC, DONT, DO, WONT, WILL, SB, SE = 255, 254, 253, 252, 251, 250, 240
 
@@ -170,7 +170,23 @@ def test_curl_escaped_and_non_ascii_path(http_sensor):
     assert code == 404
     assert get(e, "url.path") in ("/a%20b/%C3%A9t%C3%A9/\u00fcber/\u4e2d",
                                   target.split(b"?")[0].decode())
-    assert get(e, "url.query") == target.split(b"?", 1)[1].decode("utf-8")
+
+
+@pytest.mark.parametrize("target", [b"/a?q=1&r=2", b"/%41?q=1&r=2", b"/a%20b/c?q=%E2%9C%93"],
+                         ids=["plain", "escaped_path", "escaped_both"])
+def test_url_query(http_sensor, target):
+    """url.query is the part after '?', whether or not the path holds
+    %-escapes (nginx's "complex URI" case)."""
+    s = http_sensor
+    c = tcp(s.http)
+    lport = c.getsockname()[1]
+    c.sendall(b"GET " + target + b" HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+    recv_to_eof(c, 5)
+    c.close()
+    (e,) = request_events(s, lport)
+    assert get(e, "url.original") == target.decode()
+    assert get(e, "url.query") == target.split(b"?", 1)[1].decode()
+    assert get(e, "url.path") == target.split(b"?", 1)[0].decode()
 
 
 @pytest.mark.parametrize("target,want", [

@@ -2,13 +2,12 @@
 FILE:LINE:COL and the key, nothing bound and nothing written on a bad config."""
 import os
 import re
-import signal
 import socket
 import subprocess
 
 import pytest
 
-from conftest import (REPO, free_offset, info, port_free, refused, run_lure,
+from conftest import (REPO, free_offset, info, refused, run_lure,
                       udp_bound)
 
 # Every document starts with keys that would make lure bind loopback ports if

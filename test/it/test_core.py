@@ -11,8 +11,7 @@ import time
 import pytest
 
 from conftest import (ADDRS, free_port, get, gid_of, info, match, recv_to_eof,
-                      recv_until, refused, tcp, udp_bound, udp_send, uid_of,
-                      wait_until)
+                      recv_until, refused, tcp, udp_bound, udp_send, uid_of)
 
 BANNER = 21  # persona port served by the banner emulator in every build
 

@@ -362,3 +362,22 @@ def test_output_write_errors_do_not_stop_serving(lure):
     assert s.stop() == 0
     assert time.monotonic() - t0 < 3
     assert "/dev/full" in s.stderr()
+
+
+def test_stdout_reader_gone(lure):
+    """The process reading stdout dies: lure gets EPIPE, keeps serving,
+    does not spin, and still stops cleanly."""
+    s = lure(stdout=True)
+    port = s.port(BANNER)
+    s.pipe.close()
+    s.pipe = None
+    for i in range(20):
+        c = tcp(port)
+        c.sendall(b"into the void %d\n" % i)
+        c.close()
+    wait_until(lambda: b"WRITE" in s.err_path.read_bytes(), 3, what="a WRITE error log line")
+    served(port)
+    assert_not_spinning(s.pid, 1.0)
+    t0 = time.monotonic()
+    assert s.stop() == 0
+    assert time.monotonic() - t0 < 3

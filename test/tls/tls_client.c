@@ -56,13 +56,13 @@ tcp_connect(const char *host, const char *port)
 		len = sizeof *a6;
 	} else {
 		fprintf(stderr, "tls_client: %s: not a numeric address\n",
-			host);
+		        host);
 		return -1;
 	}
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&ss, len) != 0) {
 		fprintf(stderr, "tls_client: connect %s:%s: %s\n", host, port,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -89,8 +89,13 @@ pump(int fd, struct tls *t, double deadline)
 	}
 	if (pfd.revents & POLLOUT) {
 		n = send(fd, o, out, MSG_NOSIGNAL);
-		if (n > 0)
+		if (n > 0) {
 			tls_net_out_done(t, (size_t)n);
+		} else if (errno != EAGAIN && errno != EINTR) {
+			fprintf(stderr, "tls_client: send: %s\n",
+			        strerror(errno));
+			return -1;
+		}
 	}
 	if (pfd.revents & (POLLIN | POLLHUP | POLLERR)) {
 		n = recv(fd, i, space, 0);
@@ -127,9 +132,9 @@ session(double *hs_ms)
 	struct tls *t;
 
 	reqlen = (size_t)snprintf(req, sizeof req,
-		"%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
-		"Content-Length: %zu\r\n\r\n",
-		put_bytes ? "PUT" : "GET", path, name, put_bytes);
+	        "%s %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n"
+	        "Content-Length: %zu\r\n\r\n",
+	        put_bytes ? "PUT" : "GET", path, name, put_bytes);
 	total = reqlen + put_bytes;
 	fd = tcp_connect(host, port);
 	if (fd < 0)
@@ -156,7 +161,7 @@ session(double *hs_ms)
 				size_t n = total - sent;
 				memset(buf, 'x', sizeof buf);
 				r = tls_write(t, buf,
-					n < sizeof buf ? n : sizeof buf);
+				        n < sizeof buf ? n : sizeof buf);
 			}
 			if (r > 0)
 				sent += (size_t)r;
@@ -207,7 +212,7 @@ main(int argc, char **argv)
 	}
 	if (argc - optind != 5 || n < 1 || n > 1000) {
 		fprintf(stderr, "usage: tls_client [-n COUNT] [-u PUT_BYTES] "
-				"HOST PORT SERVER_NAME CAFILE|insecure PATH\n");
+		                "HOST PORT SERVER_NAME CAFILE|insecure PATH\n");
 		return 2;
 	}
 	host = argv[optind];
@@ -234,12 +239,12 @@ main(int argc, char **argv)
 	}
 	qsort(hs, (size_t)n, sizeof hs[0], cmp_double);
 	fprintf(stderr,
-		"tls_client: version=%s cipher=%s handshake_ms=%.2f "
-		"handshake_ms_min=%.2f runs=%d total_ms=%.1f heap_peak=%zu "
-		"heap_size=%zu heap_ca=%zu heap_after_first=%zu "
-		"heap_after_last=%zu\n",
-		version, cipher, hs[n / 2], hs[0], n, now_ms() - t0,
-		tls_heap_peak(), tls_heap_size(), init_used, first_free,
-		tls_heap_used());
+	        "tls_client: version=%s cipher=%s handshake_ms=%.2f "
+	        "handshake_ms_min=%.2f runs=%d total_ms=%.1f heap_peak=%zu "
+	        "heap_size=%zu heap_ca=%zu heap_after_first=%zu "
+	        "heap_after_last=%zu\n",
+	        version, cipher, hs[n / 2], hs[0], n, now_ms() - t0,
+	        tls_heap_peak(), tls_heap_size(), init_used, first_free,
+	        tls_heap_used());
 	return 0;
 }
