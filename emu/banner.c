@@ -57,9 +57,9 @@ banner_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 }
 
 const struct emulator emu_banner = {
-	.name = "banner",
-	.transports = EMU_TCP | EMU_UDP,
-	.state_size = sizeof(struct banner_state),
-	.on_open = banner_open,
-	.on_data = banner_data,
+        .name = "banner",
+        .transports = EMU_TCP | EMU_UDP,
+        .state_size = sizeof(struct banner_state),
+        .on_open = banner_open,
+        .on_data = banner_data,
 };

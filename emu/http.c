@@ -136,10 +136,10 @@ enum {
 	H__MAX
 };
 
-#define F_COMPLEX 0x01    /* URI needs normalising */
-#define F_QUOTED 0x02     /* URI has %XX */
+#define F_COMPLEX 0x01 /* URI needs normalising */
+#define F_QUOTED 0x02 /* URI has %XX */
 #define F_EMPTY_PATH 0x04 /* "http://host?args" */
-#define F_INVALID 0x08    /* header line with an invalid name: ignored */
+#define F_INVALID 0x08 /* header line with an invalid name: ignored */
 #define F_GET 0x10
 #define F_HEAD 0x20
 #define F_CONNECT 0x40
@@ -160,37 +160,37 @@ struct http_chunk {
 /* One request. Offsets index the unconsumed input, which starts with the
  * request line until the request is logged (nothing is consumed before). */
 struct http_req {
-	uint16_t pos;        /* next byte to parse */
-	uint8_t rl, hl;      /* parser states */
-	uint8_t flags;       /* F_* */
-	uint8_t conn;        /* CONN_* from Connection */
-	uint8_t pad;         /* User-Agent asks for error page padding */
-	uint8_t keepalive;   /* the answer said keep-alive */
-	uint8_t close;       /* close after the answer whatever it said */
-	uint8_t chunked;     /* Transfer-Encoding: chunked */
-	uint8_t waited;      /* http.body_wait has passed */
-	uint8_t waiting;     /* a wake-up is pending */
+	uint16_t pos; /* next byte to parse */
+	uint8_t rl, hl; /* parser states */
+	uint8_t flags; /* F_* */
+	uint8_t conn; /* CONN_* from Connection */
+	uint8_t pad; /* User-Agent asks for error page padding */
+	uint8_t keepalive; /* the answer said keep-alive */
+	uint8_t close; /* close after the answer whatever it said */
+	uint8_t chunked; /* Transfer-Encoding: chunked */
+	uint8_t waited; /* http.body_wait has passed */
+	uint8_t waiting; /* a wake-up is pending */
 	uint16_t major, minor;
-	uint16_t status;     /* what the status line said */
+	uint16_t status; /* what the status line said */
 	uint16_t method_end; /* one past the method */
-	uint16_t target;     /* start of the request target */
+	uint16_t target; /* start of the request target */
 	uint16_t uri_start, uri_end, args_start, schema_end;
 	uint16_t host_start, host_end; /* host of an absolute URI */
-	uint16_t proto;                /* "HTTP/" */
-	uint16_t line_end;             /* one past the request line */
+	uint16_t proto; /* "HTTP/" */
+	uint16_t line_end; /* one past the request line */
 	uint16_t hname, hname_end, hval, hval_end;
 	uint16_t head_end; /* one past the empty line */
-	uint32_t seen;     /* 1 << H_* */
+	uint32_t seen; /* 1 << H_* */
 	struct http_span h[H__MAX];
 	uint64_t cl; /* Content-Length */
 };
 
 struct http_state {
-	uint8_t phase;     /* enum http_phase */
-	uint8_t closing;   /* emu_close() was called */
+	uint8_t phase; /* enum http_phase */
+	uint8_t closing; /* emu_close() was called */
 	uint32_t requests; /* on this connection, this one included */
-	uint64_t left;     /* Content-Length bytes still to drain */
-	uint64_t drained;  /* body bytes drained after logging */
+	uint64_t left; /* Content-Length bytes still to drain */
+	uint64_t drained; /* body bytes drained after logging */
 	struct http_chunk ck;
 	struct http_req r;
 };
@@ -202,10 +202,10 @@ struct http_out {
 	size_t status_len;
 	const char *type;
 	size_t type_len;
-	int64_t len;    /* %L, -1: none */
-	int64_t mtime;  /* %M, %E; -1: none */
-	int64_t flen;   /* file length for %E */
-	int chunked;    /* %X, body sent as one chunk */
+	int64_t len; /* %L, -1: none */
+	int64_t mtime; /* %M, %E; -1: none */
+	int64_t flen; /* file length for %E */
+	int chunked; /* %X, body sent as one chunk */
 	const uint8_t *b1, *b2; /* body: b1 then b2 (b2 may be NULL) */
 	size_t b1n, b2n;
 };
@@ -215,32 +215,38 @@ static uint8_t http_scratch[HTTP_HEAD_MAX + 2];
 static uint8_t http_body_buf[EVENT_CAP_PAYLOAD];
 
 static const uint32_t http_usual[] = {
-	0x00000000, 0x7fff37d6, 0xffffffff, 0x7fffffff,
-	0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff,
+        0x00000000,
+        0x7fff37d6,
+        0xffffffff,
+        0x7fffffff,
+        0xffffffff,
+        0xffffffff,
+        0xffffffff,
+        0xffffffff,
 };
-#define HTTP_USUAL(c) (http_usual[(c) >> 5] & (1U << ((c) & 0x1f)))
+#define HTTP_USUAL(c) (http_usual[(c) >> 5] & (1U << ((c)&0x1f)))
 
 static const struct {
 	const char *name;
 	uint8_t unique; /* a second one is a 400 */
 } http_headers[H__MAX] = {
-	[H_HOST] = {"host", 1},
-	[H_CONNECTION] = {"connection", 0},
-	[H_USER_AGENT] = {"user-agent", 0},
-	[H_REFERER] = {"referer", 0},
-	[H_CONTENT_TYPE] = {"content-type", 0},
-	[H_CONTENT_LENGTH] = {"content-length", 1},
-	[H_TRANSFER_ENCODING] = {"transfer-encoding", 1},
-	[H_EXPECT] = {"expect", 1},
-	[H_ACCEPT_ENCODING] = {"accept-encoding", 0},
-	[H_VIA] = {"via", 0},
-	[H_AUTHORIZATION] = {"authorization", 1},
-	[H_IF_MATCH] = {"if-match", 1},
-	[H_IF_NONE_MATCH] = {"if-none-match", 1},
-	[H_IF_MODIFIED_SINCE] = {"if-modified-since", 1},
-	[H_IF_UNMODIFIED_SINCE] = {"if-unmodified-since", 1},
-	[H_CONTENT_RANGE] = {"content-range", 1},
-	[H_IF_RANGE] = {"if-range", 1},
+        [H_HOST] = {"host", 1},
+        [H_CONNECTION] = {"connection", 0},
+        [H_USER_AGENT] = {"user-agent", 0},
+        [H_REFERER] = {"referer", 0},
+        [H_CONTENT_TYPE] = {"content-type", 0},
+        [H_CONTENT_LENGTH] = {"content-length", 1},
+        [H_TRANSFER_ENCODING] = {"transfer-encoding", 1},
+        [H_EXPECT] = {"expect", 1},
+        [H_ACCEPT_ENCODING] = {"accept-encoding", 0},
+        [H_VIA] = {"via", 0},
+        [H_AUTHORIZATION] = {"authorization", 1},
+        [H_IF_MATCH] = {"if-match", 1},
+        [H_IF_NONE_MATCH] = {"if-none-match", 1},
+        [H_IF_MODIFIED_SINCE] = {"if-modified-since", 1},
+        [H_IF_UNMODIFIED_SINCE] = {"if-unmodified-since", 1},
+        [H_CONTENT_RANGE] = {"content-range", 1},
+        [H_IF_RANGE] = {"if-range", 1},
 };
 
 /* --- small helpers ------------------------------------------------------ */
@@ -260,7 +266,7 @@ http_find(const uint8_t *s, size_t n, const char *needle, int fold)
 	for (size_t i = 0; m <= n && i <= n - m; i++) {
 		size_t j = 0;
 		while (j < m && (fold ? http_lower(s[i + j]) == needle[j]
-				      : s[i + j] == (uint8_t)needle[j]))
+		                      : s[i + j] == (uint8_t)needle[j]))
 			j++;
 		if (j == m)
 			return s + i;
@@ -450,8 +456,9 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 			break;
 		case RL_SCHEMA:
 			c = (uint8_t)(ch | 0x20);
-			if ((c >= 'a' && c <= 'z') || (ch >= '0' && ch <= '9') ||
-			    ch == '+' || ch == '-' || ch == '.')
+			if ((c >= 'a' && c <= 'z') ||
+			        (ch >= '0' && ch <= '9') || ch == '+' ||
+			        ch == '-' || ch == '.')
 				break;
 			if (ch != ':')
 				goto invalid;
@@ -478,8 +485,9 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 			/* fall through */
 		case RL_HOST:
 			c = (uint8_t)(ch | 0x20);
-			if ((c >= 'a' && c <= 'z') || (ch >= '0' && ch <= '9') ||
-			    ch == '.' || ch == '-')
+			if ((c >= 'a' && c <= 'z') ||
+			        (ch >= '0' && ch <= '9') || ch == '.' ||
+			        ch == '-')
 				break;
 			/* fall through */
 		case RL_HOST_END:
@@ -505,8 +513,9 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 			break;
 		case RL_HOST_IP_LITERAL:
 			c = (uint8_t)(ch | 0x20);
-			if ((ch >= '0' && ch <= '9') || (c >= 'a' && c <= 'z') ||
-			    ch == ':' || strchr("-._~!$&'()*+,;=", ch))
+			if ((ch >= '0' && ch <= '9') ||
+			        (c >= 'a' && c <= 'z') || ch == ':' ||
+			        strchr("-._~!$&'()*+,;=", ch))
 				break;
 			if (ch != ']' || ch == 0)
 				goto invalid;
@@ -564,8 +573,7 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 				r->args_start = (uint16_t)(i + 1);
 				st = RL_URI;
 				break;
-			case '+':
-				break;
+			case '+': break;
 			default:
 				if (ch < 0x20 || ch == 0x7f)
 					goto invalid;
@@ -577,12 +585,9 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 			if (HTTP_USUAL(ch))
 				break;
 			switch (ch) {
-			case '/':
-				st = RL_AFTER_SLASH_IN_URI;
-				break;
+			case '/': st = RL_AFTER_SLASH_IN_URI; break;
 			case '.':
-			case '+':
-				break;
+			case '+': break;
 			case ' ':
 				r->uri_end = (uint16_t)i;
 				st = RL_HTTP_09;
@@ -631,9 +636,7 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 				r->uri_end = (uint16_t)i;
 				r->minor = 9;
 				goto done;
-			case '#':
-				r->flags |= F_COMPLEX;
-				break;
+			case '#': r->flags |= F_COMPLEX; break;
 			default:
 				if (ch < 0x20 || ch == 0x7f)
 					goto invalid;
@@ -661,7 +664,7 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 		case RL_HTTP_HT:
 		case RL_HTTP_HTT:
 		case RL_HTTP_HTTP:
-			if (ch != (uint8_t)"TTP/"[st - RL_HTTP_H])
+			if (ch != (uint8_t) "TTP/"[st - RL_HTTP_H])
 				goto invalid;
 			st++;
 			break;
@@ -719,8 +722,7 @@ http_parse_request_line(struct http_req *r, const uint8_t *p, size_t n)
 			if (ch == '\n')
 				goto done;
 			goto invalid;
-		default:
-			goto invalid;
+		default: goto invalid;
 		}
 	}
 	r->pos = (uint16_t)i;
@@ -752,7 +754,7 @@ static int
 http_name_char(uint8_t ch)
 {
 	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
-		(ch >= '0' && ch <= '9') || ch == '-';
+	       (ch >= '0' && ch <= '9') || ch == '-';
 }
 
 static int
@@ -778,7 +780,8 @@ http_parse_header_line(struct http_req *r, const uint8_t *p, size_t n)
 				break;
 			if (ch <= 0x20 || ch == 0x7f || ch == ':')
 				goto invalid;
-			r->flags |= F_INVALID; /* '_' too: no underscores_in_headers */
+			r->flags |=
+			        F_INVALID; /* '_' too: no underscores_in_headers */
 			break;
 		case HL_NAME:
 			if (http_name_char(ch))
@@ -789,7 +792,8 @@ http_parse_header_line(struct http_req *r, const uint8_t *p, size_t n)
 				break;
 			}
 			if (ch == '\r' || ch == '\n') {
-				r->hname_end = r->hval = r->hval_end = (uint16_t)i;
+				r->hname_end = r->hval = r->hval_end =
+				        (uint16_t)i;
 				if (ch == '\n')
 					goto done;
 				r->hl = HL_ALMOST_DONE;
@@ -822,7 +826,7 @@ http_parse_header_line(struct http_req *r, const uint8_t *p, size_t n)
 				if (ch == '\n')
 					goto done;
 				r->hl = ch == ' ' ? HL_SPACE_AFTER_VALUE
-						  : HL_ALMOST_DONE;
+				                  : HL_ALMOST_DONE;
 			}
 			break;
 		case HL_SPACE_AFTER_VALUE:
@@ -844,8 +848,7 @@ http_parse_header_line(struct http_req *r, const uint8_t *p, size_t n)
 			if (ch == '\n')
 				goto header_done;
 			goto invalid;
-		default:
-			goto invalid;
+		default: goto invalid;
 		}
 	}
 	r->pos = (uint16_t)i;
@@ -867,7 +870,7 @@ header_done:
  * Data bytes are counted in *data and copied to out[*olen..cap). */
 static size_t
 http_parse_chunked(struct http_chunk *c, const uint8_t *p, size_t n, int *rc,
-	uint8_t *out, size_t *olen, size_t cap, uint64_t *data)
+        uint8_t *out, size_t *olen, size_t cap, uint64_t *data)
 {
 	size_t i = 0;
 	uint8_t ch, lc;
@@ -876,7 +879,8 @@ http_parse_chunked(struct http_chunk *c, const uint8_t *p, size_t n, int *rc,
 	while (i < n) {
 		ch = p[i];
 		if (c->state == CK_DATA) {
-			size_t take = (size_t)LURE_MIN((uint64_t)(n - i), c->size);
+			size_t take =
+			        (size_t)LURE_MIN((uint64_t)(n - i), c->size);
 			if (out && *olen < cap) {
 				size_t k = LURE_MIN(take, cap - *olen);
 				memcpy(out + *olen, p + i, k);
@@ -895,10 +899,11 @@ http_parse_chunked(struct http_chunk *c, const uint8_t *p, size_t n, int *rc,
 		case CK_SIZE:
 			if (c->state == CK_SIZE && c->size > INT64_MAX / 16)
 				goto invalid;
-			if ((ch >= '0' && ch <= '9') || (lc >= 'a' && lc <= 'f')) {
+			if ((ch >= '0' && ch <= '9') ||
+			        (lc >= 'a' && lc <= 'f')) {
 				c->size = c->size * 16 +
-					(uint64_t)(ch <= '9' ? ch - '0'
-							     : lc - 'a' + 10);
+				          (uint64_t)(ch <= '9' ? ch - '0'
+				                               : lc - 'a' + 10);
 				c->state = CK_SIZE;
 				break;
 			}
@@ -906,7 +911,7 @@ http_parse_chunked(struct http_chunk *c, const uint8_t *p, size_t n, int *rc,
 				goto invalid;
 			if (ch == '\r')
 				c->state = c->size ? CK_EXT_ALMOST_DONE
-						   : CK_LAST_EXT_ALMOST_DONE;
+				                   : CK_LAST_EXT_ALMOST_DONE;
 			else if (ch == '\n')
 				c->state = c->size ? CK_DATA : CK_TRAILER;
 			else if (ch == ';' || ch == ' ' || ch == '\t')
@@ -918,11 +923,11 @@ http_parse_chunked(struct http_chunk *c, const uint8_t *p, size_t n, int *rc,
 		case CK_LAST_EXT:
 			if (ch == '\r')
 				c->state = c->state == CK_EXT
-					? CK_EXT_ALMOST_DONE
-					: CK_LAST_EXT_ALMOST_DONE;
+				                   ? CK_EXT_ALMOST_DONE
+				                   : CK_LAST_EXT_ALMOST_DONE;
 			else if (ch == '\n')
 				c->state = c->state == CK_EXT ? CK_DATA
-							      : CK_TRAILER;
+				                              : CK_TRAILER;
 			break;
 		case CK_EXT_ALMOST_DONE:
 			if (ch != '\n')
@@ -973,8 +978,7 @@ http_parse_chunked(struct http_chunk *c, const uint8_t *p, size_t n, int *rc,
 				goto invalid;
 			c->state = CK_TRAILER;
 			break;
-		default:
-			goto invalid;
+		default: goto invalid;
 		}
 		i++;
 	}
@@ -1019,11 +1023,8 @@ http_normalise(const struct http_req *r, const uint8_t *p)
 				state = S_QUOTED;
 				break;
 			case '?':
-			case '#':
-				return u;
-			default:
-				o[u++] = ch;
-				break;
+			case '#': return u;
+			default: o[u++] = ch; break;
 			}
 			ch = p[q++];
 			break;
@@ -1035,8 +1036,7 @@ http_normalise(const struct http_req *r, const uint8_t *p)
 				break;
 			}
 			switch (ch) {
-			case '/':
-				break;
+			case '/': break;
 			case '.':
 				state = S_DOT;
 				o[u++] = ch;
@@ -1046,8 +1046,7 @@ http_normalise(const struct http_req *r, const uint8_t *p)
 				state = S_QUOTED;
 				break;
 			case '?':
-			case '#':
-				return u;
+			case '#': return u;
 			default:
 				state = S_USUAL;
 				o[u++] = ch;
@@ -1076,8 +1075,7 @@ http_normalise(const struct http_req *r, const uint8_t *p)
 				state = S_QUOTED;
 				break;
 			case '?':
-			case '#':
-				return u - 1;
+			case '#': return u - 1;
 			default:
 				state = S_USUAL;
 				o[u++] = ch;
@@ -1220,7 +1218,7 @@ http_gzip_ok(const struct http_req *r, const uint8_t *p)
 	unsigned q = 0, digits = 0;
 
 	if (!(r->seen & (1u << H_ACCEPT_ENCODING)) || n < 4 ||
-	    r->major * 1000 + r->minor < 1001 || (r->seen & (1u << H_VIA)))
+	        r->major * 1000 + r->minor < 1001 || (r->seen & (1u << H_VIA)))
 		return 0;
 	if (n >= 5 && memcmp(s, "gzip,", 5) == 0)
 		return 1;
@@ -1273,8 +1271,8 @@ equal:
 
 /* nginx's ngx_http_test_if_match() against a strong ETag. */
 static int
-http_etag_match(const uint8_t *s, size_t n, const char *etag, size_t el,
-	int weak)
+http_etag_match(
+        const uint8_t *s, size_t n, const char *etag, size_t el, int weak)
 {
 	size_t i = 0;
 
@@ -1312,7 +1310,8 @@ http_pad_ua(const uint8_t *ua, size_t n)
 		size_t m = kv->len ? kv->len - 1 : 0;
 		for (size_t i = 0; m && m <= n && i <= n - m; i++) {
 			size_t j = 0;
-			while (j < m && (pat[j] == '?' || (uint8_t)pat[j] == ua[i + j]))
+			while (j < m &&
+			        (pat[j] == '?' || (uint8_t)pat[j] == ua[i + j]))
 				j++;
 			if (j == m)
 				return kv->val[0] == '+';
@@ -1373,9 +1372,10 @@ http_etag(char *out, size_t cap, int64_t mtime, int64_t flen)
 	const char *f = persona_get("http.etag", &n);
 
 	for (size_t i = 0; f && i < n && k + 17 < cap; i++) {
-		if (f[i] == '%' && i + 1 < n && (f[i + 1] == 'm' || f[i + 1] == 'l')) {
+		if (f[i] == '%' && i + 1 < n &&
+		        (f[i + 1] == 'm' || f[i + 1] == 'l')) {
 			k += http_hex(out + k,
-				(uint64_t)(f[++i] == 'm' ? mtime : flen));
+			        (uint64_t)(f[++i] == 'm' ? mtime : flen));
 			continue;
 		}
 		out[k++] = f[i];
@@ -1387,7 +1387,7 @@ http_etag(char *out, size_t cap, int64_t mtime, int64_t flen)
  * 0 when they do not fit. */
 static size_t
 http_expand(const struct http_req *r, const struct http_out *o, char *out,
-	size_t cap)
+        size_t cap)
 {
 	char key[32], val[128];
 	const struct persona_kv *kv;
@@ -1409,9 +1409,7 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 				continue;
 			}
 			switch (kv->val[++i]) {
-			case 'S':
-				v = o->status, vn = o->status_len;
-				break;
+			case 'S': v = o->status, vn = o->status_len; break;
 			case 'D':
 				vn = http_date(val, lure_wall() / 1000);
 				break;
@@ -1432,8 +1430,8 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 			case 'E':
 				drop = o->mtime < 0;
 				if (!drop)
-					vn = http_etag(val, sizeof val, o->mtime,
-						o->flen);
+					vn = http_etag(val, sizeof val,
+					        o->mtime, o->flen);
 				break;
 			case 'C':
 				v = r->keepalive ? "keep-alive" : "close";
@@ -1449,7 +1447,8 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 				vn += http_dec(val + vn, r->minor);
 				break;
 			default:
-				v = kv->val + i - 1, vn = 2; /* %% gives "%" below */
+				v = kv->val + i - 1,
+				vn = 2; /* %% gives "%" below */
 				if (kv->val[i] == '%')
 					vn = 1;
 				break;
@@ -1480,7 +1479,7 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 /* Queue a response; 0, or -1 when it did not fit (the caller closes). */
 static int
 http_send(struct emu_ctx *ctx, const struct http_req *r,
-	const struct http_out *o, int cont)
+        const struct http_out *o, int cont)
 {
 	char head[2048];
 	size_t hn;
@@ -1488,8 +1487,8 @@ http_send(struct emu_ctx *ctx, const struct http_req *r,
 	if (r->major == 0) { /* HTTP/0.9: the body alone */
 		if (o->b2 && emu_send(ctx, o->b1, o->b1n) < 0)
 			return -1;
-		return emu_send_const(ctx, o->b2 ? o->b2 : o->b1,
-			o->b2 ? o->b2n : o->b1n);
+		return emu_send_const(
+		        ctx, o->b2 ? o->b2 : o->b1, o->b2 ? o->b2n : o->b1n);
 	}
 	if (!(hn = http_expand(r, o, head, sizeof head)))
 		return -1;
@@ -1509,8 +1508,8 @@ http_send(struct emu_ctx *ctx, const struct http_req *r,
 		line[ln++] = '\r';
 		line[ln++] = '\n';
 		if (emu_send(ctx, line, ln) < 0 ||
-		    emu_send(ctx, o->b1, o->b1n) < 0 ||
-		    emu_send(ctx, "\r\n0\r\n\r\n", 7) < 0)
+		        emu_send(ctx, o->b1, o->b1n) < 0 ||
+		        emu_send(ctx, "\r\n0\r\n\r\n", 7) < 0)
 			return -1;
 		return 0;
 	}
@@ -1532,7 +1531,7 @@ struct http_entry {
 
 static int
 http_entry(const char *table, const uint8_t *key, size_t keylen,
-	struct http_entry *e)
+        struct http_entry *e)
 {
 	const struct persona_kv *kv;
 	size_t it = 0;
@@ -1542,7 +1541,7 @@ http_entry(const char *table, const uint8_t *key, size_t keylen,
 		const char *w, *s = kv->val;
 		size_t wl, i = 0, n = kv->len;
 		if (!http_word(s, n, &i, &w, &wl) || wl != keylen ||
-		    memcmp(w, key, keylen) != 0)
+		        memcmp(w, key, keylen) != 0)
 			continue;
 		if (!http_word(s, n, &i, &w, &wl))
 			return 0;
@@ -1576,7 +1575,7 @@ http_status_code(const char *s, size_t n)
 /* An error page, nginx's special response; 0 or -1 (nothing fitted). */
 static int
 http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
-	int code, int cont)
+        int code, int cont)
 {
 	struct http_out o;
 	struct http_entry e;
@@ -1590,7 +1589,7 @@ http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 	key[2] = (uint8_t)('0' + code % 10);
 	r->status = (uint16_t)code;
 	if (!http_entry("http.error", key, 3, &e) &&
-	    !http_entry("http.error", (const uint8_t *)"400", 3, &e))
+	        !http_entry("http.error", (const uint8_t *)"400", 3, &e))
 		return -1;
 	memset(&o, 0, sizeof o);
 	o.kind = "error";
@@ -1634,11 +1633,12 @@ http_b64(const uint8_t *s, size_t n, uint8_t *out)
 		return (size_t)-1;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = s[i];
-		int v = c >= 'A' && c <= 'Z' ? c - 'A'
-			: c >= 'a' && c <= 'z' ? c - 'a' + 26
-			: c >= '0' && c <= '9' ? c - '0' + 52
-			: c == '+' ? 62
-			: c == '/' ? 63 : -1;
+		int v = c >= 'A' && c <= 'Z'   ? c - 'A'
+		        : c >= 'a' && c <= 'z' ? c - 'a' + 26
+		        : c >= '0' && c <= '9' ? c - '0' + 52
+		        : c == '+'             ? 62
+		        : c == '/'             ? 63
+		                               : -1;
 		if (v < 0)
 			return (size_t)-1;
 		acc = acc << 6 | (uint32_t)v;
@@ -1660,7 +1660,7 @@ struct http_log {
 
 static void
 http_span_event(struct event *e, const char *key, const uint8_t *p,
-	const struct http_req *r, unsigned id, size_t cap)
+        const struct http_req *r, unsigned id, size_t cap)
 {
 	if (r->seen & (1u << id))
 		event_bytes(e, key, p + r->h[id].off, r->h[id].len, cap);
@@ -1668,7 +1668,7 @@ http_span_event(struct event *e, const char *key, const uint8_t *p,
 
 static void
 http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
-	size_t n, const struct http_log *l)
+        size_t n, const struct http_log *l)
 {
 	struct event *e = emu_event(ctx, "request");
 	const uint8_t *user = NULL, *pass = NULL;
@@ -1676,20 +1676,23 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 
 	if (r->method_end)
 		event_bytes(e, "http.request.method", p, r->method_end,
-			EVENT_CAP_DEFAULT);
+		        EVENT_CAP_DEFAULT);
 	if (r->target) {
 		int whole = r->uri_end > r->target;
 		size_t end = whole ? r->uri_end : LURE_MIN(r->pos, n), i;
 		event_bytes(e, "url.original", p + r->target, end - r->target,
-			EVENT_CAP_PAYLOAD);
-		if (whole && ((r->flags & F_EMPTY_PATH) ||
-			(r->schema_end && r->uri_start == r->schema_end + 1))) {
+		        EVENT_CAP_PAYLOAD);
+		if (whole &&
+		        ((r->flags & F_EMPTY_PATH) ||
+		                (r->schema_end &&
+		                        r->uri_start == r->schema_end + 1))) {
 			event_str(e, "url.path", "/"); /* "http://host" */
 		} else if (whole) {
-			for (i = r->uri_start; i < end && p[i] != '?' && p[i] != '#';)
+			for (i = r->uri_start;
+			        i < end && p[i] != '?' && p[i] != '#';)
 				i++;
 			event_bytes(e, "url.path", p + r->uri_start,
-				i - r->uri_start, EVENT_CAP_DEFAULT);
+			        i - r->uri_start, EVENT_CAP_DEFAULT);
 		}
 		if (whole) {
 			/* the query for the log: after the first '?' of the
@@ -1701,7 +1704,7 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 				for (i = ++q; i < end && p[i] != '#';)
 					i++;
 				event_bytes(e, "url.query", p + q, i - q,
-					EVENT_CAP_DEFAULT);
+				        EVENT_CAP_DEFAULT);
 			}
 		}
 	}
@@ -1714,16 +1717,17 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 		event_str(e, "http.version", v);
 	}
 	if (r->seen & (1u << H_HOST))
-		http_span_event(e, "url.domain", p, r, H_HOST, EVENT_CAP_DEFAULT);
+		http_span_event(
+		        e, "url.domain", p, r, H_HOST, EVENT_CAP_DEFAULT);
 	else if (r->host_end > r->host_start)
 		event_bytes(e, "url.domain", p + r->host_start,
-			r->host_end - r->host_start, EVENT_CAP_DEFAULT);
+		        r->host_end - r->host_start, EVENT_CAP_DEFAULT);
 	http_span_event(e, "user_agent.original", p, r, H_USER_AGENT,
-		EVENT_CAP_DEFAULT);
-	http_span_event(e, "http.request.referrer", p, r, H_REFERER,
-		EVENT_CAP_DEFAULT);
+	        EVENT_CAP_DEFAULT);
+	http_span_event(
+	        e, "http.request.referrer", p, r, H_REFERER, EVENT_CAP_DEFAULT);
 	http_span_event(e, "http.request.mime_type", p, r, H_CONTENT_TYPE,
-		EVENT_CAP_DEFAULT);
+	        EVENT_CAP_DEFAULT);
 	if (r->seen & (1u << H_AUTHORIZATION)) {
 		const uint8_t *a = p + r->h[H_AUTHORIZATION].off;
 		size_t an = r->h[H_AUTHORIZATION].len, i = 5;
@@ -1731,17 +1735,18 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 			while (i < an && a[i] == ' ')
 				i++;
 			size_t dn = http_b64(a + i, an - i, http_scratch);
-			const uint8_t *colon = dn != (size_t)-1
-				? memchr(http_scratch, ':', dn) : NULL;
+			const uint8_t *colon =
+			        dn != (size_t)-1 ? memchr(http_scratch, ':', dn)
+			                         : NULL;
 			if (colon) {
 				user = http_scratch;
 				ul = (size_t)(colon - http_scratch);
 				pass = colon + 1;
 				pl = dn - ul - 1;
 				event_bytes(e, "user.name", user, ul,
-					EVENT_CAP_DEFAULT);
+				        EVENT_CAP_DEFAULT);
 				event_bytes(e, "lure.auth.password", pass, pl,
-					EVENT_CAP_DEFAULT);
+				        EVENT_CAP_DEFAULT);
 			}
 		}
 	}
@@ -1750,27 +1755,29 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 		size_t he = r->head_end ? r->hname : LURE_MIN(r->pos, n);
 		if (he > r->line_end)
 			event_bytes(e, "lure.http.headers", p + r->line_end,
-				he - r->line_end, EVENT_CAP_PAYLOAD);
+			        he - r->line_end, EVENT_CAP_PAYLOAD);
 	}
 	if (l->has_body) {
 		event_int(e, "http.request.body.bytes", (int64_t)l->body_bytes);
 		if (l->body_len)
 			event_bytes(e, "http.request.body.content", l->body,
-				l->body_len, EVENT_CAP_PAYLOAD);
+			        l->body_len, EVENT_CAP_PAYLOAD);
 		if (l->body_cut)
 			event_bool(e, "lure.truncated", 1);
 	}
 	if (l->payload)
-		event_bytes(e, "lure.payload", p, l->payload, EVENT_CAP_PAYLOAD);
+		event_bytes(
+		        e, "lure.payload", p, l->payload, EVENT_CAP_PAYLOAD);
 	event_commit(e);
 	if (user) {
 		e = emu_event(ctx, "login");
 		event_bytes(e, "user.name", user, ul, EVENT_CAP_DEFAULT);
-		event_bytes(e, "lure.auth.password", pass, pl, EVENT_CAP_DEFAULT);
+		event_bytes(
+		        e, "lure.auth.password", pass, pl, EVENT_CAP_DEFAULT);
 		event_str(e, "event.outcome", "failure");
 		if (r->target && r->uri_end > r->target)
 			event_bytes(e, "url.original", p + r->target,
-				r->uri_end - r->target, EVENT_CAP_PAYLOAD);
+			        r->uri_end - r->target, EVENT_CAP_PAYLOAD);
 		event_commit(e);
 	}
 }
@@ -1802,7 +1809,7 @@ http_next(struct emu_ctx *ctx, struct http_state *st, size_t used, size_t n)
 /* An error before the request reached a handler: answer, log, close. */
 static size_t
 http_fail(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n, int code)
+        size_t n, int code)
 {
 	struct http_log l = {0};
 
@@ -1815,15 +1822,14 @@ http_fail(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	return n;
 }
 
-static size_t
-http_body(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n);
+static size_t http_body(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n);
 
 /* 200 or 304 for a route (o is filled but for status and kind). */
 static int
 http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
-	struct http_out *o, const struct http_entry *route, int not_modified,
-	int cont)
+        struct http_out *o, const struct http_entry *route, int not_modified,
+        int cont)
 {
 	const struct persona_kv *kv;
 	const char *code = not_modified ? "304" : "200";
@@ -1844,7 +1850,7 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 		o->type = NULL;
 		o->b1n = 0;
 	} else if (route->gz && r->major && http_gzip_ok(r, p) &&
-		   route->gz->len + 1024 <= emu_space(ctx)) {
+	           route->gz->len + 1024 <= emu_space(ctx)) {
 		o->kind = "gzip";
 		o->len = -1;
 		o->chunked = !(r->flags & F_HEAD);
@@ -1858,8 +1864,8 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
  * ngx_http_process_request_header() then the phases of the Debian site
  * ("try_files $uri $uri/ =404", index, static). */
 static size_t
-http_process(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n)
+http_process(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
 	struct http_req *r = &st->r;
 	const struct http_span *h = r->h;
@@ -1883,7 +1889,9 @@ http_process(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 				return http_fail(ctx, st, p, n, 400);
 			for (size_t i = 0; i < vn; i++) {
 				if (v[i] < '0' || v[i] > '9' ||
-				    r->cl > (uint64_t)(INT64_MAX - (v[i] - '0')) / 10)
+				        r->cl > (uint64_t)(INT64_MAX -
+				                           (v[i] - '0')) /
+				                        10)
 					return http_fail(ctx, st, p, n, 400);
 				r->cl = r->cl * 10 + (uint64_t)(v[i] - '0');
 			}
@@ -1892,7 +1900,7 @@ http_process(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 			if (version < 1001)
 				return http_fail(ctx, st, p, n, 400);
 			if (!http_caseeq(p + h[H_TRANSFER_ENCODING].off,
-				    h[H_TRANSFER_ENCODING].len, "chunked"))
+			            h[H_TRANSFER_ENCODING].len, "chunked"))
 				return http_fail(ctx, st, p, n, 501);
 			if (r->seen & (1u << H_CONTENT_LENGTH))
 				return http_fail(ctx, st, p, n, 400);
@@ -1903,22 +1911,24 @@ http_process(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	}
 	r->keepalive = r->conn ? r->conn == CONN_KEEP_ALIVE : version > 1000;
 	if (st->requests >=
-	    (uint32_t)persona_int("http.keepalive_requests", 1000))
+	        (uint32_t)persona_int("http.keepalive_requests", 1000))
 		r->keepalive = 0;
 	if (r->chunked) /* what the body discard finds already read */
 		http_parse_chunked(&ck, p + r->head_end, n - r->head_end, &rc,
-			NULL, &olen, 0, &data);
+		        NULL, &olen, 0, &data);
 	plen = (r->flags & (F_COMPLEX | F_QUOTED | F_EMPTY_PATH))
-		? http_normalise(r, p) : -2;
+	               ? http_normalise(r, p)
+	               : -2;
 	if (plen == -2) {
-		plen = (long)((r->args_start ? r->args_start - 1u : r->uri_end) -
-			r->uri_start);
+		plen = (long)((r->args_start ? r->args_start - 1u
+		                             : r->uri_end) -
+		              r->uri_start);
 		memcpy(http_scratch, p + r->uri_start, (size_t)plen);
 	}
 	if (r->cl > (uint64_t)persona_int("http.body_max", 1048576))
 		code = 413;
-	else if (plen < 0 || !http_entry("http.route", http_scratch,
-				     (size_t)plen, &route))
+	else if (plen < 0 ||
+	         !http_entry("http.route", http_scratch, (size_t)plen, &route))
 		code = 404;
 	else if (!(r->flags & (F_GET | F_HEAD)))
 		code = 405;
@@ -1931,8 +1941,8 @@ http_process(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	}
 	/* the static handler: "100 Continue" and the body check come first */
 	cont = version >= 1001 && (r->seen & (1u << H_EXPECT)) &&
-		http_caseeq(p + h[H_EXPECT].off, h[H_EXPECT].len,
-			"100-continue");
+	       http_caseeq(
+	               p + h[H_EXPECT].off, h[H_EXPECT].len, "100-continue");
 	memset(&o, 0, sizeof o);
 	o.kind = "file";
 	o.type = route.rest;
@@ -1944,32 +1954,34 @@ http_process(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	el = http_etag(etag, sizeof etag, o.mtime, o.flen);
 	http_date(lm, o.mtime);
 	/* the not-modified filter */
-	nm = (r->seen & ((1u << H_IF_NONE_MATCH) | (1u << H_IF_MODIFIED_SINCE))) &&
-		(!(r->seen & (1u << H_IF_MODIFIED_SINCE)) ||
-			(h[H_IF_MODIFIED_SINCE].len == 29 &&
-				memcmp(p + h[H_IF_MODIFIED_SINCE].off, lm, 29) == 0)) &&
-		(!(r->seen & (1u << H_IF_NONE_MATCH)) ||
-			http_etag_match(p + h[H_IF_NONE_MATCH].off,
-				h[H_IF_NONE_MATCH].len, etag, el, 1));
+	nm = (r->seen &
+	             ((1u << H_IF_NONE_MATCH) | (1u << H_IF_MODIFIED_SINCE))) &&
+	     (!(r->seen & (1u << H_IF_MODIFIED_SINCE)) ||
+	             (h[H_IF_MODIFIED_SINCE].len == 29 &&
+	                     memcmp(p + h[H_IF_MODIFIED_SINCE].off, lm, 29) ==
+	                             0)) &&
+	     (!(r->seen & (1u << H_IF_NONE_MATCH)) ||
+	             http_etag_match(p + h[H_IF_NONE_MATCH].off,
+	                     h[H_IF_NONE_MATCH].len, etag, el, 1));
 	if (rc == CK_ERROR) {
 		r->keepalive = 0;
 		code = 400;
 	} else if ((r->seen & (1u << H_IF_MATCH)) &&
-		   !http_etag_match(p + h[H_IF_MATCH].off, h[H_IF_MATCH].len,
-			   etag, el, 0)) {
+	           !http_etag_match(p + h[H_IF_MATCH].off, h[H_IF_MATCH].len,
+	                   etag, el, 0)) {
 		r->close = 1; /* nginx says keep-alive, then closes */
 		code = 412;
 	}
 	if (code ? http_send_error(ctx, r, p, code, cont) < 0
-		 : http_send_route(ctx, r, p, &o, &route, nm, cont) < 0)
+	         : http_send_route(ctx, r, p, &o, &route, nm, cont) < 0)
 		st->closing = 1;
 	return http_body(ctx, st, p, n);
 }
 
 /* HTTP_HEAD: parse the request line and headers as they arrive. */
 static size_t
-http_head(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n)
+http_head(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
 	struct http_req *r = &st->r;
 	size_t lim = LURE_MIN(n, HTTP_HEAD_MAX);
@@ -1985,8 +1997,9 @@ http_head(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	if (r->rl != RL_DONE) {
 		rc = http_parse_request_line(r, p, lim);
 		if (rc == HTTP_AGAIN)
-			return lim < HTTP_HEAD_MAX ? 0
-						   : http_fail(ctx, st, p, n, 414);
+			return lim < HTTP_HEAD_MAX
+			               ? 0
+			               : http_fail(ctx, st, p, n, 414);
 		st->requests++;
 		if (rc >= 400) {
 			if (r->rl != RL_DONE)
@@ -1994,11 +2007,11 @@ http_head(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 			return http_fail(ctx, st, p, n, rc);
 		}
 		if ((r->flags & (F_COMPLEX | F_QUOTED | F_EMPTY_PATH)) &&
-		    http_normalise(r, p) < 0)
+		        http_normalise(r, p) < 0)
 			return http_fail(ctx, st, p, n, 400);
 		if (r->host_end > r->host_start &&
-		    http_validate_host(p + r->host_start,
-			    r->host_end - r->host_start) < 0)
+		        http_validate_host(p + r->host_start,
+		                r->host_end - r->host_start) < 0)
 			return http_fail(ctx, st, p, n, 400);
 		if (r->major == 0)
 			return http_process(ctx, st, p, n);
@@ -2006,8 +2019,9 @@ http_head(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	for (;;) {
 		rc = http_parse_header_line(r, p, lim);
 		if (rc == HTTP_AGAIN)
-			return lim < HTTP_HEAD_MAX ? 0
-						   : http_fail(ctx, st, p, n, 494);
+			return lim < HTTP_HEAD_MAX
+			               ? 0
+			               : http_fail(ctx, st, p, n, 494);
 		if (rc >= 400)
 			return http_fail(ctx, st, p, n, rc);
 		if (rc == HTTP_HEAD_DONE)
@@ -2020,8 +2034,8 @@ http_head(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 /* HTTP_BODY: the answer is out; log once the body is in (or the buffer is
  * full, or http.body_wait has passed), then drain the rest. */
 static size_t
-http_body(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n)
+http_body(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
 	struct http_req *r = &st->r;
 	size_t h = r->head_end ? r->head_end : r->line_end, used = 0;
@@ -2038,7 +2052,7 @@ http_body(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	}
 	if (r->chunked) {
 		used = http_parse_chunked(&ck, p + h, n - h, &rc, http_body_buf,
-			&l.body_len, sizeof http_body_buf, &l.body_bytes);
+		        &l.body_len, sizeof http_body_buf, &l.body_bytes);
 		l.body = http_body_buf;
 		done = rc != CK_AGAIN;
 	} else {
@@ -2077,16 +2091,16 @@ http_body(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 
 /* HTTP_DRAIN: read and drop the rest of a body. */
 static size_t
-http_drain(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n)
+http_drain(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
 	size_t used, olen = 0;
 	uint64_t data = 0;
 	int rc = CK_AGAIN;
 
 	if (st->r.chunked) {
-		used = http_parse_chunked(&st->ck, p, n, &rc, NULL, &olen, 0,
-			&data);
+		used = http_parse_chunked(
+		        &st->ck, p, n, &rc, NULL, &olen, 0, &data);
 	} else {
 		used = (size_t)LURE_MIN((uint64_t)n, st->left);
 		st->left -= used;
@@ -2094,7 +2108,7 @@ http_drain(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	}
 	st->drained += used;
 	if (rc == CK_ERROR ||
-	    st->drained > (uint64_t)persona_int("http.body_max", 1048576)) {
+	        st->drained > (uint64_t)persona_int("http.body_max", 1048576)) {
 		emu_close(ctx);
 		st->phase = HTTP_DONE;
 		return n;
@@ -2103,21 +2117,21 @@ http_drain(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 }
 
 static size_t
-http_done(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-	size_t n)
+http_done(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
 	(void)ctx, (void)st, (void)p;
 	return n;
 }
 
-typedef size_t (*http_phase_fn)(struct emu_ctx *, struct http_state *,
-	const uint8_t *, size_t);
+typedef size_t (*http_phase_fn)(
+        struct emu_ctx *, struct http_state *, const uint8_t *, size_t);
 
 static const http_phase_fn http_phases[HTTP__MAX] = {
-	[HTTP_HEAD] = http_head,
-	[HTTP_BODY] = http_body,
-	[HTTP_DRAIN] = http_drain,
-	[HTTP_DONE] = http_done,
+        [HTTP_HEAD] = http_head,
+        [HTTP_BODY] = http_body,
+        [HTTP_DRAIN] = http_drain,
+        [HTTP_DONE] = http_done,
 };
 
 static size_t
@@ -2141,9 +2155,9 @@ http_timeout(struct emu_ctx *ctx, void *state)
 }
 
 const struct emulator emu_http = {
-	.name = "http",
-	.transports = EMU_TCP,
-	.state_size = sizeof(struct http_state),
-	.on_data = http_data,
-	.on_timeout = http_timeout,
+        .name = "http",
+        .transports = EMU_TCP,
+        .state_size = sizeof(struct http_state),
+        .on_data = http_data,
+        .on_timeout = http_timeout,
 };

@@ -24,7 +24,8 @@ platform_drop_privileges(const char *user)
 		char *end;
 		long v = strtol(user, &end, 10);
 		if (!*user || *end || v <= 0) {
-			fprintf(stderr, "lure: user \"%s\": no such user\n", user);
+			fprintf(stderr, "lure: user \"%s\": no such user\n",
+			        user);
 			return -1;
 		}
 		uid = (uid_t)v, gid = (gid_t)v;
@@ -35,12 +36,13 @@ platform_drop_privileges(const char *user)
 	}
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
 		fprintf(stderr, "lure: drop to \"%s\": %s\n", user,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	/* setuid() from root clears every capability set; check it stuck */
 	if (setuid(0) == 0) {
-		fprintf(stderr, "lure: drop to \"%s\": could regain root\n", user);
+		fprintf(stderr, "lure: drop to \"%s\": could regain root\n",
+		        user);
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -72,10 +74,10 @@ platform_raise_nofile(long want)
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
 		return -1;
 	if ((long)rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max == RLIM_INFINITY ||
-				      (long)rl.rlim_max > want
-			? (rlim_t)want
-			: rl.rlim_max;
+		rl.rlim_cur =
+		        rl.rlim_max == RLIM_INFINITY || (long)rl.rlim_max > want
+		                ? (rlim_t)want
+		                : rl.rlim_max;
 		setrlimit(RLIMIT_NOFILE, &rl);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}

@@ -22,7 +22,16 @@
 
 struct config config;
 
-enum ktype { K_STR, K_UINT, K_INT, K_BOOL, K_OBJ, K_LISTEN, K_EXCLUDE, K_PORTS };
+enum ktype {
+	K_STR,
+	K_UINT,
+	K_INT,
+	K_BOOL,
+	K_OBJ,
+	K_LISTEN,
+	K_EXCLUDE,
+	K_PORTS
+};
 
 struct key {
 	const char *path;
@@ -33,47 +42,50 @@ struct key {
 
 #define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 static const struct key keys[] = {
-	{"sensor_id", K_STR, F(sensor_id), 1, 0},
-	{"hostname", K_STR, F(hostname), 1, 0},
-	{"observer_hostname", K_STR, F(observer_host), 1, 0},
-	{"listen", K_LISTEN, 0, 0, 0, 0},
-	{"port_offset", K_INT, F(port_offset), 0, 65535},
-	{"ports", K_PORTS, 0, 0, 0, 0},
-	{"exclude", K_EXCLUDE, 0, 0, 0, 0},
-	{"limits", K_OBJ, 0, 0, 0, 0},
-	{"limits.max_conns", K_UINT, F(max_conns), 1, 65536},
-	{"limits.per_ip", K_UINT, F(per_ip), 1, 65536},
-	{"limits.idle_timeout", K_UINT, F(idle_timeout), 1, 86400},
-	{"limits.session_timeout", K_UINT, F(session_timeout), 1, 604800},
-	{"limits.max_input", K_UINT, F(max_input), 1, 1L << 30},
-	{"limits.in_buf", K_UINT, F(in_buf), 512, 1 << 20},
-	{"limits.out_buf", K_UINT, F(out_buf), 512, 1 << 20},
-	{"limits.outbox_bytes", K_UINT, F(outbox_bytes), 65536, 1L << 30},
-	{"output", K_OBJ, 0, 0, 0, 0},
-	{"output.file", K_STR, F(output_file), 1, 0},
-	{"user", K_STR, F(user), 1, 0},
-	{"run_as_root", K_BOOL, F(run_as_root), 0, 1},
-	{"heartbeat", K_UINT, F(heartbeat), 0, 86400},
-	{"elasticsearch", K_OBJ, 0, 0, 0, 0},
-	{"elasticsearch.url", K_STR, F(es.url), 1, 0},
-	{"elasticsearch.index", K_STR, F(es.index), 1, 0},
-	{"elasticsearch.data_stream", K_BOOL, F(es.data_stream), 0, 1},
-	{"elasticsearch.user", K_STR, F(es.user), 1, 0},
-	{"elasticsearch.password", K_STR, F(es.password), 1, 0},
-	{"elasticsearch.api_key", K_STR, F(es.api_key), 1, 0},
-	{"elasticsearch.ca_file", K_STR, F(es.ca_file), 1, 0},
-	{"elasticsearch.insecure", K_BOOL, F(es.insecure), 0, 1},
-	{"elasticsearch.batch_events", K_UINT, F(es.batch_events), 1, 10000},
-	{"elasticsearch.batch_bytes", K_UINT, F(es.batch_bytes), 4096, 64L << 20},
-	{"elasticsearch.flush_ms", K_UINT, F(es.flush_ms), 1, 3600000},
-	{"elasticsearch.retry_max_ms", K_UINT, F(es.retry_max_ms), 100, 3600000},
-	{"elasticsearch.timeout_ms", K_UINT, F(es.timeout_ms), 100, 3600000},
-	{"elasticsearch.dead_letter", K_STR, F(es.dead_letter), 1, 0},
-	{"elasticsearch.template", K_STR, F(es.template_file), 1, 0},
-	{"elasticsearch.resolver", K_STR, F(es.resolver), 1, 0},
-	{"elasticsearch.spool", K_OBJ, 0, 0, 0, 0},
-	{"elasticsearch.spool.path", K_STR, F(es.spool), 1, 0},
-	{"elasticsearch.spool.max_bytes", K_UINT, F(es.spool_max_bytes), 65536, 1L << 30},
+        {"sensor_id", K_STR, F(sensor_id), 1, 0},
+        {"hostname", K_STR, F(hostname), 1, 0},
+        {"observer_hostname", K_STR, F(observer_host), 1, 0},
+        {"listen", K_LISTEN, 0, 0, 0, 0},
+        {"port_offset", K_INT, F(port_offset), 0, 65535},
+        {"ports", K_PORTS, 0, 0, 0, 0},
+        {"exclude", K_EXCLUDE, 0, 0, 0, 0},
+        {"limits", K_OBJ, 0, 0, 0, 0},
+        {"limits.max_conns", K_UINT, F(max_conns), 1, 65536},
+        {"limits.per_ip", K_UINT, F(per_ip), 1, 65536},
+        {"limits.idle_timeout", K_UINT, F(idle_timeout), 1, 86400},
+        {"limits.session_timeout", K_UINT, F(session_timeout), 1, 604800},
+        {"limits.max_input", K_UINT, F(max_input), 1, 1L << 30},
+        {"limits.in_buf", K_UINT, F(in_buf), 512, 1 << 20},
+        {"limits.out_buf", K_UINT, F(out_buf), 512, 1 << 20},
+        {"limits.outbox_bytes", K_UINT, F(outbox_bytes), 65536, 1L << 30},
+        {"output", K_OBJ, 0, 0, 0, 0},
+        {"output.file", K_STR, F(output_file), 1, 0},
+        {"user", K_STR, F(user), 1, 0},
+        {"run_as_root", K_BOOL, F(run_as_root), 0, 1},
+        {"heartbeat", K_UINT, F(heartbeat), 0, 86400},
+        {"elasticsearch", K_OBJ, 0, 0, 0, 0},
+        {"elasticsearch.url", K_STR, F(es.url), 1, 0},
+        {"elasticsearch.index", K_STR, F(es.index), 1, 0},
+        {"elasticsearch.data_stream", K_BOOL, F(es.data_stream), 0, 1},
+        {"elasticsearch.user", K_STR, F(es.user), 1, 0},
+        {"elasticsearch.password", K_STR, F(es.password), 1, 0},
+        {"elasticsearch.api_key", K_STR, F(es.api_key), 1, 0},
+        {"elasticsearch.ca_file", K_STR, F(es.ca_file), 1, 0},
+        {"elasticsearch.insecure", K_BOOL, F(es.insecure), 0, 1},
+        {"elasticsearch.batch_events", K_UINT, F(es.batch_events), 1, 10000},
+        {"elasticsearch.batch_bytes", K_UINT, F(es.batch_bytes), 4096,
+                64L << 20},
+        {"elasticsearch.flush_ms", K_UINT, F(es.flush_ms), 1, 3600000},
+        {"elasticsearch.retry_max_ms", K_UINT, F(es.retry_max_ms), 100,
+                3600000},
+        {"elasticsearch.timeout_ms", K_UINT, F(es.timeout_ms), 100, 3600000},
+        {"elasticsearch.dead_letter", K_STR, F(es.dead_letter), 1, 0},
+        {"elasticsearch.template", K_STR, F(es.template_file), 1, 0},
+        {"elasticsearch.resolver", K_STR, F(es.resolver), 1, 0},
+        {"elasticsearch.spool", K_OBJ, 0, 0, 0, 0},
+        {"elasticsearch.spool.path", K_STR, F(es.spool), 1, 0},
+        {"elasticsearch.spool.max_bytes", K_UINT, F(es.spool_max_bytes), 65536,
+                1L << 30},
 };
 
 void
@@ -132,9 +144,10 @@ fail(const struct parse *p, int off, const char *key, const char *msg)
 	where(p, off, &line, &col);
 	if (key)
 		fprintf(stderr, "lure: %s:%d:%d: key \"%s\": %s\n", p->name,
-			line, col, key, msg);
+		        line, col, key, msg);
 	else
-		fprintf(stderr, "lure: %s:%d:%d: %s\n", p->name, line, col, msg);
+		fprintf(stderr, "lure: %s:%d:%d: %s\n", p->name, line, col,
+		        msg);
 	return -1;
 }
 
@@ -168,7 +181,8 @@ tok_str(const struct parse *p, int i, char *out, size_t cap)
 			case 'r': ch = '\r'; break;
 			case 'b': ch = '\b'; break;
 			case 'f': ch = '\f'; break;
-			case 'u': return -2; /* not needed in a config: refuse */
+			case 'u':
+				return -2; /* not needed in a config: refuse */
 			default: ch = p->js[k];
 			}
 		}
@@ -189,11 +203,13 @@ want_str(const struct parse *p, int i, const char *key, char *out, size_t cap)
 	if (p->t[i].type != JSMN_STRING)
 		return fail(p, p->t[i].start, key, "expected a string");
 	if ((r = tok_str(p, i, out, cap)) == -2)
-		return fail(p, p->t[i].start, key, "\\u escapes are not supported");
+		return fail(
+		        p, p->t[i].start, key, "\\u escapes are not supported");
 	if (r < 0) {
 		snprintf(msg, sizeof msg,
-			"string too long (max %zu bytes) or holds control bytes",
-			cap - 1);
+		        "string too long (max %zu bytes) or holds control "
+		        "bytes",
+		        cap - 1);
 		return fail(p, p->t[i].start, key, msg);
 	}
 	if (!out[0])
@@ -203,14 +219,14 @@ want_str(const struct parse *p, int i, const char *key, char *out, size_t cap)
 
 static int
 want_int(const struct parse *p, int i, const char *key, long min, long max,
-	long *v)
+        long *v)
 {
 	char buf[32], msg[96], *end;
 	const jsmntok_t *t = &p->t[i];
 	int n = t->end - t->start;
 
 	snprintf(msg, sizeof msg, "expected an integer from %ld to %ld", min,
-		max);
+	        max);
 	if (t->type != JSMN_PRIMITIVE || n <= 0 || n >= (int)sizeof buf)
 		return fail(p, t->start, key, msg);
 	memcpy(buf, p->js + t->start, (size_t)n);
@@ -278,13 +294,14 @@ config_excluded(const struct config *c, int family, const uint8_t *addr)
 
 static int
 parse_list(const struct parse *p, int i, struct config *c, const char *key,
-	enum ktype type)
+        enum ktype type)
 {
 	int n = p->t[i].size, j = i + 1, max;
 	char s[64];
 
 	if (p->t[i].type != JSMN_ARRAY)
-		return fail(p, p->t[i].start, key, "expected an array of strings");
+		return fail(
+		        p, p->t[i].start, key, "expected an array of strings");
 	max = type == K_LISTEN ? CONFIG_MAX_LISTEN : CONFIG_MAX_EXCLUDE;
 	if (n > max) {
 		snprintf(s, sizeof s, "at most %d entries", max);
@@ -297,10 +314,11 @@ parse_list(const struct parse *p, int i, struct config *c, const char *key,
 		if (want_str(p, j, key, s, sizeof s) < 0)
 			return -1;
 		if (config_cidr(s, &cd) < 0 ||
-		    (type == K_LISTEN && strchr(s, '/')))
+		        (type == K_LISTEN && strchr(s, '/')))
 			return fail(p, p->t[j].start, key,
-				type == K_LISTEN ? "expected an IPv4 or IPv6 address"
-						 : "expected an IP address or CIDR");
+			        type == K_LISTEN
+			                ? "expected an IPv4 or IPv6 address"
+			                : "expected an IP address or CIDR");
 		if (type == K_LISTEN)
 			strcpy(c->listen[k], s);
 		else
@@ -321,7 +339,7 @@ parse_ports(const struct parse *p, int i, struct config *c)
 
 	if (p->t[i].type != JSMN_OBJECT)
 		return fail(p, p->t[i].start, "ports",
-			"expected an object {\"<persona port>\": <port or 0>}");
+		        "expected an object {\"<persona port>\": <port or 0>}");
 	if (n > CONFIG_MAX_PORTMAP)
 		return fail(p, p->t[i].start, "ports", "too many entries");
 	for (int k = 0; k < n; k++) {
@@ -335,18 +353,19 @@ parse_ports(const struct parse *p, int i, struct config *c)
 		from = strtol(name, &end, 10);
 		if (!name[0] || *end || from < 1 || from > 65535)
 			return fail(p, p->t[j].start, path,
-				"expected a port number as the key");
+			        "expected a port number as the key");
 		for (q = 0; q < persona_nports; q++)
 			if (persona_ports[q].port == from)
 				break;
 		if (q == persona_nports)
 			return fail(p, p->t[j].start, path,
-				"the persona has no such port");
+			        "the persona has no such port");
 		if (want_int(p, j + 1, path, 0, 65535, &to) < 0)
 			return -1;
 		for (int d = 0; d < k; d++)
 			if (c->portmap[d].from == from)
-				return fail(p, p->t[j].start, path, "duplicate key");
+				return fail(p, p->t[j].start, path,
+				        "duplicate key");
 		c->portmap[k].from = (uint16_t)from;
 		c->portmap[k].to = (uint16_t)to;
 		j = skip(p, j + 1);
@@ -355,8 +374,8 @@ parse_ports(const struct parse *p, int i, struct config *c)
 	return 0;
 }
 
-static int parse_object(const struct parse *p, int i, struct config *c,
-	const char *prefix);
+static int parse_object(
+        const struct parse *p, int i, struct config *c, const char *prefix);
 
 /* Offset of the value of top-level key k (for checks across keys). */
 static int
@@ -364,22 +383,20 @@ offset_at(const struct parse *p, const char *k)
 {
 	for (int j = 1; j < p->nt; j = skip(p, j + 1))
 		if (p->t[j].type == JSMN_STRING &&
-		    p->t[j].end - p->t[j].start == (int)strlen(k) &&
-		    memcmp(p->js + p->t[j].start, k, strlen(k)) == 0)
+		        p->t[j].end - p->t[j].start == (int)strlen(k) &&
+		        memcmp(p->js + p->t[j].start, k, strlen(k)) == 0)
 			return p->t[j + 1].start;
 	return 0;
 }
 
 static int
-parse_value(const struct parse *p, int i, struct config *c,
-	const struct key *k)
+parse_value(const struct parse *p, int i, struct config *c, const struct key *k)
 {
 	long v;
 	char *field = (char *)c + k->off;
 
 	switch (k->type) {
-	case K_STR:
-		return want_str(p, i, k->path, field, k->size);
+	case K_STR: return want_str(p, i, k->path, field, k->size);
 	case K_UINT:
 	case K_INT:
 		if (want_int(p, i, k->path, k->min, k->max, &v) < 0)
@@ -391,28 +408,26 @@ parse_value(const struct parse *p, int i, struct config *c,
 		return 0;
 	case K_BOOL:
 		if (p->t[i].type != JSMN_PRIMITIVE ||
-		    (p->js[p->t[i].start] != 't' && p->js[p->t[i].start] != 'f'))
+		        (p->js[p->t[i].start] != 't' &&
+		                p->js[p->t[i].start] != 'f'))
 			return fail(p, p->t[i].start, k->path,
-				"expected true or false");
+			        "expected true or false");
 		*(int *)field = p->js[p->t[i].start] == 't';
 		return 0;
 	case K_OBJ:
 		if (p->t[i].type != JSMN_OBJECT)
 			return fail(p, p->t[i].start, k->path,
-				"expected an object");
+			        "expected an object");
 		return parse_object(p, i, c, k->path);
 	case K_LISTEN:
-	case K_EXCLUDE:
-		return parse_list(p, i, c, k->path, k->type);
-	case K_PORTS:
-		return parse_ports(p, i, c);
+	case K_EXCLUDE: return parse_list(p, i, c, k->path, k->type);
+	case K_PORTS: return parse_ports(p, i, c);
 	}
 	return -1;
 }
 
 static int
-parse_object(const struct parse *p, int i, struct config *c,
-	const char *prefix)
+parse_object(const struct parse *p, int i, struct config *c, const char *prefix)
 {
 	int n = p->t[i].size, j = i + 1;
 	char name[64], path[160], seen[LURE_ARRAY_LEN(keys)];
@@ -423,9 +438,10 @@ parse_object(const struct parse *p, int i, struct config *c,
 		size_t q;
 
 		if (tok_str(p, j, name, sizeof name) < 0)
-			snprintf(name, sizeof name, "%.*s...", 40, p->js + p->t[j].start);
-		snprintf(path, sizeof path, "%s%s%s", prefix, *prefix ? "." : "",
-			name);
+			snprintf(name, sizeof name, "%.*s...", 40,
+			        p->js + p->t[j].start);
+		snprintf(path, sizeof path, "%s%s%s", prefix,
+		        *prefix ? "." : "", name);
 		for (q = 0; q < LURE_ARRAY_LEN(keys) && !strchr(name, '.'); q++)
 			if (strcmp(keys[q].path, path) == 0) {
 				k = &keys[q];
@@ -452,8 +468,9 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 
 	config_defaults(c);
 	if ((r = (int)json_check(js, n)) >= 0)
-		return fail(&p, r, NULL, (size_t)r >= n ? "unexpected end of file"
-							: "invalid JSON");
+		return fail(&p, r, NULL,
+		        (size_t)r >= n ? "unexpected end of file"
+		                       : "invalid JSON");
 	jsmn_init(&jp);
 	r = jsmn_parse(&jp, js, n, tok, CONFIG_MAX_TOKENS);
 	if (r == JSMN_ERROR_PART || r == 0)
@@ -465,10 +482,10 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 	p.nt = r;
 	if (r < 1 || tok[0].type != JSMN_OBJECT)
 		return fail(&p, r < 1 ? 0 : tok[0].start, NULL,
-			"the top level must be an object");
+		        "the top level must be an object");
 	if (skip(&p, 0) != r)
 		return fail(&p, tok[skip(&p, 0)].start, NULL,
-			"text after the top-level object");
+		        "text after the top-level object");
 	if (parse_object(&p, 0, c, "") < 0)
 		return -1;
 	if (c->port_offset > 0) {
@@ -476,13 +493,17 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 		for (size_t q = 0; q < persona_nports; q++) {
 			int moved = 1;
 			for (int m = 0; m < c->nportmap; m++)
-				moved &= c->portmap[m].from != persona_ports[q].port;
-			if (moved && persona_ports[q].port + c->port_offset > 65535) {
+				moved &= c->portmap[m].from !=
+				         persona_ports[q].port;
+			if (moved && persona_ports[q].port + c->port_offset >
+			                     65535) {
 				char msg[96];
-				snprintf(msg, sizeof msg, "moves persona port %u "
-					"past 65535", persona_ports[q].port);
+				snprintf(msg, sizeof msg,
+				        "moves persona port %u "
+				        "past 65535",
+				        persona_ports[q].port);
 				return fail(&p, offset_at(&p, "port_offset"),
-					"port_offset", msg);
+				        "port_offset", msg);
 			}
 		}
 	}
@@ -509,14 +530,15 @@ config_load(struct config *c, const char *file)
 	}
 	if (got >= CONFIG_MAX_BYTES) {
 		fprintf(stderr, "lure: %s: larger than %d bytes\n", file,
-			CONFIG_MAX_BYTES);
+		        CONFIG_MAX_BYTES);
 		return -1;
 	}
 	buf[got] = 0;
 	if (memchr(buf, 0, (size_t)got)) {
 		struct parse p = {file, buf, NULL, 0};
-		return fail(&p, (int)((char *)memchr(buf, 0, (size_t)got) - buf),
-			NULL, "NUL byte");
+		return fail(&p,
+		        (int)((char *)memchr(buf, 0, (size_t)got) - buf), NULL,
+		        "NUL byte");
 	}
 	return config_parse(c, file, buf, (size_t)got);
 }

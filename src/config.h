@@ -19,11 +19,11 @@ struct cidr {
 
 struct config {
 	char sensor_id[64];
-	char hostname[64];         /* persona device name ("" = persona's) */
-	char observer_host[64];    /* observer.hostname ("" = gethostname) */
+	char hostname[64]; /* persona device name ("" = persona's) */
+	char observer_host[64]; /* observer.hostname ("" = gethostname) */
 	char listen[CONFIG_MAX_LISTEN][48];
 	int nlisten;
-	int port_offset;           /* -1: auto (0 as root, 8000 otherwise) */
+	int port_offset; /* -1: auto (0 as root, 8000 otherwise) */
 	struct {
 		uint16_t from, to; /* persona port -> local port, 0 = off */
 	} portmap[CONFIG_MAX_PORTMAP];
@@ -33,19 +33,19 @@ struct config {
 	/* limits */
 	unsigned max_conns, per_ip;
 	unsigned idle_timeout, session_timeout; /* seconds */
-	unsigned max_input;        /* bytes read from one connection */
-	unsigned in_buf, out_buf;  /* per-connection buffers, bytes */
+	unsigned max_input; /* bytes read from one connection */
+	unsigned in_buf, out_buf; /* per-connection buffers, bytes */
 	unsigned outbox_bytes;
 	/* output */
-	char output_file[256];     /* "-" = stdout */
-	char user[64];             /* drop to this user after binding */
-	int run_as_root;           /* allow staying root without user */
-	unsigned heartbeat;        /* seconds between status events, 0 = off */
+	char output_file[256]; /* "-" = stdout */
+	char user[64]; /* drop to this user after binding */
+	int run_as_root; /* allow staying root without user */
+	unsigned heartbeat; /* seconds between status events, 0 = off */
 	/* elasticsearch shipping ("" url = off) */
 	struct config_es {
 		char url[512];
-		char index[128];      /* strftime pattern on event time, UTC */
-		int data_stream;      /* index names a data stream */
+		char index[128]; /* strftime pattern on event time, UTC */
+		int data_stream; /* index names a data stream */
 		char user[128], password[128], api_key[256];
 		char ca_file[256];
 		int insecure;
@@ -61,22 +61,17 @@ struct config {
 
 extern struct config config;
 
-void
-config_defaults(struct config *c);
+void config_defaults(struct config *c);
 /* Parse file into c (defaults first). Errors go to stderr; returns 0 or -1. */
-int
-config_load(struct config *c, const char *file);
+int config_load(struct config *c, const char *file);
 /* Same, from memory (tests); name is used in messages. */
-int
-config_parse(struct config *c, const char *name, const char *json, size_t n);
+int config_parse(
+        struct config *c, const char *name, const char *json, size_t n);
 
 /* Parse "a.b.c.d[/n]" or "x::y[/n]"; returns 0 or -1. */
-int
-config_cidr(const char *s, struct cidr *out);
+int config_cidr(const char *s, struct cidr *out);
 /* family 4/6, addr in network order (4 or 16 bytes). */
-int
-config_cidr_match(const struct cidr *c, int family, const uint8_t *addr);
-int
-config_excluded(const struct config *c, int family, const uint8_t *addr);
+int config_cidr_match(const struct cidr *c, int family, const uint8_t *addr);
+int config_excluded(const struct config *c, int family, const uint8_t *addr);
 
 #endif

@@ -33,7 +33,7 @@ struct listener {
 
 struct conn {
 	int fd; /* -1: free */
-	uint32_t ip_next;   /* per-IP hash chain: slot + 1, 0 ends */
+	uint32_t ip_next; /* per-IP hash chain: slot + 1, 0 ends */
 	uint32_t free_next; /* free list: slot + 1 */
 	uint8_t family, ip[16];
 	uint8_t peer_eof;
@@ -81,9 +81,9 @@ ip_count(int family, const uint8_t *ip)
 	unsigned n = 0;
 
 	for (uint32_t s = ip_bucket[ip_hash(family, ip)]; s;
-		s = conns[s - 1].ip_next)
+	        s = conns[s - 1].ip_next)
 		if (conns[s - 1].family == family &&
-		    memcmp(conns[s - 1].ip, ip, family == 4 ? 4 : 16) == 0)
+		        memcmp(conns[s - 1].ip, ip, family == 4 ? 4 : 16) == 0)
 			n++;
 	return n;
 }
@@ -104,7 +104,7 @@ ip_remove(size_t slot)
 /* Numeric address of a sockaddr; v4-mapped v6 addresses become v4. */
 static void
 addr_of(const struct sockaddr_storage *ss, int *family, uint8_t ip[16],
-	uint16_t *port, char *text, size_t cap)
+        uint16_t *port, char *text, size_t cap)
 {
 	if (ss->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *s6 = (const void *)ss;
@@ -135,7 +135,8 @@ bind_one(struct listener *l, const char *addr)
 	int one = 1, fd, family;
 
 	memset(&ss, 0, sizeof ss);
-	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) == 1) {
+	if (inet_pton(AF_INET, addr, &((struct sockaddr_in *)&ss)->sin_addr) ==
+	        1) {
 		struct sockaddr_in *s4 = (void *)&ss;
 		family = s4->sin_family = AF_INET;
 		s4->sin_port = htons(l->port);
@@ -148,16 +149,16 @@ bind_one(struct listener *l, const char *addr)
 		sl = sizeof *s6;
 	}
 	fd = socket(family,
-		(l->transport == EMU_UDP ? SOCK_DGRAM : SOCK_STREAM) |
-			SOCK_NONBLOCK | SOCK_CLOEXEC,
-		0);
+	        (l->transport == EMU_UDP ? SOCK_DGRAM : SOCK_STREAM) |
+	                SOCK_NONBLOCK | SOCK_CLOEXEC,
+	        0);
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
-	    (l->transport == EMU_TCP && listen(fd, 511) < 0)) {
+	        (l->transport == EMU_TCP && listen(fd, 511) < 0)) {
 		int e = errno;
 		close(fd);
 		errno = e;
@@ -174,15 +175,16 @@ local_port(const struct config *c, uint16_t persona_port, int offset)
 	for (int i = 0; i < c->nportmap; i++)
 		if (c->portmap[i].from == persona_port)
 			return c->portmap[i].to;
-	return (uint16_t)(persona_port + offset > 65535 ? 0
-						       : persona_port + offset);
+	return (uint16_t)(persona_port + offset > 65535
+	                          ? 0
+	                          : persona_port + offset);
 }
 
 int
 conn_setup(const struct config *c)
 {
 	int offset = c->port_offset >= 0 ? c->port_offset
-					 : (geteuid() == 0 ? 0 : 8000);
+	                                 : (geteuid() == 0 ? 0 : 8000);
 	size_t jl = 0, poll_cap;
 
 	cfg = c;
@@ -199,14 +201,16 @@ conn_setup(const struct config *c)
 	ip_mask--;
 	poll_cap = c->max_conns + LISTEN_MAX;
 	poll_ref = calloc(poll_cap, sizeof *poll_ref);
-	if (!conns || !states || !inbufs || !outbufs || !ip_bucket || !poll_ref) {
+	if (!conns || !states || !inbufs || !outbufs || !ip_bucket ||
+	        !poll_ref) {
 		fprintf(stderr, "lure: out of memory for %u connections\n",
-			c->max_conns);
+		        c->max_conns);
 		return -1;
 	}
 	for (size_t s = 0; s < c->max_conns; s++) {
 		conns[s].fd = -1;
-		conns[s].free_next = s + 1 < c->max_conns ? (uint32_t)(s + 2) : 0;
+		conns[s].free_next =
+		        s + 1 < c->max_conns ? (uint32_t)(s + 2) : 0;
 		conns[s].ctx.out = outbufs + s * c->out_buf;
 		conns[s].ctx.out_cap = c->out_buf;
 	}
@@ -220,14 +224,18 @@ conn_setup(const struct config *c)
 		uint16_t port = local_port(c, pp->port, offset);
 
 		if (!emu) {
-			fprintf(stderr, "lure: port %u: emulator \"%s\" is not "
-					"compiled in\n", pp->port, pp->emu);
+			fprintf(stderr,
+			        "lure: port %u: emulator \"%s\" is not "
+			        "compiled in\n",
+			        pp->port, pp->emu);
 			return -1;
 		}
 		if (!(emu->transports & pp->transport)) {
-			fprintf(stderr, "lure: port %u: emulator \"%s\" cannot "
-					"serve %s\n", pp->port, pp->emu,
-				pp->transport == EMU_UDP ? "udp" : "tcp");
+			fprintf(stderr,
+			        "lure: port %u: emulator \"%s\" cannot "
+			        "serve %s\n",
+			        pp->port, pp->emu,
+			        pp->transport == EMU_UDP ? "udp" : "tcp");
 			return -1;
 		}
 		if (!port) /* disabled by the config */
@@ -235,8 +243,9 @@ conn_setup(const struct config *c)
 		for (int a = 0; a < c->nlisten; a++) {
 			struct listener *l = &listeners[nlisteners];
 			if (nlisteners == LISTEN_MAX) {
-				fprintf(stderr, "lure: more than %d listeners\n",
-					LISTEN_MAX);
+				fprintf(stderr,
+				        "lure: more than %d listeners\n",
+				        LISTEN_MAX);
 				return -1;
 			}
 			l->transport = pp->transport;
@@ -244,25 +253,29 @@ conn_setup(const struct config *c)
 			l->persona_port = pp->port;
 			l->emu = emu;
 			if (bind_one(l, c->listen[a]) < 0) {
-				if (errno == EAFNOSUPPORT && strchr(c->listen[a], ':')) {
-					lure_log("BIND addr=%s port=%u skipped=no_ipv6",
-						c->listen[a], port);
+				if (errno == EAFNOSUPPORT &&
+				        strchr(c->listen[a], ':')) {
+					lure_log("BIND addr=%s port=%u "
+					         "skipped=no_ipv6",
+					        c->listen[a], port);
 					continue;
 				}
-				fprintf(stderr, "lure: bind %s port %u/%s: %s\n",
-					c->listen[a], port,
-					pp->transport == EMU_UDP ? "udp" : "tcp",
-					strerror(errno));
+				fprintf(stderr,
+				        "lure: bind %s port %u/%s: %s\n",
+				        c->listen[a], port,
+				        pp->transport == EMU_UDP ? "udp"
+				                                 : "tcp",
+				        strerror(errno));
 				return -1;
 			}
 			jl += (size_t)snprintf(listeners_json + jl,
-				sizeof listeners_json - jl,
-				"%s{\"address\":\"%s\",\"port\":%u,"
-				"\"persona_port\":%u,\"transport\":\"%s\","
-				"\"emulator\":\"%s\"}",
-				nlisteners ? "," : "", l->addr, port, pp->port,
-				pp->transport == EMU_UDP ? "udp" : "tcp",
-				emu->name);
+			        sizeof listeners_json - jl,
+			        "%s{\"address\":\"%s\",\"port\":%u,"
+			        "\"persona_port\":%u,\"transport\":\"%s\","
+			        "\"emulator\":\"%s\"}",
+			        nlisteners ? "," : "", l->addr, port, pp->port,
+			        pp->transport == EMU_UDP ? "udp" : "tcp",
+			        emu->name);
 			nlisteners++;
 		}
 	}
@@ -294,7 +307,7 @@ close_conn(size_t slot, enum emu_close_reason why)
 		c->l->emu->on_close(&c->ctx, state_of(slot), why);
 	if ((e = emu_event(&c->ctx, "connection.close"))) {
 		event_int(e, "event.duration",
-			(lure_now() - c->t_open) * 1000000LL);
+		        (lure_now() - c->t_open) * 1000000LL);
 		event_int(e, "source.bytes", (int64_t)c->bytes_in);
 		event_int(e, "destination.bytes", (int64_t)c->bytes_out);
 		event_str(e, "event.reason", emu_close_reason_name[why]);
@@ -346,14 +359,14 @@ serve(size_t slot)
 	for (int guard = 0; guard < 64 && c->fd >= 0; guard++) {
 		size_t before = c->in_len;
 		if (emu_ctx_pump(&c->ctx, state_of(slot),
-			    inbufs + slot * cfg->in_buf, &c->in_len,
-			    cfg->in_buf) < 0) {
+		            inbufs + slot * cfg->in_buf, &c->in_len,
+		            cfg->in_buf) < 0) {
 			close_conn(slot, EMU_CLOSE_INPUT);
 			return;
 		}
 		flush_conn(slot);
 		if (c->fd < 0 || emu_ctx_pending(&c->ctx) ||
-		    c->in_len == before || c->ctx.wake_at)
+		        c->in_len == before || c->ctx.wake_at)
 			return;
 	}
 }
@@ -365,7 +378,7 @@ accept_tcp(struct listener *l)
 		struct sockaddr_storage peer, local;
 		socklen_t pl = sizeof peer, ll = sizeof local;
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl,
-			SOCK_NONBLOCK | SOCK_CLOEXEC);
+		        SOCK_NONBLOCK | SOCK_CLOEXEC);
 		size_t slot;
 		struct conn *c;
 		int family;
@@ -375,15 +388,15 @@ accept_tcp(struct listener *l)
 
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
-			    errno != EINTR && errno != ECONNABORTED)
+			        errno != EINTR && errno != ECONNABORTED)
 				lure_log("ACCEPT port=%u error=%s", l->port,
-					strerror(errno));
+				        strerror(errno));
 			return;
 		}
 		slot = free_head - 1;
 		c = &conns[slot];
 		addr_of(&peer, &family, ip, &c->ctx.src_port, c->ctx.src_ip,
-			sizeof c->ctx.src_ip);
+		        sizeof c->ctx.src_ip);
 		if (ip_count(family, ip) >= cfg->per_ip) {
 			stats.rejected_per_ip++;
 			close(fd);
@@ -409,13 +422,13 @@ accept_tcp(struct listener *l)
 		c->ctx.excluded = config_excluded(cfg, family, ip);
 		if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
 			addr_of(&local, &family, lip, &lport, c->ctx.dst_ip,
-				sizeof c->ctx.dst_ip);
+			        sizeof c->ctx.dst_ip);
 		else
 			snprintf(c->ctx.dst_ip, sizeof c->ctx.dst_ip, "%s",
-				l->addr);
+			        l->addr);
 		snprintf(c->ctx.session, sizeof c->ctx.session, "%s-%llu",
-			event_identity()->boot_id,
-			(unsigned long long)++session_counter);
+		        event_identity()->boot_id,
+		        (unsigned long long)++session_counter);
 		nopen++;
 		stats.accepted++;
 		if ((e = emu_event(&c->ctx, "connection.open")))
@@ -439,7 +452,7 @@ recv_udp(struct listener *l)
 		struct sockaddr_storage peer;
 		socklen_t pl = sizeof peer;
 		ssize_t n = recvfrom(l->fd, buf, sizeof buf, 0,
-			(struct sockaddr *)&peer, &pl);
+		        (struct sockaddr *)&peer, &pl);
 		uint8_t ip[16];
 		int family;
 		size_t rl = 0, m;
@@ -457,7 +470,7 @@ recv_udp(struct listener *l)
 		ctx.persona_port = l->persona_port;
 		ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
 		addr_of(&peer, &family, ip, &ctx.src_port, ctx.src_ip,
-			sizeof ctx.src_ip);
+		        sizeof ctx.src_ip);
 		snprintf(ctx.dst_ip, sizeof ctx.dst_ip, "%s", l->addr);
 		ctx.excluded = config_excluded(cfg, family, ip);
 		if (l->emu->state_size > sizeof state)
@@ -481,7 +494,8 @@ recv_udp(struct listener *l)
 				break;
 		}
 		if (rl)
-			sendto(l->fd, reply, rl, 0, (struct sockaddr *)&peer, pl);
+			sendto(l->fd, reply, rl, 0, (struct sockaddr *)&peer,
+			        pl);
 	}
 }
 
@@ -495,7 +509,7 @@ read_conn(size_t slot)
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
 			close_conn(slot, errno == ECONNRESET ? EMU_CLOSE_PEER
-							     : EMU_CLOSE_ERROR);
+			                                     : EMU_CLOSE_ERROR);
 		return;
 	}
 	if (n == 0) {
@@ -528,7 +542,7 @@ tick_conn(size_t slot, int64_t now)
 		return 0;
 	}
 	if ((c->ctx.wake_at && now >= c->ctx.wake_at) ||
-	    (c->ctx.timer_at && now >= c->ctx.timer_at)) {
+	        (c->ctx.timer_at && now >= c->ctx.timer_at)) {
 		if (c->ctx.wake_at && now >= c->ctx.wake_at)
 			c->ctx.wake_at = 0;
 		if (c->ctx.timer_at && now >= c->ctx.timer_at)
@@ -539,7 +553,8 @@ tick_conn(size_t slot, int64_t now)
 		serve(slot);
 		if (c->fd < 0)
 			return 0;
-		if (c->peer_eof && !emu_ctx_pending(&c->ctx) && !c->ctx.wake_at) {
+		if (c->peer_eof && !emu_ctx_pending(&c->ctx) &&
+		        !c->ctx.wake_at) {
 			close_conn(slot, EMU_CLOSE_PEER);
 			return 0;
 		}
@@ -574,7 +589,7 @@ conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 		if (emu_ctx_pending(&c->ctx))
 			ev |= POLLOUT;
 		else if (!c->peer_eof && !c->ctx.wake_at &&
-			 c->in_len < cfg->in_buf)
+		         c->in_len < cfg->in_buf)
 			ev |= POLLIN;
 		if (!ev)
 			continue;
@@ -620,7 +635,7 @@ conn_poll_handle(const struct pollfd *pfd, size_t n)
 		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
 			read_conn(ref);
 		if (conns[ref].fd >= 0 && (pfd[i].revents & POLLOUT) &&
-		    !emu_ctx_pending(&conns[ref].ctx))
+		        !emu_ctx_pending(&conns[ref].ctx))
 			serve(ref);
 	}
 }

@@ -95,7 +95,7 @@ emu_event(struct emu_ctx *c, const char *action)
 	if (c->persona_port != c->local_port)
 		event_int(e, "lure.persona_port", c->persona_port);
 	event_str(e, "network.transport",
-		c->transport == EMU_UDP ? "udp" : "tcp");
+	        c->transport == EMU_UDP ? "udp" : "tcp");
 	if (c->session[0])
 		event_str(e, "lure.session", c->session);
 	return e;
@@ -134,8 +134,8 @@ emu_ctx_sent(struct emu_ctx *c, size_t n)
 }
 
 int
-emu_ctx_pump(struct emu_ctx *c, void *state, uint8_t *in, size_t *len,
-	size_t cap)
+emu_ctx_pump(
+        struct emu_ctx *c, void *state, uint8_t *in, size_t *len, size_t cap)
 {
 	while (*len && !c->close && !c->wake_at && !emu_ctx_pending(c)) {
 		size_t used = c->emu->on_data(c, state, in, *len);

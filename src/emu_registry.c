@@ -10,17 +10,17 @@
 #define EMU(n) &emu_##n,
 const struct emulator *const emu_registry[] = {
 #include "emu_list.h"
-	NULL};
+        NULL};
 #undef EMU
 
 const char *const emu_close_reason_name[EMU_CLOSE__MAX] = {
-	[EMU_CLOSE_PEER] = "peer",
-	[EMU_CLOSE_EMU] = "emulator",
-	[EMU_CLOSE_IDLE] = "idle_timeout",
-	[EMU_CLOSE_SESSION] = "session_timeout",
-	[EMU_CLOSE_INPUT] = "input_cap",
-	[EMU_CLOSE_ERROR] = "error",
-	[EMU_CLOSE_SHUTDOWN] = "shutdown",
+        [EMU_CLOSE_PEER] = "peer",
+        [EMU_CLOSE_EMU] = "emulator",
+        [EMU_CLOSE_IDLE] = "idle_timeout",
+        [EMU_CLOSE_SESSION] = "session_timeout",
+        [EMU_CLOSE_INPUT] = "input_cap",
+        [EMU_CLOSE_ERROR] = "error",
+        [EMU_CLOSE_SHUTDOWN] = "shutdown",
 };
 
 const struct emulator *

@@ -38,14 +38,16 @@ struct action_class {
 
 /* ECS categorisation by action. */
 static const struct action_class classes[] = {
-	{"connection.open", "event", "[\"network\"]", "[\"connection\",\"start\"]"},
-	{"connection.close", "event", "[\"network\"]", "[\"connection\",\"end\"]"},
-	{"login", "event", "[\"authentication\"]", "[\"start\"]"},
-	{"request", "event", "[\"network\"]", "[\"protocol\"]"},
-	{"command", "event", "[\"intrusion_detection\"]", "[\"info\"]"},
-	{"exploit", "alert", "[\"intrusion_detection\"]", "[\"info\"]"},
-	{"scan", "event", "[\"network\"]", "[\"connection\",\"denied\"]"},
-	{"status", "state", "[\"host\"]", "[\"info\"]"},
+        {"connection.open", "event", "[\"network\"]",
+                "[\"connection\",\"start\"]"},
+        {"connection.close", "event", "[\"network\"]",
+                "[\"connection\",\"end\"]"},
+        {"login", "event", "[\"authentication\"]", "[\"start\"]"},
+        {"request", "event", "[\"network\"]", "[\"protocol\"]"},
+        {"command", "event", "[\"intrusion_detection\"]", "[\"info\"]"},
+        {"exploit", "alert", "[\"intrusion_detection\"]", "[\"info\"]"},
+        {"scan", "event", "[\"network\"]", "[\"connection\",\"denied\"]"},
+        {"status", "state", "[\"host\"]", "[\"info\"]"},
 };
 
 void
@@ -88,8 +90,8 @@ add(struct event *e, const char *key, const char *val, size_t n)
 
 /* Escape as a JSON string straight into the arena. */
 static void
-add_string(struct event *e, const char *key, const void *p, size_t n,
-	size_t cap)
+add_string(
+        struct event *e, const char *key, const void *p, size_t n, size_t cap)
 {
 	struct json_escape_result r;
 	size_t room;
@@ -140,7 +142,7 @@ event_begin(const char *action, const char *protocol)
 	if (ac) {
 		event_str(e, "event.kind", ac->kind);
 		event_raw(e, "event.category", ac->category,
-			strlen(ac->category));
+		        strlen(ac->category));
 		event_raw(e, "event.type", ac->type, strlen(ac->type));
 	}
 	if (protocol) {
@@ -165,8 +167,8 @@ event_str(struct event *e, const char *key, const char *s)
 }
 
 void
-event_bytes(struct event *e, const char *key, const void *p, size_t n,
-	size_t cap)
+event_bytes(
+        struct event *e, const char *key, const void *p, size_t n, size_t cap)
 {
 	add_string(e, key, p, n, cap);
 }
@@ -207,7 +209,7 @@ event_tag(struct event *e, const char *tag)
 	e->tags[n++] = e->tags_len ? ',' : '[';
 	e->tags[n++] = '"';
 	r = json_escape(e->tags + n, TAGS_MAX - n - 2, (const uint8_t *)tag,
-		strlen(tag));
+	        strlen(tag));
 	if (r.truncated) { /* keep the array as it was: no half tags */
 		e->truncated = 1;
 		return;
@@ -221,8 +223,8 @@ event_tag(struct event *e, const char *tag)
 static int
 keycmp(const void *a, const void *b)
 {
-	return strcmp(((const struct field *)a)->key,
-		((const struct field *)b)->key);
+	return strcmp(
+	        ((const struct field *)a)->key, ((const struct field *)b)->key);
 }
 
 /* Length of the dotted segment at s. */
@@ -280,13 +282,13 @@ event_encode(struct event *e, char *buf, size_t cap, uint64_t sq)
 	if (e->tags_len)
 		extra(f, &nf, "tags", e->tags, e->tags_len);
 	extra(f, &nf, "event.sequence", sqbuf,
-		(size_t)snprintf(sqbuf, sizeof sqbuf, "%llu",
-			(unsigned long long)sq));
+	        (size_t)snprintf(
+	                sqbuf, sizeof sqbuf, "%llu", (unsigned long long)sq));
 	snprintf(id, sizeof id, "%s-%s-%llu", ident.sensor_id, ident.boot_id,
-		(unsigned long long)sq);
+	        (unsigned long long)sq);
 	idj[0] = '"';
-	r = json_escape(idj + 1, sizeof idj - 2, (const uint8_t *)id,
-		strlen(id));
+	r = json_escape(
+	        idj + 1, sizeof idj - 2, (const uint8_t *)id, strlen(id));
 	idj[r.out_len + 1] = '"';
 	extra(f, &nf, "event.id", idj, r.out_len + 2);
 	if (e->truncated)
@@ -303,7 +305,7 @@ event_encode(struct event *e, char *buf, size_t cap, uint64_t sq)
 		while (common < depth) {
 			size_t l = seglen(stack[common]);
 			if (strncmp(k + at, stack[common], l) != 0 ||
-			    k[at + l] != '.')
+			        k[at + l] != '.')
 				break;
 			at += l + 1;
 			common++;

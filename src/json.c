@@ -24,7 +24,7 @@ json_utf8_len(const uint8_t *p, size_t n)
 	}
 	if (c >= 0xf0 && c <= 0xf4) {
 		if (n < 4 || (p[1] & 0xc0) != 0x80 || (p[2] & 0xc0) != 0x80 ||
-		    (p[3] & 0xc0) != 0x80)
+		        (p[3] & 0xc0) != 0x80)
 			return 0;
 		if (c == 0xf0 && p[1] < 0x90)
 			return 0; /* overlong */
@@ -138,22 +138,25 @@ syn_string(struct syn *y)
 		if (c < 0x20)
 			return -1;
 		if (c >= 0x80) {
-			size_t l = json_utf8_len((const uint8_t *)y->s + y->i,
-				y->n - y->i);
+			size_t l = json_utf8_len(
+			        (const uint8_t *)y->s + y->i, y->n - y->i);
 			if (!l)
 				return -1;
 			y->i += l - 1;
 			continue;
 		}
 		if (c == '\\') {
-			if (++y->i >= y->n || !strchr("\"\\/bfnrtu", y->s[y->i]) ||
-			    !y->s[y->i])
+			if (++y->i >= y->n ||
+			        !strchr("\"\\/bfnrtu", y->s[y->i]) ||
+			        !y->s[y->i])
 				return -1;
 			if (y->s[y->i] == 'u')
 				for (int k = 0; k < 4; k++)
 					if (++y->i >= y->n ||
-					    !strchr("0123456789abcdefABCDEF",
-						    y->s[y->i]) || !y->s[y->i])
+					        !strchr("0123456789abcdefABCDE"
+					                "F",
+					                y->s[y->i]) ||
+					        !y->s[y->i])
 						return -1;
 		}
 	}
@@ -266,4 +269,3 @@ json_check(const char *s, size_t n)
 	}
 	return (long)y.i;
 }
-

@@ -74,7 +74,7 @@ loop_status(const char *reason)
 	event_int(e, "lure.connections.max", cs.max);
 	event_int(e, "lure.connections.accepted", (int64_t)cs.accepted);
 	event_int(e, "lure.connections.rejected_per_ip",
-		(int64_t)cs.rejected_per_ip);
+	        (int64_t)cs.rejected_per_ip);
 	event_int(e, "lure.datagrams", (int64_t)cs.datagrams);
 	/* the status event itself is not counted: it is being written now */
 	event_int(e, "lure.events.accepted", (int64_t)event_count());
@@ -88,7 +88,8 @@ loop_status(const char *reason)
 		ship_stats(&ss);
 		event_str(e, "lure.ship.state", ss.state);
 		event_int(e, "lure.events.shipped", (int64_t)ss.shipped);
-		event_int(e, "lure.events.dead_lettered", (int64_t)ss.dead_lettered);
+		event_int(e, "lure.events.dead_lettered",
+		        (int64_t)ss.dead_lettered);
 		event_int(e, "lure.events.retried", (int64_t)ss.retried);
 		event_int(e, "lure.events.ship_dropped", (int64_t)ss.dropped);
 		event_int(e, "lure.ship.requests", (int64_t)ss.requests);
@@ -99,7 +100,7 @@ loop_status(const char *reason)
 	}
 	if (strcmp(reason, "start") == 0)
 		event_raw(e, "lure.listeners", conn_listeners_json(),
-			strlen(conn_listeners_json()));
+		        strlen(conn_listeners_json()));
 	event_commit(e);
 }
 
@@ -148,7 +149,7 @@ loop_run(void)
 		if (next_heartbeat && (!deadline || next_heartbeat < deadline))
 			deadline = next_heartbeat;
 		if (out_file_deadline() &&
-		    (!deadline || out_file_deadline() < deadline))
+		        (!deadline || out_file_deadline() < deadline))
 			deadline = out_file_deadline();
 		if (out_file_pending() && ofd < 0 && !out_file_deadline())
 			deadline = lure_now(); /* events made while preparing */

@@ -22,25 +22,26 @@ static void
 usage(FILE *f)
 {
 	fprintf(f, "usage: lure [-c config.json] [-e URL] [-t] [-V] [-h]\n"
-		   "  -c FILE  configuration (JSON; defaults without it)\n"
-		   "  -e URL   ship to this Elasticsearch URL (overrides the "
-		   "config's elasticsearch.url)\n"
-		   "  -t       check the configuration and exit (0 ok, 2 bad)\n"
-		   "  -V       print version, persona, TLS backend, emulators, ports\n");
+	           "  -c FILE  configuration (JSON; defaults without it)\n"
+	           "  -e URL   ship to this Elasticsearch URL (overrides the "
+	           "config's elasticsearch.url)\n"
+	           "  -t       check the configuration and exit (0 ok, 2 bad)\n"
+	           "  -V       print version, persona, TLS backend, emulators, "
+	           "ports\n");
 }
 
 static void
 version(void)
 {
 	printf("lure %s\npersona %s\ntls %s\nemulators", LURE_VERSION,
-		persona_name, LURE_TLS);
+	        persona_name, LURE_TLS);
 	for (size_t i = 0; emu_registry[i]; i++)
 		printf(" %s", emu_registry[i]->name);
 	printf("\n");
 	for (size_t i = 0; i < persona_nports; i++)
 		printf("port %u/%s %s\n", persona_ports[i].port,
-			persona_ports[i].transport == EMU_UDP ? "udp" : "tcp",
-			persona_ports[i].emu);
+		        persona_ports[i].transport == EMU_UDP ? "udp" : "tcp",
+		        persona_ports[i].emu);
 }
 
 int
@@ -77,15 +78,18 @@ main(int argc, char **argv)
 		strcpy(config.es.url, es_url);
 	if (check) {
 		if (!file)
-			fprintf(stderr, "lure: no -c FILE: the defaults are valid\n");
+			fprintf(stderr,
+			        "lure: no -c FILE: the defaults are valid\n");
 		else
 			fprintf(stderr, "lure: %s: ok\n", file);
 		return 0;
 	}
 	if (geteuid() == 0 && !config.user[0] && !config.run_as_root) {
-		fprintf(stderr, "lure: %s: refusing to run as root: set \"user\" "
-				"to drop to after binding, or \"run_as_root\": "
-				"true\n", file ? file : "(defaults)");
+		fprintf(stderr,
+		        "lure: %s: refusing to run as root: set \"user\" "
+		        "to drop to after binding, or \"run_as_root\": "
+		        "true\n",
+		        file ? file : "(defaults)");
 		return 2;
 	}
 

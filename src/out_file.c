@@ -37,7 +37,7 @@ out_file_open(const char *p)
 	snprintf(path, sizeof path, "%s", p);
 	if ((fd = open_path()) < 0) {
 		fprintf(stderr, "lure: output \"%s\": %s\n", path,
-			strerror(errno));
+		        strerror(errno));
 		return -1;
 	}
 	if (cons < 0)
@@ -92,7 +92,7 @@ out_file_flush(void)
 		if (w <= 0) {
 			if (w == 0 || errno != EAGAIN) {
 				lure_log("WRITE path=%s error=%s", path,
-					w == 0 ? "short" : strerror(errno));
+				        w == 0 ? "short" : strerror(errno));
 				retry_at = lure_now() + 1000;
 			}
 			return;
@@ -110,7 +110,7 @@ out_file_drain(void)
 		size_t before = out_file_pending();
 		out_file_flush();
 		if (out_file_pending() == before &&
-		    (retry_at || poll(&pfd, 1, 5000) <= 0))
+		        (retry_at || poll(&pfd, 1, 5000) <= 0))
 			return; /* write error, or reader gone for 5 s: give up */
 	}
 }

@@ -27,7 +27,7 @@ static struct {
 
 static int
 set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
-	uint16_t port)
+        uint16_t port)
 {
 	struct sockaddr_in *s4 = (void *)ss;
 	struct sockaddr_in6 *s6 = (void *)ss;
@@ -64,7 +64,8 @@ from_hosts(const char *host)
 			continue;
 		while ((name = strtok_r(NULL, " \t\r\n", &save)))
 			if (strcasecmp(name, host) == 0 &&
-			    set_addr(&rs.result, &rs.result_len, ip, rs.port) == 0) {
+			        set_addr(&rs.result, &rs.result_len, ip,
+			                rs.port) == 0) {
 				found = 1;
 				break;
 			}
@@ -83,8 +84,10 @@ pick_server(const char *server)
 	if (server) {
 		const char *colon = strrchr(server, ':');
 		/* "ip:port" for v4; a bare v6 address has colons of its own */
-		if (colon && strchr(server, '.') && colon > strchr(server, '.')) {
-			snprintf(ip, sizeof ip, "%.*s", (int)(colon - server), server);
+		if (colon && strchr(server, '.') &&
+		        colon > strchr(server, '.')) {
+			snprintf(ip, sizeof ip, "%.*s", (int)(colon - server),
+			        server);
 			port = (unsigned)atoi(colon + 1);
 		} else {
 			snprintf(ip, sizeof ip, "%s", server);
@@ -95,7 +98,7 @@ pick_server(const char *server)
 		return set_addr(&rs.server, &rs.server_len, "127.0.0.1", 53);
 	while (fgets(line, sizeof line, f))
 		if (sscanf(line, "nameserver %63s", ip) == 1 &&
-		    set_addr(&rs.server, &rs.server_len, ip, 53) == 0) {
+		        set_addr(&rs.server, &rs.server_len, ip, 53) == 0) {
 			fclose(f);
 			return 0;
 		}
@@ -114,7 +117,7 @@ send_query(void)
 	memset(q, 0, 12);
 	q[0] = (uint8_t)(rs.id >> 8), q[1] = (uint8_t)rs.id;
 	q[2] = 0x01; /* RD */
-	q[5] = 1;    /* QDCOUNT */
+	q[5] = 1; /* QDCOUNT */
 	while (*label) {
 		size_t l = strcspn(label, ".");
 		if (l == 0 || l > 63 || n + l + 6 > sizeof q)
@@ -131,8 +134,8 @@ send_query(void)
 	q[n++] = 0, q[n++] = 1;
 	rs.deadline = lure_now() + TRY_MS;
 	if (sendto(rs.fd, q, n, 0, (struct sockaddr *)&rs.server,
-		    rs.server_len) < 0 &&
-	    errno != EAGAIN)
+	            rs.server_len) < 0 &&
+	        errno != EAGAIN)
 		return -1;
 	return 0;
 }
@@ -149,14 +152,14 @@ resolve_start(const char *host, uint16_t port, const char *server)
 	}
 	strcpy(rs.host, host);
 	if (set_addr(&rs.result, &rs.result_len, host, port) == 0 ||
-	    from_hosts(host))
+	        from_hosts(host))
 		return RESOLVE_DONE;
 	if (pick_server(server) < 0) {
 		rs.error = "bad resolver address";
 		return RESOLVE_FAIL;
 	}
 	rs.fd = socket(rs.server.ss_family,
-		SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	        SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (rs.fd < 0) {
 		rs.error = "socket failed";
 		return RESOLVE_FAIL;
@@ -207,8 +210,7 @@ skip_name(const uint8_t *p, size_t n, size_t at)
 }
 
 int
-resolve_parse(const uint8_t *p, size_t n, uint16_t id, int want,
-	uint8_t *addr)
+resolve_parse(const uint8_t *p, size_t n, uint16_t id, int want, uint8_t *addr)
 {
 	size_t at;
 	unsigned qd, an;
@@ -256,7 +258,7 @@ resolve_step(void)
 		if (r == 1) {
 			char ip[64];
 			inet_ntop(rs.qtype == 1 ? AF_INET : AF_INET6, addr, ip,
-				sizeof ip);
+			        sizeof ip);
 			set_addr(&rs.result, &rs.result_len, ip, rs.port);
 			resolve_cancel();
 			return RESOLVE_DONE;

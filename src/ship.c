@@ -31,13 +31,14 @@
 
 #define BACKOFF_BASE_MS 500
 #define LINE_TOKENS 4096
-#define FILTER "filter_path=errors,items.*.status,items.*.error.type," \
-	       "items.*.error.reason"
+#define FILTER                                                  \
+	"filter_path=errors,items.*.status,items.*.error.type," \
+	"items.*.error.reason"
 
 enum ship_state {
 	S_OFF,
-	S_IDLE,     /* batch open, waiting for lines or the flush timer */
-	S_BACKOFF,  /* waiting before the next try */
+	S_IDLE, /* batch open, waiting for lines or the flush timer */
+	S_BACKOFF, /* waiting before the next try */
 	S_RESOLVE,
 	S_CONNECT,
 	S_TLS,
@@ -45,14 +46,14 @@ enum ship_state {
 	S_RECV,
 	S__MAX
 };
-static const char *const state_name[S__MAX] = {"off", "idle", "backoff",
-	"resolve", "connect", "tls", "send", "recv"};
+static const char *const state_name[S__MAX] = {
+        "off", "idle", "backoff", "resolve", "connect", "tls", "send", "recv"};
 
 enum item_state { I_PENDING, I_DONE };
 
 struct item {
-	uint32_t off, len;   /* action + event line in the body */
-	uint32_t line_off;   /* where the event line starts */
+	uint32_t off, len; /* action + event line in the body */
+	uint32_t line_off; /* where the event line starts */
 };
 
 enum req_kind { REQ_TEMPLATE, REQ_BULK };
@@ -99,8 +100,8 @@ static char line[EVENT_LINE_MAX];
 static size_t
 b64(char *out, const uint8_t *in, size_t n)
 {
-	static const char t[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
+	                        "uvwxyz0123456789+/";
 	size_t o = 0;
 
 	for (size_t i = 0; i < n; i += 3) {
@@ -121,9 +122,9 @@ b64(char *out, const uint8_t *in, size_t n)
 static int
 unhex(int c)
 {
-	return c >= '0' && c <= '9' ? c - '0'
+	return c >= '0' && c <= '9'                 ? c - '0'
 	       : (c | 32) >= 'a' && (c | 32) <= 'f' ? (c | 32) - 'a' + 10
-						       : -1;
+	                                            : -1;
 }
 
 /* Percent-decode src[0..n) into dst (cap bytes, NUL-terminated). */
@@ -135,7 +136,7 @@ pct_decode(char *dst, size_t cap, const char *src, size_t n)
 	for (size_t i = 0; i < n; i++) {
 		int ch = src[i];
 		if (ch == '%' && i + 2 < n + 0 && unhex(src[i + 1]) >= 0 &&
-		    unhex(src[i + 2]) >= 0) {
+		        unhex(src[i + 2]) >= 0) {
 			ch = unhex(src[i + 1]) * 16 + unhex(src[i + 2]);
 			i += 2;
 		}
@@ -223,9 +224,9 @@ parse_url(struct config_es *c)
 	if (at) {
 		const char *sep = memchr(host, ':', (size_t)(at - host));
 		if (pct_decode(user, sizeof user, host,
-			    (size_t)((sep ? sep : at) - host)) < 0 ||
-		    (sep && pct_decode(pass, sizeof pass, sep + 1,
-				    (size_t)(at - sep - 1)) < 0))
+		            (size_t)((sep ? sep : at) - host)) < 0 ||
+		        (sep && pct_decode(pass, sizeof pass, sep + 1,
+		                        (size_t)(at - sep - 1)) < 0))
 			return -1;
 		host = at + 1;
 	}
@@ -254,26 +255,26 @@ parse_url(struct config_es *c)
 			return -1;
 		sh.port = (uint16_t)p;
 	}
-	snprintf(sh.prefix, sizeof sh.prefix, "%.*s",
-		(int)strcspn(end, "?#"), end);
+	snprintf(sh.prefix, sizeof sh.prefix, "%.*s", (int)strcspn(end, "?#"),
+	        end);
 	hl = strlen(sh.prefix);
 	while (hl && sh.prefix[hl - 1] == '/')
 		sh.prefix[--hl] = 0;
 	snprintf(sh.hostport, sizeof sh.hostport,
-		strchr(sh.host, ':') ? "[%s]:%u" : "%s:%u", sh.host, sh.port);
+	        strchr(sh.host, ':') ? "[%s]:%u" : "%s:%u", sh.host, sh.port);
 	if (!user[0] && c->user[0]) {
 		snprintf(user, sizeof user, "%s", c->user);
 		snprintf(pass, sizeof pass, "%s", c->password);
 	}
 	if (c->api_key[0]) {
-		snprintf(sh.auth, sizeof sh.auth, "Authorization: ApiKey %s\r\n",
-			c->api_key);
+		snprintf(sh.auth, sizeof sh.auth,
+		        "Authorization: ApiKey %s\r\n", c->api_key);
 	} else if (user[0]) {
 		char cred[260], enc[360];
 		int n = snprintf(cred, sizeof cred, "%s:%s", user, pass);
 		b64(enc, (const uint8_t *)cred, (size_t)n);
 		snprintf(sh.auth, sizeof sh.auth, "Authorization: Basic %s\r\n",
-			enc);
+		        enc);
 	}
 	return 0;
 }
@@ -285,11 +286,11 @@ load_template(const char *path)
 	long n;
 
 	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) <= 0 ||
-	    n > 1 << 20 || fseek(f, 0, SEEK_SET) < 0 ||
-	    !(sh.tmpl = malloc((size_t)n)) ||
-	    fread(sh.tmpl, 1, (size_t)n, f) != (size_t)n) {
+	        n > 1 << 20 || fseek(f, 0, SEEK_SET) < 0 ||
+	        !(sh.tmpl = malloc((size_t)n)) ||
+	        fread(sh.tmpl, 1, (size_t)n, f) != (size_t)n) {
 		fprintf(stderr, "lure: elasticsearch.template \"%s\": %s\n",
-			path, f ? "unreadable" : strerror(errno));
+		        path, f ? "unreadable" : strerror(errno));
 		if (f)
 			fclose(f);
 		return -1;
@@ -297,8 +298,10 @@ load_template(const char *path)
 	fclose(f);
 	sh.tmpl_len = (size_t)n;
 	if (json_check(sh.tmpl, sh.tmpl_len) != -1) {
-		fprintf(stderr, "lure: elasticsearch.template \"%s\": not "
-				"valid JSON\n", path);
+		fprintf(stderr,
+		        "lure: elasticsearch.template \"%s\": not "
+		        "valid JSON\n",
+		        path);
 		return -1;
 	}
 	return 0;
@@ -313,14 +316,15 @@ ship_setup(struct config *cf)
 		return 1;
 	sh.c = c;
 	if (parse_url(c) < 0) {
-		fprintf(stderr, "lure: elasticsearch.url \"%s\": expected "
-				"http[s]://[user:password@]host[:port][/path]\n",
-			c->url);
+		fprintf(stderr,
+		        "lure: elasticsearch.url \"%s\": expected "
+		        "http[s]://[user:password@]host[:port][/path]\n",
+		        c->url);
 		return -1;
 	}
 	if (sh.tls && strcmp(LURE_TLS, "none") == 0) {
 		fprintf(stderr, "lure: elasticsearch.url: https needs a TLS "
-				"build (make TLS=mbedtls)\n");
+		                "build (make TLS=mbedtls)\n");
 		return -1;
 	}
 	if (!c->data_stream && strchr(c->index, '/')) {
@@ -331,8 +335,8 @@ ship_setup(struct config *cf)
 		return -1;
 	if (sh.tls) {
 		char err[256];
-		struct tls_conf tc = {c->ca_file[0] ? c->ca_file : NULL,
-			c->insecure};
+		struct tls_conf tc = {
+		        c->ca_file[0] ? c->ca_file : NULL, c->insecure};
 		if (tls_global_init(&tc, err, sizeof err) < 0) {
 			fprintf(stderr, "lure: elasticsearch TLS: %s\n", err);
 			return -1;
@@ -340,10 +344,12 @@ ship_setup(struct config *cf)
 	}
 	if (c->dead_letter[0]) {
 		sh.dlq_fd = open(c->dead_letter,
-			O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (sh.dlq_fd < 0) {
-			fprintf(stderr, "lure: elasticsearch.dead_letter \"%s\": "
-					"%s\n", c->dead_letter, strerror(errno));
+			fprintf(stderr,
+			        "lure: elasticsearch.dead_letter \"%s\": "
+			        "%s\n",
+			        c->dead_letter, strerror(errno));
 			return -1;
 		}
 	}
@@ -361,7 +367,7 @@ ship_setup(struct config *cf)
 	sh.reason_len = calloc(sh.cap_items, sizeof *sh.reason_len);
 	sh.tok = calloc(LURE_MAX(sh.ntok, LINE_TOKENS), sizeof *sh.tok);
 	if (!sh.body || !sh.items || !sh.resp || !sh.status || !sh.reason ||
-	    !sh.reason_len || !sh.tok) {
+	        !sh.reason_len || !sh.tok) {
 		fprintf(stderr, "lure: out of memory for the shipper\n");
 		return -1;
 	}
@@ -382,8 +388,8 @@ ship_enabled(void)
 
 /* Value of top-level key k (or of k2 inside object k) in the event line. */
 static int
-member(const char *js, int ntok, const char *k, const char *k2,
-	const char **v, size_t *vl)
+member(const char *js, int ntok, const char *k, const char *k2, const char **v,
+        size_t *vl)
 {
 	for (int i = 1; i < ntok;) {
 		const jsmntok_t *key = &sh.tok[i], *val = &sh.tok[i + 1];
@@ -392,7 +398,7 @@ member(const char *js, int ntok, const char *k, const char *k2,
 		while (next < ntok && sh.tok[next].start < end)
 			next++;
 		if (key->end - key->start == (int)strlen(k) &&
-		    memcmp(js + key->start, k, strlen(k)) == 0) {
+		        memcmp(js + key->start, k, strlen(k)) == 0) {
 			if (!k2) {
 				*v = js + val->start;
 				*vl = (size_t)(val->end - val->start);
@@ -401,13 +407,15 @@ member(const char *js, int ntok, const char *k, const char *k2,
 			if (val->type != JSMN_OBJECT)
 				return -1;
 			for (int j = i + 2; j < next;) {
-				const jsmntok_t *k3 = &sh.tok[j], *v3 = &sh.tok[j + 1];
+				const jsmntok_t *k3 = &sh.tok[j],
+				                *v3 = &sh.tok[j + 1];
 				int nx = j + 2;
 				while (nx < next && sh.tok[nx].start < v3->end)
 					nx++;
 				if (k3->end - k3->start == (int)strlen(k2) &&
-				    memcmp(js + k3->start, k2, strlen(k2)) == 0 &&
-				    v3->type == JSMN_STRING) {
+				        memcmp(js + k3->start, k2,
+				                strlen(k2)) == 0 &&
+				        v3->type == JSMN_STRING) {
 					*v = js + v3->start;
 					*vl = (size_t)(v3->end - v3->start);
 					return 0;
@@ -434,24 +442,26 @@ action_for(const char *ev, size_t n, char *out, size_t cap)
 	jsmn_init(&p);
 	nt = jsmn_parse(&p, ev, n, sh.tok, LURE_MAX(sh.ntok, LINE_TOKENS));
 	if (nt < 1 || sh.tok[0].type != JSMN_OBJECT ||
-	    member(ev, nt, "event", "id", &id, &idl) < 0 ||
-	    member(ev, nt, "@timestamp", NULL, &ts, &tsl) < 0 || idl > 200)
+	        member(ev, nt, "event", "id", &id, &idl) < 0 ||
+	        member(ev, nt, "@timestamp", NULL, &ts, &tsl) < 0 || idl > 200)
 		return 0;
 	if (sh.c->data_stream) {
 		snprintf(index, sizeof index, "%s", sh.c->index);
 	} else {
 		struct tm tm;
 		memset(&tm, 0, sizeof tm);
-		if (tsl < 19 || sscanf(ts, "%4d-%2d-%2dT%2d", &tm.tm_year,
-					&tm.tm_mon, &tm.tm_mday, &tm.tm_hour) != 4)
+		if (tsl < 19 ||
+		        sscanf(ts, "%4d-%2d-%2dT%2d", &tm.tm_year, &tm.tm_mon,
+		                &tm.tm_mday, &tm.tm_hour) != 4)
 			return 0;
 		tm.tm_year -= 1900;
 		tm.tm_mon -= 1;
 		if (!strftime(index, sizeof index, sh.c->index, &tm))
 			return 0;
 	}
-	w = snprintf(out, cap, "{\"create\":{\"_index\":\"%s\",\"_id\":\"%.*s\"}}\n",
-		index, (int)idl, id);
+	w = snprintf(out, cap,
+	        "{\"create\":{\"_index\":\"%s\",\"_id\":\"%.*s\"}}\n", index,
+	        (int)idl, id);
 	return w > 0 && (size_t)w < cap ? (size_t)w : 0;
 }
 
@@ -467,17 +477,19 @@ dead_letter(size_t i, int status, const char *why, size_t whylen)
 	if (sh.dlq_fd < 0)
 		return;
 	json_time(ts, lure_wall());
-	n = snprintf(head, sizeof head, "{\"@timestamp\":\"%s\",\"status\":%d,"
-					"\"error\":\"", ts, status);
+	n = snprintf(head, sizeof head,
+	        "{\"@timestamp\":\"%s\",\"status\":%d,"
+	        "\"error\":\"",
+	        ts, status);
 	r = json_escape(head + n, sizeof head - (size_t)n - 16,
-		(const uint8_t *)why, whylen);
+	        (const uint8_t *)why, whylen);
 	n += (int)r.out_len;
 	n += snprintf(head + n, sizeof head - (size_t)n, "\",\"event\":");
 	/* the event line is JSON already: embed it, newline included */
 	if (write(sh.dlq_fd, head, (size_t)n) != n ||
-	    write(sh.dlq_fd, sh.body + it->line_off,
-		    it->len - (it->line_off - it->off) - 1) < 0 ||
-	    write(sh.dlq_fd, "}\n", 2) != 2)
+	        write(sh.dlq_fd, sh.body + it->line_off,
+	                it->len - (it->line_off - it->off) - 1) < 0 ||
+	        write(sh.dlq_fd, "}\n", 2) != 2)
 		lure_log("SHIP dead_letter_write error=%s", strerror(errno));
 }
 
@@ -583,7 +595,8 @@ static void
 exclude_server(const struct sockaddr_storage *ss)
 {
 	static const uint8_t lo4[4] = {127, 0, 0, 1};
-	static const uint8_t lo6[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+	static const uint8_t lo6[16] = {
+	        0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 	struct cidr c = {0, 0, {0}};
 
 	if (config.nexclude >= CONFIG_MAX_EXCLUDE)
@@ -593,9 +606,11 @@ exclude_server(const struct sockaddr_storage *ss)
 		memcpy(c.addr, &((const struct sockaddr_in *)ss)->sin_addr, 4);
 	} else {
 		c.family = 6, c.bits = 128;
-		memcpy(c.addr, &((const struct sockaddr_in6 *)ss)->sin6_addr, 16);
+		memcpy(c.addr, &((const struct sockaddr_in6 *)ss)->sin6_addr,
+		        16);
 	}
-	if (memcmp(c.addr, c.family == 4 ? lo4 : lo6, c.family == 4 ? 4 : 16) == 0)
+	if (memcmp(c.addr, c.family == 4 ? lo4 : lo6, c.family == 4 ? 4 : 16) ==
+	        0)
 		return;
 	for (int i = 0; i < config.nexclude; i++)
 		if (memcmp(&config.exclude[i], &c, sizeof c) == 0)
@@ -611,7 +626,8 @@ start_connect(void)
 	int one = 1;
 
 	exclude_server(ss);
-	sh.fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	sh.fd = socket(
+	        ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sh.fd < 0) {
 		set_error("socket: %s", strerror(errno));
 		backoff();
@@ -619,7 +635,7 @@ start_connect(void)
 	}
 	setsockopt(sh.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(sh.fd, (const struct sockaddr *)ss, sl) < 0 &&
-	    errno != EINPROGRESS) {
+	        errno != EINPROGRESS) {
 		set_error("connect: %s", strerror(errno));
 		backoff();
 		return;
@@ -657,20 +673,23 @@ begin_request(void)
 		sh.kind = REQ_TEMPLATE;
 		len = sh.tmpl_len;
 		n = snprintf(sh.head, sizeof sh.head,
-			"PUT %s/_index_template/lure HTTP/1.1\r\nHost: %s\r\n"
-			"User-Agent: lure/%s\r\nContent-Type: application/json\r\n"
-			"Content-Length: %zu\r\n%s\r\n",
-			sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
+		        "PUT %s/_index_template/lure HTTP/1.1\r\nHost: %s\r\n"
+		        "User-Agent: lure/%s\r\nContent-Type: "
+		        "application/json\r\n"
+		        "Content-Length: %zu\r\n%s\r\n",
+		        sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
 	} else {
 		sh.kind = REQ_BULK;
-		sh.sent_items = LURE_MIN(sh.limit ? sh.limit : sh.nitems, sh.nitems);
-		len = sh.items[sh.sent_items - 1].off + sh.items[sh.sent_items - 1].len;
+		sh.sent_items =
+		        LURE_MIN(sh.limit ? sh.limit : sh.nitems, sh.nitems);
+		len = sh.items[sh.sent_items - 1].off +
+		      sh.items[sh.sent_items - 1].len;
 		n = snprintf(sh.head, sizeof sh.head,
-			"POST %s/_bulk?" FILTER " HTTP/1.1\r\nHost: %s\r\n"
-			"User-Agent: lure/%s\r\n"
-			"Content-Type: application/x-ndjson\r\n"
-			"Content-Length: %zu\r\n%s\r\n",
-			sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
+		        "POST %s/_bulk?" FILTER " HTTP/1.1\r\nHost: %s\r\n"
+		        "User-Agent: lure/%s\r\n"
+		        "Content-Type: application/x-ndjson\r\n"
+		        "Content-Length: %zu\r\n%s\r\n",
+		        sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
 	}
 	sh.head_len = (size_t)n;
 	sh.out_off = 0;
@@ -758,7 +777,7 @@ tls_pump(void)
 
 int
 ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
-	size_t *blen, int *close_after)
+        size_t *blen, int *close_after)
 {
 	char *end, *lim = h + len;
 	size_t hl;
@@ -772,7 +791,8 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 	if (sscanf(h, "HTTP/1.%*1d %3d", code) != 1)
 		return -1;
 	*close_after = strncmp(h, "HTTP/1.0", 8) == 0;
-	for (char *l = strstr(h, "\r\n") + 2; l < end; l = strstr(l, "\r\n") + 2) {
+	for (char *l = strstr(h, "\r\n") + 2; l < end;
+	        l = strstr(l, "\r\n") + 2) {
 		char *eol = strstr(l, "\r\n");
 		if (strncasecmp(l, "content-length:", 15) == 0) {
 			char *e;
@@ -783,7 +803,8 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 			char *c = strstr(l, "chunked");
 			chunked = c && c < eol;
 		} else if (strncasecmp(l, "connection:", 11) == 0 &&
-			   strncasecmp(l + 11 + strspn(l + 11, " "), "close", 5) == 0) {
+		           strncasecmp(l + 11 + strspn(l + 11, " "), "close",
+		                   5) == 0) {
 			*close_after = 1;
 		}
 	}
@@ -798,7 +819,8 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 			r = nl + 2;
 			if (sz == 0) {
 				/* the blank line after optional trailers */
-				if (strncmp(r, "\r\n", 2) != 0 && !strstr(r, "\r\n\r\n"))
+				if (strncmp(r, "\r\n", 2) != 0 &&
+				        !strstr(r, "\r\n\r\n"))
 					return len >= cap ? -1 : 0;
 				break;
 			}
@@ -825,7 +847,7 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 
 long
 ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
-	size_t *reason_len, size_t n)
+        size_t *reason_len, size_t n)
 {
 	jsmn_parser p;
 	int nt, i, end;
@@ -844,8 +866,8 @@ ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
 	/* find "items" at the top level */
 	for (i = 1; i < nt; i++) {
 		if (t[i].type == JSMN_STRING && t[i].end - t[i].start == 5 &&
-		    memcmp(body + t[i].start, "items", 5) == 0 && i + 1 < nt &&
-		    t[i + 1].type == JSMN_ARRAY)
+		        memcmp(body + t[i].start, "items", 5) == 0 &&
+		        i + 1 < nt && t[i + 1].type == JSMN_ARRAY)
 			break;
 	}
 	if (i >= nt)
@@ -855,20 +877,21 @@ ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
 		/* an item: {"create": {"status": N, "error": {...}}} */
 		int item_end;
 		if (t[i].type != JSMN_OBJECT || i + 2 >= nt ||
-		    t[i + 2].type != JSMN_OBJECT)
+		        t[i + 2].type != JSMN_OBJECT)
 			return -1;
 		item_end = t[i].end;
 		for (i += 3; i < nt && t[i].start < item_end; i++) {
 			if (t[i].type != JSMN_STRING || i + 1 >= nt)
 				continue;
 			if (t[i].end - t[i].start == 6 && k < n &&
-			    memcmp(body + t[i].start, "status", 6) == 0)
+			        memcmp(body + t[i].start, "status", 6) == 0)
 				status[k] = atoi(body + t[i + 1].start);
 			if (t[i].end - t[i].start == 6 && k < n &&
-			    memcmp(body + t[i].start, "reason", 6) == 0 &&
-			    t[i + 1].type == JSMN_STRING && !reason[k]) {
+			        memcmp(body + t[i].start, "reason", 6) == 0 &&
+			        t[i + 1].type == JSMN_STRING && !reason[k]) {
 				reason[k] = body + t[i + 1].start;
-				reason_len[k] = (size_t)(t[i + 1].end - t[i + 1].start);
+				reason_len[k] =
+				        (size_t)(t[i + 1].end - t[i + 1].start);
 			}
 		}
 		i--; /* the for loop steps onto the next item */
@@ -918,9 +941,10 @@ handle_bulk(int code, const char *body, size_t blen)
 		}
 	} else {
 		found = ship_parse_bulk(body, blen, sh.status, sh.reason,
-			sh.reason_len, sh.sent_items);
+		        sh.reason_len, sh.sent_items);
 		if (found != (long)sh.sent_items) {
-			set_error("%s", "bulk response does not match the request");
+			set_error("%s",
+			        "bulk response does not match the request");
 			return 1;
 		}
 		for (size_t i = 0; i < sh.sent_items; i++) {
@@ -932,8 +956,9 @@ handle_bulk(int code, const char *body, size_t blen)
 				retry = 1;
 				sh.retried++;
 			} else {
-				dead_letter(i, s, sh.reason[i] ? sh.reason[i] : "",
-					sh.reason_len[i]);
+				dead_letter(i, s,
+				        sh.reason[i] ? sh.reason[i] : "",
+				        sh.reason_len[i]);
 				done[i] = 1;
 			}
 		}
@@ -956,7 +981,7 @@ finish_response(void)
 	int code = 0, close_after = 0, r;
 
 	r = ship_parse_http(sh.resp, sh.resp_len, sh.resp_cap, &code, &body,
-		&blen, &close_after);
+	        &blen, &close_after);
 	if (r == 0)
 		return;
 	if (r < 0) {
@@ -980,7 +1005,8 @@ finish_response(void)
 			lure_log("SHIP template=installed");
 		} else {
 			char m[96];
-			snprintf(m, sizeof m, "index template refused: HTTP %d", code);
+			snprintf(m, sizeof m, "index template refused: HTTP %d",
+			        code);
 			set_error("%s", m);
 			backoff();
 			return;
@@ -1003,18 +1029,14 @@ start_send(void)
 		begin_request();
 		return;
 	}
-	switch (resolve_start(sh.host, sh.port,
-		sh.c->resolver[0] ? sh.c->resolver : NULL)) {
-	case RESOLVE_DONE:
-		start_connect();
-		break;
+	switch (resolve_start(
+	        sh.host, sh.port, sh.c->resolver[0] ? sh.c->resolver : NULL)) {
+	case RESOLVE_DONE: start_connect(); break;
 	case RESOLVE_PENDING:
 		sh.st = S_RESOLVE;
 		sh.deadline = resolve_deadline();
 		break;
-	default:
-		set_error("resolve: %s", resolve_error());
-		backoff();
+	default: set_error("resolve: %s", resolve_error()); backoff();
 	}
 }
 
@@ -1035,12 +1057,12 @@ clock_ok(void)
 {
 	/* routers boot in 1970: date-named indices wait for a real clock */
 	if (sh.c->data_stream || !strchr(sh.c->index, '%') ||
-	    lure_wall() >= 1577836800000LL)
+	        lure_wall() >= 1577836800000LL)
 		return 1;
 	if (!sh.clock_warned) {
 		sh.clock_warned = 1;
 		set_error("%s", "clock before 2020: holding events until it is "
-				"set (date-named index)");
+		                "set (date-named index)");
 	}
 	return 0;
 }
@@ -1077,8 +1099,8 @@ ship_tick(void)
 			sh.deadline = resolve_deadline();
 	} else if (sh.st >= S_CONNECT && now >= sh.deadline) {
 		set_error("%s", sh.st == S_RECV ? "timed out waiting for the "
-						  "response"
-						: "timed out connecting");
+		                                  "response"
+		                                : "timed out connecting");
 		backoff();
 	}
 	return sh.deadline;
@@ -1112,8 +1134,7 @@ ship_pollfd(struct pollfd *pfd)
 			pfd->events = sh.st == S_SEND ? POLLOUT : POLLIN;
 		}
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -1156,8 +1177,8 @@ ship_handle(short revents)
 	}
 	if (sh.t && tls_pump() < 0) {
 		io_failed(sh.st == S_TLS ? "TLS: connection closed during "
-					   "the handshake"
-					 : "connection lost");
+		                           "the handshake"
+		                         : "connection lost");
 		return;
 	}
 	if (sh.st == S_TLS) {
@@ -1196,17 +1217,20 @@ ship_handle(short revents)
 		return;
 	}
 	while (sh.st == S_RECV) {
-		ssize_t r = net_recv(sh.resp + sh.resp_len,
-			sh.resp_cap - sh.resp_len);
+		ssize_t r = net_recv(
+		        sh.resp + sh.resp_len, sh.resp_cap - sh.resp_len);
 		if (r < 0) {
 			/* a close ends a response without a length */
 			if (r == -2 && sh.resp_len) {
-				sh.resp_len = LURE_MIN(sh.resp_len, sh.resp_cap);
+				sh.resp_len =
+				        LURE_MIN(sh.resp_len, sh.resp_cap);
 				finish_response();
 				if (sh.st == S_RECV)
-					io_failed("connection closed mid-response");
+					io_failed("connection closed "
+					          "mid-response");
 			} else {
-				io_failed(r == -2 ? "connection closed" : "recv failed");
+				io_failed(r == -2 ? "connection closed"
+				                  : "recv failed");
 			}
 			return;
 		}
@@ -1237,7 +1261,8 @@ ship_drain(int64_t ms)
 		if (sh.st == S_BACKOFF)
 			break; /* the server is away: the spool or file keeps them */
 		if (sh.st == S_IDLE && sh.nitems && !sh.closed) {
-			sh.closed = 1; /* flush now, do not wait for the timer */
+			sh.closed =
+			        1; /* flush now, do not wait for the timer */
 			continue;
 		}
 		ship_pollfd(&pfd);

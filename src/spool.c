@@ -61,21 +61,22 @@ spool_open(const char *path, uint64_t max_bytes)
 	sp.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	sp.ackfd = open(sp.ackpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (sp.fd < 0 || sp.ackfd < 0 || fstat(sp.fd, &st) < 0) {
-		fprintf(stderr, "lure: spool \"%s\": %s\n", path, strerror(errno));
+		fprintf(stderr, "lure: spool \"%s\": %s\n", path,
+		        strerror(errno));
 		return -1;
 	}
 	sp.size = (uint64_t)st.st_size;
 	sp.ino = (uint64_t)st.st_ino;
 	sp.acked = 0;
 	if (pread(sp.ackfd, rec, sizeof rec, 0) == (ssize_t)sizeof rec &&
-	    rec[0] == ACK_MAGIC && rec[1] == sp.ino && rec[2] <= sp.size)
+	        rec[0] == ACK_MAGIC && rec[1] == sp.ino && rec[2] <= sp.size)
 		sp.acked = rec[2];
 	/* a line cut by a crash mid-write: drop the partial tail */
 	if (sp.size > sp.acked) {
 		char c;
 		uint64_t end = sp.size;
-		while (end > sp.acked && pread(sp.fd, &c, 1, (off_t)end - 1) == 1 &&
-		       c != '\n')
+		while (end > sp.acked &&
+		        pread(sp.fd, &c, 1, (off_t)end - 1) == 1 && c != '\n')
 			end--;
 		if (end != sp.size && ftruncate(sp.fd, (off_t)end) == 0)
 			sp.size = end;
@@ -145,8 +146,8 @@ compact(void)
 		return -1;
 	while (at < sp.size) {
 		size_t avail = cache_at(at);
-		if (!avail || write(fd, sp.cache + (at - sp.cache_pos), avail) !=
-				      (ssize_t)avail) {
+		if (!avail || write(fd, sp.cache + (at - sp.cache_pos),
+		                      avail) != (ssize_t)avail) {
 			close(fd);
 			unlink(tmp);
 			return -1;

@@ -13,8 +13,8 @@ static size_t sent_len;
 void
 harness_global(int64_t wall_ms)
 {
-	struct event_identity id = {"test", "testhost", LURE_PERSONA,
-		"0123456789abcdef"};
+	struct event_identity id = {
+	        "test", "testhost", LURE_PERSONA, "0123456789abcdef"};
 
 	if (wall_ms)
 		lure_clock_fix(wall_ms);
@@ -48,12 +48,12 @@ settle(struct harness *h)
 			return;
 		}
 		if (emu_ctx_pump(&h->ctx, h->state, h->in, &h->in_len,
-			    sizeof h->in) < 0) {
+		            sizeof h->in) < 0) {
 			harness_close(h, EMU_CLOSE_INPUT);
 			return;
 		}
 		if (!emu_ctx_pending(&h->ctx) && !h->ctx.close &&
-		    h->in_len == before)
+		        h->in_len == before)
 			break;
 	}
 	drain(h);
@@ -76,7 +76,7 @@ harness_open(struct harness *h, const char *name, uint16_t port, int udp)
 	strcpy(h->ctx.src_ip, "192.0.2.1");
 	strcpy(h->ctx.dst_ip, "198.51.100.1");
 	snprintf(h->ctx.session, sizeof h->ctx.session, "0123456789abcdef-%u",
-		++n);
+	        ++n);
 	h->ctx.hostname = NULL;
 	h->outbox = 0;
 	if (h->emu->on_open)
@@ -111,7 +111,7 @@ harness_tick(struct harness *h, int64_t ms)
 	if (h->closed)
 		return;
 	if ((h->ctx.wake_at && h->ctx.wake_at <= lure_now()) ||
-	    (h->ctx.timer_at && h->ctx.timer_at <= lure_now())) {
+	        (h->ctx.timer_at && h->ctx.timer_at <= lure_now())) {
 		if (h->ctx.wake_at && h->ctx.wake_at <= lure_now())
 			h->ctx.wake_at = 0;
 		if (h->ctx.timer_at && h->ctx.timer_at <= lure_now())

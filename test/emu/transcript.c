@@ -49,7 +49,7 @@ flush(void)
 	n = harness_take_events(&h, ev, sizeof ev - 1);
 	ev[n] = 0;
 	for (line = strtok_r(ev, "\n", &save); line;
-		line = strtok_r(NULL, "\n", &save))
+	        line = strtok_r(NULL, "\n", &save))
 		printf("= %s\n", line);
 }
 
@@ -75,10 +75,8 @@ unescape(const char *s, uint8_t *out)
 			s += 2;
 			break;
 		}
-		case 0:
-			return n;
-		default:
-			out[n++] = (uint8_t)*s;
+		case 0: return n;
+		default: out[n++] = (uint8_t)*s;
 		}
 	}
 	return n;
@@ -105,10 +103,12 @@ main(int argc, char **argv)
 		if (strncmp(line, "open ", 5) == 0) {
 			char name[64], udp[8] = "";
 			unsigned port;
-			if (sscanf(line + 5, "%63s %u %7s", name, &port, udp) < 2 ||
-			    harness_open(&h, name, (uint16_t)port,
-				    strcmp(udp, "udp") == 0) < 0) {
-				fprintf(stderr, "%s: bad open: %s\n", argv[1], line);
+			if (sscanf(line + 5, "%63s %u %7s", name, &port, udp) <
+			                2 ||
+			        harness_open(&h, name, (uint16_t)port,
+			                strcmp(udp, "udp") == 0) < 0) {
+				fprintf(stderr, "%s: bad open: %s\n", argv[1],
+				        line);
 				return 2;
 			}
 			was_closed = 0;

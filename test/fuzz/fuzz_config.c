@@ -30,8 +30,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	dup2(saved, 2);
 	if (r == 0) {
 		/* a config that parsed holds sane values */
-		if (!c.max_conns || !c.nlisten || c.nlisten > CONFIG_MAX_LISTEN ||
-		    !c.sensor_id[0] || !c.output_file[0])
+		if (!c.max_conns || !c.nlisten ||
+		        c.nlisten > CONFIG_MAX_LISTEN || !c.sensor_id[0] ||
+		        !c.output_file[0])
 			abort();
 	}
 	return 0;

@@ -18,7 +18,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	out[0] = '"';
 	r = json_escape(out + 1, cap, data + 1, size - 1);
 	if (r.out_len > cap || r.in_used > size - 1 ||
-	    r.truncated != (r.in_used < size - 1))
+	        r.truncated != (r.in_used < size - 1))
 		abort();
 	out[r.out_len + 1] = '"';
 	if (json_check(out, r.out_len + 2) != -1)

@@ -23,21 +23,23 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 0:
 		memcpy(buf, data + 1, size - 1);
 		if (ship_parse_http(buf, size - 1, 65536, &code, &body, &bl,
-			    &cl) == 1 &&
-		    (body < buf || body + bl > buf + size - 1))
+		            &cl) == 1 &&
+		        (body < buf || body + bl > buf + size - 1))
 			abort();
 		break;
 	case 1:
-		n = ship_parse_bulk((const char *)data + 1, size - 1, st, why,
-			wl, 64);
+		n = ship_parse_bulk(
+		        (const char *)data + 1, size - 1, st, why, wl, 64);
 		for (long i = 0; i < n && i < 64; i++)
-			if (why[i] && (why[i] < (const char *)data ||
-					      why[i] + wl[i] > (const char *)data + size))
+			if (why[i] &&
+			        (why[i] < (const char *)data ||
+			                why[i] + wl[i] >
+			                        (const char *)data + size))
 				abort();
 		break;
 	default:
-		(void)resolve_parse(data + 1, size - 1, 0x1234, 1 + 27 * (size & 1),
-			addr);
+		(void)resolve_parse(
+		        data + 1, size - 1, 0x1234, 1 + 27 * (size & 1), addr);
 	}
 	return 0;
 }

@@ -41,11 +41,11 @@ main(int argc, char **argv)
 			}
 	while (fread(hdr, 1, 5, stdin) == 5) {
 		size_t len = hdr[1] | hdr[2] << 8 | (size_t)hdr[3] << 16 |
-			     (size_t)hdr[4] << 24;
+		             (size_t)hdr[4] << 24;
 		uint32_t rng = (uint32_t)len * 2654435761u + hdr[0];
 
 		if (hdr[0] >= argc - 1 || len > sizeof data ||
-		    fread(data, 1, len, stdin) != len)
+		        fread(data, 1, len, stdin) != len)
 			return 2;
 		if (harness_open(&h, argv[hdr[0] + 1], port[hdr[0]], 0) < 0)
 			return 2;

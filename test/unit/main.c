@@ -18,12 +18,12 @@ static const struct {
 	const char *name;
 	const struct unit_test *tests;
 } suites[] = {
-	{"json", unit_json},
-	{"event", unit_event},
-	{"config", unit_config},
-	{"outbox", unit_outbox},
-	{"ship", unit_ship},
-	{"spool", unit_spool},
+        {"json", unit_json},
+        {"event", unit_event},
+        {"config", unit_config},
+        {"outbox", unit_outbox},
+        {"ship", unit_ship},
+        {"spool", unit_spool},
 };
 
 int
@@ -37,12 +37,13 @@ main(int argc, char **argv)
 			want |= strcmp(argv[a], suites[s].name) == 0;
 		if (!want)
 			continue;
-		for (const struct unit_test *t = suites[s].tests; t->name; t++) {
+		for (const struct unit_test *t = suites[s].tests; t->name;
+		        t++) {
 			failed_now = 0;
 			t->fn();
 			if (failed_now)
 				printf("FAIL %s.%s\n", suites[s].name, t->name),
-					failed++;
+				        failed++;
 			else
 				passed++;
 		}

@@ -9,7 +9,8 @@
 static void
 setup(void)
 {
-	struct event_identity id = {"s1", "host", "generic", "00ff00ff00ff00ff"};
+	struct event_identity id = {
+	        "s1", "host", "generic", "00ff00ff00ff00ff"};
 
 	lure_clock_fix(1767323045000LL);
 	event_setup(&id);
@@ -34,16 +35,18 @@ test_nesting(void)
 	CHECK(n > 0 && buf[n - 1] == '\n');
 	buf[n - 1] = 0;
 	CHECK_STR(buf,
-		"{\"@timestamp\":\"2026-01-02T03:04:05.000Z\",\"event\":{"
-		"\"action\":\"login\",\"category\":[\"authentication\"],"
-		"\"dataset\":\"lure.telnet\",\"id\":\"s1-00ff00ff00ff00ff-42\","
-		"\"kind\":\"event\",\"sequence\":42,\"type\":[\"start\"]},"
-		"\"lure\":{\"auth\":{\"password\":\"x\\\"\\n\"},"
-		"\"persona\":\"generic\"},\"network\":{\"protocol\":\"telnet\"},"
-		"\"observer\":{\"hostname\":\"host\",\"name\":\"s1\","
-		"\"product\":\"lure\",\"type\":\"honeypot\",\"version\":\""
-		LURE_VERSION "\"},\"source\":{\"ip\":\"192.0.2.7\",\"port\":5},"
-		"\"tags\":[\"a\",\"b\\\"c\"],\"user\":{\"name\":\"root\"}}");
+	        "{\"@timestamp\":\"2026-01-02T03:04:05.000Z\",\"event\":{"
+	        "\"action\":\"login\",\"category\":[\"authentication\"],"
+	        "\"dataset\":\"lure.telnet\",\"id\":\"s1-00ff00ff00ff00ff-42\","
+	        "\"kind\":\"event\",\"sequence\":42,\"type\":[\"start\"]},"
+	        "\"lure\":{\"auth\":{\"password\":\"x\\\"\\n\"},"
+	        "\"persona\":\"generic\"},\"network\":{\"protocol\":\"telnet\"}"
+	        ","
+	        "\"observer\":{\"hostname\":\"host\",\"name\":\"s1\","
+	        "\"product\":\"lure\",\"type\":\"honeypot\",\"version\":"
+	        "\"" LURE_VERSION
+	        "\"},\"source\":{\"ip\":\"192.0.2.7\",\"port\":5},"
+	        "\"tags\":[\"a\",\"b\\\"c\"],\"user\":{\"name\":\"root\"}}");
 	event_discard(e);
 }
 
@@ -118,10 +121,10 @@ test_commit_sequence(void)
 }
 
 const struct unit_test unit_event[] = {
-	{"nesting", test_nesting},
-	{"cap_and_truncated", test_cap_and_truncated},
-	{"first_writer_wins", test_first_writer_wins},
-	{"null_event_is_ignored", test_null_event_is_ignored},
-	{"commit_sequence", test_commit_sequence},
-	{0, 0},
+        {"nesting", test_nesting},
+        {"cap_and_truncated", test_cap_and_truncated},
+        {"first_writer_wins", test_first_writer_wins},
+        {"null_event_is_ignored", test_null_event_is_ignored},
+        {"commit_sequence", test_commit_sequence},
+        {0, 0},
 };

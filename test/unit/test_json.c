@@ -9,21 +9,20 @@ static const struct {
 	size_t n;
 	const char *out;
 } vectors[] = {
-	{"plain", 5, "plain"},
-	{"q\"b\\s/", 6, "q\\\"b\\\\s/"},
-	{"\n\r\t\b\f", 5, "\\n\\r\\t\\b\\f"},
-	{"\x00\x01\x1f\x7f", 4, "\\u0000\\u0001\\u001f\\u007f"},
-	{"\xc3\xa9", 2, "\xc3\xa9"},                 /* e-acute */
-	{"\xe2\x82\xac", 3, "\xe2\x82\xac"},         /* euro */
-	{"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"}, /* emoji */
-	{"\xc0\x80", 2, "\\\\xc0\\\\x80"},           /* overlong NUL */
-	{"\xe0\x80\xaf", 3, "\\\\xe0\\\\x80\\\\xaf"}, /* overlong / */
-	{"\xed\xa0\x80", 3, "\\\\xed\\\\xa0\\\\x80"}, /* surrogate */
-	{"\xf4\x90\x80\x80", 4, "\\\\xf4\\\\x90\\\\x80\\\\x80"}, /* > U+10FFFF */
-	{"\xf5", 1, "\\\\xf5"},
-	{"\x80", 1, "\\\\x80"},                     /* lone continuation */
-	{"a\xc3", 2, "a\\\\xc3"},                   /* cut sequence */
-	{"\xff\xfd\x01", 3, "\\\\xff\\\\xfd\\u0001"}, /* telnet IAC DO */
+        {"plain", 5, "plain"}, {"q\"b\\s/", 6, "q\\\"b\\\\s/"},
+        {"\n\r\t\b\f", 5, "\\n\\r\\t\\b\\f"},
+        {"\x00\x01\x1f\x7f", 4, "\\u0000\\u0001\\u001f\\u007f"},
+        {"\xc3\xa9", 2, "\xc3\xa9"}, /* e-acute */
+        {"\xe2\x82\xac", 3, "\xe2\x82\xac"}, /* euro */
+        {"\xf0\x9f\x98\x80", 4, "\xf0\x9f\x98\x80"}, /* emoji */
+        {"\xc0\x80", 2, "\\\\xc0\\\\x80"}, /* overlong NUL */
+        {"\xe0\x80\xaf", 3, "\\\\xe0\\\\x80\\\\xaf"}, /* overlong / */
+        {"\xed\xa0\x80", 3, "\\\\xed\\\\xa0\\\\x80"}, /* surrogate */
+        {"\xf4\x90\x80\x80", 4,
+                "\\\\xf4\\\\x90\\\\x80\\\\x80"}, /* > U+10FFFF */
+        {"\xf5", 1, "\\\\xf5"}, {"\x80", 1, "\\\\x80"}, /* lone continuation */
+        {"a\xc3", 2, "a\\\\xc3"}, /* cut sequence */
+        {"\xff\xfd\x01", 3, "\\\\xff\\\\xfd\\u0001"}, /* telnet IAC DO */
 };
 
 static void
@@ -33,7 +32,7 @@ test_vectors(void)
 
 	for (size_t i = 0; i < sizeof vectors / sizeof vectors[0]; i++) {
 		struct json_escape_result r = json_escape(out, sizeof out - 1,
-			(const uint8_t *)vectors[i].in, vectors[i].n);
+		        (const uint8_t *)vectors[i].in, vectors[i].n);
 		out[r.out_len] = 0;
 		CHECK(!r.truncated);
 		CHECK(r.in_used == vectors[i].n);
@@ -80,9 +79,9 @@ test_time(void)
 }
 
 const struct unit_test unit_json[] = {
-	{"vectors", test_vectors},
-	{"cap_never_splits", test_cap_never_splits},
-	{"utf8_len", test_utf8_len},
-	{"time", test_time},
-	{0, 0},
+        {"vectors", test_vectors},
+        {"cap_never_splits", test_cap_never_splits},
+        {"utf8_len", test_utf8_len},
+        {"time", test_time},
+        {0, 0},
 };

@@ -29,7 +29,8 @@ test_order_and_wrap(void)
 	c = outbox_consumer();
 	for (int round = 0; round < 50; round++) {
 		for (int i = 0; i < 20; i++) {
-			int n = snprintf(line, sizeof line, "line %d %d\n", round, i);
+			int n = snprintf(
+			        line, sizeof line, "line %d %d\n", round, i);
 			CHECK(outbox_push(line, (size_t)n) == 0);
 		}
 		take_all(c, out, sizeof out);
@@ -106,9 +107,9 @@ test_two_consumers(void)
 }
 
 const struct unit_test unit_outbox[] = {
-	{"order_and_wrap", test_order_and_wrap},
-	{"drop_oldest", test_drop_oldest},
-	{"partial_line_never_torn", test_partial_line_never_torn},
-	{"two_consumers", test_two_consumers},
-	{0, 0},
+        {"order_and_wrap", test_order_and_wrap},
+        {"drop_oldest", test_drop_oldest},
+        {"partial_line_never_torn", test_partial_line_never_torn},
+        {"two_consumers", test_two_consumers},
+        {0, 0},
 };

@@ -28,39 +28,43 @@ test_http(void)
 	char body[4096];
 	int code = 0, cl = 0;
 
-	CHECK(http("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", &code, body,
-		      &cl) == 1);
+	CHECK(http("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}", &code,
+	              body, &cl) == 1);
 	CHECK(code == 200 && !cl && strcmp(body, "{}") == 0);
-	CHECK(http("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}", &code, body,
-		      &cl) == 0);
+	CHECK(http("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n{}", &code,
+	              body, &cl) == 0);
 	CHECK(http("HTTP/1.1 200 OK\r\nContent-Le", &code, body, &cl) == 0);
 	CHECK(http("HTTP/1.1 413 Too Large\r\nconnection: close\r\n"
-		   "content-length: 0\r\n\r\n", &code, body, &cl) == 1);
+	           "content-length: 0\r\n\r\n",
+	              &code, body, &cl) == 1);
 	CHECK(code == 413 && cl);
 	CHECK(http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		   "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n", &code, body, &cl) == 1);
+	           "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n",
+	              &code, body, &cl) == 1);
 	CHECK_STR(body, "abcde");
 	CHECK(http("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-		   "3\r\nabc\r\n0\r\n", &code, body, &cl) == 0);
+	           "3\r\nabc\r\n0\r\n",
+	              &code, body, &cl) == 0);
 	CHECK(http("HTTP/1.0 200 OK\r\n\r\n", &code, body, &cl) == 1 && cl);
 	CHECK(http("garbage\r\n\r\n", &code, body, &cl) == -1);
 	CHECK(http("HTTP/1.1 200 OK\r\nContent-Length: -4\r\n\r\n", &code, body,
-		      &cl) == -1);
+	              &cl) == -1);
 	CHECK(http("HTTP/1.1 200 OK\r\nContent-Length: 99999\r\n\r\n", &code,
-		      body, &cl) == -1);
+	              body, &cl) == -1);
 }
 
 static void
 test_bulk(void)
 {
-	const char *body = "{\"errors\":true,\"items\":["
-			   "{\"create\":{\"status\":201}},"
-			   "{\"create\":{\"status\":409,\"error\":{\"type\":\"x\","
-			   "\"reason\":\"exists\"}}},"
-			   "{\"create\":{\"status\":400,\"error\":{\"type\":"
-			   "\"mapper_parsing_exception\",\"reason\":\"bad "
-			   "port\",\"caused_by\":{\"type\":\"y\",\"reason\":\"z\"}}}},"
-			   "{\"index\":{\"status\":429}}]}";
+	const char *body =
+	        "{\"errors\":true,\"items\":["
+	        "{\"create\":{\"status\":201}},"
+	        "{\"create\":{\"status\":409,\"error\":{\"type\":\"x\","
+	        "\"reason\":\"exists\"}}},"
+	        "{\"create\":{\"status\":400,\"error\":{\"type\":"
+	        "\"mapper_parsing_exception\",\"reason\":\"bad "
+	        "port\",\"caused_by\":{\"type\":\"y\",\"reason\":\"z\"}}}},"
+	        "{\"index\":{\"status\":429}}]}";
 	int st[4];
 	const char *why[4];
 	size_t wl[4];
@@ -78,11 +82,10 @@ static void
 test_dns(void)
 {
 	/* answer for id 0x1234: question example.com A, a CNAME then an A */
-	static const uint8_t ans[] = {
-		0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0,
-		7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0, 0, 1, 0, 1,
-		0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12,
-		0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7};
+	static const uint8_t ans[] = {0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0,
+	        0, 0, 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 3, 'c', 'o', 'm', 0,
+	        0, 1, 0, 1, 0xc0, 12, 0, 5, 0, 1, 0, 0, 0, 60, 0, 2, 0xc0, 12,
+	        0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 7};
 	uint8_t a[16], bad[sizeof ans];
 
 	CHECK(resolve_parse(ans, sizeof ans, 0x1234, 1, a) == 1);
@@ -102,8 +105,8 @@ test_dns(void)
 }
 
 const struct unit_test unit_ship[] = {
-	{"http", test_http},
-	{"bulk", test_bulk},
-	{"dns", test_dns},
-	{0, 0},
+        {"http", test_http},
+        {"bulk", test_bulk},
+        {"dns", test_dns},
+        {0, 0},
 };

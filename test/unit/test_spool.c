@@ -87,7 +87,7 @@ test_torn_tail_and_cap(void)
 }
 
 const struct unit_test unit_spool[] = {
-	{"reopen", test_reopen},
-	{"torn_tail_and_cap", test_torn_tail_and_cap},
-	{0, 0},
+        {"reopen", test_reopen},
+        {"torn_tail_and_cap", test_torn_tail_and_cap},
+        {0, 0},
 };

@@ -11,26 +11,25 @@ struct unit_test {
 	void (*fn)(void);
 };
 
-void
-unit_fail(const char *file, int line, const char *what);
+void unit_fail(const char *file, int line, const char *what);
 
-#define CHECK(cond)                                                            \
-	do {                                                                   \
-		if (!(cond)) {                                                 \
-			unit_fail(__FILE__, __LINE__, #cond);                  \
-			return;                                                \
-		}                                                              \
+#define CHECK(cond)                                           \
+	do {                                                  \
+		if (!(cond)) {                                \
+			unit_fail(__FILE__, __LINE__, #cond); \
+			return;                               \
+		}                                             \
 	} while (0)
-#define CHECK_STR(a, b)                                                        \
-	do {                                                                   \
-		if (strcmp((a), (b)) != 0) {                                   \
-			unit_fail(__FILE__, __LINE__, (a));                    \
-			unit_fail(__FILE__, __LINE__, (b));                    \
-			return;                                                \
-		}                                                              \
+#define CHECK_STR(a, b)                                     \
+	do {                                                \
+		if (strcmp((a), (b)) != 0) {                \
+			unit_fail(__FILE__, __LINE__, (a)); \
+			unit_fail(__FILE__, __LINE__, (b)); \
+			return;                             \
+		}                                           \
 	} while (0)
 
 extern const struct unit_test unit_json[], unit_event[], unit_config[],
-	unit_outbox[], unit_ship[], unit_spool[];
+        unit_outbox[], unit_ship[], unit_spool[];
 
 #endif
