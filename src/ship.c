@@ -89,7 +89,8 @@ static struct {
 	size_t tmpl_len;
 	int dlq_fd, clock_warned;
 	struct tls *t;
-	char last_error[256];
+	char last_error[256], io_err[200];
+	int eof; /* the TLS peer's end of stream went into the engine */
 	uint64_t shipped, dead, retried, requests, lost;
 } sh = {.fd = -1, .dlq_fd = -1, .cons = -1};
 
@@ -567,6 +568,7 @@ disconnect(void)
 		close(sh.fd);
 	sh.fd = -1;
 	sh.reused = 0;
+	sh.eof = 0;
 	resolve_cancel();
 }
 
@@ -651,7 +653,7 @@ connected(void)
 {
 	if (sh.tls) {
 		if (!(sh.t = tls_client_new(sh.host))) {
-			set_error("TLS: %s", "cannot start a session");
+			set_error("TLS: %s", tls_error(NULL));
 			backoff();
 			return;
 		}
@@ -714,7 +716,8 @@ request_at(size_t off, const char **p)
 	return sh.out_len - sh.head_len - off;
 }
 
-/* Plain or TLS transport: >0 bytes, 0 would block, -1 error. */
+/* Plain or TLS transport: >0 bytes, 0 would block, -1 error (the reason in
+ * sh.io_err), -2 the peer closed. */
 static ssize_t
 net_send(const char *p, size_t n)
 {
@@ -722,12 +725,19 @@ net_send(const char *p, size_t n)
 
 	if (sh.t) {
 		w = tls_write(sh.t, p, n);
-		return w == TLS_WANT_IO ? 0 : w;
+		if (w == TLS_WANT_IO)
+			return 0;
+		if (w < 0)
+			snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
+				tls_error(sh.t));
+		return w < 0 ? -1 : w;
 	}
 	w = send(sh.fd, p, n, MSG_NOSIGNAL);
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	return w;
+	if (w < 0)
+		snprintf(sh.io_err, sizeof sh.io_err, "send: %s", strerror(errno));
+	return w < 0 ? -1 : w;
 }
 
 static ssize_t
@@ -737,42 +747,63 @@ net_recv(char *p, size_t n)
 
 	if (sh.t) {
 		r = tls_read(sh.t, p, n);
-		return r == TLS_WANT_IO ? 0 : r == 0 ? -2 : r;
+		if (r == TLS_WANT_IO)
+			return 0;
+		if (r < 0) {
+			snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
+				tls_error(sh.t));
+			return -1;
+		}
+		return r == 0 ? -2 : r;
 	}
 	r = recv(sh.fd, p, n, 0);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
-	return r == 0 ? -2 : r; /* -2: peer closed */
+	if (r < 0)
+		snprintf(sh.io_err, sizeof sh.io_err, "recv: %s", strerror(errno));
+	return r < 0 ? -1 : r == 0 ? -2 : r;
 }
 
-/* Move TLS records between the engine and the socket. */
-static int
+/* Move TLS records between the engine and the socket: returns the bytes
+ * moved (an end of stream counts as progress once), or -1. */
+static long
 tls_pump(void)
 {
 	const uint8_t *op;
 	uint8_t *ip;
 	size_t n;
 	ssize_t r;
+	long moved = 0;
 
 	while ((n = tls_net_out_pending(sh.t, &op)) > 0) {
 		r = send(sh.fd, op, n, MSG_NOSIGNAL);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
-		if (r <= 0)
+		if (r <= 0) {
+			snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
+				r < 0 ? strerror(errno) : "nothing sent");
 			return -1;
+		}
 		tls_net_out_done(sh.t, (size_t)r);
+		moved += r;
 	}
-	while ((n = tls_net_in_space(sh.t, &ip)) > 0) {
+	while (!sh.eof && (n = tls_net_in_space(sh.t, &ip)) > 0) {
 		r = recv(sh.fd, ip, n, 0);
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
-		if (r <= 0)
-			return r == 0 ? -2 : -1;
+		if (r < 0) {
+			snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
+				strerror(errno));
+			return -1;
+		}
 		tls_net_in_done(sh.t, (size_t)r);
-		if ((size_t)r < n)
-			break;
+		if (r == 0) {
+			sh.eof = 1; /* the engine reports it from tls_read() */
+			return moved + 1;
+		}
+		moved += r;
 	}
-	return 0;
+	return moved;
 }
 
 int
@@ -1022,11 +1053,14 @@ finish_response(void)
 
 /* --- the state machine ----------------------------------------------------- */
 
+static void ship_io(void);
+
 static void
 start_send(void)
 {
-	if (sh.fd >= 0) {
+	if (sh.fd >= 0) { /* kept alive: write the request at once */
 		begin_request();
+		ship_io();
 		return;
 	}
 	switch (resolve_start(
@@ -1128,7 +1162,7 @@ ship_pollfd(struct pollfd *pfd)
 		if (sh.t) {
 			const uint8_t *p;
 			pfd->events = POLLIN;
-			if (tls_net_out_pending(sh.t, &p))
+			if (tls_net_out_pending(sh.t, &p) || sh.st == S_SEND)
 				pfd->events |= POLLOUT;
 		} else {
 			pfd->events = sh.st == S_SEND ? POLLOUT : POLLIN;
@@ -1149,6 +1183,96 @@ io_failed(const char *what)
 	}
 	set_error("%s", what);
 	backoff();
+}
+
+/* Handshake, send, receive until nothing moves: each TLS operation is
+ * called again after bytes were moved for it (see tls.h). */
+static void
+ship_io(void)
+{
+	for (int guard = 0; guard < 256; guard++) {
+		long progress = 0;
+
+		if (sh.st != S_TLS && sh.st != S_SEND && sh.st != S_RECV)
+			return;
+		if (sh.t) {
+			long m = tls_pump();
+			if (m < 0) {
+				io_failed(sh.io_err);
+				return;
+			}
+			progress += m;
+		}
+		if (sh.st == S_TLS) {
+			int r = tls_handshake(sh.t);
+			if (r == TLS_ERR) {
+				set_error("TLS: %s", tls_error(sh.t));
+				backoff();
+				return;
+			}
+			if (r == TLS_OK) {
+				begin_request();
+				progress++;
+			} else if (sh.eof) {
+				io_failed("TLS: connection closed during the "
+					  "handshake");
+				return;
+			}
+		}
+		while (sh.st == S_SEND) {
+			const char *p;
+			size_t n = request_at(sh.out_off, &p);
+			ssize_t w = net_send(p, n);
+			if (w < 0) {
+				io_failed(sh.io_err);
+				return;
+			}
+			if (w == 0)
+				break;
+			progress += w;
+			sh.out_off += (size_t)w;
+			if (sh.out_off == sh.out_len) {
+				sh.st = S_RECV;
+				sh.deadline = lure_now() + sh.c->timeout_ms;
+			}
+		}
+		while (sh.st == S_RECV) {
+			ssize_t r = net_recv(sh.resp + sh.resp_len,
+				sh.resp_cap - sh.resp_len);
+			if (r == -2 && sh.resp_len) {
+				/* a close ends a response without a length */
+				finish_response();
+				if (sh.st == S_RECV)
+					io_failed("connection closed mid-response");
+				return;
+			}
+			if (r < 0) {
+				io_failed(r == -2 ? "connection closed" : sh.io_err);
+				return;
+			}
+			if (r == 0)
+				break;
+			progress += r;
+			sh.resp_len += (size_t)r;
+			finish_response();
+			if (sh.st == S_RECV && sh.resp_len >= sh.resp_cap)
+				break;
+		}
+		if (sh.t && (sh.st == S_TLS || sh.st == S_SEND || sh.st == S_RECV)) {
+			/* records the operations just made: out they go */
+			const uint8_t *o;
+			if (tls_net_out_pending(sh.t, &o)) {
+				long m = tls_pump();
+				if (m < 0) {
+					io_failed(sh.io_err);
+					return;
+				}
+				progress += m;
+			}
+		}
+		if (!progress)
+			return;
+	}
 }
 
 void
@@ -1175,74 +1299,7 @@ ship_handle(short revents)
 		}
 		connected();
 	}
-	if (sh.t && tls_pump() < 0) {
-		io_failed(sh.st == S_TLS ? "TLS: connection closed during "
-		                           "the handshake"
-		                         : "connection lost");
-		return;
-	}
-	if (sh.st == S_TLS) {
-		int r = tls_handshake(sh.t);
-		if (r == TLS_ERR) {
-			set_error("TLS: %s", tls_error(sh.t));
-			backoff();
-			return;
-		}
-		if (tls_pump() < 0) {
-			io_failed("connection lost");
-			return;
-		}
-		if (r != TLS_OK)
-			return;
-		begin_request();
-	}
-	while (sh.st == S_SEND) {
-		const char *p;
-		size_t n = request_at(sh.out_off, &p);
-		ssize_t w = net_send(p, n);
-		if (w < 0) {
-			io_failed("send failed");
-			return;
-		}
-		if (w == 0)
-			break;
-		sh.out_off += (size_t)w;
-		if (sh.out_off == sh.out_len) {
-			sh.st = S_RECV;
-			sh.deadline = lure_now() + sh.c->timeout_ms;
-		}
-	}
-	if (sh.t && tls_pump() < 0) {
-		io_failed("connection lost");
-		return;
-	}
-	while (sh.st == S_RECV) {
-		ssize_t r = net_recv(
-		        sh.resp + sh.resp_len, sh.resp_cap - sh.resp_len);
-		if (r < 0) {
-			/* a close ends a response without a length */
-			if (r == -2 && sh.resp_len) {
-				sh.resp_len =
-				        LURE_MIN(sh.resp_len, sh.resp_cap);
-				finish_response();
-				if (sh.st == S_RECV)
-					io_failed("connection closed "
-					          "mid-response");
-			} else {
-				io_failed(r == -2 ? "connection closed"
-				                  : "recv failed");
-			}
-			return;
-		}
-		if (r == 0)
-			break;
-		sh.resp_len += (size_t)r;
-		finish_response();
-		if (sh.st == S_RECV && sh.resp_len >= sh.resp_cap) {
-			finish_response();
-			break;
-		}
-	}
+	ship_io();
 	(void)revents;
 }
 

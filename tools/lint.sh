@@ -11,7 +11,7 @@ if command -v clang-format >/dev/null 2>&1; then
 else
 	echo "lint: clang-format missing (sh tools/deps.sh fuzz installs clang)"; st=1
 fi
-if grep -nE '#\s*ifn?def\s+LURE_' src/*.[ch] emu/*.c platform/*.[ch]; then
+if grep -nE '#\s*ifn?def\s+LURE_' src/*.[ch] emu/*.c platform/*.[ch] | grep -vE 'LURE_[A-Z0-9_]*_H\s*$'; then
 	echo "lint: use #if LURE_X, not #ifdef"; st=1
 fi
 if grep -nE '\b(system|popen|execl|execlp|execle|execv|execvp|execve|fork|vfork|posix_spawn)\s*\(' src/*.c emu/*.c platform/*.c; then
