@@ -1822,7 +1822,8 @@ http_fail(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	return n;
 }
 
-static size_t http_body(
+static size_t
+http_body(
         struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n);
 
 /* 200 or 304 for a route (o is filled but for status and kind). */

@@ -6,11 +6,14 @@
 
 /* Drop to user (name or numeric uid) with its groups and no capabilities;
  * returns 0 or -1 with a message on stderr. */
-int platform_drop_privileges(const char *user);
+int
+platform_drop_privileges(const char *user);
 /* Resident set size in KiB, or -1. */
-long platform_rss_kib(void);
+long
+platform_rss_kib(void);
 /* Raise the open-file limit to at least want (up to the hard limit); returns
  * the soft limit now in force. */
-long platform_raise_nofile(long want);
+long
+platform_raise_nofile(long want);
 
 #endif

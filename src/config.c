@@ -374,7 +374,8 @@ parse_ports(const struct parse *p, int i, struct config *c)
 	return 0;
 }
 
-static int parse_object(
+static int
+parse_object(
         const struct parse *p, int i, struct config *c, const char *prefix);
 
 /* Offset of the value of top-level key k (for checks across keys). */

@@ -61,17 +61,22 @@ struct config {
 
 extern struct config config;
 
-void config_defaults(struct config *c);
+void
+config_defaults(struct config *c);
 /* Parse file into c (defaults first). Errors go to stderr; returns 0 or -1. */
-int config_load(struct config *c, const char *file);
+int
+config_load(struct config *c, const char *file);
 /* Same, from memory (tests); name is used in messages. */
-int config_parse(
-        struct config *c, const char *name, const char *json, size_t n);
+int
+config_parse(struct config *c, const char *name, const char *json, size_t n);
 
 /* Parse "a.b.c.d[/n]" or "x::y[/n]"; returns 0 or -1. */
-int config_cidr(const char *s, struct cidr *out);
+int
+config_cidr(const char *s, struct cidr *out);
 /* family 4/6, addr in network order (4 or 16 bytes). */
-int config_cidr_match(const struct cidr *c, int family, const uint8_t *addr);
-int config_excluded(const struct config *c, int family, const uint8_t *addr);
+int
+config_cidr_match(const struct cidr *c, int family, const uint8_t *addr);
+int
+config_excluded(const struct config *c, int family, const uint8_t *addr);
 
 #endif

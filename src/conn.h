@@ -12,23 +12,30 @@ struct config;
 
 /* Allocate the pool and bind every listener (before dropping privileges).
  * Returns 0, or -1 after a message naming the address and port. */
-int conn_setup(const struct config *c);
+int
+conn_setup(const struct config *c);
 /* JSON array of the listeners for the status event. */
-const char *conn_listeners_json(void);
+const char *
+conn_listeners_json(void);
 /* Append the pollfds the pool wants (listeners only while a slot is free);
  * handles expired deadlines first. Returns how many were added. */
-size_t conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline);
+size_t
+conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline);
 /* Act on the revents of the pollfds conn_poll_prepare() added. */
-void conn_poll_handle(const struct pollfd *pfd, size_t n);
+void
+conn_poll_handle(const struct pollfd *pfd, size_t n);
 /* Most pollfds conn_poll_prepare() can add. */
-size_t conn_poll_max(void);
+size_t
+conn_poll_max(void);
 /* Close every connection (on_close with EMU_CLOSE_SHUTDOWN) and listener. */
-void conn_shutdown(void);
+void
+conn_shutdown(void);
 
 struct conn_stats {
 	uint64_t accepted, rejected_per_ip, datagrams, closed;
 	unsigned open, max;
 };
-void conn_stats(struct conn_stats *st);
+void
+conn_stats(struct conn_stats *st);
 
 #endif

@@ -45,32 +45,42 @@ struct emulator {
 };
 
 /* Queue bytes; returns 0, or -1 (nothing queued) when they do not fit. */
-int emu_send(struct emu_ctx *ctx, const void *p, size_t n);
+int
+emu_send(struct emu_ctx *ctx, const void *p, size_t n);
 /* Queue a reference to bytes that live forever (persona data), sent after
  * what emu_send() queued; one at a time. Returns 0 or -1 if one is pending. */
-int emu_send_const(struct emu_ctx *ctx, const void *p, size_t n);
+int
+emu_send_const(struct emu_ctx *ctx, const void *p, size_t n);
 /* Free space for emu_send(). */
-size_t emu_space(struct emu_ctx *ctx);
+size_t
+emu_space(struct emu_ctx *ctx);
 /* Close once the queued output has been sent. */
-void emu_close(struct emu_ctx *ctx);
+void
+emu_close(struct emu_ctx *ctx);
 /* Call on_timeout after ms (replaces an earlier request; 0 cancels). While a
  * wake-up is pending the core does not read input (a login delay holds). */
-void emu_wake(struct emu_ctx *ctx, int64_t ms);
+void
+emu_wake(struct emu_ctx *ctx, int64_t ms);
 /* Call on_timeout after ms while input keeps flowing (a session time-out);
  * independent of emu_wake(); 0 cancels. */
-void emu_timer(struct emu_ctx *ctx, int64_t ms);
+void
+emu_timer(struct emu_ctx *ctx, int64_t ms);
 /* Begin an event with the connection's fields filled in (source.*,
  * destination.*, network.transport, protocol = emulator name), or NULL when
  * the source is excluded from logging: emulators must handle NULL by
  * skipping their event_*() calls (all event_*() accept NULL). */
-struct event *emu_event(struct emu_ctx *ctx, const char *action);
+struct event *
+emu_event(struct emu_ctx *ctx, const char *action);
 /* Local port the client reached (after offsets) and the persona's port. */
-uint16_t emu_port(struct emu_ctx *ctx);
+uint16_t
+emu_port(struct emu_ctx *ctx);
 /* Persona hostname for prompts (config "hostname" or persona default). */
-const char *emu_hostname(struct emu_ctx *ctx);
+const char *
+emu_hostname(struct emu_ctx *ctx);
 
 /* Registry generated from EMUS (build/<t>/emu_list.h). */
 extern const struct emulator *const emu_registry[];
-const struct emulator *emu_find(const char *name);
+const struct emulator *
+emu_find(const char *name);
 
 #endif

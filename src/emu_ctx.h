@@ -24,17 +24,22 @@ struct emu_ctx {
 };
 
 /* Reset the per-connection fields; buffers stay. */
-void emu_ctx_reset(struct emu_ctx *c);
+void
+emu_ctx_reset(struct emu_ctx *c);
 /* Bytes still to send (buffer + reference). */
-size_t emu_ctx_pending(const struct emu_ctx *c);
+size_t
+emu_ctx_pending(const struct emu_ctx *c);
 /* Next contiguous chunk to send; then emu_ctx_sent(n). */
-size_t emu_ctx_peek(const struct emu_ctx *c, const uint8_t **p);
-void emu_ctx_sent(struct emu_ctx *c, size_t n);
+size_t
+emu_ctx_peek(const struct emu_ctx *c, const uint8_t **p);
+void
+emu_ctx_sent(struct emu_ctx *c, size_t n);
 
 /* Offer buffered input in[0..*len) to the emulator the way the core does:
  * call on_data while input remains, no wake-up is pending, the output is
  * drained and no close was asked; shift out what it consumed. Returns -1 when
  * the buffer is full (len == cap) and the emulator consumed nothing. */
-int emu_ctx_pump(
+int
+emu_ctx_pump(
         struct emu_ctx *c, void *state, uint8_t *in, size_t *len, size_t cap);
 #endif

@@ -26,33 +26,46 @@ struct event_identity {
 	const char *persona; /* lure.persona */
 	char boot_id[17]; /* 16 hex chars */
 };
-void event_setup(const struct event_identity *id);
-const struct event_identity *event_identity(void);
+void
+event_setup(const struct event_identity *id);
+const struct event_identity *
+event_identity(void);
 
 /* Start an event: action is one of connection.open, connection.close, login,
  * request, command, exploit, scan, status; protocol names event.dataset
  * ("lure.<protocol>") and network.protocol. Sets @timestamp, event.* from a
  * table keyed by action, observer.*, lure.persona. */
-struct event *event_begin(const char *action, const char *protocol);
+struct event *
+event_begin(const char *action, const char *protocol);
 
-void event_str(struct event *e, const char *key, const char *s);
-void event_bytes(
+void
+event_str(struct event *e, const char *key, const char *s);
+void
+event_bytes(
         struct event *e, const char *key, const void *p, size_t n, size_t cap);
-void event_int(struct event *e, const char *key, int64_t v);
-void event_bool(struct event *e, const char *key, int v);
+void
+event_int(struct event *e, const char *key, int64_t v);
+void
+event_bool(struct event *e, const char *key, int v);
 /* value is already JSON text (an array or object built by the caller). */
-void event_raw(struct event *e, const char *key, const char *json, size_t n);
+void
+event_raw(struct event *e, const char *key, const char *json, size_t n);
 /* Append a string to the "tags" array. */
-void event_tag(struct event *e, const char *tag);
+void
+event_tag(struct event *e, const char *tag);
 
 /* Encode and push into the outbox; assigns event.sequence and event.id
  * ("<sensor>-<boot>-<seq>"). Returns the sequence number. */
-uint64_t event_commit(struct event *e);
+uint64_t
+event_commit(struct event *e);
 /* Encode into buf without committing (tests); returns length or 0. */
-size_t event_encode(struct event *e, char *buf, size_t cap, uint64_t seq);
-void event_discard(struct event *e);
+size_t
+event_encode(struct event *e, char *buf, size_t cap, uint64_t seq);
+void
+event_discard(struct event *e);
 
 /* Counters for status events. */
-uint64_t event_count(void);
+uint64_t
+event_count(void);
 
 #endif

@@ -122,7 +122,8 @@ syn_ws(struct syn *y)
 		y->i++;
 }
 
-static int syn_value(struct syn *y);
+static int
+syn_value(struct syn *y);
 
 static int
 syn_string(struct syn *y)

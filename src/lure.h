@@ -24,20 +24,27 @@
 #define LURE_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define LURE_MAX(a, b) ((a) > (b) ? (a) : (b))
 
-int64_t lure_now(void);
-int64_t lure_wall(void);
+int64_t
+lure_now(void);
+int64_t
+lure_wall(void);
 /* Pin both clocks (wall and monotonic, in ms) for transcript tests; 0 unpins. */
-void lure_clock_fix(int64_t wall_ms);
-void lure_clock_advance(int64_t ms);
+void
+lure_clock_fix(int64_t wall_ms);
+void
+lure_clock_advance(int64_t ms);
 
 /* Fill p with n unpredictable bytes (getrandom, /dev/urandom fallback);
  * under lure_clock_fix() it is a fixed xorshift stream so tests repeat. */
-void lure_random(void *p, size_t n);
+void
+lure_random(void *p, size_t n);
 
 /* Log lines to stderr: "WORD key=value ...". errno is preserved. */
-void lure_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void
+lure_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failures only: log and exit with code. */
-void lure_die(int code, const char *fmt, ...)
+void
+lure_die(int code, const char *fmt, ...)
         __attribute__((format(printf, 2, 3), noreturn));
 
 #define LURE_TRACE(...)                        \

@@ -7,17 +7,24 @@
 #include <stdint.h>
 
 /* path "-" is stdout. Returns 0 or -1 (message on stderr). */
-int out_file_open(const char *path);
+int
+out_file_open(const char *path);
 /* Reopen the same path (log rotation); keeps the old fd on failure. */
-void out_file_reopen(void);
+void
+out_file_reopen(void);
 /* fd to poll for POLLOUT when out_file_pending(), else -1. */
-int out_file_fd(void);
-size_t out_file_pending(void);
+int
+out_file_fd(void);
+size_t
+out_file_pending(void);
 /* When a write error holds output back: the time to retry (ms), else 0. */
-int64_t out_file_deadline(void);
+int64_t
+out_file_deadline(void);
 /* Write what the outbox holds until done or the fd would block. */
-void out_file_flush(void);
+void
+out_file_flush(void);
 /* Blocking flush of everything (shutdown). */
-void out_file_drain(void);
+void
+out_file_drain(void);
 
 #endif

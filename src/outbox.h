@@ -11,34 +11,45 @@
 #define OUTBOX_MAX_CONSUMERS 4
 
 /* Memory is allocated once here (size in bytes, rounded to a power of 2). */
-int outbox_init(size_t size);
-void outbox_reset(void);
+int
+outbox_init(size_t size);
+void
+outbox_reset(void);
 /* Add one line (must end with '\n'); returns 0, or -1 if longer than the ring. */
-int outbox_push(const char *line, size_t n);
+int
+outbox_push(const char *line, size_t n);
 /* Register a consumer; returns its id. */
-int outbox_consumer(void);
+int
+outbox_consumer(void);
 /* Contiguous unread bytes for consumer c (whole lines are not guaranteed at
  * the wrap point); returns length, sets *p. */
-size_t outbox_peek(int c, const char **p);
+size_t
+outbox_peek(int c, const char **p);
 /* Consumer c has taken n bytes. */
-void outbox_ack(int c, size_t n);
+void
+outbox_ack(int c, size_t n);
 /* Bytes consumer c has not yet taken. */
-size_t outbox_pending(int c);
+size_t
+outbox_pending(int c);
 
 /* For a consumer that reads ahead of what it acknowledges (the shipper):
  * copy the line at *pos (moved forward first if older lines were dropped
  * while it was not yet acknowledged) into dst and advance *pos. Returns the
  * line length (newline included), 0 when there is none, or -1 when the line
  * is longer than cap (*pos then skips it). */
-long outbox_line(int c, uint64_t *pos, char *dst, size_t cap);
+long
+outbox_line(int c, uint64_t *pos, char *dst, size_t cap);
 /* The consumer's acknowledged position; acknowledge everything before pos. */
-uint64_t outbox_cursor(int c);
-void outbox_ack_to(int c, uint64_t pos);
+uint64_t
+outbox_cursor(int c);
+void
+outbox_ack_to(int c, uint64_t pos);
 
 struct outbox_stats {
 	uint64_t pushed, dropped, dropped_bytes;
 	size_t used, size;
 };
-void outbox_stats(struct outbox_stats *st);
+void
+outbox_stats(struct outbox_stats *st);
 
 #endif

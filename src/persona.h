@@ -39,11 +39,15 @@ extern const struct persona_port persona_ports[];
 extern const size_t persona_nports;
 
 /* First value of key (len may be NULL), or NULL. */
-const char *persona_get(const char *key, size_t *len);
+const char *
+persona_get(const char *key, size_t *len);
 /* Integer value of key, or def when absent or not a number. */
-long persona_int(const char *key, long def);
+long
+persona_int(const char *key, long def);
 /* Iterate the values of a repeated key: start with *i = 0. */
-const struct persona_kv *persona_next(const char *key, size_t *i);
-const struct persona_file *persona_file(const char *name);
+const struct persona_kv *
+persona_next(const char *key, size_t *i);
+const struct persona_file *
+persona_file(const char *name);
 
 #endif

@@ -646,7 +646,8 @@ start_connect(void)
 	sh.deadline = lure_now() + sh.c->timeout_ms;
 }
 
-static void begin_request(void);
+static void
+begin_request(void);
 
 static void
 connected(void)
@@ -729,14 +730,15 @@ net_send(const char *p, size_t n)
 			return 0;
 		if (w < 0)
 			snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
-				tls_error(sh.t));
+			        tls_error(sh.t));
 		return w < 0 ? -1 : w;
 	}
 	w = send(sh.fd, p, n, MSG_NOSIGNAL);
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (w < 0)
-		snprintf(sh.io_err, sizeof sh.io_err, "send: %s", strerror(errno));
+		snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
+		        strerror(errno));
 	return w < 0 ? -1 : w;
 }
 
@@ -751,7 +753,7 @@ net_recv(char *p, size_t n)
 			return 0;
 		if (r < 0) {
 			snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
-				tls_error(sh.t));
+			        tls_error(sh.t));
 			return -1;
 		}
 		return r == 0 ? -2 : r;
@@ -760,7 +762,8 @@ net_recv(char *p, size_t n)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (r < 0)
-		snprintf(sh.io_err, sizeof sh.io_err, "recv: %s", strerror(errno));
+		snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
+		        strerror(errno));
 	return r < 0 ? -1 : r == 0 ? -2 : r;
 }
 
@@ -781,7 +784,7 @@ tls_pump(void)
 			break;
 		if (r <= 0) {
 			snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
-				r < 0 ? strerror(errno) : "nothing sent");
+			        r < 0 ? strerror(errno) : "nothing sent");
 			return -1;
 		}
 		tls_net_out_done(sh.t, (size_t)r);
@@ -793,7 +796,7 @@ tls_pump(void)
 			break;
 		if (r < 0) {
 			snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
-				strerror(errno));
+			        strerror(errno));
 			return -1;
 		}
 		tls_net_in_done(sh.t, (size_t)r);
@@ -1053,7 +1056,8 @@ finish_response(void)
 
 /* --- the state machine ----------------------------------------------------- */
 
-static void ship_io(void);
+static void
+ship_io(void);
 
 static void
 start_send(void)
@@ -1215,7 +1219,7 @@ ship_io(void)
 				progress++;
 			} else if (sh.eof) {
 				io_failed("TLS: connection closed during the "
-					  "handshake");
+				          "handshake");
 				return;
 			}
 		}
@@ -1238,16 +1242,18 @@ ship_io(void)
 		}
 		while (sh.st == S_RECV) {
 			ssize_t r = net_recv(sh.resp + sh.resp_len,
-				sh.resp_cap - sh.resp_len);
+			        sh.resp_cap - sh.resp_len);
 			if (r == -2 && sh.resp_len) {
 				/* a close ends a response without a length */
 				finish_response();
 				if (sh.st == S_RECV)
-					io_failed("connection closed mid-response");
+					io_failed("connection closed "
+					          "mid-response");
 				return;
 			}
 			if (r < 0) {
-				io_failed(r == -2 ? "connection closed" : sh.io_err);
+				io_failed(r == -2 ? "connection closed"
+				                  : sh.io_err);
 				return;
 			}
 			if (r == 0)
@@ -1258,7 +1264,8 @@ ship_io(void)
 			if (sh.st == S_RECV && sh.resp_len >= sh.resp_cap)
 				break;
 		}
-		if (sh.t && (sh.st == S_TLS || sh.st == S_SEND || sh.st == S_RECV)) {
+		if (sh.t && (sh.st == S_TLS || sh.st == S_SEND ||
+		                    sh.st == S_RECV)) {
 			/* records the operations just made: out they go */
 			const uint8_t *o;
 			if (tls_net_out_pending(sh.t, &o)) {

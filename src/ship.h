@@ -15,34 +15,43 @@ struct config;
 
 /* Parse the URL, open spool and dead-letter files, allocate buffers.
  * Returns 0, 1 when shipping is off, -1 after a message (exit 2). */
-int ship_setup(struct config *c);
-int ship_enabled(void);
+int
+ship_setup(struct config *c);
+int
+ship_enabled(void);
 /* Work that needs no poll (moving lines to the spool, building batches,
  * timers). Returns the next deadline in ms (0: none). */
-int64_t ship_tick(void);
+int64_t
+ship_tick(void);
 /* The pollfd the shipper wants (fd -1 when none). */
-void ship_pollfd(struct pollfd *pfd);
-void ship_handle(short revents);
+void
+ship_pollfd(struct pollfd *pfd);
+void
+ship_handle(short revents);
 /* Shutdown: try to deliver what is queued for up to ms, then stop. */
-void ship_drain(int64_t ms);
+void
+ship_drain(int64_t ms);
 
 struct ship_stats {
 	uint64_t shipped, dead_lettered, retried, requests, dropped;
 	uint64_t queued_bytes, in_flight;
 	const char *state, *last_error;
 };
-void ship_stats(struct ship_stats *st);
+void
+ship_stats(struct ship_stats *st);
 
 /* Bulk response parsing, exposed for tests and fuzzing: fills status[i] for
  * n items (0 when missing) and reason[i] (pointer into body, not NUL
  * terminated, length in reason_len[i]). Returns items found or -1. */
-long ship_parse_bulk(const char *body, size_t len, int *status,
-        const char **reason, size_t *reason_len, size_t n);
+long
+ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
+        size_t *reason_len, size_t n);
 
 /* An HTTP/1.x response in buf[0..len) (buf holds cap + 1 bytes; chunked
  * bodies are decoded in place): 1 complete (code, body, close_after set),
  * 0 incomplete, -1 malformed or larger than cap. */
-int ship_parse_http(char *buf, size_t len, size_t cap, int *code,
-        const char **body, size_t *blen, int *close_after);
+int
+ship_parse_http(char *buf, size_t len, size_t cap, int *code, const char **body,
+        size_t *blen, int *close_after);
 
 #endif

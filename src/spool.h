@@ -11,19 +11,26 @@
 #include <stddef.h>
 #include <stdint.h>
 
-int spool_open(const char *path, uint64_t max_bytes);
-int spool_enabled(void);
+int
+spool_open(const char *path, uint64_t max_bytes);
+int
+spool_enabled(void);
 /* Append one line (newline included); -1 on a write error. */
-int spool_append(const char *line, size_t n);
+int
+spool_append(const char *line, size_t n);
 /* Line at *pos (forwarded past dropped lines) into dst; see outbox_line(). */
-long spool_line(uint64_t *pos, char *dst, size_t cap);
-uint64_t spool_cursor(void);
+long
+spool_line(uint64_t *pos, char *dst, size_t cap);
+uint64_t
+spool_cursor(void);
 /* Everything before pos is acknowledged: persist, compact when worth it. */
-void spool_ack_to(uint64_t pos);
+void
+spool_ack_to(uint64_t pos);
 
 struct spool_stats {
 	uint64_t bytes, dropped, dropped_bytes, recovered;
 };
-void spool_stats(struct spool_stats *st);
+void
+spool_stats(struct spool_stats *st);
 
 #endif

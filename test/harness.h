@@ -23,18 +23,25 @@ struct harness {
 };
 
 /* Once per process: outbox, identity, clock pinned to wall_ms (0: real). */
-void harness_global(int64_t wall_ms);
+void
+harness_global(int64_t wall_ms);
 /* Open a connection to emulator name on persona port; -1 if unknown. */
-int harness_open(struct harness *h, const char *name, uint16_t port, int udp);
+int
+harness_open(struct harness *h, const char *name, uint16_t port, int udp);
 /* Client sends bytes (split as given); returns -1 once closed. */
-int harness_send(struct harness *h, const void *p, size_t n);
+int
+harness_send(struct harness *h, const void *p, size_t n);
 /* Advance the clock; fires on_timeout when due. */
-void harness_tick(struct harness *h, int64_t ms);
+void
+harness_tick(struct harness *h, int64_t ms);
 /* Peer closes (or harness gives up): on_close. */
-void harness_close(struct harness *h, enum emu_close_reason why);
+void
+harness_close(struct harness *h, enum emu_close_reason why);
 /* Take what the server sent since the last call. */
-size_t harness_take_output(struct harness *h, uint8_t *buf, size_t cap);
+size_t
+harness_take_output(struct harness *h, uint8_t *buf, size_t cap);
 /* Take committed event lines (NDJSON) since the last call. */
-size_t harness_take_events(struct harness *h, char *buf, size_t cap);
+size_t
+harness_take_events(struct harness *h, char *buf, size_t cap);
 
 #endif

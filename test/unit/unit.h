@@ -11,7 +11,8 @@ struct unit_test {
 	void (*fn)(void);
 };
 
-void unit_fail(const char *file, int line, const char *what);
+void
+unit_fail(const char *file, int line, const char *what);
 
 #define CHECK(cond)                                           \
 	do {                                                  \
