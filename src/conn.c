@@ -51,6 +51,9 @@ static struct conn *conns;
 static uint8_t *states, *inbufs, *outbufs;
 static size_t state_max;
 static uint32_t *ip_bucket, ip_mask, free_head;
+/* slots [0, used) have been initialised; beyond is untouched memory, so the
+ * pool costs RSS only up to the most connections seen at once */
+static uint32_t used;
 static unsigned nopen;
 static struct conn_stats stats;
 static char listeners_json[LISTEN_MAX * 112];
@@ -58,6 +61,12 @@ static char listeners_json[LISTEN_MAX * 112];
 static uint32_t *poll_ref; /* listener i: i; connection s: LISTEN_MAX + s */
 static size_t poll_n;
 static uint64_t session_counter;
+
+static int
+pool_full(void)
+{
+	return !free_head && used >= cfg->max_conns;
+}
 
 static void *
 state_of(size_t slot)
@@ -207,14 +216,8 @@ conn_setup(const struct config *c)
 		        c->max_conns);
 		return -1;
 	}
-	for (size_t s = 0; s < c->max_conns; s++) {
-		conns[s].fd = -1;
-		conns[s].free_next =
-		        s + 1 < c->max_conns ? (uint32_t)(s + 2) : 0;
-		conns[s].ctx.out = outbufs + s * c->out_buf;
-		conns[s].ctx.out_cap = c->out_buf;
-	}
-	free_head = 1;
+	free_head = 0;
+	used = 0;
 	stats.max = c->max_conns;
 
 	listeners_json[jl++] = '[';
@@ -374,7 +377,7 @@ serve(size_t slot)
 static void
 accept_tcp(struct listener *l)
 {
-	for (int k = 0; k < ACCEPT_BURST && free_head; k++) {
+	for (int k = 0; k < ACCEPT_BURST && !pool_full(); k++) {
 		struct sockaddr_storage peer, local;
 		socklen_t pl = sizeof peer, ll = sizeof local;
 		int fd = accept4(l->fd, (struct sockaddr *)&peer, &pl,
@@ -393,8 +396,10 @@ accept_tcp(struct listener *l)
 				        strerror(errno));
 			return;
 		}
-		slot = free_head - 1;
+		slot = free_head ? free_head - 1 : used;
 		c = &conns[slot];
+		c->ctx.out = outbufs + slot * cfg->out_buf;
+		c->ctx.out_cap = cfg->out_buf;
 		addr_of(&peer, &family, ip, &c->ctx.src_port, c->ctx.src_ip,
 		        sizeof c->ctx.src_ip);
 		if (ip_count(family, ip) >= cfg->per_ip) {
@@ -402,7 +407,10 @@ accept_tcp(struct listener *l)
 			close(fd);
 			continue;
 		}
-		free_head = c->free_next;
+		if (free_head)
+			free_head = c->free_next;
+		else
+			used++;
 		c->fd = fd;
 		c->l = l;
 		c->family = (uint8_t)family;
@@ -577,7 +585,7 @@ conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 	int64_t now = lure_now();
 	size_t n = 0;
 
-	for (size_t s = 0; s < cfg->max_conns && n < cap; s++) {
+	for (size_t s = 0; s < used && n < cap; s++) {
 		struct conn *c = &conns[s];
 		int64_t d;
 		short ev = 0;
@@ -600,7 +608,7 @@ conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 	}
 	for (size_t i = 0; i < nlisteners && n < cap; i++) {
 		/* a full pool takes TCP listeners out of the poll set */
-		if (listeners[i].transport == EMU_TCP && !free_head)
+		if (listeners[i].transport == EMU_TCP && pool_full())
 			continue;
 		pfd[n].fd = listeners[i].fd;
 		pfd[n].events = POLLIN;
@@ -643,7 +651,7 @@ conn_poll_handle(const struct pollfd *pfd, size_t n)
 void
 conn_shutdown(void)
 {
-	for (size_t s = 0; cfg && s < cfg->max_conns; s++)
+	for (size_t s = 0; cfg && s < used; s++)
 		if (conns[s].fd >= 0)
 			close_conn(s, EMU_CLOSE_SHUTDOWN);
 	for (size_t i = 0; i < nlisteners; i++)

@@ -68,23 +68,51 @@ event_count(void)
 	return seq;
 }
 
+/* Fields stay sorted by key: a binary search finds where a key goes, or
+ * that it is there already (the first writer wins). Returns the index, or
+ * -1 for a duplicate. */
+static long
+find_slot(const struct field *f, size_t nf, const char *key)
+{
+	size_t lo = 0, hi = nf;
+
+	while (lo < hi) {
+		size_t mid = (lo + hi) / 2;
+		int c = f[mid].key == key ? 0 : strcmp(f[mid].key, key);
+		if (c == 0)
+			return -1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return (long)lo;
+}
+
+static void
+insert_at(struct field *f, size_t *nf, long at, const char *key,
+        const char *val, size_t n)
+{
+	memmove(f + at + 1, f + at, (*nf - (size_t)at) * sizeof *f);
+	f[at].key = key;
+	f[at].val = val;
+	f[at].len = n;
+	(*nf)++;
+}
+
 static void
 add(struct event *e, const char *key, const char *val, size_t n)
 {
-	if (!e || !e->open)
+	long at;
+
+	if (!e || !e->open || (at = find_slot(e->f, e->nf, key)) < 0)
 		return;
-	for (size_t i = 0; i < e->nf; i++)
-		if (strcmp(e->f[i].key, key) == 0)
-			return; /* first writer wins */
 	if (e->nf == EVENT_MAX_FIELDS || n > ARENA - e->used) {
 		e->truncated = 1;
 		return;
 	}
 	memcpy(e->arena + e->used, val, n);
-	e->f[e->nf].key = key;
-	e->f[e->nf].val = e->arena + e->used;
-	e->f[e->nf].len = n;
-	e->nf++;
+	insert_at(e->f, &e->nf, at, key, e->arena + e->used, n);
 	e->used += n;
 }
 
@@ -96,18 +124,15 @@ add_string(
 	struct json_escape_result r;
 	size_t room;
 	char *dst;
+	long at;
 
-	if (!e || !e->open)
+	if (!e || !e->open || (at = find_slot(e->f, e->nf, key)) < 0)
 		return;
-	/* reserve the worst case up front so the escape can write in place */
 	room = ARENA - e->used;
 	if (room < 3 || e->nf == EVENT_MAX_FIELDS) {
 		e->truncated = 1;
 		return;
 	}
-	for (size_t i = 0; i < e->nf; i++)
-		if (strcmp(e->f[i].key, key) == 0)
-			return;
 	if (n > cap)
 		n = cap, e->truncated = 1;
 	dst = e->arena + e->used;
@@ -116,10 +141,7 @@ add_string(
 	if (r.truncated)
 		e->truncated = 1;
 	dst[1 + r.out_len] = '"';
-	e->f[e->nf].key = key;
-	e->f[e->nf].val = dst;
-	e->f[e->nf].len = r.out_len + 2;
-	e->nf++;
+	insert_at(e->f, &e->nf, at, key, dst, r.out_len + 2);
 	e->used += r.out_len + 2;
 }
 
@@ -176,8 +198,15 @@ event_bytes(
 void
 event_int(struct event *e, const char *key, int64_t v)
 {
-	char b[24];
-	add(e, key, b, (size_t)snprintf(b, sizeof b, "%lld", (long long)v));
+	char b[24], *q = b + sizeof b;
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+	do
+		*--q = (char)('0' + u % 10);
+	while (u /= 10);
+	if (v < 0)
+		*--q = '-';
+	add(e, key, q, (size_t)(b + sizeof b - q));
 }
 
 void
@@ -220,12 +249,6 @@ event_tag(struct event *e, const char *tag)
 	e->tags_len = n;
 }
 
-static int
-keycmp(const void *a, const void *b)
-{
-	return strcmp(
-	        ((const struct field *)a)->key, ((const struct field *)b)->key);
-}
 
 /* Length of the dotted segment at s. */
 static size_t
@@ -254,13 +277,10 @@ put(struct sink *s, const char *p, size_t n)
 static void
 extra(struct field *f, size_t *nf, const char *key, const char *val, size_t n)
 {
-	for (size_t i = 0; i < *nf; i++)
-		if (strcmp(f[i].key, key) == 0)
-			return;
-	f[*nf].key = key;
-	f[*nf].val = val;
-	f[*nf].len = n;
-	(*nf)++;
+	long at = find_slot(f, *nf, key);
+
+	if (at >= 0)
+		insert_at(f, nf, at, key, val, n);
 }
 
 size_t
@@ -293,7 +313,6 @@ event_encode(struct event *e, char *buf, size_t cap, uint64_t sq)
 	extra(f, &nf, "event.id", idj, r.out_len + 2);
 	if (e->truncated)
 		extra(f, &nf, "lure.truncated", "true", 4);
-	qsort(f, nf, sizeof f[0], keycmp);
 
 	first[0] = 1;
 	put(&s, "{", 1);
@@ -359,7 +378,8 @@ event_commit(struct event *e)
 		for (size_t i = 1; i < e->nf; i++)
 			if (e->f[i].len > e->f[big].len)
 				big = i;
-		e->f[big] = e->f[--e->nf];
+		memmove(e->f + big, e->f + big + 1,
+		        (--e->nf - big) * sizeof e->f[0]); /* stays sorted */
 		e->truncated = 1;
 		n = event_encode(e, line, sizeof line, seq + 1);
 	}

@@ -44,7 +44,25 @@ json_escape(char *out, size_t cap, const uint8_t *in, size_t n)
 
 	while (r.in_used < n) {
 		const uint8_t *p = in + r.in_used;
-		size_t ulen = json_utf8_len(p, n - r.in_used);
+		size_t ulen, run = 0;
+
+		/* a run of printable ASCII needs no escaping: copy it whole */
+		while (r.in_used + run < n && p[run] >= 0x20 && p[run] < 0x7f &&
+		        p[run] != '"' && p[run] != '\\')
+			run++;
+		if (run) {
+			if (run > cap - r.out_len) {
+				run = cap - r.out_len;
+				r.truncated = 1;
+			}
+			memcpy(out + r.out_len, p, run);
+			r.out_len += run;
+			r.in_used += run;
+			if (r.truncated)
+				break;
+			continue;
+		}
+		ulen = json_utf8_len(p, n - r.in_used);
 		size_t olen, step;
 		const char *src;
 
@@ -90,15 +108,24 @@ json_escape(char *out, size_t cap, const uint8_t *in, size_t n)
 void
 json_time(char out[32], int64_t unix_ms)
 {
-	time_t s = (time_t)(unix_ms / 1000);
+	/* one strftime per second: events come in bursts */
+	static int64_t cached_s = INT64_MIN;
+	static char prefix[24];
+	int64_t sec = unix_ms / 1000;
 	int ms = (int)(unix_ms % 1000);
-	struct tm tm;
 	size_t k;
 
 	if (ms < 0)
-		ms += 1000, s -= 1;
-	gmtime_r(&s, &tm);
-	k = strftime(out, 32, "%Y-%m-%dT%H:%M:%S", &tm);
+		ms += 1000, sec -= 1;
+	if (sec != cached_s) {
+		time_t t = (time_t)sec;
+		struct tm tm;
+		gmtime_r(&t, &tm);
+		strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_s = sec;
+	}
+	k = strlen(prefix);
+	memcpy(out, prefix, k);
 	out[k++] = '.';
 	out[k++] = (char)('0' + ms / 100);
 	out[k++] = (char)('0' + ms / 10 % 10);

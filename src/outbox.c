@@ -112,9 +112,20 @@ advance_tail(void)
 	for (int i = 0; i < ncons; i++)
 		low = LURE_MIN(low, cur[i]);
 	tail = LURE_MAX(tail, low);
-	for (scanned = LURE_MAX(scanned, line_start); scanned < tail; scanned++)
-		if (ring[scanned & mask] == '\n')
-			line_start = scanned + 1;
+	/* the last newline in [scanned, tail) starts the line holding tail;
+	 * searched backwards one contiguous run at a time */
+	for (uint64_t end = tail, from = LURE_MAX(scanned, line_start);
+	        end > from;) {
+		size_t at = (size_t)((end - 1) & mask);
+		size_t run = (size_t)LURE_MIN(end - from, (uint64_t)at + 1);
+		const char *nl = memrchr(ring + at + 1 - run, '\n', run);
+		if (nl) {
+			line_start = end - (uint64_t)(ring + at - nl);
+			break;
+		}
+		end -= run;
+	}
+	scanned = tail;
 }
 
 void

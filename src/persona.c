@@ -31,8 +31,11 @@ persona_int(const char *key, long def)
 const struct persona_kv *
 persona_next(const char *key, size_t *i)
 {
+	size_t kl = strlen(key);
+
 	for (; *i < persona_nkv; (*i)++)
-		if (strcmp(persona_kv[*i].key, key) == 0)
+		if (persona_kv[*i].klen == kl &&
+		        memcmp(persona_kv[*i].key, key, kl) == 0)
 			return &persona_kv[(*i)++];
 	return NULL;
 }

@@ -14,6 +14,7 @@
 
 struct persona_kv {
 	const char *key;
+	size_t klen;
 	const char *val; /* NUL-terminated too, but may hold NULs: use len */
 	size_t len;
 };

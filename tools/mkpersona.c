@@ -155,13 +155,13 @@ main(int argc, char **argv)
 			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu);
 		}
 		n = decode(v, path, line);
-		printf("\t{\"%s\", ", k);
+		printf("\t{\"%s\", %zu, ", k, strlen(k));
 		emit_bytes((unsigned char *)v, n);
 		printf(", %zu},\n", n);
 		nkv++;
 	}
 	fclose(f);
-	printf("\t{0, 0, 0}};\nconst size_t persona_nkv = %zu;\n\n", nkv);
+	printf("\t{0, 0, 0, 0}};\nconst size_t persona_nkv = %zu;\n\n", nkv);
 	printf("const struct persona_port persona_ports[] = {\n");
 	for (size_t i = 0; i < nports; i++)
 		printf("\t%s,\n", ports[i]);
