@@ -145,9 +145,14 @@ fuzz:
 		B=build/fuzz-$(PERSONA) fuzz-build
 	sh test/fuzz/run.sh build/fuzz-$(PERSONA) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-bench: $(B)/lure
+# make bench: the static x86_64 binary (what is deployed) against nginx, then
+# the shipper against rsyslog's omelasticsearch
+bench:
 	sh tools/deps.sh bench
-	sh test/bench/run.sh $(B)/lure
+	sh tools/deps.sh size
+	$(MAKE) TARGET=x86_64 PERSONA=$(PERSONA)
+	sh test/bench/run.sh build/x86_64-$(PERSONA)/lure
+	@if [ -f test/bench/ship.sh ]; then sh test/bench/ship.sh; fi
 
 size:
 	sh tools/deps.sh size

@@ -1,4 +1,6 @@
-/* spool.c: see spool.h. Offsets are byte offsets in the current data file.
+/* spool.c: see spool.h. Inside, offsets are byte offsets in the current
+ * data file; outside, positions are virtual (base + offset) and only grow,
+ * so a reader's position stays right when the file is emptied or compacted.
  * Compaction copies the unacknowledged tail to <path>.tmp and renames it
  * over <path>; the ack file records the data file's inode, so an ack offset
  * is never applied to another file (after a crash mid-compaction the new
@@ -19,6 +21,7 @@ static struct {
 	int fd, ackfd;
 	char path[256], ackpath[272];
 	uint64_t max, size, acked, ino;
+	uint64_t base; /* virtual position of the file's first byte */
 	uint64_t dropped, dropped_bytes, recovered;
 	/* read cache */
 	char cache[65536];
@@ -82,6 +85,7 @@ spool_open(const char *path, uint64_t max_bytes)
 			sp.size = end;
 	}
 	sp.recovered = sp.size - sp.acked;
+	sp.base = 0;
 	sp.cache_len = 0;
 	write_ack();
 	return 0;
@@ -90,7 +94,7 @@ spool_open(const char *path, uint64_t max_bytes)
 uint64_t
 spool_cursor(void)
 {
-	return sp.acked;
+	return sp.base + sp.acked;
 }
 
 /* Fill the cache at pos; returns bytes available. */
@@ -108,14 +112,15 @@ cache_at(uint64_t pos)
 }
 
 long
-spool_line(uint64_t *pos, char *dst, size_t cap)
+spool_line(uint64_t *vpos, char *dst, size_t cap)
 {
-	uint64_t p;
+	uint64_t p, start;
 	size_t got = 0;
 
-	if (*pos < sp.acked)
-		*pos = sp.acked;
-	for (p = *pos; p < sp.size;) {
+	if (*vpos < sp.base + sp.acked)
+		*vpos = sp.base + sp.acked;
+	start = *vpos - sp.base;
+	for (p = start; p < sp.size;) {
 		size_t avail = cache_at(p);
 		const char *c = sp.cache + (p - sp.cache_pos), *nl;
 		if (!avail)
@@ -127,7 +132,7 @@ spool_line(uint64_t *pos, char *dst, size_t cap)
 		got += take;
 		p += take;
 		if (nl) {
-			*pos = p;
+			*vpos = sp.base + p;
 			return got <= cap ? (long)got : -1;
 		}
 	}
@@ -162,6 +167,7 @@ compact(void)
 	close(sp.fd);
 	sp.fd = fd;
 	sp.size -= sp.acked;
+	sp.base += sp.acked;
 	sp.acked = 0;
 	sp.ino = inode_of(fd);
 	sp.cache_len = 0;
@@ -170,14 +176,18 @@ compact(void)
 }
 
 void
-spool_ack_to(uint64_t pos)
+spool_ack_to(uint64_t vpos)
 {
-	if (sp.fd < 0 || pos <= sp.acked)
+	uint64_t pos;
+
+	if (sp.fd < 0 || vpos <= sp.base + sp.acked)
 		return;
+	pos = vpos - sp.base;
 	sp.acked = pos > sp.size ? sp.size : pos;
 	if (sp.acked == sp.size) {
 		/* all delivered: start the file again */
 		if (ftruncate(sp.fd, 0) == 0) {
+			sp.base += sp.size;
 			sp.size = sp.acked = 0;
 			sp.cache_len = 0;
 		}
@@ -194,14 +204,14 @@ spool_append(const char *line, size_t n)
 		return -1;
 	/* beyond the cap: drop the oldest unacknowledged lines, counted */
 	while (sp.size - sp.acked + n > sp.max && sp.acked < sp.size) {
-		uint64_t pos = sp.acked;
+		uint64_t pos = sp.base + sp.acked;
 		char skip[1];
 		long l = spool_line(&pos, skip, 0);
 		if (l == 0)
 			break;
 		sp.dropped++;
-		sp.dropped_bytes += pos - sp.acked;
-		sp.acked = pos;
+		sp.dropped_bytes += pos - sp.base - sp.acked;
+		sp.acked = pos - sp.base;
 	}
 	if (sp.size - sp.acked + n > sp.max)
 		return sp.dropped++, 0;

@@ -52,8 +52,9 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 BATCH = 1000                # events per bulk request, both shippers
 LURE_BATCH_BYTES = 4 << 20  # so that 1000 events always fit (lure's default: 512 KiB)
 LURE_OUTBOX = 4 << 20       # lure's in-memory queue (its default: 1 MiB)
-RS_MAIN_QUEUE = 4000        # rsyslog's main queue, messages (~4 MiB of lines, like lure's outbox)
-RS_ACTION_QUEUE = 2000      # its action queue (linkedlist), messages
+RS_MAIN_QUEUE = 2000        # rsyslog's main queue, messages
+RS_ACTION_QUEUE = 2000      # its action queue (linkedlist), messages: 4000 in all, ~4 MiB of
+                            # lines like lure's outbox (2 batches in memory besides the one sent)
 
 
 def log(*a):
@@ -320,7 +321,7 @@ class Bench:
             "who": "lure", "name": name, "n": n, "count": final, "ok": r["ok"] and final == n,
             "wall_s": r["wall_s"], "events_per_s": r["events_per_s"],
             "cpu_s": r["ship_cpu_s"], "cpu_us": r["ship_cpu_us_per_event"],
-            "rss_kib": r["maxrss_kib"], "up": proxy.up, "down": proxy.down, "conns": proxy.conns,
+            "rss_kib": r["vm_hwm_kib"], "up": proxy.up, "down": proxy.down, "conns": proxy.conns,
             "requests": r["requests"], "gen_cpu_s": r["gen_cpu_s"],
             "tls": self.nginx.tls_seen(ng0) if url_for[0] == "https" else {},
             "detail": r, "stderr": err.strip()[-1000:],
@@ -334,11 +335,14 @@ class Bench:
         except Exception:   # noqa: BLE001
             pass
 
-    def rsyslog_conf(self, d, infile, index, port, tls, ca, es=True):
+    def rsyslog_conf(self, d, infile, index, port, tls, ca, es=True, ids=False):
         if es:
+            # ids: the same semantics as lure ("create" with _id = event.id), the id cut out of
+            # the line with a regex (the first "id":"..." of a lure line is event.id)
             out = (f'action(type="omelasticsearch" server="127.0.0.1" serverport="{port}" '
                    f'template="lurejson" searchIndex="{index}" searchType="" bulkmode="on" '
-                   + (f'usehttps="on" tls.cacert="{ca}" ' if tls else '') +
+                   + (f'usehttps="on" tls.cacert="{ca}" ' if tls else '')
+                   + ('writeoperation="create" bulkid="lureid" dynbulkid="on" ' if ids else '') +
                    f'queue.type="linkedlist" queue.size="{RS_ACTION_QUEUE}" '
                    f'queue.dequeuebatchsize="{BATCH}" action.resumeRetryCount="-1" '
                    f'errorfile="{d}/es-errors.json")')
@@ -352,13 +356,14 @@ module(load="imfile" mode="inotify")
 main_queue(queue.type="fixedarray" queue.size="{RS_MAIN_QUEUE}")
 template(name="lurejson" type="string" string="%msg%")
 template(name="lurejsonnl" type="string" string="%msg%\\n")
+template(name="lureid" type="string" string="%msg:R,ERE,1,DFLT:\\"id\\":\\"([^\\"]+)\\"--end%")
 input(type="imfile" file="{d}/in/events.ndjson" tag="lure" freshStartTail="off" ruleset="out")
 ruleset(name="out") {{
   {out}
 }}
 """
 
-    def run_rsyslog(self, name, url_for, n, events, ca=None, es=True):
+    def run_rsyslog(self, name, url_for, n, events, ca=None, es=True, ids=False):
         index = f"lure-bench-{name}"
         d = self.tmp / name
         (d / "work").mkdir(parents=True)
@@ -366,7 +371,7 @@ ruleset(name="out") {{
         proxy = CountingProxy(url_for[1]) if es else None
         conf = d / "rsyslog.conf"
         conf.write_text(self.rsyslog_conf(d, events, index, proxy.port if proxy else 0,
-                                          url_for[0] == "https", ca, es))
+                                          url_for[0] == "https", ca, es, ids))
         ng0 = self.nginx.log_size()
         p = subprocess.Popen([RSYSLOGD, "-n", "-f", str(conf), "-i", str(d / "rsyslogd.pid")],
                              stdout=subprocess.DEVNULL, stderr=open(d / "rsyslogd.log", "w"))
@@ -416,7 +421,7 @@ ruleset(name="out") {{
         cpu = cpu1 - cpu0
         errs = (d / "es-errors.json")
         res = {
-            "who": "rsyslog" if es else "rsyslog-file", "name": name, "n": n, "count": final,
+            "who": ("rsyslog-ids" if ids else "rsyslog") if es else "rsyslog-file", "name": name, "n": n, "count": final,
             "ok": final == n, "wall_s": wall, "events_per_s": final / wall if final else 0,
             "cpu_s": cpu, "cpu_us": cpu * 1e6 / n, "rss_kib": hwm,
             "up": proxy.up if proxy else 0, "down": proxy.down if proxy else 0,
@@ -482,6 +487,14 @@ ruleset(name="out") {{
                     log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
                         f"{res['rss_kib']} KiB, count {res['count']}")
                     results.append(res)
+            if a.rsyslog_ids:
+                for proto in ("https",):
+                    log(f"run rsyslog-ids-{proto}: N={n} ...")
+                    res = self.run_rsyslog(f"rsyslog-ids-{proto}", https, n, events, ca, ids=True)
+                    res["proto"] = proto
+                    log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
+                        f"{res['rss_kib']} KiB, count {res['count']}")
+                    results.append(res)
             log("run rsyslog-file (imfile -> omfile, no Elasticsearch) ...")
             base = self.run_rsyslog("rsyslog-file", http, n, events, None, es=False)
             base["proto"] = "-"
@@ -512,7 +525,7 @@ ruleset(name="out") {{
         print(f"# lure shipper vs rsyslog omelasticsearch, {datetime.datetime.now():%Y-%m-%d %H:%M}")
         print(f"# machine: {os.cpu_count()} CPUs, {cpu_model}, {platform.release()}; "
               f"load average now {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
-        rs_ver = subprocess.run([RSYSLOGD, "-v"], capture_output=True, text=True).stdout.split("\n")[0]
+        rs_ver = subprocess.run([RSYSLOGD, "-v"], capture_output=True, text=True).stdout.split("\n")[0].replace(" compiled with:", "")
         print(f"# node: OpenSearch 2.19 (test/es/node.py, java {self.args.java_opts}); {rs_ver.strip()}")
         print(f"# N = {n} events per run, lines avg {gen['avg_line']:.0f} B (p10 {gen['p10']}, "
               f"p50 {gen['p50']}, p90 {gen['p90']}); {BATCH} events per bulk request for both; "
@@ -529,27 +542,30 @@ ruleset(name="out") {{
                   f"{r['up'] / r['n']:>8.1f} {r['down'] / r['n']:>9.1f} {r['conns']:>5} "
                   f"{r['count']:>9}{'' if r['ok'] else '  MISMATCH'}")
         print()
-        print(f"{'ratio lure/rsyslog':<20} {'events/s':>9} {'CPU/ev':>8} {'peak RSS':>9} {'B/ev up':>8} "
-              f"{'goal':>30}")
-        for proto in ("https", "http"):
-            ls = [r for r in results if r["who"] == "lure" and r["proto"] == proto]
-            rs = [r for r in results if r["who"] == "rsyslog" and r["proto"] == proto]
-            if not ls or not rs:
+        keys = ("events_per_s", "cpu_us", "rss_kib", "up")
+
+        def mean(who, proto):
+            rs = [r for r in results if r["who"] == who and r["proto"] == proto]
+            return {k: sum(r[k] for r in rs) / len(rs) for k in keys} if rs else None
+
+        print(f"{'ratio lure/rsyslog':<24} {'events/s':>9} {'CPU/ev':>8} {'peak RSS':>9} {'B/ev up':>8}   goal")
+        for who, proto, label in (("rsyslog", "https", "over TLS"), ("rsyslog", "http", "plain HTTP"),
+                                  ("rsyslog-ids", "https", "over TLS, rsyslog-ids")):
+            L, R = mean("lure", proto), mean(who, proto)
+            if not L or not R:
                 continue
-            L = {k: sum(r[k] for r in ls) / len(ls) for k in ("events_per_s", "cpu_us", "rss_kib", "up")}
-            R = {k: sum(r[k] for r in rs) / len(rs) for k in ("events_per_s", "cpu_us", "rss_kib", "up")}
             cpu_r = L["cpu_us"] / R["cpu_us"]
             rss_r = L["rss_kib"] / R["rss_kib"]
-            goal = (f"CPU<=0.5x {'met' if cpu_r <= 0.5 else 'NOT met'}, "
-                    f"RSS<=0.1x {'met' if rss_r <= 0.1 else 'NOT met'}")
-            label = "over TLS" if proto == "https" else "plain HTTP"
-            print(f"{label:<20} {L['events_per_s'] / R['events_per_s']:>8.2f}x {cpu_r:>7.2f}x "
-                  f"{rss_r:>8.3f}x {L['up'] / R['up']:>7.2f}x {goal:>30}")
-            if proto == "https":
+            goal = (f"CPU <= 0.5x {'met' if cpu_r <= 0.5 else 'NOT met'}, "
+                    f"RSS <= 0.1x {'met' if rss_r <= 0.1 else 'NOT met'}")
+            print(f"{label:<24} {L['events_per_s'] / R['events_per_s']:>8.2f}x {cpu_r:>7.2f}x "
+                  f"{rss_r:>8.3f}x {L['up'] / R['up']:>7.2f}x   {goal}")
+        for proto in ("https", "http"):
+            L, R = mean("lure", proto), mean("rsyslog", proto)
+            if L and R and R["cpu_us"] > base["cpu_us"]:
                 ex = R["cpu_us"] - base["cpu_us"]
-                if ex > 0:
-                    print(f"{'  vs rsyslog minus its file input':<36} CPU/ev {L['cpu_us'] / ex:.2f}x "
-                          f"(rsyslog {R['cpu_us']:.2f} - {base['cpu_us']:.2f} us/ev of imfile->omfile)")
+                print(f"  {proto}: rsyslog without its file input ({R['cpu_us']:.2f} - {base['cpu_us']:.2f} "
+                      f"us/ev of imfile->omfile = {ex:.2f}): lure CPU/ev {L['cpu_us'] / ex:.2f}x of that")
         print()
         for r in results:
             if r["tls"]:
@@ -594,6 +610,8 @@ def main():
     ap.add_argument("--timeout", type=int, default=1800, help="seconds before a run gives up")
     ap.add_argument("--shipbench", default=str(ROOT / "build" / "bench" / "shipbench"))
     ap.add_argument("--java-opts", default="-Xms1g -Xmx1g", help="the node's JVM options")
+    ap.add_argument("--no-rsyslog-ids", dest="rsyslog_ids", action="store_false",
+                    help="skip the extra rsyslog run with lure's semantics (create, _id = event.id)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
     args = ap.parse_args()
     for tool in (NGINX, RSYSLOGD, shutil.which("openssl")):

@@ -101,3 +101,27 @@ def test_spool_with_node_up(shared_node, sensor, tmp_path):
     assert_exactly_once(node, "lure-spoolup-*", [s], timeout=15)
     assert get(st, "lure.events.ship_dropped") == 0
     assert "unparsable" not in s.stderr()
+
+
+def test_dash_e_overrides_url(shared_node, sensor):
+    """-e URL ships there: with no elasticsearch.url in the config, and over a wrong one."""
+    node = shared_node
+    a = sensor("dashe", None, "lure-dashe-%Y.%m.%d", args=["-e", node.url])
+    b = sensor("dashe2", "http://127.0.0.1:9/", "lure-dashe-%Y.%m.%d", args=["-e", node.url])
+    for s in (a, b):
+        connect_banner(s.banner_port)
+    assert_exactly_once(node, "lure-dashe-*", [a, b], timeout=10)
+    assert not a.ship_errors() and not b.ship_errors()
+
+
+def test_event_larger_than_batch_bytes(shared_node, sensor):
+    """batch_events 1 and the smallest batch_bytes (4096): an event line longer than the batch can
+    hold must still be shipped (alone) and must not hold up the events behind it."""
+    node = shared_node
+    s = sensor("onebig", node.url, "lure-onebig-%Y.%m.%d", es={"batch_events": 1, "batch_bytes": 4096})
+    connect_banner(s.banner_port, b"A" * 4096)  # a request event of ~4.5 KB
+    for _ in range(3):
+        connect_banner(s.banner_port)
+    assert max(len(l) for l in s.out.read_bytes().split(b"\n")) > 4096 + 200
+    got = assert_exactly_once(node, "lure-onebig-*", [s], timeout=15)
+    assert len(got) >= 13

@@ -86,7 +86,36 @@ test_torn_tail_and_cap(void)
 	unlink(path);
 }
 
+/* A reader's position survives the file being emptied and compacted. */
+static void
+test_position_survives_truncation(void)
+{
+	char buf[64];
+	uint64_t pos;
+
+	fresh();
+	CHECK(spool_open(path, 65536) == 0);
+	CHECK(spool_append("{\"a\":1}\n", 8) == 0);
+	pos = spool_cursor();
+	CHECK(spool_line(&pos, buf, sizeof buf) == 8);
+	spool_ack_to(pos); /* all delivered: the file is emptied */
+	CHECK(spool_append("{\"b\":2}\n", 8) == 0);
+	CHECK(spool_line(&pos, buf, sizeof buf) == 8);
+	CHECK(strncmp(buf, "{\"b\":2}", 7) == 0);
+	/* compaction: ack more than half the cap, keep one line unread */
+	for (int i = 0; i < 5000; i++)
+		spool_append("{\"c\":3}\n", 8);
+	CHECK(spool_append("{\"d\":4}\n", 8) == 0);
+	for (int i = 0; i < 5000; i++)
+		CHECK(spool_line(&pos, buf, sizeof buf) == 8);
+	spool_ack_to(pos);
+	CHECK(spool_line(&pos, buf, sizeof buf) == 8);
+	CHECK(strncmp(buf, "{\"d\":4}", 7) == 0);
+	unlink(path);
+}
+
 const struct unit_test unit_spool[] = {
+	{"position_survives_truncation", test_position_survives_truncation},
         {"reopen", test_reopen},
         {"torn_tail_and_cap", test_torn_tail_and_cap},
         {0, 0},
