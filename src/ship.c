@@ -357,7 +357,9 @@ ship_setup(struct config *cf)
 	if (c->spool[0] && spool_open(c->spool, c->spool_max_bytes) < 0)
 		return -1;
 	sh.cap_items = c->batch_events;
-	sh.body_cap = c->batch_bytes + c->batch_events * 200u;
+	/* one line of any size must fit an empty batch: it goes out alone */
+	sh.body_cap = LURE_MAX(c->batch_bytes + c->batch_events * 200u,
+	        (unsigned)EVENT_LINE_MAX + 512u);
 	sh.resp_cap = 16384 + c->batch_events * 512u;
 	sh.ntok = 64 + c->batch_events * 16u;
 	sh.body = malloc(sh.body_cap);
@@ -1002,8 +1004,7 @@ handle_bulk(int code, const char *body, size_t blen)
 		batch_done();
 		return 0;
 	}
-	if (!retry)
-		sh.limit = 0; /* the rest of a split batch */
+	/* a split batch keeps the size that fitted for the rest of it */
 	return retry;
 }
 
@@ -1038,12 +1039,18 @@ finish_response(void)
 			sh.template_done = 1;
 			lure_log("SHIP template=installed");
 		} else {
+			/* 4xx will not change (rights, size limit): ship
+			 * without it; overload or outage: try again later */
 			char m[96];
-			snprintf(m, sizeof m, "index template refused: HTTP %d",
-			        code);
+			int give_up = code >= 400 && code < 500 && code != 429;
+			snprintf(m, sizeof m, "index template refused: HTTP %d%s",
+			        code, give_up ? "; shipping without it" : "");
 			set_error("%s", m);
-			backoff();
-			return;
+			if (!give_up) {
+				backoff();
+				return;
+			}
+			sh.template_done = 1;
 		}
 	} else if (handle_bulk(code, body, blen)) {
 		backoff();
@@ -1136,9 +1143,12 @@ ship_tick(void)
 		} else
 			sh.deadline = resolve_deadline();
 	} else if (sh.st >= S_CONNECT && now >= sh.deadline) {
-		set_error("%s", sh.st == S_RECV ? "timed out waiting for the "
-		                                  "response"
-		                                : "timed out connecting");
+		static const char *const what[S__MAX] = {
+		        [S_CONNECT] = "timed out connecting",
+		        [S_TLS] = "timed out in the TLS handshake",
+		        [S_SEND] = "timed out sending the request",
+		        [S_RECV] = "timed out waiting for the response"};
+		set_error("%s", what[sh.st] ? what[sh.st] : "timed out");
 		backoff();
 	}
 	return sh.deadline;

@@ -7,8 +7,8 @@ import struct
 import threading
 import time
 
-from conftest import (DS_TEMPLATE, TcpProxy, Traffic, assert_exactly_once, connect_banner,
-                      free_port, get, node_ids, parse_file, today_indices, wait_until)
+from conftest import (DS_TEMPLATE, TcpProxy, Traffic, assert_exactly_once, connect_banner, get,
+                      node_ids, parse_file, today_indices, wait_until)
 
 
 def closes(s, n):
