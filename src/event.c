@@ -249,7 +249,6 @@ event_tag(struct event *e, const char *tag)
 	e->tags_len = n;
 }
 
-
 /* Length of the dotted segment at s. */
 static size_t
 seglen(const char *s)

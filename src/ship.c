@@ -1043,8 +1043,9 @@ finish_response(void)
 			 * without it; overload or outage: try again later */
 			char m[96];
 			int give_up = code >= 400 && code < 500 && code != 429;
-			snprintf(m, sizeof m, "index template refused: HTTP %d%s",
-			        code, give_up ? "; shipping without it" : "");
+			snprintf(m, sizeof m,
+			        "index template refused: HTTP %d%s", code,
+			        give_up ? "; shipping without it" : "");
 			set_error("%s", m);
 			if (!give_up) {
 				backoff();

@@ -115,7 +115,7 @@ test_position_survives_truncation(void)
 }
 
 const struct unit_test unit_spool[] = {
-	{"position_survives_truncation", test_position_survives_truncation},
+        {"position_survives_truncation", test_position_survives_truncation},
         {"reopen", test_reopen},
         {"torn_tail_and_cap", test_torn_tail_and_cap},
         {0, 0},
