@@ -18,6 +18,7 @@
 #include "outbox.h"
 #include "platform.h"
 #include "ship.h"
+#include "tls.h"
 
 static volatile sig_atomic_t sig_stop, sig_hup, sig_usr1;
 static sigset_t run_mask;
@@ -97,6 +98,10 @@ loop_status(const char *reason)
 		event_int(e, "lure.ship.in_flight", (int64_t)ss.in_flight);
 		if (ss.last_error[0])
 			event_str(e, "error.message", ss.last_error);
+		if (tls_heap_size()) {
+			event_int(e, "lure.tls_heap.peak", (int64_t)tls_heap_peak());
+			event_int(e, "lure.tls_heap.size", (int64_t)tls_heap_size());
+		}
 	}
 	if (strcmp(reason, "start") == 0)
 		event_raw(e, "lure.listeners", conn_listeners_json(),

@@ -271,6 +271,7 @@ class Bench:
         self.node = None
         self.nginx = None
         self.children = []
+        self.runs = 0
 
     # each run: its own index (deleted after it has been counted) and its own counting proxy
     def count_until(self, index, n, proc=None, deadline=None):
@@ -288,12 +289,18 @@ class Bench:
                 return c
             time.sleep(1.0)
 
-    def run_lure(self, name, url_for, n, ca=None):
-        index = f"lure-bench-{name}"
+    def index_name(self):
+        """A fresh index per run, all names of one length (the name is in every action line)."""
+        self.runs += 1
+        return f"lure-bench-{self.runs:03d}"
+
+    def run_lure(self, name, url_for, n, ca=None, defaults=False):
+        index = self.index_name()
         proxy = CountingProxy(url_for[1])
         url = f"{url_for[0]}://127.0.0.1:{proxy.port}"
-        cmd = [self.args.shipbench, "-n", str(n), "-i", index, "-b", str(BATCH),
-               "-B", str(LURE_BATCH_BYTES), "-o", str(LURE_OUTBOX), "-T", str(self.args.timeout)]
+        cmd = [self.args.shipbench, "-n", str(n), "-i", index, "-T", str(self.args.timeout)]
+        if not defaults:   # else lure's own: outbox 1 MiB, 200 events / 512 KiB per request
+            cmd += ["-b", str(BATCH), "-B", str(LURE_BATCH_BYTES), "-o", str(LURE_OUTBOX)]
         if ca:
             cmd += ["-a", ca]
         cmd.append(url)
@@ -319,7 +326,7 @@ class Bench:
             raise RuntimeError(f"shipbench failed ({p.returncode}): {out[-2000:]} {err[-2000:]}")
         final = self.node.count(index)
         res = {
-            "who": "lure", "name": name, "n": n, "count": final, "ok": r["ok"] and final == n,
+            "who": "lure-defaults" if defaults else "lure", "name": name, "n": n, "count": final, "ok": r["ok"] and final == n,
             "wall_s": r["wall_s"], "events_per_s": r["events_per_s"],
             "cpu_s": r["ship_cpu_s"], "cpu_us": r["ship_cpu_us_per_event"],
             "rss_kib": r["vm_hwm_kib"], "up": proxy.up, "down": proxy.down, "conns": proxy.conns,
@@ -365,7 +372,7 @@ ruleset(name="out") {{
 """
 
     def run_rsyslog(self, name, url_for, n, events, ca=None, es=True, ids=False):
-        index = f"lure-bench-{name}"
+        index = self.index_name()
         d = self.tmp / name
         (d / "work").mkdir(parents=True)
         (d / "in").mkdir()
@@ -490,6 +497,12 @@ ruleset(name="out") {{
                     log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
                         f"{res['rss_kib']} KiB, count {res['count']}")
                     results.append(res)
+            log(f"run lure-defaults-https: N={n} ...")
+            res = self.run_lure("lure-defaults-https", https, n, ca, defaults=True)
+            res["proto"] = "https"
+            log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
+                f"{res['rss_kib']} KiB, count {res['count']}")
+            results.append(res)
             if a.rsyslog_ids:
                 for proto in ("https",):
                     log(f"run rsyslog-ids-{proto}: N={n} ...")
@@ -534,13 +547,19 @@ ruleset(name="out") {{
               f"p50 {gen['p50']}, p90 {gen['p90']}); {BATCH} events per bulk request for both; "
               f"lure outbox {LURE_OUTBOX >> 20} MiB, rsyslog queues main {RS_MAIN_QUEUE} / action "
               f"{RS_ACTION_QUEUE} msgs")
+        print("# lure-defaults: lure's own settings (outbox 1 MiB, 200 events / 512 KiB per request); "
+              "rsyslog-ids: rsyslog with lure's semantics (create, _id = event.id cut out by a regex); "
+              "rsyslog-file: rsyslog's input alone (imfile -> omfile, same queues)")
+        print("# CPU: lure = shipper only (event building measured and subtracted); rsyslog = whole "
+              "rsyslogd (reading the file included). Peak RSS = VmHWM. Bytes: TCP payload through a "
+              "counting forwarder")
         print()
-        hdr = (f"{'run':<16} {'events/s':>9} {'CPU us/ev':>10} {'CPU s':>7} {'peak RSS':>10} "
+        hdr = (f"{'run':<20} {'events/s':>9} {'CPU us/ev':>10} {'CPU s':>7} {'peak RSS':>10} "
                f"{'B/ev up':>8} {'B/ev down':>9} {'conns':>5} {'count':>9}")
         print(hdr)
         print("-" * len(hdr))
         for r in results + [base]:
-            print(f"{r['who'] + '/' + r['proto']:<16} {r['events_per_s']:>9.0f} {r['cpu_us']:>10.2f} "
+            print(f"{r['who'] + '/' + r['proto']:<20} {r['events_per_s']:>9.0f} {r['cpu_us']:>10.2f} "
                   f"{r['cpu_s']:>7.2f} {r['rss_kib'] / 1024:>7.1f} MiB "
                   f"{r['up'] / r['n']:>8.1f} {r['down'] / r['n']:>9.1f} {r['conns']:>5} "
                   f"{r['count']:>9}{'' if r['ok'] else '  MISMATCH'}")
@@ -553,8 +572,9 @@ ruleset(name="out") {{
 
         print(f"{'ratio lure/rsyslog':<24} {'events/s':>9} {'CPU/ev':>8} {'peak RSS':>9} {'B/ev up':>8}   goal")
         for who, proto, label in (("rsyslog", "https", "over TLS"), ("rsyslog", "http", "plain HTTP"),
-                                  ("rsyslog-ids", "https", "over TLS, rsyslog-ids")):
-            L, R = mean("lure", proto), mean(who, proto)
+                                  ("rsyslog-ids", "https", "over TLS, rsyslog-ids"),
+                                  ("rsyslog", "https", "over TLS, lure-defaults")):
+            L, R = mean("lure-defaults" if label.endswith("lure-defaults") else "lure", proto), mean(who, proto)
             if not L or not R:
                 continue
             cpu_r = L["cpu_us"] / R["cpu_us"]
@@ -575,8 +595,8 @@ ruleset(name="out") {{
                 print(f"TLS seen by nginx, {r['who']}/{r['proto']}: "
                       + ", ".join(f"{k} x{v}" for k, v in r["tls"].items()))
         for r in results:
-            if r["who"] == "lure":
-                print(f"lure/{r['proto']}: {r['requests']} bulk requests, event generation "
+            if r["who"].startswith("lure"):
+                print(f"{r['who']}/{r['proto']}: {r['requests']} bulk requests, event generation "
                       f"{r['gen_cpu_s']:.2f} CPU s excluded, wall {r['wall_s']:.1f} s")
             else:
                 print(f"{r['who']}/{r['proto']}: wall {r['wall_s']:.1f} s (file appears -> last response), "
