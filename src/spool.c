@@ -23,11 +23,12 @@ static struct {
 	uint64_t max, size, acked, ino;
 	uint64_t base; /* virtual position of the file's first byte */
 	uint64_t dropped, dropped_bytes, recovered;
-	/* read cache */
-	char cache[65536];
+	/* read cache (the bytes are in spool_cache: BSS, not in the binary) */
+	char *cache;
 	uint64_t cache_pos;
 	size_t cache_len;
 } sp = {.fd = -1, .ackfd = -1};
+static char spool_cache[65536];
 
 static void
 write_ack(void)
@@ -86,6 +87,7 @@ spool_open(const char *path, uint64_t max_bytes)
 	}
 	sp.recovered = sp.size - sp.acked;
 	sp.base = 0;
+	sp.cache = spool_cache;
 	sp.cache_len = 0;
 	write_ack();
 	return 0;
@@ -105,7 +107,7 @@ cache_at(uint64_t pos)
 
 	if (pos >= sp.cache_pos && pos < sp.cache_pos + sp.cache_len)
 		return sp.cache_len - (size_t)(pos - sp.cache_pos);
-	n = pread(sp.fd, sp.cache, sizeof sp.cache, (off_t)pos);
+	n = pread(sp.fd, spool_cache, sizeof spool_cache, (off_t)pos);
 	sp.cache_pos = pos;
 	sp.cache_len = n > 0 ? (size_t)n : 0;
 	return sp.cache_len;
