@@ -99,8 +99,10 @@ loop_status(const char *reason)
 		if (ss.last_error[0])
 			event_str(e, "error.message", ss.last_error);
 		if (tls_heap_size()) {
-			event_int(e, "lure.tls_heap.peak", (int64_t)tls_heap_peak());
-			event_int(e, "lure.tls_heap.size", (int64_t)tls_heap_size());
+			event_int(e, "lure.tls_heap.peak",
+			        (int64_t)tls_heap_peak());
+			event_int(e, "lure.tls_heap.size",
+			        (int64_t)tls_heap_size());
 		}
 	}
 	if (strcmp(reason, "start") == 0)
@@ -127,6 +129,7 @@ loop_run(void)
 
 		if (sig_hup) {
 			sig_hup = 0;
+			ship_feed();
 			out_file_reopen();
 		}
 		if (sig_usr1) {
@@ -137,6 +140,10 @@ loop_run(void)
 			loop_status("heartbeat");
 			next_heartbeat += (int64_t)config.heartbeat * 1000;
 		}
+		/* the spool first: a line in the output file is then always in
+		 * the spool too, whenever a kill -9 comes */
+		if ((sd = ship_tick()) && (!deadline || sd < deadline))
+			deadline = sd;
 		out_file_flush();
 		if ((ofd = out_file_fd()) >= 0) {
 			pfd[0].fd = ofd;
@@ -144,8 +151,6 @@ loop_run(void)
 			pfd[0].revents = 0;
 			n = 1;
 		}
-		if ((sd = ship_tick()) && (!deadline || sd < deadline))
-			deadline = sd;
 		ship_pollfd(&pfd[n]);
 		if (pfd[n].fd >= 0)
 			sfd_at = (int)n++;
@@ -173,14 +178,17 @@ loop_run(void)
 		}
 		if (r == 0)
 			continue;
-		if (ofd >= 0 && pfd[0].revents)
+		if (ofd >= 0 && pfd[0].revents) {
+			ship_feed();
 			out_file_flush();
+		}
 		if (sfd_at >= 0 && pfd[sfd_at].revents)
 			ship_handle(pfd[sfd_at].revents);
 		conn_poll_handle(pfd + first_conn, n - first_conn);
 	}
 	conn_shutdown();
 	loop_status("stop");
+	ship_feed();
 	out_file_drain();
 	ship_drain((int64_t)config.es.timeout_ms);
 	free(pfd);

@@ -96,12 +96,12 @@
 /* ChaCha20-Poly1305 first: constant-time and fast in plain C on routers
  * without AES instructions, and on x86_64 it still beat AES-NI GCM in the
  * shipping benchmark (test/bench/ship.sh). */
-#define MBEDTLS_SSL_CIPHERSUITES                                       \
-	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,         \
-	        MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,   \
-	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,       \
-	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,         \
-	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,       \
+#define MBEDTLS_SSL_CIPHERSUITES                                     \
+	MBEDTLS_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,       \
+	        MBEDTLS_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256, \
+	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,     \
+	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,       \
+	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,     \
 	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 
 #include "mbedtls/check_config.h"

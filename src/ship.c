@@ -1113,6 +1113,13 @@ clock_ok(void)
 	return 0;
 }
 
+void
+ship_feed(void)
+{
+	if (sh.st != S_OFF && spool_enabled())
+		feed_spool();
+}
+
 int64_t
 ship_tick(void)
 {

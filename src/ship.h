@@ -23,6 +23,10 @@ ship_enabled(void);
  * timers). Returns the next deadline in ms (0: none). */
 int64_t
 ship_tick(void);
+/* Move queued lines into the spool (when there is one): called before
+ * every write of the output file, so a line in the file is in the spool. */
+void
+ship_feed(void);
 /* The pollfd the shipper wants (fd -1 when none). */
 void
 ship_pollfd(struct pollfd *pfd);
