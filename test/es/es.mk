@@ -24,3 +24,9 @@ es-status:
 
 es-clean:
 	@bash $(ES_SH) clean $(ES_PORT)
+
+# The shipping suite against Elasticsearch 7.17 (test/es/es7/, Maven Central jars: no x-pack, so the
+# data stream tests skip). The other targets above take ES_FLAVOR=es7 too (make es-up ES_FLAVOR=es7).
+.PHONY: test-ship-es7
+test-ship-es7: $(B)/lure
+	ES_FLAVOR=es7 LURE_BIN=$(B)/lure python3 -m pytest -q test/ship

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One embedded OpenSearch 2.19 node for lure's tests (Maven Central jars, no Docker, no tarball).
+# One embedded OpenSearch 2.19 node for lure's tests (Maven Central jars, no Docker, no tarball);
+# ES_FLAVOR=es7: an Elasticsearch 7.17 node instead (test/es/es7/, no x-pack: no data streams).
 #
 #   es.sh up     [port] [key=value ...]  start a node (if not already up), print its URL as the last line
 #   es.sh down   [port]                  SIGTERM it (data kept), SIGKILL after 30 s
@@ -7,21 +8,39 @@
 #   es.sh build                          install java/maven if missing, build the launcher (cached)
 #   es.sh clean  [port]                  down, then delete the node's data
 #
-# port defaults to $ES_PORT or 9250. The node binds 127.0.0.1 only. Its home (config, data, logs) is
-# $ES_NODE_DIR or build/es/node-<port>/, with node.log (stdout+stderr), pid and settings in it.
+# port defaults to $ES_PORT or 9250 (es7: 9270). The node binds 127.0.0.1 only. Its home (config, data, logs)
+# is $ES_NODE_DIR or build/es/node-<port>/ (es7: build/es7/node-<port>/), with node.log (stdout+stderr), pid
+# and settings in it.
 # key=value pairs are OpenSearch node settings, e.g. thread_pool.write.queue_size=1 http.max_content_length=2kb.
-# Environment: ES_PORT, ES_NODE_DIR, ES_BUILD_DIR (build/es), ES_TIMEOUT (120 s), ES_LOG_LEVEL (info),
+# Environment: ES_FLAVOR (opensearch | es7), ES_PORT, ES_NODE_DIR, ES_BUILD_DIR (build/es, es7: build/es7),
+# ES_TIMEOUT (120 s), ES_LOG_LEVEL (info),
 # ES_JAVA_OPTS (-Xms256m -Xmx512m -XX:TieredStopAtLevel=1).
 # Exit 4: java/javac/mvn missing and could not be installed (apt-get install default-jdk-headless maven).
 set -euo pipefail
 
 ES_SRC=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ES_ROOT=$(cd "$ES_SRC/../.." && pwd)
-ES_BUILD=${ES_BUILD_DIR:-$ES_ROOT/build/es}
+# flavour: the Maven project (ES_SRC), default build dir and port, launcher class
+case ${ES_FLAVOR:-opensearch} in
+opensearch)
+	ES_BUILD=${ES_BUILD_DIR:-$ES_ROOT/build/es}
+	ES_DEFAULT_PORT=9250
+	ES_MAIN=lure.testnode.Main
+	;;
+es7)
+	ES_SRC=$ES_SRC/es7
+	ES_BUILD=${ES_BUILD_DIR:-$ES_ROOT/build/es7}
+	ES_DEFAULT_PORT=9270
+	ES_MAIN=lure.testnode7.Main
+	;;
+*)
+	printf 'es.sh: unknown ES_FLAVOR=%s (opensearch or es7)\n' "$ES_FLAVOR" >&2
+	exit 2
+	;;
+esac
 ES_CP_FILE=$ES_BUILD/classpath.txt
 ES_CLASSES=$ES_BUILD/target/classes
 ES_TIMEOUT=${ES_TIMEOUT:-120}
-ES_MAIN=lure.testnode.Main
 
 say() { printf 'es.sh: %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -104,7 +123,7 @@ java_opts() {
 }
 
 cmd_up() {
-	local port=${1:-${ES_PORT:-9250}}
+	local port=${1:-${ES_PORT:-$ES_DEFAULT_PORT}}
 	shift || true
 	case $port in *[!0-9]* | '') die "bad port: $port" ;; esac
 	local d pid
@@ -159,7 +178,7 @@ wait_ready() {
 }
 
 cmd_down() {
-	local port=${1:-${ES_PORT:-9250}} d pid t=0
+	local port=${1:-${ES_PORT:-$ES_DEFAULT_PORT}} d pid t=0
 	d=$(node_dir "$port")
 	pid=$(node_pid "$port" "$d")
 	if [ -z "$pid" ]; then
@@ -181,7 +200,7 @@ cmd_down() {
 }
 
 cmd_status() {
-	local port=${1:-${ES_PORT:-9250}} d pid line
+	local port=${1:-${ES_PORT:-$ES_DEFAULT_PORT}} d pid line
 	d=$(node_dir "$port")
 	pid=$(node_pid "$port" "$d")
 	line=$(grep -m1 '^READY ' "$d/node.log" 2>/dev/null || true)
@@ -196,7 +215,7 @@ cmd_status() {
 }
 
 cmd_clean() {
-	local port=${1:-${ES_PORT:-9250}}
+	local port=${1:-${ES_PORT:-$ES_DEFAULT_PORT}}
 	cmd_down "$port"
 	rm -rf "$(node_dir "$port")"
 }

@@ -1,4 +1,5 @@
-"""A real OpenSearch 2.19 node for lure's pytest suites (stdlib only).
+"""A real OpenSearch 2.19 node for lure's pytest suites (stdlib only); with ES_FLAVOR=es7 in the
+environment, an Elasticsearch 7.17 node instead (no x-pack: no data streams; see FLAVOR, DATA_STREAMS).
 
     from node import Node              # sys.path: test/es
     n = Node()                         # nothing runs yet
@@ -30,7 +31,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 ES_SH = HERE / "es.sh"
-BUILD = Path(os.environ.get("ES_BUILD_DIR", ROOT / "build" / "es"))
+# "opensearch" (default) or "es7"; es.sh reads the same variable from the environment
+FLAVOR = os.environ.get("ES_FLAVOR") or "opensearch"
+if FLAVOR not in ("opensearch", "es7"):
+    raise ValueError(f"ES_FLAVOR={FLAVOR!r}: want opensearch or es7")
+BUILD = Path(os.environ.get("ES_BUILD_DIR", ROOT / "build" / ("es" if FLAVOR == "opensearch" else "es7")))
+# data streams come with x-pack in Elasticsearch, and x-pack is not on Maven Central
+DATA_STREAMS = FLAVOR != "es7"
 
 _live = set()
 
@@ -85,6 +92,7 @@ class Node:
     # --- life cycle -----------------------------------------------------------------------------------
     def _env(self):
         env = dict(os.environ)
+        env["ES_FLAVOR"] = FLAVOR
         env["ES_NODE_DIR"] = str(self.data_dir)
         env["ES_TIMEOUT"] = str(self.timeout)
         if self.java_opts:

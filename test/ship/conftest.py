@@ -1,6 +1,8 @@
 """Shipping tests: the real lure binary shipping to a real OpenSearch 2.19 node.
 
     python3 -m pytest -q test/ship            (LURE_BIN defaults to build/ship/lure)
+    ES_FLAVOR=es7 python3 -m pytest -q test/ship      the same against Elasticsearch 7.17 (tests
+                                              marked needs_data_streams are skipped: no x-pack)
 
 LURE_BIN names the binary under test (relative to the repository root or
 absolute); when it is unset, `make B=build/ship` builds (or refreshes)
@@ -35,7 +37,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "test" / "es"))
-from node import JavaUnavailable, Node, NodeError, build  # noqa: E402
+from node import DATA_STREAMS, FLAVOR, JavaUnavailable, Node, NodeError, build  # noqa: E402, F401
+
+# ES_FLAVOR=es7: Elasticsearch 7.17 from Maven Central has no x-pack, so no data streams
+needs_data_streams = pytest.mark.skipif(not DATA_STREAMS, reason="data streams need x-pack, not on Maven Central")
 
 TEMPLATE = REPO / "etc" / "es" / "lure-template.json"
 DS_TEMPLATE = REPO / "etc" / "es" / "lure-datastream-template.json"

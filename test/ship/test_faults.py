@@ -8,7 +8,7 @@ import threading
 import time
 
 from conftest import (DS_TEMPLATE, TcpProxy, Traffic, assert_exactly_once, connect_banner, get,
-                      node_ids, parse_file, today_indices, wait_until)
+                      needs_data_streams, node_ids, parse_file, today_indices, wait_until)
 
 
 def closes(s, n):
@@ -213,6 +213,7 @@ def test_loopback_node_not_excluded(shared_node, sensor):
 
 # --- j: data stream ----------------------------------------------------------------------------------
 
+@needs_data_streams
 def test_data_stream(shared_node, sensor):
     """The data stream template installed, index "lure-ds-test" with data_stream: true -> the
     events land in the data stream lure-ds-test (backing indices .ds-lure-ds-test-*)."""
