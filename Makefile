@@ -121,7 +121,7 @@ test-ship: $(B)/lure
 	sh tools/deps.sh test
 	LURE_BIN=$(B)/lure python3 -m pytest -q test/es test/ship
 
-test: test-unit test-emu test-it test-tls test-ship
+test: test-unit test-emu test-it test-tls test-ship test-ship-es7
 
 test-san:
 	$(MAKE) SAN=1 test

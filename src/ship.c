@@ -1137,9 +1137,15 @@ ship_tick(void)
 			start_send();
 	}
 	if (sh.st == S_IDLE) {
+		/* start_send() may have come back here at once (a 413 answered
+		 * on a kept-alive connection): the next request is due now */
+		if (sh.nitems && !clock_ok())
+			return now + 10000;
+		if (batch_due())
+			return now;
 		if (sh.nitems && !sh.closed)
 			return sh.opened_at + sh.c->flush_ms;
-		return sh.clock_warned && sh.nitems ? now + 10000 : 0;
+		return 0;
 	}
 	if (sh.st == S_RESOLVE && now >= sh.deadline) {
 		int r = resolve_step();

@@ -150,7 +150,8 @@ def test_kill9_midflow_node_up(onode, tmp_path):
     """Node up, traffic flowing, lure shipping with a spool: SIGKILL mid-flow, restart with the
     same config: every event of the first run lands exactly once."""
     up(onode)
-    s = make(tmp_path, "k9up", onode, "lure-k9up-%Y.%m.%d", spool=tmp_path / "spool", flush_ms=100,
+    # flush_ms 1000: at the kill up to a second of events is still unshipped, even on a slow machine
+    s = make(tmp_path, "k9up", onode, "lure-k9up-%Y.%m.%d", spool=tmp_path / "spool", flush_ms=1000,
              dead_letter=str(tmp_path / "dead.ndjson"))
     s2 = None
     try:
