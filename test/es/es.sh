@@ -28,6 +28,7 @@ opensearch)
 	ES_MAIN=lure.testnode.Main
 	;;
 es7)
+	ES_OS_SRC=$ES_SRC/src # the OpenSearch launcher, turned into the 7.17 one
 	ES_SRC=$ES_SRC/es7
 	ES_BUILD=${ES_BUILD_DIR:-$ES_ROOT/build/es7}
 	ES_DEFAULT_PORT=9270
@@ -69,14 +70,32 @@ build() {
 	exec 9>"$ES_BUILD/.build.lock"
 	flock 9
 	local stamp=$ES_BUILD/.built
+	local srcs=$ES_SRC/src
+	[ -n "${ES_OS_SRC:-}" ] && srcs=$ES_OS_SRC
 	if [ -f "$stamp" ] && [ -f "$ES_CP_FILE" ] && [ -d "$ES_CLASSES" ] &&
-		[ -z "$(find "$ES_SRC/pom.xml" "$ES_SRC/src" -newer "$stamp" -print -quit)" ]; then
+		[ -z "$(find "$ES_SRC/pom.xml" "$srcs" -newer "$stamp" -print -quit)" ]; then
 		exec 9>&-
 		return
 	fi
 	say "building the test node (mvn, cached in ~/.m2 and $ES_BUILD) ..."
+	local gen=()
+	if [ -n "${ES_OS_SRC:-}" ]; then
+		# Elasticsearch 7.17 has the same classes under org.elasticsearch;
+		# analysis-common is not on Maven Central for 7.x (lure needs none)
+		local out=$ES_BUILD/src/main/java/lure/testnode7
+		mkdir -p "$out"
+		sed -e 's/^package lure\.testnode;/package lure.testnode7;/' \
+			-e 's/org\.opensearch\./org.elasticsearch./g' \
+			-e '/CommonAnalysisPlugin/d' \
+			-e 's/opensearch\.networkaddress/es.networkaddress/' \
+			-e 's/lure\.testnode\.Main/lure.testnode7.Main/' \
+			-e 's/"lure-testnode"/"lure-testnode7"/' \
+			-e 's/Starts one OpenSearch node/Starts one Elasticsearch 7.17 node/' \
+			"$ES_OS_SRC/main/java/lure/testnode/Main.java" >"$out/Main.java"
+		gen=(-Des.gen.src="$ES_BUILD/src/main/java")
+	fi
 	if ! mvn -B -q -f "$ES_SRC/pom.xml" package dependency:build-classpath \
-		-Des.build.dir="$ES_BUILD/target" -Dmdep.outputFile="$ES_CP_FILE" \
+		-Des.build.dir="$ES_BUILD/target" -Dmdep.outputFile="$ES_CP_FILE" "${gen[@]}" \
 		>"$ES_BUILD/mvn.log" 2>&1; then
 		tail -40 "$ES_BUILD/mvn.log" >&2
 		die "mvn failed (full log: $ES_BUILD/mvn.log)"
