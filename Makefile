@@ -17,7 +17,8 @@ PDIR := emu/personas/$(PERSONA)
 ifeq ($(wildcard $(PDIR)/persona.conf),)
 $(error PERSONA=$(PERSONA): no $(PDIR)/persona.conf)
 endif
-EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PDIR)/persona.conf | sort -u)
+PCONF := $(wildcard $(PDIR)/*.conf)
+EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PCONF) | sort -u)
 
 B ?= build/$(TARGET)-$(PERSONA)$(if $(filter none,$(TLS)),-notls)$(if $(filter 1,$(SAN)),-san)
 
@@ -37,7 +38,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS)
 
 # EMU_OBJ: what emulators need (transcripts, fuzzers); CORE_OBJ: the daemon.
 EMU_SRC = src/lure.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
-	src/persona.c src/emu_registry.c $(foreach e,$(EMUS),emu/$(e).c)
+	src/persona.c src/identity.c src/emu_registry.c $(foreach e,$(EMUS),emu/$(e).c)
 CORE_SRC = src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c
 EMU_OBJ = $(patsubst %.c,$(B)/%.o,$(EMU_SRC)) $(B)/persona_data.o
@@ -68,7 +69,7 @@ $(B)/mkpersona: tools/mkpersona.c
 	@mkdir -p $(@D)
 	cc -O1 -Wall -Wextra -Werror -o $@ $<
 
-$(B)/persona_data.c: $(B)/mkpersona $(PDIR)/persona.conf $(wildcard $(PDIR)/files/*) $(B)/.settings
+$(B)/persona_data.c: $(B)/mkpersona $(PCONF) $(shell find $(PDIR)/files -type f 2>/dev/null) $(B)/.settings
 	$(B)/mkpersona $(PDIR) $(PERSONA) > $@.tmp && mv $@.tmp $@
 
 # V=1 shows the full compiler command lines
@@ -95,6 +96,10 @@ run: $(B)/lure
 
 # --- tests -----------------------------------------------------------------
 UNIT_SRC = $(wildcard test/unit/*.c)
+$(B)/unit_list.h: $(B)/.settings $(UNIT_SRC)
+	@for f in $(sort $(filter test/unit/test_%,$(UNIT_SRC))); do \
+		n=$${f#test/unit/test_}; echo "SUITE($${n%.c})"; done > $@
+$(B)/test/unit/main.o: $(B)/unit_list.h
 $(B)/unit: $(patsubst %.c,$(B)/%.o,$(UNIT_SRC)) $(LIB_OBJ) $(TEST_OBJ)
 	$(CC) -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
 $(B)/transcript: $(B)/test/emu/transcript.o $(EMU_OBJ) $(TEST_OBJ)

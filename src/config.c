@@ -61,6 +61,7 @@ static const struct key keys[] = {
         {"output", K_OBJ, 0, 0, 0, 0},
         {"output.file", K_STR, F(output_file), 1, 0},
         {"user", K_STR, F(user), 1, 0},
+        {"state_file", K_STR, F(state_file), 0, 0},
         {"run_as_root", K_BOOL, F(run_as_root), 0, 1},
         {"heartbeat", K_UINT, F(heartbeat), 0, 86400},
         {"elasticsearch", K_OBJ, 0, 0, 0, 0},

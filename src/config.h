@@ -39,6 +39,7 @@ struct config {
 	/* output */
 	char output_file[256]; /* "-" = stdout */
 	char user[64]; /* drop to this user after binding */
+	char state_file[256]; /* per-instance identity ("" = ephemeral) */
 	int run_as_root; /* allow staying root without user */
 	unsigned heartbeat; /* seconds between status events, 0 = off */
 	/* elasticsearch shipping ("" url = off) */

@@ -10,6 +10,7 @@
 #include "conn.h"
 #include "emu.h"
 #include "event.h"
+#include "identity.h"
 #include "loop.h"
 #include "lure.h"
 #include "out_file.h"
@@ -42,13 +43,17 @@ version(void)
 		printf("port %u/%s %s\n", persona_ports[i].port,
 		        persona_ports[i].transport == EMU_UDP ? "udp" : "tcp",
 		        persona_ports[i].emu);
+	for (size_t i = 0; i < persona_nkv; i++)
+		if (persona_kv[i].klen > 9 &&
+		        memcmp(persona_kv[i].key, "identity.", 9) == 0)
+			printf("identity %s\n", persona_kv[i].key + 9);
 }
 
 int
 main(int argc, char **argv)
 {
 	static struct event_identity id;
-	static char host[64];
+	static char host[64], err[256];
 	const char *file = NULL, *es_url = NULL;
 	int check = 0, opt;
 	uint8_t boot[8];
@@ -107,6 +112,13 @@ main(int argc, char **argv)
 	id.persona = persona_name;
 	event_setup(&id);
 
+	if (identity_load(config.state_file, err, sizeof err) < 0) {
+		fprintf(stderr, "lure: %s\n", err);
+		return 1;
+	}
+	if (!config.state_file[0])
+		lure_log("IDENTITY ephemeral (no state_file: a new device at "
+		         "every start)");
 	if (out_file_open(config.output_file) < 0)
 		return 1;
 	if (ship_setup(&config) < 0)

@@ -30,7 +30,4 @@ unit_fail(const char *file, int line, const char *what);
 		}                                           \
 	} while (0)
 
-extern const struct unit_test unit_json[], unit_event[], unit_config[],
-        unit_outbox[], unit_ship[], unit_spool[];
-
 #endif
