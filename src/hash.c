@@ -1,0 +1,191 @@
+/* hash.c: MD5 (RFC 1321), SHA-1 (FIPS 180-4), hex and base64, written from
+ * the specifications for small inputs: each call streams its parts through
+ * one 64-byte block buffer on the stack. */
+#include <string.h>
+
+#include "hash.h"
+
+#define ROL(x, c) (((x) << (c)) | ((x) >> (32 - (c))))
+
+static void
+md5_block(uint32_t h[4], const uint8_t b[64])
+{
+	static const uint32_t k[64] = {0xd76aa478, 0xe8c7b756, 0x242070db,
+	        0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
+	        0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122,
+	        0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340,
+	        0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681,
+	        0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed,
+	        0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942,
+	        0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9,
+	        0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa, 0xd4ef3085,
+	        0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
+	        0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3,
+	        0x8f0ccc92, 0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0,
+	        0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb,
+	        0xeb86d391};
+	static const uint8_t r[16] = {
+	        7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21};
+	uint32_t w[16], a = h[0], bb = h[1], c = h[2], d = h[3];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)b[4 * i] | (uint32_t)b[4 * i + 1] << 8 |
+		       (uint32_t)b[4 * i + 2] << 16 |
+		       (uint32_t)b[4 * i + 3] << 24;
+	for (int i = 0; i < 64; i++) {
+		uint32_t f, t;
+		int g;
+		if (i < 16)
+			f = (bb & c) | (~bb & d), g = i;
+		else if (i < 32)
+			f = (d & bb) | (~d & c), g = (5 * i + 1) % 16;
+		else if (i < 48)
+			f = bb ^ c ^ d, g = (3 * i + 5) % 16;
+		else
+			f = c ^ (bb | ~d), g = (7 * i) % 16;
+		t = d;
+		d = c;
+		c = bb;
+		f += a + k[i] + w[g];
+		bb += ROL(f, r[(i / 16) * 4 + i % 4]);
+		a = t;
+	}
+	h[0] += a, h[1] += bb, h[2] += c, h[3] += d;
+}
+
+static void
+sha1_block(uint32_t h[5], const uint8_t b[64])
+{
+	uint32_t w[80], a = h[0], bb = h[1], c = h[2], d = h[3], e = h[4];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
+		       (uint32_t)b[4 * i + 2] << 8 | (uint32_t)b[4 * i + 3];
+	for (int i = 16; i < 80; i++)
+		w[i] = ROL(w[i - 3] ^ w[i - 8] ^ w[i - 14] ^ w[i - 16], 1);
+	for (int i = 0; i < 80; i++) {
+		uint32_t f, k, t;
+		if (i < 20)
+			f = (bb & c) | (~bb & d), k = 0x5a827999;
+		else if (i < 40)
+			f = bb ^ c ^ d, k = 0x6ed9eba1;
+		else if (i < 60)
+			f = (bb & c) | (bb & d) | (c & d), k = 0x8f1bbcdc;
+		else
+			f = bb ^ c ^ d, k = 0xca62c1d6;
+		t = ROL(a, 5) + f + e + k + w[i];
+		e = d;
+		d = c;
+		c = ROL(bb, 30);
+		bb = a;
+		a = t;
+	}
+	h[0] += a, h[1] += bb, h[2] += c, h[3] += d, h[4] += e;
+}
+
+/* Merkle-Damgard over the parts; big: length and words big-endian. */
+static void
+hash_run(const struct hash_part *parts, size_t n, uint32_t *h, int big,
+        void (*block)(uint32_t *, const uint8_t *))
+{
+	uint8_t b[64];
+	size_t k = 0;
+	uint64_t bits = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *p = parts[i].p;
+		for (size_t j = 0; j < parts[i].n; j++) {
+			b[k++] = p[j];
+			if (k == 64)
+				block(h, b), k = 0;
+		}
+		bits += (uint64_t)parts[i].n * 8;
+	}
+	b[k++] = 0x80;
+	if (k > 56) {
+		memset(b + k, 0, 64 - k);
+		block(h, b);
+		k = 0;
+	}
+	memset(b + k, 0, 56 - k);
+	for (int i = 0; i < 8; i++)
+		b[56 + i] = (uint8_t)(bits >> (big ? 56 - 8 * i : 8 * i));
+	block(h, b);
+}
+
+void
+hash_md5(const struct hash_part *parts, size_t n, uint8_t out[16])
+{
+	uint32_t h[4] = {0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476};
+
+	hash_run(parts, n, h, 0, md5_block);
+	for (int i = 0; i < 16; i++)
+		out[i] = (uint8_t)(h[i / 4] >> (8 * (i % 4)));
+}
+
+void
+hash_sha1(const struct hash_part *parts, size_t n, uint8_t out[20])
+{
+	uint32_t h[5] = {
+	        0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476, 0xc3d2e1f0};
+
+	hash_run(parts, n, h, 1, sha1_block);
+	for (int i = 0; i < 20; i++)
+		out[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+void
+hash_hex(const uint8_t *p, size_t n, char *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		out[2 * i] = "0123456789abcdef"[p[i] >> 4];
+		out[2 * i + 1] = "0123456789abcdef"[p[i] & 15];
+	}
+	out[2 * n] = 0;
+}
+
+static const char b64[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t
+hash_b64(const uint8_t *p, size_t n, char *out)
+{
+	size_t k = 0;
+
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < n)
+			v |= p[i + 2];
+		out[k++] = b64[v >> 18];
+		out[k++] = b64[(v >> 12) & 63];
+		out[k++] = i + 1 < n ? b64[(v >> 6) & 63] : '=';
+		out[k++] = i + 2 < n ? b64[v & 63] : '=';
+	}
+	out[k] = 0;
+	return k;
+}
+
+long
+hash_unb64(const char *s, size_t n, uint8_t *out, size_t cap)
+{
+	uint32_t acc = 0;
+	size_t k = 0, bits = 0;
+
+	while (n && s[n - 1] == '=')
+		n--;
+	for (size_t i = 0; i < n; i++) {
+		const char *c = s[i] ? memchr(b64, s[i], 64) : NULL;
+		if (!c)
+			return -1;
+		acc = acc << 6 | (uint32_t)(c - b64);
+		if ((bits += 6) >= 8) {
+			bits -= 8;
+			if (k == cap)
+				return -1;
+			out[k++] = (uint8_t)(acc >> bits);
+		}
+	}
+	return (long)k;
+}

@@ -1,0 +1,38 @@
+"""Persona tests: the binary built with PERSONA=<name> (LURE_BIN, LURE_PERSONA)
+on loopback, driven by real clients (nmap, curl, ffprobe, ...). The sensor
+fixtures and helpers are those of the integration suite (test/it/conftest.py).
+Tests for another persona than the one built skip themselves: use
+`persona("hikvision")` at the top of a module."""
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from it.conftest import *  # noqa: E402,F401,F403  (fixtures and helpers)
+from it.conftest import info  # noqa: E402
+
+
+def persona(name):
+    """Skip the calling module unless the binary is the `name` persona."""
+    if info().persona != name:
+        pytest.skip(f"binary is persona {info().persona}, not {name}",
+                    allow_module_level=True)
+
+
+@pytest.fixture
+def netns():
+    """A fresh network namespace with only loopback up (for a persona on its
+    real ports, and the clients that probe it): yields its name; use
+    ("ip", "netns", "exec", name) as a command prefix."""
+    import os
+    import subprocess
+    if os.geteuid() != 0:
+        pytest.skip("network namespaces need root")
+    name = f"lure-p{os.getpid()}"
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+    subprocess.run(["ip", "netns", "add", name], check=True)
+    subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"],
+                   check=True)
+    yield name
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
