@@ -1,15 +1,17 @@
-# toolchains/tls.mk: the TLS backend, TLS=mbedtls|none. Include it from the
-# Makefile after B (and TARGET, CC, OPT, CFLAGS_TARGET) are set. It defines
+# toolchains/tls.mk: the TLS backend, TLS=mbedtls|bearssl|none. Include it
+# from the Makefile after B (and TARGET, CC, OPT, CFLAGS_TARGET) are set. It
+# defines
 # for the Makefile to wire in:
-#   TLS_SRC     add to CORE_SRC: src/tls_mbedtls.c or src/tls_none.c
-#   TLS_CFLAGS  add to ALL_CFLAGS: the mbedTLS headers (as -isystem)
+#   TLS_SRC     add to CORE_SRC: src/tls_{mbedtls,bearssl,none}.c
+#   TLS_CFLAGS  add to ALL_CFLAGS: the library's headers (as -isystem)
 #   TLS_LIBS    add to ALL_LDFLAGS (after the objects): the static libraries
-#   TLS_DEPS    the built library; $(B)/src/tls_mbedtls.o depends on it here,
+#   TLS_DEPS    the built library; $(B)/src/tls_<backend>.o depends on it here,
 #               list it for anything else that needs the headers
-# and the target test-tls: the test driver on the mbedTLS backend (whatever
-# TLS is) in build/tls-test-$(TARGET)/, then pytest test/tls against nginx.
-# mbedTLS is fetched from Debian's source archive and built by
-# toolchains/deps.sh into build/deps/$(TARGET)/mbedtls/ (cached, ~5 s once).
+# and the target test-tls: the test driver on each backend (whatever TLS
+# is) in build/tls-test-$(TARGET)/, then pytest test/tls against nginx, once
+# per backend. Both libraries are fetched from Debian's source archive and
+# built by toolchains/deps.sh into build/deps/$(TARGET)/{mbedtls,bearssl}/
+# (cached; mbedTLS ~10 s, BearSSL ~25 s once per target).
 
 ifeq ($(B),)
 $(error toolchains/tls.mk: include it after B is set)
@@ -22,6 +24,10 @@ TLS_MBEDTLS_DIR = build/deps/$(TARGET)/mbedtls
 TLS_MBEDTLS_STAMP = $(TLS_MBEDTLS_DIR)/.stamp
 TLS_MBEDTLS_CFLAGS = -isystem $(TLS_MBEDTLS_DIR)/include
 TLS_MBEDTLS_LIBS = -L$(TLS_MBEDTLS_DIR)/lib -lmbedtls -lmbedx509 -lmbedcrypto
+TLS_BEARSSL_DIR = build/deps/$(TARGET)/bearssl
+TLS_BEARSSL_STAMP = $(TLS_BEARSSL_DIR)/.stamp
+TLS_BEARSSL_CFLAGS = -isystem $(TLS_BEARSSL_DIR)/include
+TLS_BEARSSL_LIBS = -L$(TLS_BEARSSL_DIR)/lib -lbearssl
 
 ifeq ($(TLS),mbedtls)
 TLS_SRC = src/tls_mbedtls.c
@@ -29,21 +35,32 @@ TLS_CFLAGS = $(TLS_MBEDTLS_CFLAGS)
 TLS_LIBS = $(TLS_MBEDTLS_LIBS)
 TLS_DEPS = $(TLS_MBEDTLS_STAMP)
 $(B)/src/tls_mbedtls.o: $(TLS_DEPS)
+else ifeq ($(TLS),bearssl)
+TLS_SRC = src/tls_bearssl.c
+TLS_CFLAGS = $(TLS_BEARSSL_CFLAGS)
+TLS_LIBS = $(TLS_BEARSSL_LIBS)
+TLS_DEPS = $(TLS_BEARSSL_STAMP)
+$(B)/src/tls_bearssl.o: $(TLS_DEPS)
 else ifeq ($(TLS),none)
 TLS_SRC = src/tls_none.c
 TLS_CFLAGS =
 TLS_LIBS =
 TLS_DEPS =
 else
-$(error TLS=$(TLS): one of mbedtls, none)
+$(error TLS=$(TLS): one of mbedtls, bearssl, none)
 endif
 
 # deps.sh runs every time (a hash compare when nothing changed) and touches
 # the stamp only after a rebuild, so objects rebuild only then: a change of
 # src/mbedtls_config.h, CC, AR, OPT or CFLAGS_TARGET rebuilds the library.
-$(TLS_MBEDTLS_STAMP): tls-always
+$(TLS_MBEDTLS_STAMP): tls-always $(TOOLCHAIN_STAMP)
 	@sh toolchains/deps.sh mbedtls $(TARGET) "$(CC)" "$(AR)" \
 		"$(OPT) $(CFLAGS_TARGET)"
+$(TLS_BEARSSL_STAMP): tls-always $(TOOLCHAIN_STAMP)
+	@sh toolchains/deps.sh bearssl $(TARGET) "$(CC)" "$(AR)" \
+		"$(OPT) $(CFLAGS_TARGET)"
+# a cross compiler is built before anything is compiled with it
+$(B)/.settings: $(TOOLCHAIN_STAMP)
 
 # --- make test-tls ----------------------------------------------------------
 TLS_TEST_B = build/tls-test-$(TARGET)
@@ -62,11 +79,24 @@ $(TLS_TEST_B)/tls_client_none: $(TLS_TEST_SRC) src/tls_none.c
 	$(CC) $(TLS_TEST_CFLAGS) -o $@ test/tls/tls_client.c src/tls_none.c \
 		$(LDFLAGS_TARGET)
 
-test-tls: $(TLS_TEST_B)/tls_client $(TLS_TEST_B)/tls_client_none
+$(TLS_TEST_B)/tls_client_bearssl: $(TLS_TEST_SRC) src/tls_bearssl.c \
+		$(TLS_BEARSSL_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(TLS_TEST_CFLAGS) $(TLS_BEARSSL_CFLAGS) -o $@ \
+		test/tls/tls_client.c src/tls_bearssl.c $(TLS_BEARSSL_LIBS) \
+		$(LDFLAGS_TARGET)
+
+# the same suite once per backend (TLS_BACKENDS="mbedtls" for one)
+TLS_BACKENDS ?= mbedtls bearssl
+test-tls: $(foreach b,$(TLS_BACKENDS),$(TLS_TEST_B)/tls_client$(if \
+		$(filter mbedtls,$(b)),,_$(b))) $(TLS_TEST_B)/tls_client_none
 	@sh toolchains/deps.sh tls-test
-	LURE_TLS_CLIENT=$(TLS_TEST_B)/tls_client \
-	LURE_TLS_CLIENT_NONE=$(TLS_TEST_B)/tls_client_none \
-		python3 -m pytest -q test/tls
+	@for b in $(TLS_BACKENDS); do \
+		c=$(TLS_TEST_B)/tls_client; [ $$b = mbedtls ] || c=$${c}_$$b; \
+		echo "test-tls: TLS=$$b"; \
+		LURE_TLS_CLIENT=$$c \
+		LURE_TLS_CLIENT_NONE=$(TLS_TEST_B)/tls_client_none \
+			python3 -m pytest -q test/tls || exit 1; done
 
 .PHONY: tls-always test-tls
 .DEFAULT_GOAL := $(TLS_SAVED_GOAL)

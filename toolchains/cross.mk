@@ -1,0 +1,33 @@
+# cross.mk: the part every cross target shares; toolchains/<target>.mk sets
+# TRIPLE (Debian's gcc-<TRIPLE>), TC_CPU (CPU and float ABI, baked into the
+# compiler wrapper and into musl), optionally CFLAGS_CPU / LDFLAGS_CPU (code
+# generation for lure and its TLS library only), and QEMU (qemu-user, for
+# make test-unit, run and test-cross), then includes this. The compiler is
+# build/deps/<target>/toolchain/bin/cc, made by toolchains/deps.sh on first
+# use: static musl, -Os, gc-sections, no unwind tables, checked for floating
+# point (tools/floatcheck.sh), stripped.
+TC_DIR = build/deps/$(TARGET)/toolchain
+CC = $(abspath $(TC_DIR))/bin/cc
+AR = $(TRIPLE)-ar
+OBJDUMP = $(TRIPLE)-objdump
+NM = $(TRIPLE)-nm
+OPT = -Os
+STRIP = $(TRIPLE)-strip
+CFLAGS_TARGET = -ffunction-sections -fdata-sections \
+	-fno-asynchronous-unwind-tables -fno-unwind-tables $(CFLAGS_CPU)
+# the map (BINARY.map) feeds tools/floatcheck.sh and tools/size.sh
+LDFLAGS_TARGET = -static -Wl,--gc-sections -Wl,-Map=$@.map \
+	-Wl,-z,noseparate-code $(LDFLAGS_CPU)
+# after the link of build/<target>-<persona>/lure: no floating point (the
+# symbols tell objdump which code is MIPS16), then stripped
+POSTLINK = sh tools/floatcheck.sh $(TARGET) $@ && $(STRIP) $@
+TOOLCHAIN_STAMP = $(TC_DIR)/.stamp
+
+# deps.sh runs on every make (a hash compare when nothing changed) and
+# rewrites the stamp only after a rebuild.
+$(TOOLCHAIN_STAMP): toolchain-always
+	@sh toolchains/deps.sh toolchain $(TARGET) $(TRIPLE) "$(TC_CPU)"
+toolchain-always:
+.PHONY: toolchain-always
+# a rule here must not become the Makefile's default goal
+.DEFAULT_GOAL :=
