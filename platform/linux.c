@@ -60,8 +60,10 @@ platform_rss_kib(void)
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "VmRSS: %ld kB", &kib) == 1)
+		if (strncmp(line, "VmRSS:", 6) == 0) {
+			kib = strtol(line + 6, NULL, 10);
 			break;
+		}
 	fclose(f);
 	return kib;
 }
