@@ -3,8 +3,9 @@
  * in lure.payload, until banner.capture bytes or banner.events events have
  * been logged; later bytes are read and discarded. Over UDP, banner.<port> is
  * the reply to every datagram.
- * Persona keys: banner.<port> (bytes), banner.capture (default 4096),
- * banner.events (default 16). */
+ * Persona keys: banner.<port> (bytes), banner.reply.<port> (bytes sent once,
+ * after the first bytes the client sends: for services that are silent until
+ * spoken to), banner.capture (default 4096), banner.events (default 16). */
 #include <stdio.h>
 
 #include "emu.h"
@@ -13,14 +14,15 @@
 struct banner_state {
 	size_t captured;
 	unsigned events;
+	int replied;
 };
 
 static const char *
-banner_for(struct emu_ctx *ctx, size_t *len)
+banner_for(struct emu_ctx *ctx, const char *kind, size_t *len)
 {
-	char key[32];
+	char key[40];
 
-	snprintf(key, sizeof key, "banner.%u", (unsigned)emu_port(ctx));
+	snprintf(key, sizeof key, "banner.%s%u", kind, (unsigned)emu_port(ctx));
 	return persona_get(key, len);
 }
 
@@ -28,7 +30,7 @@ static void
 banner_open(struct emu_ctx *ctx, void *state)
 {
 	size_t n;
-	const char *b = banner_for(ctx, &n);
+	const char *b = banner_for(ctx, "", &n);
 
 	(void)state;
 	if (b && n)
@@ -41,8 +43,13 @@ banner_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	struct banner_state *st = state;
 	size_t cap = (size_t)persona_int("banner.capture", 4096);
 	unsigned max_events = (unsigned)persona_int("banner.events", 16);
-	size_t take = n;
+	size_t take = n, rn;
+	const char *reply = st->replied ? NULL : banner_for(ctx, "reply.", &rn);
 
+	if (reply && rn) {
+		emu_send_const(ctx, reply, rn);
+		st->replied = 1;
+	}
 	if (st->captured < cap && st->events < max_events) {
 		struct event *e = emu_event(ctx, "request");
 		if (take > cap - st->captured)

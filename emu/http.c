@@ -29,6 +29,27 @@
  *   http.keepalive_requests (default 1000), http.body_max (1048576, larger
  *     Content-Length gets 413), http.body_wait (500 ms, see below).
  *
+ * Beyond nginx (devices' web servers), route and error options, written
+ * between the file and the type: m=PUT,POST (methods; default GET and
+ * HEAD), s=CODE (status instead of 200, its text from http.status),
+ * k=KIND (http.head.KIND instead of file/error), t=1 (the body is a
+ * template: ${name} from identity, ${now.Y} .m .d .H .M .S .iso (UTC),
+ * ${req.path}, ${req.rand32} 32 random hex digits), b=TEXT (only when the body holds TEXT), auth=1 (needs
+ * credentials: Digest, or Basic with http.auth_basic 1, checked against
+ * http.user "name password"; else the 401 error page), wsse=KEY (needs a
+ * WS-Security UsernameToken, PasswordDigest or PasswordText, checked the
+ * same way; else the http.error page KEY). A route path ending in '*'
+ * matches by prefix; the first route whose path, method and b= fit wins.
+ * More placeholders: %N a fresh Digest nonce, %R the realm (http.realm,
+ * ${identity} expanded), %K "timeout=T, max=N" (keep-alive only; T from
+ * http.keepalive_timeout). http.answer_after_body 1 answers once the body
+ * is in (as such servers do) instead of as soon as the head is parsed.
+ * Every request is checked against the exploit rules (src/rules.h): a
+ * match adds an "exploit" event with vulnerability.id, tags, rule.name
+ * and the commands, URLs and IPs of its payload (src/indicators.h).
+ * Digest and WS-Security credentials give "login" events with the
+ * exchange in lure.auth.* (scheme, realm, nonce, uri, response, ...).
+ *
  * Divergences from nginx, on purpose: the head must fit in HTTP_HEAD_MAX
  * (the core's input buffer; nginx allows 8 KiB per line): beyond it, 414 when
  * still in the request line, else the 494 page. Range, If-Unmodified-Since,
@@ -40,13 +61,18 @@
  * (the core reads no input during that wait). After "Connection: close" the
  * rest of a body is drained (at most http.body_max bytes) before closing,
  * where nginx lingers on a timer. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "emu.h"
 #include "event.h"
+#include "hash.h"
+#include "identity.h"
+#include "indicators.h"
 #include "lure.h"
 #include "persona.h"
+#include "rules.h"
 
 #define HTTP_HEAD_MAX 4096 /* core input buffer: a head and a logged body */
 
@@ -170,6 +196,9 @@ struct http_req {
 	uint8_t chunked; /* Transfer-Encoding: chunked */
 	uint8_t waited; /* http.body_wait has passed */
 	uint8_t waiting; /* a wake-up is pending */
+	uint8_t defer; /* answer once the body is in */
+	uint8_t ck_err; /* the chunked body read so far is bad */
+	uint16_t ka_left; /* requests left on this connection (%K) */
 	uint16_t major, minor;
 	uint16_t status; /* what the status line said */
 	uint16_t method_end; /* one past the method */
@@ -206,6 +235,8 @@ struct http_out {
 	int64_t mtime; /* %M, %E; -1: none */
 	int64_t flen; /* file length for %E */
 	int chunked; /* %X, body sent as one chunk */
+	int copy; /* b1 is scratch: copy it (emu_send) */
+	char kbuf[24]; /* kind named by an entry's k= */
 	const uint8_t *b1, *b2; /* body: b1 then b2 (b2 may be NULL) */
 	size_t b1n, b2n;
 };
@@ -271,6 +302,16 @@ http_find(const uint8_t *s, size_t n, const char *needle, int fold)
 		if (j == m)
 			return s + i;
 	}
+	return NULL;
+}
+
+/* Case-sensitive search of lit[0..m) in s[0..n) (s may be NULL). */
+static const uint8_t *
+http_find_lit(const uint8_t *s, size_t n, const char *lit, size_t m)
+{
+	for (size_t i = 0; s && m <= n && i <= n - m; i++)
+		if (memcmp(s + i, lit, m) == 0)
+			return s + i;
 	return NULL;
 }
 
@@ -1364,6 +1405,44 @@ http_header(struct http_req *r, const uint8_t *p)
 
 /* --- responses ---------------------------------------------------------- */
 
+/* The realm: http.realm with ${identity} expanded. */
+static const char *
+http_realm(size_t *n)
+{
+	static char realm[IDENTITY_VALUE_MAX];
+	size_t rn;
+	const char *v = persona_get("http.realm", &rn);
+
+	*n = v ? identity_expand(v, rn, realm, sizeof realm) : 0;
+	return realm;
+}
+
+/* A Digest nonce as such cameras make them: the hex of the base64 of
+ * "<time hex>:<hex>", here the second part keyed per sensor and counted. */
+static size_t
+http_nonce(char *out, size_t cap)
+{
+	static uint32_t counter;
+	uint8_t key[16], md[16];
+	char plain[32], b64[48];
+	uint64_t t = (uint64_t)(lure_wall() / 1000);
+	size_t n, b;
+	struct hash_part parts[3] = {
+	        {key, sizeof key}, {&counter, sizeof counter}, {&t, sizeof t}};
+
+	counter++;
+	identity_derive("http.nonce", key, sizeof key);
+	hash_md5(parts, 3, md);
+	n = (size_t)snprintf(plain, sizeof plain, "%x:%x", (unsigned)t,
+	        (unsigned)md[0] << 24 | (unsigned)md[1] << 16 |
+	                (unsigned)md[2] << 8 | md[3]);
+	b = hash_b64((const uint8_t *)plain, n, b64);
+	if (2 * b + 1 > cap)
+		return 0;
+	hash_hex((const uint8_t *)b64, b, out);
+	return 2 * b;
+}
+
 /* Expand http.etag into out; returns its length. */
 static size_t
 http_etag(char *out, size_t cap, int64_t mtime, int64_t flen)
@@ -1446,6 +1525,20 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 				val[vn++] = '.';
 				vn += http_dec(val + vn, r->minor);
 				break;
+			case 'N': vn = http_nonce(val, sizeof val); break;
+			case 'R': v = http_realm(&vn); break;
+			case 'K':
+				drop = !r->keepalive;
+				memcpy(val, "timeout=", 8);
+				vn = 8 +
+				     http_dec(val + 8,
+				             (uint64_t)persona_int(
+				                     "http.keepalive_timeout",
+				                     10));
+				memcpy(val + vn, ", max=", 6);
+				vn += 6;
+				vn += http_dec(val + vn, r->ka_left);
+				break;
 			default:
 				v = kv->val + i - 1,
 				vn = 2; /* %% gives "%" below */
@@ -1485,8 +1578,10 @@ http_send(struct emu_ctx *ctx, const struct http_req *r,
 	size_t hn;
 
 	if (r->major == 0) { /* HTTP/0.9: the body alone */
-		if (o->b2 && emu_send(ctx, o->b1, o->b1n) < 0)
+		if ((o->b2 || o->copy) && emu_send(ctx, o->b1, o->b1n) < 0)
 			return -1;
+		if (o->copy)
+			return 0;
 		return emu_send_const(
 		        ctx, o->b2 ? o->b2 : o->b1, o->b2 ? o->b2n : o->b1n);
 	}
@@ -1518,16 +1613,78 @@ http_send(struct emu_ctx *ctx, const struct http_req *r,
 			return -1;
 		return emu_send_const(ctx, o->b2, o->b2n);
 	}
+	if (o->copy)
+		return emu_send(ctx, o->b1, o->b1n);
 	return o->b1n ? emu_send_const(ctx, o->b1, o->b1n) : 0;
 }
 
 /* Look up http.<table> "code file [gz=] [padgz=] status..." or a route;
  * key is the first word to match. */
+static int
+http_status_code(const char *s, size_t n);
+static size_t
+http_b64(const uint8_t *s, size_t n, uint8_t *out);
+
 struct http_entry {
 	const struct persona_file *file, *gz, *padgz;
 	const char *rest; /* status text or content type */
 	size_t rest_len;
+	const char *methods, *kind, *need, *wsse; /* m= k= b= wsse= */
+	size_t methods_len, kind_len, need_len, wsse_len;
+	int status; /* s=, 0: 200 */
+	uint8_t auth, tmpl; /* auth=1, t=1 */
 };
+
+static int
+http_opt(const char *w, size_t wl, const char *name, const char **v, size_t *vl)
+{
+	size_t m = strlen(name);
+
+	if (wl <= m || memcmp(w, name, m) != 0)
+		return 0;
+	*v = w + m;
+	*vl = wl - m;
+	return 1;
+}
+
+/* The words of an entry after its key, from s[*i..n). */
+static int
+http_entry_parse(const char *s, size_t n, size_t i, struct http_entry *e)
+{
+	const char *w, *v;
+	size_t wl, vl;
+
+	memset(e, 0, sizeof *e);
+	if (!http_word(s, n, &i, &w, &wl))
+		return 0;
+	e->file = http_file(w, wl);
+	while (http_word(s, n, &i, &w, &wl)) {
+		if (http_opt(w, wl, "gz=", &v, &vl)) {
+			e->gz = http_file(v, vl);
+		} else if (http_opt(w, wl, "padgz=", &v, &vl)) {
+			e->padgz = http_file(v, vl);
+		} else if (http_opt(w, wl, "m=", &v, &vl)) {
+			e->methods = v, e->methods_len = vl;
+		} else if (http_opt(w, wl, "k=", &v, &vl)) {
+			e->kind = v, e->kind_len = vl;
+		} else if (http_opt(w, wl, "b=", &v, &vl)) {
+			e->need = v, e->need_len = vl;
+		} else if (http_opt(w, wl, "wsse=", &v, &vl)) {
+			e->wsse = v, e->wsse_len = vl;
+		} else if (http_opt(w, wl, "s=", &v, &vl)) {
+			e->status = http_status_code(v, vl);
+		} else if (http_opt(w, wl, "auth=", &v, &vl)) {
+			e->auth = v[0] == '1';
+		} else if (http_opt(w, wl, "t=", &v, &vl)) {
+			e->tmpl = v[0] == '1';
+		} else {
+			e->rest = w;
+			e->rest_len = (size_t)(s + n - w);
+			break;
+		}
+	}
+	return e->file != NULL;
+}
 
 static int
 http_entry(const char *table, const uint8_t *key, size_t keylen,
@@ -1543,21 +1700,59 @@ http_entry(const char *table, const uint8_t *key, size_t keylen,
 		if (!http_word(s, n, &i, &w, &wl) || wl != keylen ||
 		        memcmp(w, key, keylen) != 0)
 			continue;
+		return http_entry_parse(s, n, i, e);
+	}
+	return 0;
+}
+
+/* Is the method in the comma list (NULL: GET and HEAD)? */
+static int
+http_method_ok(const struct http_entry *e, const uint8_t *m, size_t ml)
+{
+	size_t i = 0;
+
+	if (!e->methods)
+		return http_eq(m, ml, "GET") || http_eq(m, ml, "HEAD");
+	while (i < e->methods_len) {
+		size_t j = i;
+		while (j < e->methods_len && e->methods[j] != ',')
+			j++;
+		if (j - i == ml && memcmp(e->methods + i, m, ml) == 0)
+			return 1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+/* The route for path, method and body: 1 and *e, else 0 with *seen set
+ * when some route had the path (405 rather than 404). */
+static int
+http_route(const uint8_t *path, size_t plen, const uint8_t *m, size_t ml,
+        const uint8_t *body, size_t blen, struct http_entry *e, int *seen)
+{
+	const struct persona_kv *kv;
+	size_t it = 0;
+
+	*seen = 0;
+	while ((kv = persona_next("http.route", &it))) {
+		const char *w, *s = kv->val;
+		size_t wl, i = 0, n = kv->len;
 		if (!http_word(s, n, &i, &w, &wl))
-			return 0;
-		e->file = http_file(w, wl);
-		while (http_word(s, n, &i, &w, &wl)) {
-			if (wl > 3 && memcmp(w, "gz=", 3) == 0) {
-				e->gz = http_file(w + 3, wl - 3);
-			} else if (wl > 6 && memcmp(w, "padgz=", 6) == 0) {
-				e->padgz = http_file(w + 6, wl - 6);
-			} else {
-				e->rest = w;
-				e->rest_len = (size_t)(s + n - w);
-				break;
-			}
+			continue;
+		if (wl && w[wl - 1] == '*') {
+			if (plen < wl - 1 || memcmp(path, w, wl - 1) != 0)
+				continue;
+		} else if (wl != plen || memcmp(w, path, plen) != 0) {
+			continue;
 		}
-		return e->file != NULL;
+		if (!http_entry_parse(s, n, i, e))
+			continue;
+		*seen = 1;
+		if (!http_method_ok(e, m, ml))
+			continue;
+		if (e->need && !http_find_lit(body, blen, e->need, e->need_len))
+			continue;
+		return 1;
 	}
 	return 0;
 }
@@ -1572,27 +1767,36 @@ http_status_code(const char *s, size_t n)
 	return v;
 }
 
-/* An error page, nginx's special response; 0 or -1 (nothing fitted). */
+static void
+http_kind(struct http_out *o, const struct http_entry *e, const char *def)
+{
+	size_t n = LURE_MIN(e->kind_len, sizeof o->kbuf - 1);
+
+	o->kind = def;
+	if (e->kind) {
+		memcpy(o->kbuf, e->kind, n);
+		o->kbuf[n] = 0;
+		o->kind = o->kbuf;
+	}
+}
+
+/* An error page, nginx's special response, by http.error key; 0 or -1
+ * (nothing fitted). */
 static int
-http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
-        int code, int cont)
+http_send_error_key(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
+        const uint8_t *key, size_t keylen, int cont)
 {
 	struct http_out o;
 	struct http_entry e;
 	const struct persona_file *pad = NULL, *z;
-	uint8_t key[3];
 	const char *pf;
 	size_t pn;
 
-	key[0] = (uint8_t)('0' + code / 100 % 10);
-	key[1] = (uint8_t)('0' + code / 10 % 10);
-	key[2] = (uint8_t)('0' + code % 10);
-	r->status = (uint16_t)code;
-	if (!http_entry("http.error", key, 3, &e) &&
+	if (!http_entry("http.error", key, keylen, &e) &&
 	        !http_entry("http.error", (const uint8_t *)"400", 3, &e))
 		return -1;
 	memset(&o, 0, sizeof o);
-	o.kind = "error";
+	http_kind(&o, &e, "error");
 	o.status = e.rest ? e.rest : "";
 	o.status_len = e.rest ? e.rest_len : 0;
 	o.mtime = o.flen = -1;
@@ -1617,6 +1821,424 @@ http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 		o.b2n = 0;
 	}
 	return http_send(ctx, r, &o, cont);
+}
+
+static int
+http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
+        int code, int cont)
+{
+	uint8_t key[3];
+
+	key[0] = (uint8_t)('0' + code / 100 % 10);
+	key[1] = (uint8_t)('0' + code / 10 % 10);
+	key[2] = (uint8_t)('0' + code % 10);
+	r->status = (uint16_t)code;
+	return http_send_error_key(ctx, r, p, key, 3, cont);
+}
+
+/* --- templates and credentials ------------------------------------------ */
+
+/* Year, month, day, hour, minute, second of Unix seconds (UTC). */
+static void
+http_civil(int64_t t, int64_t out[6])
+{
+	int64_t days = t / 86400, s = t % 86400, z, era, doe, yoe, doy, mp;
+
+	if (s < 0)
+		s += 86400, days--;
+	z = days + 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	out[2] = doy - (153 * mp + 2) / 5 + 1;
+	out[1] = mp < 10 ? mp + 3 : mp - 9;
+	out[0] = yoe + era * 400 + (out[1] <= 2);
+	out[3] = s / 3600;
+	out[4] = s % 3600 / 60;
+	out[5] = s % 60;
+}
+
+static uint8_t http_path[HTTP_HEAD_MAX + 2]; /* the request's path */
+static size_t http_path_len;
+static char http_tmpl_buf[8192];
+
+/* Expand ${...} in a template body into http_tmpl_buf; returns the length
+ * or -1 when it does not fit. Request text is XML-escaped. */
+static long
+http_template(const uint8_t *in, size_t n)
+{
+	char *out = http_tmpl_buf, val[64];
+	size_t cap = sizeof http_tmpl_buf, k = 0;
+	int64_t c[6];
+
+	http_civil(lure_wall() / 1000, c);
+	for (size_t i = 0; i < n; i++) {
+		const uint8_t *end;
+		const char *v = NULL;
+		char name[32];
+		size_t nl, vn = 0;
+		int esc = 0;
+
+		if (in[i] != '$' || i + 1 >= n || in[i + 1] != '{' ||
+		        !(end = memchr(in + i + 2, '}', n - i - 2)) ||
+		        (nl = (size_t)(end - in - i - 2)) >= sizeof name) {
+			if (k + 1 > cap)
+				return -1;
+			out[k++] = (char)in[i];
+			continue;
+		}
+		memcpy(name, in + i + 2, nl);
+		name[nl] = 0;
+		if (nl == 5 && memcmp(name, "now.", 4) == 0 &&
+		        strchr("YmdHMS", name[4])) {
+			vn = http_dec(
+			        val, (uint64_t)c[strchr("YmdHMS", name[4]) -
+			                         "YmdHMS"]);
+			v = val;
+		} else if (strcmp(name, "now.iso") == 0) {
+			vn = (size_t)snprintf(val, sizeof val,
+			        "%04d-%02d-%02dT%02d:%02d:%02dZ", (int)c[0],
+			        (int)c[1], (int)c[2], (int)c[3], (int)c[4],
+			        (int)c[5]);
+			v = val;
+		} else if (strcmp(name, "req.rand32") == 0) {
+			uint8_t rnd[16];
+			lure_random(rnd, sizeof rnd);
+			hash_hex(rnd, sizeof rnd, val);
+			v = val, vn = 32;
+		} else if (strcmp(name, "req.path") == 0) {
+			v = (const char *)http_path, vn = http_path_len;
+			esc = 1;
+		} else if ((v = identity_get(name))) {
+			vn = strlen(v);
+		}
+		if (!v) {
+			if (k + 1 > cap)
+				return -1;
+			out[k++] = (char)in[i];
+			continue;
+		}
+		for (size_t j = 0; j < vn; j++) {
+			const char *rep = NULL;
+			if (esc && v[j] == '<')
+				rep = "&lt;";
+			else if (esc && v[j] == '>')
+				rep = "&gt;";
+			else if (esc && v[j] == '&')
+				rep = "&amp;";
+			else if (esc && v[j] == '"')
+				rep = "&quot;";
+			if (k + (rep ? strlen(rep) : 1) > cap)
+				return -1;
+			if (rep) {
+				memcpy(out + k, rep, strlen(rep));
+				k += strlen(rep);
+			} else {
+				out[k++] = v[j];
+			}
+		}
+		i = (size_t)(end - in);
+	}
+	return (long)k;
+}
+
+/* Is name/password one of http.user "name password"? */
+static const char *
+http_user(const uint8_t *name, size_t nl, size_t *pl)
+{
+	const struct persona_kv *kv;
+	size_t it = 0;
+
+	while ((kv = persona_next("http.user", &it))) {
+		const char *sp = memchr(kv->val, ' ', kv->len);
+		if (sp && (size_t)(sp - kv->val) == nl &&
+		        memcmp(kv->val, name, nl) == 0) {
+			*pl = kv->len - nl - 1;
+			return sp + 1;
+		}
+	}
+	return NULL;
+}
+
+enum {
+	HD_USERNAME,
+	HD_REALM,
+	HD_NONCE,
+	HD_URI,
+	HD_RESPONSE,
+	HD_CNONCE,
+	HD_NC,
+	HD_QOP,
+	HD_ALGORITHM,
+	HD_OPAQUE,
+	HD__MAX
+};
+static const char *const http_digest_keys[HD__MAX] = {"username", "realm",
+        "nonce", "uri", "response", "cnonce", "nc", "qop", "algorithm",
+        "opaque"};
+static const char *const http_digest_fields[HD__MAX] = {"user.name",
+        "lure.auth.realm", "lure.auth.nonce", "lure.auth.uri",
+        "lure.auth.response", "lure.auth.cnonce", "lure.auth.nc",
+        "lure.auth.qop", "lure.auth.algorithm", "lure.auth.opaque"};
+
+struct http_digest {
+	const uint8_t *v[HD__MAX];
+	size_t n[HD__MAX];
+};
+
+/* Parse "Digest k=v, k="v"..."; 1 when it is Digest with a username. */
+static int
+http_digest_parse(const uint8_t *a, size_t n, struct http_digest *d)
+{
+	size_t i = 7;
+
+	memset(d, 0, sizeof *d);
+	if (n < 8 || !http_caseeq(a, 6, "digest") || a[6] != ' ')
+		return 0;
+	while (i < n) {
+		size_t ks, kl, vs, ve;
+		while (i < n && (a[i] == ' ' || a[i] == ',' || a[i] == '\t'))
+			i++;
+		ks = i;
+		while (i < n && a[i] != '=' && a[i] != ',' && a[i] != ' ')
+			i++;
+		kl = i - ks;
+		while (i < n && a[i] == ' ')
+			i++;
+		if (i >= n || a[i] != '=') {
+			while (i < n && a[i] != ',')
+				i++;
+			continue;
+		}
+		i++;
+		while (i < n && a[i] == ' ')
+			i++;
+		if (i < n && a[i] == '"') {
+			vs = ++i;
+			while (i < n && a[i] != '"')
+				i += a[i] == '\\' && i + 1 < n ? 2 : 1;
+			ve = LURE_MIN(i, n);
+			i++;
+		} else {
+			vs = i;
+			while (i < n && a[i] != ',' && a[i] != ' ')
+				i++;
+			ve = i;
+		}
+		for (unsigned k = 0; k < HD__MAX; k++)
+			if (!d->v[k] &&
+			        http_caseeq(a + ks, kl, http_digest_keys[k])) {
+				d->v[k] = a + vs;
+				d->n[k] = ve - vs;
+			}
+	}
+	return d->v[HD_USERNAME] != NULL;
+}
+
+/* RFC 2617 MD5 response, with our realm, for the user's password. */
+static int
+http_digest_ok(const struct http_digest *d, const uint8_t *m, size_t ml)
+{
+	uint8_t md[16];
+	char ha1[33], ha2[33], want[33];
+	const char *pass;
+	size_t pl, rn;
+	const char *realm = http_realm(&rn);
+	const int qop = d->v[HD_QOP] != NULL;
+
+	if (!d->v[HD_RESPONSE] || d->n[HD_RESPONSE] != 32 || !d->v[HD_URI] ||
+	        !d->v[HD_NONCE] ||
+	        !(pass = http_user(d->v[HD_USERNAME], d->n[HD_USERNAME], &pl)))
+		return 0;
+	{
+		struct hash_part a1[5] = {
+		        {d->v[HD_USERNAME], d->n[HD_USERNAME]}, {":", 1},
+		        {realm, rn}, {":", 1}, {pass, pl}};
+		struct hash_part a2[3] = {
+		        {m, ml}, {":", 1}, {d->v[HD_URI], d->n[HD_URI]}};
+		hash_md5(a1, 5, md);
+		hash_hex(md, 16, ha1);
+		hash_md5(a2, 3, md);
+		hash_hex(md, 16, ha2);
+	}
+	{
+		struct hash_part r[11] = {{ha1, 32}, {":", 1},
+		        {d->v[HD_NONCE], d->n[HD_NONCE]}, {":", 1},
+		        {d->v[HD_NC], d->n[HD_NC]}, {":", 1},
+		        {d->v[HD_CNONCE], d->n[HD_CNONCE]}, {":", 1},
+		        {d->v[HD_QOP], d->n[HD_QOP]}, {":", 1}, {ha2, 32}};
+		if (qop) {
+			hash_md5(r, 11, md);
+		} else {
+			r[4] = r[10];
+			hash_md5(r, 5, md);
+		}
+		hash_hex(md, 16, want);
+	}
+	for (size_t i = 0; i < 32; i++)
+		if (http_lower(d->v[HD_RESPONSE][i]) != want[i])
+			return 0;
+	return 1;
+}
+
+/* Basic credentials into http_scratch: 1 and the spans, else 0. */
+static int
+http_basic(const uint8_t *a, size_t an, const uint8_t **user, size_t *ul,
+        const uint8_t **pass, size_t *pl)
+{
+	size_t i = 5, dn;
+	const uint8_t *colon;
+
+	if (an <= 6 || !http_caseeq(a, 5, "basic") || a[5] != ' ')
+		return 0;
+	while (i < an && a[i] == ' ')
+		i++;
+	dn = http_b64(a + i, an - i, http_scratch);
+	colon = dn != (size_t)-1 ? memchr(http_scratch, ':', dn) : NULL;
+	if (!colon)
+		return 0;
+	*user = http_scratch;
+	*ul = (size_t)(colon - http_scratch);
+	*pass = colon + 1;
+	*pl = dn - *ul - 1;
+	return 1;
+}
+
+/* WS-Security UsernameToken fields of a SOAP body. */
+enum { WS_USERNAME, WS_PASSWORD, WS_NONCE, WS_CREATED, WS__MAX };
+static const char *const http_wsse_tags[WS__MAX] = {
+        "Username", "Password", "Nonce", "Created"};
+static const char *const http_wsse_fields[WS__MAX] = {"user.name",
+        "lure.auth.response", "lure.auth.nonce", "lure.auth.created"};
+
+struct http_wsse {
+	const uint8_t *v[WS__MAX];
+	size_t n[WS__MAX];
+	int digest; /* Type="...#PasswordDigest" */
+};
+
+/* The text of the first element named tag (any namespace prefix). */
+static int
+http_xml_text(const uint8_t *b, size_t n, const char *tag, const uint8_t **v,
+        size_t *vl, const uint8_t **attrs, size_t *al)
+{
+	size_t m = strlen(tag);
+
+	for (size_t i = 0; i + m + 1 < n; i++) {
+		size_t j = i + 1, k;
+		if (b[i] != '<')
+			continue;
+		while (j < n && b[j] != ':' && b[j] != '>' && b[j] != ' ' &&
+		        b[j] != '/' && b[j] != '<')
+			j++;
+		j = j < n && b[j] == ':' ? j + 1 : i + 1;
+		if (n - j < m + 1 || memcmp(b + j, tag, m) != 0 ||
+		        (b[j + m] != '>' && b[j + m] != ' '))
+			continue;
+		for (k = j + m; k < n && b[k] != '>'; k++)
+			;
+		if (k >= n)
+			return 0;
+		if (attrs)
+			*attrs = b + j + m, *al = k - j - m;
+		*v = b + k + 1;
+		for (k++; k < n && b[k] != '<'; k++)
+			;
+		*vl = (size_t)(b + k - *v);
+		return 1;
+	}
+	return 0;
+}
+
+static int
+http_wsse_parse(const uint8_t *b, size_t n, struct http_wsse *w)
+{
+	const uint8_t *at = NULL, *tok;
+	size_t al = 0;
+
+	memset(w, 0, sizeof *w);
+	if (!(tok = http_find_lit(b, n, "UsernameToken", 13)))
+		return 0;
+	n -= (size_t)(tok - b);
+	b = tok;
+	for (unsigned k = 0; k < WS__MAX; k++)
+		http_xml_text(b, n, http_wsse_tags[k], &w->v[k], &w->n[k],
+		        k == WS_PASSWORD ? &at : NULL, &al);
+	w->digest = at && http_find_lit(at, al, "PasswordDigest", 14);
+	return w->v[WS_USERNAME] != NULL;
+}
+
+/* Base64(SHA-1(nonce + created + password)) or the password itself. */
+static int
+http_wsse_ok(const struct http_wsse *w)
+{
+	uint8_t nonce[64], md[20];
+	char want[32];
+	const char *pass;
+	size_t pl;
+	long nl;
+
+	if (!w->v[WS_PASSWORD] ||
+	        !(pass = http_user(w->v[WS_USERNAME], w->n[WS_USERNAME], &pl)))
+		return 0;
+	if (!w->digest)
+		return w->n[WS_PASSWORD] == pl &&
+		       memcmp(w->v[WS_PASSWORD], pass, pl) == 0;
+	nl = w->v[WS_NONCE] ? hash_unb64((const char *)w->v[WS_NONCE],
+	                              w->n[WS_NONCE], nonce, sizeof nonce)
+	                    : -1;
+	if (nl < 0 || !w->v[WS_CREATED])
+		return 0;
+	{
+		struct hash_part parts[3] = {{nonce, (size_t)nl},
+		        {w->v[WS_CREATED], w->n[WS_CREATED]}, {pass, pl}};
+		hash_sha1(parts, 3, md);
+	}
+	return hash_b64(md, 20, want) == w->n[WS_PASSWORD] &&
+	       memcmp(want, w->v[WS_PASSWORD], w->n[WS_PASSWORD]) == 0;
+}
+
+/* Credentials in the Authorization header that http.user accepts. */
+static int
+http_auth_ok(const struct http_req *r, const uint8_t *p)
+{
+	const uint8_t *a = p + r->h[H_AUTHORIZATION].off, *u, *pw, *pass;
+	size_t an = r->h[H_AUTHORIZATION].len, ul, pwl, pl;
+	struct http_digest d;
+
+	if (!(r->seen & (1u << H_AUTHORIZATION)))
+		return 0;
+	if (http_digest_parse(a, an, &d))
+		return http_digest_ok(&d, p, r->method_end);
+	if (persona_int("http.auth_basic", 0) &&
+	        http_basic(a, an, &u, &ul, &pw, &pwl) &&
+	        (pass = (const uint8_t *)http_user(u, ul, &pl)))
+		return pl == pwl && memcmp(pass, pw, pl) == 0;
+	return 0;
+}
+
+/* The normalised path of the request into http_path; 0, or -1 when
+ * invalid. Uses http_scratch. */
+static int
+http_path_of(const struct http_req *r, const uint8_t *p)
+{
+	long plen = (r->flags & (F_COMPLEX | F_QUOTED | F_EMPTY_PATH))
+	                    ? http_normalise(r, p)
+	                    : -2;
+
+	if (plen == -2) {
+		plen = (long)((r->args_start ? r->args_start - 1u
+		                             : r->uri_end) -
+		              r->uri_start);
+		memcpy(http_scratch, p + r->uri_start, (size_t)plen);
+	}
+	if (plen < 0)
+		return -1;
+	memcpy(http_path, http_scratch, (size_t)plen);
+	http_path_len = (size_t)plen;
+	return 0;
 }
 
 /* --- events ------------------------------------------------------------- */
@@ -1664,6 +2286,121 @@ http_span_event(struct event *e, const char *key, const uint8_t *p,
 {
 	if (r->seen & (1u << id))
 		event_bytes(e, key, p + r->h[id].off, r->h[id].len, cap);
+}
+
+static void
+http_login_url(struct event *e, const struct http_req *r, const uint8_t *p)
+{
+	if (r->target && r->uri_end > r->target)
+		event_bytes(e, "url.original", p + r->target,
+		        r->uri_end - r->target, EVENT_CAP_PAYLOAD);
+}
+
+/* A Digest Authorization: the exchange, for offline cracking. */
+static void
+http_log_digest(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p)
+{
+	struct http_digest d;
+	struct event *e;
+
+	if (!(r->seen & (1u << H_AUTHORIZATION)) ||
+	        !http_digest_parse(p + r->h[H_AUTHORIZATION].off,
+	                r->h[H_AUTHORIZATION].len, &d))
+		return;
+	e = emu_event(ctx, "login");
+	event_str(e, "lure.auth.scheme", "digest");
+	for (unsigned k = 0; k < HD__MAX; k++)
+		if (d.v[k])
+			event_bytes(e, http_digest_fields[k], d.v[k], d.n[k],
+			        EVENT_CAP_DEFAULT);
+	if (r->method_end)
+		event_bytes(e, "http.request.method", p, r->method_end,
+		        EVENT_CAP_DEFAULT);
+	event_str(e, "event.outcome",
+	        http_digest_ok(&d, p, r->method_end) ? "success" : "failure");
+	http_login_url(e, r, p);
+	event_commit(e);
+}
+
+/* A WS-Security UsernameToken in a SOAP body. */
+static void
+http_log_wsse(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
+        const uint8_t *body, size_t n)
+{
+	struct http_wsse w;
+	struct event *e;
+
+	if (!http_wsse_parse(body, n, &w))
+		return;
+	e = emu_event(ctx, "login");
+	event_str(e, "lure.auth.scheme", w.digest ? "wsse-digest" : "wsse");
+	for (unsigned k = 0; k < WS__MAX; k++)
+		if (w.v[k])
+			event_bytes(e,
+			        k == WS_PASSWORD && !w.digest
+			                ? "lure.auth.password"
+			                : http_wsse_fields[k],
+			        w.v[k], w.n[k], EVENT_CAP_DEFAULT);
+	event_str(e, "event.outcome", http_wsse_ok(&w) ? "success" : "failure");
+	http_login_url(e, r, p);
+	event_commit(e);
+}
+
+/* The exploit rules (src/rules.h): one "exploit" event per match. */
+static void
+http_log_exploits(struct emu_ctx *ctx, const struct http_req *r,
+        const uint8_t *p, const struct http_log *l)
+{
+	static struct ind_result ind;
+	struct rules_req q = {0};
+	const struct rule *rule;
+	size_t it = 0, qs = r->target;
+
+	if (http_path_of(r, p) < 0)
+		return;
+	while (qs < r->uri_end && p[qs] != '?')
+		qs++;
+	q.protocol = "http";
+	q.method = p;
+	q.method_len = r->method_end;
+	q.path = http_path;
+	q.path_len = http_path_len;
+	if (qs < r->uri_end) {
+		q.query = p + qs + 1;
+		q.query_len = r->uri_end - qs - 1;
+	}
+	q.body = l->body_len ? l->body : NULL;
+	q.body_len = l->body_len;
+	while ((rule = rules_match(&q, &it))) {
+		struct event *e = emu_event(ctx, "exploit");
+		const char *t = rule->tags;
+		event_str(e, "rule.name", rule->name);
+		if (rule->vuln)
+			event_str(e, "vulnerability.id", rule->vuln);
+		while (t && *t) {
+			char tag[32];
+			size_t tl = strcspn(t, ",");
+			if (tl < sizeof tag) {
+				memcpy(tag, t, tl);
+				tag[tl] = 0;
+				event_tag(e, tag);
+			}
+			t += tl + (t[tl] == ',');
+		}
+		event_bytes(e, "http.request.method", p, r->method_end,
+		        EVENT_CAP_DEFAULT);
+		http_login_url(e, r, p);
+		if (rule->payload == RULES_BODY && q.body) {
+			indicators_extract(
+			        q.body, q.body_len, rule->ind_flags, &ind);
+			indicators_event(e, &ind);
+		} else if (rule->payload == RULES_QUERY && q.query) {
+			indicators_extract(
+			        q.query, q.query_len, rule->ind_flags, &ind);
+			indicators_event(e, &ind);
+		}
+		event_commit(e);
+	}
 }
 
 static void
@@ -1770,16 +2507,27 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 		        e, "lure.payload", p, l->payload, EVENT_CAP_PAYLOAD);
 	event_commit(e);
 	if (user) {
+		size_t gl = 0;
+		const char *good = http_user(user, ul, &gl);
 		e = emu_event(ctx, "login");
 		event_bytes(e, "user.name", user, ul, EVENT_CAP_DEFAULT);
 		event_bytes(
 		        e, "lure.auth.password", pass, pl, EVENT_CAP_DEFAULT);
-		event_str(e, "event.outcome", "failure");
+		event_str(e, "event.outcome",
+		        good && persona_int("http.auth_basic", 0) && gl == pl &&
+		                        memcmp(good, pass, pl) == 0
+		                ? "success"
+		                : "failure");
 		if (r->target && r->uri_end > r->target)
 			event_bytes(e, "url.original", p + r->target,
 			        r->uri_end - r->target, EVENT_CAP_PAYLOAD);
 		event_commit(e);
 	}
+	http_log_digest(ctx, r, p);
+	if (l->body_len)
+		http_log_wsse(ctx, r, p, l->body, l->body_len);
+	if (r->rl == RL_DONE && r->uri_end > r->target)
+		http_log_exploits(ctx, r, p, l);
 }
 
 /* --- phases ------------------------------------------------------------- */
@@ -1826,14 +2574,16 @@ static size_t
 http_body(
         struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n);
 
-/* 200 or 304 for a route (o is filled but for status and kind). */
+/* 200 (or s=) or 304 for a route (o is filled but for status). */
 static int
 http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
         struct http_out *o, const struct http_entry *route, int not_modified,
         int cont)
 {
 	const struct persona_kv *kv;
-	const char *code = not_modified ? "304" : "200";
+	int st = not_modified ? 304 : route->status ? route->status : 200;
+	char code[3] = {(char)('0' + st / 100 % 10), (char)('0' + st / 10 % 10),
+	        (char)('0' + st % 10)};
 	size_t it = 0;
 
 	o->status = code;
@@ -1844,13 +2594,13 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 			o->status_len = kv->len;
 			break;
 		}
-	r->status = not_modified ? 304 : 200;
+	r->status = (uint16_t)st;
 	if (not_modified) {
 		o->kind = "304";
 		o->len = -1;
 		o->type = NULL;
 		o->b1n = 0;
-	} else if (route->gz && r->major && http_gzip_ok(r, p) &&
+	} else if (route->gz && !o->copy && r->major && http_gzip_ok(r, p) &&
 	           route->gz->len + 1024 <= emu_space(ctx)) {
 		o->kind = "gzip";
 		o->len = -1;
@@ -1861,9 +2611,104 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 	return http_send(ctx, r, o, cont);
 }
 
-/* The head is complete (or an HTTP/0.9 line): nginx's request processing,
- * ngx_http_process_request_header() then the phases of the Debian site
- * ("try_files $uri $uri/ =404", index, static). */
+/* Route, check credentials and answer: nginx's phases of the Debian site
+ * ("try_files $uri $uri/ =404", index, static) plus the options above.
+ * body is what is known of the body (NULL before it is read). */
+static void
+http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
+        const uint8_t *body, size_t blen)
+{
+	struct http_req *r = &st->r;
+	const struct http_span *h = r->h;
+	unsigned version = r->major * 1000u + r->minor;
+	struct http_entry route;
+	struct http_out o;
+	char etag[64], lm[32];
+	size_t el;
+	int code = 0, cont = 0, nm, seen = 0;
+	int path_ok = http_path_of(r, p) == 0;
+
+	if (r->cl > (uint64_t)persona_int("http.body_max", 1048576))
+		code = 413;
+	else if (!path_ok || !http_route(http_path, http_path_len, p,
+	                             r->method_end, body, blen, &route, &seen))
+		code = seen ? 405 : 404;
+	if (code) {
+		if (code == 413 || r->ck_err)
+			r->keepalive = 0;
+		if (http_send_error(ctx, r, p, code, 0) < 0)
+			st->closing = 1;
+		return;
+	}
+	/* the static handler: "100 Continue" and the body check come first */
+	cont = !r->defer && version >= 1001 && (r->seen & (1u << H_EXPECT)) &&
+	       http_caseeq(
+	               p + h[H_EXPECT].off, h[H_EXPECT].len, "100-continue");
+	memset(&o, 0, sizeof o);
+	http_kind(&o, &route, "file");
+	o.type = route.rest;
+	o.type_len = route.rest_len;
+	o.mtime = http_mtime();
+	o.flen = o.len = (int64_t)route.file->len;
+	o.b1 = route.file->data;
+	o.b1n = route.file->len;
+	if (route.auth && !http_auth_ok(r, p)) {
+		if (http_send_error(ctx, r, p, 401, cont) < 0)
+			st->closing = 1;
+		return;
+	}
+	if (route.wsse) {
+		struct http_wsse w;
+		if (!http_wsse_parse(body, blen, &w) || !http_wsse_ok(&w)) {
+			if (http_send_error_key(ctx, r, p,
+			            (const uint8_t *)route.wsse, route.wsse_len,
+			            cont) < 0)
+				st->closing = 1;
+			return;
+		}
+	}
+	if (route.tmpl) {
+		long tn = http_template(route.file->data, route.file->len);
+		if (tn < 0) {
+			if (http_send_error(ctx, r, p, 500, cont) < 0)
+				st->closing = 1;
+			return;
+		}
+		o.b1 = (const uint8_t *)http_tmpl_buf;
+		o.b1n = (size_t)tn;
+		o.flen = o.len = tn;
+		o.copy = 1;
+	}
+	el = http_etag(etag, sizeof etag, o.mtime, o.flen);
+	http_date(lm, o.mtime);
+	/* the not-modified filter (static files only) */
+	nm = !o.copy && !route.status &&
+	     (r->seen &
+	             ((1u << H_IF_NONE_MATCH) | (1u << H_IF_MODIFIED_SINCE))) &&
+	     (!(r->seen & (1u << H_IF_MODIFIED_SINCE)) ||
+	             (h[H_IF_MODIFIED_SINCE].len == 29 &&
+	                     memcmp(p + h[H_IF_MODIFIED_SINCE].off, lm, 29) ==
+	                             0)) &&
+	     (!(r->seen & (1u << H_IF_NONE_MATCH)) ||
+	             http_etag_match(p + h[H_IF_NONE_MATCH].off,
+	                     h[H_IF_NONE_MATCH].len, etag, el, 1));
+	if (r->ck_err) {
+		r->keepalive = 0;
+		code = 400;
+	} else if ((r->seen & (1u << H_IF_MATCH)) &&
+	           !http_etag_match(p + h[H_IF_MATCH].off, h[H_IF_MATCH].len,
+	                   etag, el, 0)) {
+		r->close = 1; /* nginx says keep-alive, then closes */
+		code = 412;
+	}
+	if (code ? http_send_error(ctx, r, p, code, cont) < 0
+	         : http_send_route(ctx, r, p, &o, &route, nm, cont) < 0)
+		st->closing = 1;
+}
+
+/* The head is complete (or an HTTP/0.9 line): nginx's
+ * ngx_http_process_request_header(), then the answer now or, with
+ * http.answer_after_body, once the body is in (http_body). */
 static size_t
 http_process(
         struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
@@ -1871,14 +2716,11 @@ http_process(
 	struct http_req *r = &st->r;
 	const struct http_span *h = r->h;
 	unsigned version = r->major * 1000u + r->minor;
-	struct http_entry route;
 	struct http_chunk ck = {0, CK_START};
-	struct http_out o;
-	char etag[64], lm[32];
-	size_t el, olen = 0;
+	size_t olen = 0;
 	uint64_t data = 0;
-	long plen;
-	int code = 0, rc = CK_AGAIN, cont = 0, nm;
+	long kmax;
+	int rc = CK_AGAIN;
 
 	if (r->major) {
 		if (!(r->seen & (1u << H_HOST)) && version > 1000)
@@ -1911,71 +2753,29 @@ http_process(
 			return http_fail(ctx, st, p, n, 405);
 	}
 	r->keepalive = r->conn ? r->conn == CONN_KEEP_ALIVE : version > 1000;
-	if (st->requests >=
-	        (uint32_t)persona_int("http.keepalive_requests", 1000))
+	kmax = persona_int("http.keepalive_requests", 1000);
+	if (st->requests >= (uint32_t)kmax)
 		r->keepalive = 0;
+	r->ka_left = (uint16_t)LURE_MIN(kmax - (long)st->requests, 65535);
 	if (r->chunked) /* what the body discard finds already read */
 		http_parse_chunked(&ck, p + r->head_end, n - r->head_end, &rc,
 		        NULL, &olen, 0, &data);
-	plen = (r->flags & (F_COMPLEX | F_QUOTED | F_EMPTY_PATH))
-	               ? http_normalise(r, p)
-	               : -2;
-	if (plen == -2) {
-		plen = (long)((r->args_start ? r->args_start - 1u
-		                             : r->uri_end) -
-		              r->uri_start);
-		memcpy(http_scratch, p + r->uri_start, (size_t)plen);
+	r->ck_err = rc == CK_ERROR;
+	if (persona_int("http.answer_after_body", 0) && r->major &&
+	        (r->chunked || r->cl) &&
+	        r->cl <= (uint64_t)persona_int("http.body_max", 1048576) &&
+	        !r->ck_err) {
+		const char *c;
+		size_t cn;
+		r->defer = 1;
+		if (version >= 1001 && (r->seen & (1u << H_EXPECT)) &&
+		        http_caseeq(p + h[H_EXPECT].off, h[H_EXPECT].len,
+		                "100-continue") &&
+		        (c = persona_get("http.continue", &cn)))
+			emu_send(ctx, c, cn);
+	} else {
+		http_answer(ctx, st, p, NULL, 0);
 	}
-	if (r->cl > (uint64_t)persona_int("http.body_max", 1048576))
-		code = 413;
-	else if (plen < 0 ||
-	         !http_entry("http.route", http_scratch, (size_t)plen, &route))
-		code = 404;
-	else if (!(r->flags & (F_GET | F_HEAD)))
-		code = 405;
-	if (code) {
-		if (code == 413 || rc == CK_ERROR)
-			r->keepalive = 0;
-		if (http_send_error(ctx, r, p, code, 0) < 0)
-			st->closing = 1;
-		return http_body(ctx, st, p, n);
-	}
-	/* the static handler: "100 Continue" and the body check come first */
-	cont = version >= 1001 && (r->seen & (1u << H_EXPECT)) &&
-	       http_caseeq(
-	               p + h[H_EXPECT].off, h[H_EXPECT].len, "100-continue");
-	memset(&o, 0, sizeof o);
-	o.kind = "file";
-	o.type = route.rest;
-	o.type_len = route.rest_len;
-	o.mtime = http_mtime();
-	o.flen = o.len = (int64_t)route.file->len;
-	o.b1 = route.file->data;
-	o.b1n = route.file->len;
-	el = http_etag(etag, sizeof etag, o.mtime, o.flen);
-	http_date(lm, o.mtime);
-	/* the not-modified filter */
-	nm = (r->seen &
-	             ((1u << H_IF_NONE_MATCH) | (1u << H_IF_MODIFIED_SINCE))) &&
-	     (!(r->seen & (1u << H_IF_MODIFIED_SINCE)) ||
-	             (h[H_IF_MODIFIED_SINCE].len == 29 &&
-	                     memcmp(p + h[H_IF_MODIFIED_SINCE].off, lm, 29) ==
-	                             0)) &&
-	     (!(r->seen & (1u << H_IF_NONE_MATCH)) ||
-	             http_etag_match(p + h[H_IF_NONE_MATCH].off,
-	                     h[H_IF_NONE_MATCH].len, etag, el, 1));
-	if (rc == CK_ERROR) {
-		r->keepalive = 0;
-		code = 400;
-	} else if ((r->seen & (1u << H_IF_MATCH)) &&
-	           !http_etag_match(p + h[H_IF_MATCH].off, h[H_IF_MATCH].len,
-	                   etag, el, 0)) {
-		r->close = 1; /* nginx says keep-alive, then closes */
-		code = 412;
-	}
-	if (code ? http_send_error(ctx, r, p, code, cont) < 0
-	         : http_send_route(ctx, r, p, &o, &route, nm, cont) < 0)
-		st->closing = 1;
 	return http_body(ctx, st, p, n);
 }
 
@@ -2075,6 +2875,11 @@ http_body(
 		l.body = p + h;
 		l.body_len = LURE_MIN(n - h, EVENT_CAP_PAYLOAD);
 		l.body_bytes = n - h;
+	}
+	if (r->defer) {
+		r->ck_err = rc == CK_ERROR;
+		http_answer(ctx, st, p, l.body, l.body_len);
+		r->defer = 0;
 	}
 	http_log_event(ctx, r, p, n, &l);
 	if (rc == CK_ERROR || st->closing) {

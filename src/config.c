@@ -64,6 +64,8 @@ static const struct key keys[] = {
         {"state_file", K_STR, F(state_file), 0, 0},
         {"run_as_root", K_BOOL, F(run_as_root), 0, 1},
         {"heartbeat", K_UINT, F(heartbeat), 0, 86400},
+        {"tls", K_OBJ, 0, 0, 0, 0},
+        {"tls.server_sessions", K_UINT, F(tls_server_sessions), 0, 256},
         {"elasticsearch", K_OBJ, 0, 0, 0, 0},
         {"elasticsearch.url", K_STR, F(es.url), 1, 0},
         {"elasticsearch.index", K_STR, F(es.index), 1, 0},
@@ -106,6 +108,7 @@ config_defaults(struct config *c)
 	c->in_buf = 4096;
 	c->out_buf = 4096;
 	c->outbox_bytes = 1 << 20;
+	c->tls_server_sessions = 4;
 	strcpy(c->output_file, "-");
 	strcpy(c->es.index, "lure-%Y.%m.%d");
 	c->es.batch_events = 200;

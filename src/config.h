@@ -42,6 +42,9 @@ struct config {
 	char state_file[256]; /* per-instance identity ("" = ephemeral) */
 	int run_as_root; /* allow staying root without user */
 	unsigned heartbeat; /* seconds between status events, 0 = off */
+	/* concurrent TLS server sessions for the persona's tls ports (the TLS
+	 * heap grows by one session's worth each; 0 = serve no tls port) */
+	unsigned tls_server_sessions;
 	/* elasticsearch shipping ("" url = off) */
 	struct config_es {
 		char url[512];

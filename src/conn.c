@@ -1,7 +1,12 @@
 /* conn.c: see conn.h. Each connection has a slot in four parallel arrays
  * (struct conn, emulator state, input, output) so an idle connection only
  * touches the pages it uses: RSS grows with traffic, not with max_conns.
- * An error closes one connection, never the process. */
+ * An error closes one connection, never the process.
+ * On a tls port (persona "port 443 tcp http tls") the first bytes are the
+ * ClientHello, gathered in the input buffer and fingerprinted (tlshello.h)
+ * whatever happens next; then a server session from the fixed pool of
+ * src/tls.h takes the socket bytes and the emulator sees plaintext only,
+ * exactly as on a plain port (input buffer in, emu_ctx output out). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +22,8 @@
 #include "emu_ctx.h"
 #include "lure.h"
 #include "persona.h"
+#include "tls.h"
+#include "tlshello.h"
 
 #define LISTEN_MAX 256
 #define ACCEPT_BURST 64
@@ -25,7 +32,7 @@
 
 struct listener {
 	int fd;
-	uint8_t transport;
+	uint8_t transport, tls;
 	uint16_t port, persona_port;
 	const struct emulator *emu;
 	char addr[48];
@@ -61,6 +68,24 @@ static char listeners_json[LISTEN_MAX * 112];
 static uint32_t *poll_ref; /* listener i: i; connection s: LISTEN_MAX + s */
 static size_t poll_n;
 static uint64_t session_counter;
+
+/* tls ports: per slot, allocated only when a tls listener exists */
+enum { CT_HELLO, CT_SHAKE, CT_OPEN };
+struct conn_tls {
+	struct tls *t; /* NULL while the ClientHello is gathered */
+	uint8_t st, opened, notified;
+	char ja3[33], ja4[37];
+};
+static struct conn_tls *ctls;
+/* event.dataset "lure.tls" for the ClientHello event */
+static const struct emulator tls_hello_emu = {
+        .name = "tls", .transports = EMU_TCP};
+
+static int
+is_tls(size_t slot)
+{
+	return conns[slot].l->tls;
+}
 
 static int
 pool_full(void)
@@ -136,6 +161,28 @@ addr_of(const struct sockaddr_storage *ss, int *family, uint8_t ip[16],
 	}
 }
 
+/* A UDP port on the IPv4 wildcard also listens on the persona's multicast
+ * group for it ("multicast.<port> group", e.g. the discovery protocols),
+ * joined on the default interface; no group or no multicast route: unicast
+ * only. */
+static void
+join_group(int fd, const struct listener *l, const char *addr)
+{
+	char key[32];
+	const char *g;
+	struct ip_mreqn m;
+
+	snprintf(key, sizeof key, "multicast.%u", (unsigned)l->persona_port);
+	if (l->transport != EMU_UDP || strcmp(addr, "0.0.0.0") != 0 ||
+	        !(g = persona_get(key, NULL)))
+		return;
+	memset(&m, 0, sizeof m);
+	if (inet_pton(AF_INET, g, &m.imr_multiaddr) == 1 &&
+	        setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) < 0)
+		LURE_TRACE("MCAST group=%s port=%u errno=%d", g,
+		        (unsigned)l->port, errno);
+}
+
 static int
 bind_one(struct listener *l, const char *addr)
 {
@@ -166,6 +213,10 @@ bind_one(struct listener *l, const char *addr)
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
 	if (family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+	if (l->transport == EMU_UDP) /* each datagram's local address */
+		setsockopt(fd, family == AF_INET6 ? IPPROTO_IPV6 : IPPROTO_IP,
+		        family == AF_INET6 ? IPV6_RECVPKTINFO : IP_PKTINFO,
+		        &one, sizeof one);
 	if (bind(fd, (struct sockaddr *)&ss, sl) < 0 ||
 	        (l->transport == EMU_TCP && listen(fd, 511) < 0)) {
 		int e = errno;
@@ -173,6 +224,7 @@ bind_one(struct listener *l, const char *addr)
 		errno = e;
 		return -1;
 	}
+	join_group(fd, l, addr);
 	l->fd = fd;
 	snprintf(l->addr, sizeof l->addr, "%s", addr);
 	return 0;
@@ -243,6 +295,12 @@ conn_setup(const struct config *c)
 		}
 		if (!port) /* disabled by the config */
 			continue;
+		if (pp->tls && tls_server_max() == 0) {
+			lure_log("PORT port=%u emulator=%s "
+			         "skipped=tls_unavailable",
+			        pp->port, pp->emu);
+			continue;
+		}
 		for (int a = 0; a < c->nlisten; a++) {
 			struct listener *l = &listeners[nlisteners];
 			if (nlisteners == LISTEN_MAX) {
@@ -255,6 +313,7 @@ conn_setup(const struct config *c)
 			l->port = port;
 			l->persona_port = pp->port;
 			l->emu = emu;
+			l->tls = pp->tls;
 			if (bind_one(l, c->listen[a]) < 0) {
 				if (errno == EAFNOSUPPORT &&
 				        strchr(c->listen[a], ':')) {
@@ -275,14 +334,20 @@ conn_setup(const struct config *c)
 			        sizeof listeners_json - jl,
 			        "%s{\"address\":\"%s\",\"port\":%u,"
 			        "\"persona_port\":%u,\"transport\":\"%s\","
-			        "\"emulator\":\"%s\"}",
+			        "\"emulator\":\"%s\"%s}",
 			        nlisteners ? "," : "", l->addr, port, pp->port,
 			        pp->transport == EMU_UDP ? "udp" : "tcp",
-			        emu->name);
+			        emu->name, l->tls ? ",\"tls\":true" : "");
 			nlisteners++;
 		}
 	}
 	snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
+	for (size_t i = 0; i < nlisteners && !ctls; i++)
+		if (listeners[i].tls &&
+		        !(ctls = calloc(c->max_conns, sizeof *ctls))) {
+			fprintf(stderr, "lure: out of memory for TLS state\n");
+			return -1;
+		}
 	return 0;
 }
 
@@ -298,6 +363,246 @@ conn_poll_max(void)
 	return cfg->max_conns + nlisteners;
 }
 
+/* connection.close on a tls port: what the handshake came to. */
+static void
+tls_close_fields(struct event *e, size_t slot)
+{
+	struct conn_tls *x = &ctls[slot];
+	const char *v, *cs;
+
+	event_bool(e, "tls.established", x->st == CT_OPEN);
+	if (!x->t)
+		return;
+	tls_info(x->t, &v, &cs);
+	if (v[0] && strncmp(v, "TLSv", 4) == 0) {
+		event_str(e, "tls.version_protocol", "tls");
+		event_str(e, "tls.version", v + 4);
+	}
+	if (cs[0])
+		event_str(e, "tls.cipher", cs);
+	if (tls_error(x->t)[0])
+		event_str(e, "error.message", tls_error(x->t));
+}
+
+static void
+close_conn(size_t slot, enum emu_close_reason why);
+
+/* One request event (event.dataset lure.tls) for the ClientHello: the
+ * fingerprints, or why there are none. */
+static void
+hello_event(size_t slot, int r, const struct tlshello *h, int busy)
+{
+	struct conn *c = &conns[slot];
+	const struct emulator *emu = c->ctx.emu;
+	struct event *e;
+	char list[512];
+	size_t n = 0;
+
+	c->ctx.emu = &tls_hello_emu;
+	e = emu_event(&c->ctx, "request");
+	c->ctx.emu = emu;
+	if (!e)
+		return;
+	if (r == TLSHELLO_DONE) {
+		event_str(e, "lure.tls_hello.ja3_string", h->ja3_str);
+		event_str(e, "lure.tls_hello.ja4_r", h->ja4_r);
+		if (h->sni_len)
+			event_bytes(e, "tls.client.server_name", h->sni,
+			        h->sni_len, 256);
+		/* ALPN names as "h2,http/1.1" (escaped as attacker bytes) */
+		for (size_t i = 0; i + 1 <= h->alpn_len;) {
+			size_t l = h->alpn[i];
+			if (i + 1 + l > h->alpn_len || n + l + 1 >= sizeof list)
+				break;
+			if (n)
+				list[n++] = ',';
+			memcpy(list + n, h->alpn + i + 1, l);
+			n += l;
+			i += 1 + l;
+		}
+		if (n)
+			event_bytes(e, "lure.tls_hello.alpn", list, n, 256);
+		n = 0;
+		for (size_t i = 0; i < h->nversions && n + 6 < sizeof list; i++)
+			n += (size_t)snprintf(list + n, sizeof list - n,
+			        "%s%04x", i ? "," : "", h->versions[i]);
+		if (n)
+			event_str(e, "lure.tls_hello.versions", list);
+		if (h->truncated)
+			event_bool(e, "lure.tls_hello.truncated", 1);
+		if (busy)
+			event_bool(e, "lure.tls_hello.busy", 1);
+	} else {
+		event_str(e, "error.message",
+		        h->error ? h->error
+		                 : "connection closed before a complete "
+		                   "ClientHello");
+		event_bytes(e, "lure.payload", inbufs + slot * cfg->in_buf,
+		        c->in_len, 256);
+	}
+	event_commit(e);
+}
+
+/* Socket -> ClientHello: gather in the input buffer until tlshello has a
+ * verdict, then hand every byte to a new server session. Returns -1 when
+ * the connection was closed. */
+static int
+tls_hello(size_t slot)
+{
+	static struct tlshello h;
+	struct conn *c = &conns[slot];
+	struct conn_tls *x = &ctls[slot];
+	uint8_t *in = inbufs + slot * cfg->in_buf, *p;
+	int r = tlshello_parse(in, c->in_len, &h);
+	size_t off = 0, n;
+
+	if (r == TLSHELLO_MORE && c->in_len < cfg->in_buf && !c->peer_eof)
+		return 0;
+	if (c->in_len == 0) { /* opened and closed: a port scan, no hello */
+		close_conn(slot, EMU_CLOSE_PEER);
+		return -1;
+	}
+	if (r == TLSHELLO_MORE && c->in_len == cfg->in_buf)
+		h.error = "ClientHello larger than the input buffer";
+	if (r != TLSHELLO_DONE) {
+		hello_event(slot, r == TLSHELLO_MORE ? TLSHELLO_BAD : r, &h, 0);
+		close_conn(slot, EMU_CLOSE_INPUT);
+		return -1;
+	}
+	memcpy(x->ja3, h.ja3, sizeof x->ja3);
+	memcpy(x->ja4, h.ja4, sizeof x->ja4);
+	c->ctx.tls_ja3 = x->ja3;
+	c->ctx.tls_ja4 = x->ja4;
+	x->t = tls_server_new();
+	hello_event(slot, r, &h, x->t == NULL);
+	/* overloaded: the device drops the connection (the event says so;
+	 * no log line, which a flood would fill) */
+	if (!x->t) {
+		close_conn(slot, EMU_CLOSE_ERROR);
+		return -1;
+	}
+	x->st = CT_SHAKE;
+	while (off < c->in_len) {
+		if ((n = tls_net_in_space(x->t, &p)) == 0 &&
+		        tls_handshake(x->t) == TLS_ERR)
+			break;
+		if (n == 0 && (n = tls_net_in_space(x->t, &p)) == 0)
+			break;
+		n = LURE_MIN(n, c->in_len - off);
+		memcpy(p, in + off, n);
+		tls_net_in_done(x->t, n);
+		off += n;
+	}
+	c->in_len = 0; /* from now on the input buffer holds plaintext */
+	if (c->peer_eof)
+		tls_net_in_done(x->t, 0);
+	c->peer_eof = 0; /* the engine reports the end of the stream */
+	return 0;
+}
+
+/* A failed session's fatal alert (handshake_failure, protocol_version...)
+ * goes out before the close, as a TLS server's would: best effort, once. */
+static void
+tls_last_words(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	const uint8_t *p;
+	size_t n = tls_net_out_pending(ctls[slot].t, &p);
+	ssize_t w = n ? send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
+
+	if (w > 0)
+		c->bytes_out += (uint64_t)w;
+}
+
+/* Engine -> input buffer: advance the handshake, then decrypt into the
+ * input buffer while there is room. Returns -1 when closed. */
+static int
+tls_pull(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	struct conn_tls *x = &ctls[slot];
+	uint8_t *in = inbufs + slot * cfg->in_buf;
+	ssize_t r;
+
+	if (!x->t)
+		return 0;
+	if (x->st == CT_SHAKE) {
+		int h = tls_handshake(x->t);
+		if (h == TLS_ERR) {
+			tls_last_words(slot);
+			close_conn(slot, EMU_CLOSE_ERROR);
+			return -1;
+		}
+		if (h == TLS_WANT_IO)
+			return 0;
+		x->st = CT_OPEN;
+		x->opened = 1;
+		if (c->l->emu->on_open)
+			c->l->emu->on_open(&c->ctx, state_of(slot));
+	}
+	while (!c->peer_eof && c->in_len < cfg->in_buf) {
+		r = tls_read(x->t, in + c->in_len, cfg->in_buf - c->in_len);
+		if (r == TLS_WANT_IO)
+			break;
+		if (r == TLS_ERR) {
+			tls_last_words(slot);
+			close_conn(slot, EMU_CLOSE_ERROR);
+			return -1;
+		}
+		if (r == 0)
+			c->peer_eof = 1;
+		c->in_len += (size_t)r;
+	}
+	return 0;
+}
+
+/* Emulator output -> engine -> socket. Returns -1 when closed, 1 when
+ * the socket took all there was. */
+static int
+tls_flush(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	struct conn_tls *x = &ctls[slot];
+	const uint8_t *p;
+	size_t n;
+	ssize_t w;
+
+	if (!x->t)
+		return 1;
+	for (int guard = 0; guard < 256; guard++) {
+		int moved = 0;
+		while (x->st == CT_OPEN &&
+		        (n = emu_ctx_peek(&c->ctx, &p)) > 0) {
+			w = tls_write(x->t, p, n);
+			if (w == TLS_WANT_IO)
+				break;
+			if (w <= 0) {
+				close_conn(slot, EMU_CLOSE_ERROR);
+				return -1;
+			}
+			emu_ctx_sent(&c->ctx, (size_t)w);
+		}
+		while ((n = tls_net_out_pending(x->t, &p)) > 0) {
+			w = send(c->fd, p, n, MSG_NOSIGNAL);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+				return 0;
+			if (w <= 0) {
+				close_conn(slot, EMU_CLOSE_ERROR);
+				return -1;
+			}
+			tls_net_out_done(x->t, (size_t)w);
+			c->bytes_out += (uint64_t)w;
+			c->t_active = lure_now();
+			moved = 1;
+		}
+		if (!moved || !emu_ctx_pending(&c->ctx))
+			break;
+	}
+	return tls_net_out_pending(x->t, &p) == 0;
+}
+
 static void
 close_conn(size_t slot, enum emu_close_reason why)
 {
@@ -306,7 +611,7 @@ close_conn(size_t slot, enum emu_close_reason why)
 
 	if (c->fd < 0)
 		return;
-	if (c->l->emu->on_close)
+	if (c->l->emu->on_close && (!is_tls(slot) || ctls[slot].opened))
 		c->l->emu->on_close(&c->ctx, state_of(slot), why);
 	if ((e = emu_event(&c->ctx, "connection.close"))) {
 		event_int(e, "event.duration",
@@ -314,7 +619,13 @@ close_conn(size_t slot, enum emu_close_reason why)
 		event_int(e, "source.bytes", (int64_t)c->bytes_in);
 		event_int(e, "destination.bytes", (int64_t)c->bytes_out);
 		event_str(e, "event.reason", emu_close_reason_name[why]);
+		if (is_tls(slot))
+			tls_close_fields(e, slot);
 		event_commit(e);
+	}
+	if (is_tls(slot) && ctls[slot].t) {
+		tls_free(ctls[slot].t);
+		ctls[slot].t = NULL;
 	}
 	close(c->fd);
 	c->fd = -1;
@@ -333,6 +644,26 @@ flush_conn(size_t slot)
 	const uint8_t *p;
 	size_t n;
 
+	if (is_tls(slot)) {
+		int r = tls_flush(slot);
+		if (r < 0)
+			return;
+		if (c->ctx.close && !emu_ctx_pending(&c->ctx) && r == 1 &&
+		        ctls[slot].t && !ctls[slot].notified &&
+		        ctls[slot].st == CT_OPEN) {
+			/* the device closes with close_notify, as servers do */
+			ctls[slot].notified = 1;
+			tls_close_notify(ctls[slot].t);
+			if ((r = tls_flush(slot)) < 0)
+				return;
+		}
+		if (r == 1 && c->ctx.close && !emu_ctx_pending(&c->ctx))
+			close_conn(slot, EMU_CLOSE_EMU);
+		else if (r == 1 && c->peer_eof && !c->ctx.wake_at &&
+		         !emu_ctx_pending(&c->ctx))
+			close_conn(slot, EMU_CLOSE_PEER);
+		return;
+	}
 	while ((n = emu_ctx_peek(&c->ctx, &p)) > 0) {
 		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
@@ -360,7 +691,10 @@ serve(size_t slot)
 	struct conn *c = &conns[slot];
 
 	for (int guard = 0; guard < 64 && c->fd >= 0; guard++) {
-		size_t before = c->in_len;
+		size_t before;
+		if (is_tls(slot) && tls_pull(slot) < 0)
+			return;
+		before = c->in_len;
 		if (emu_ctx_pump(&c->ctx, state_of(slot),
 		            inbufs + slot * cfg->in_buf, &c->in_len,
 		            cfg->in_buf) < 0) {
@@ -443,10 +777,42 @@ accept_tcp(struct listener *l)
 			event_commit(e);
 		if (l->emu->state_size)
 			memset(state_of(slot), 0, l->emu->state_size);
-		if (l->emu->on_open)
+		if (l->tls) /* on_open once the handshake is done */
+			memset(&ctls[slot], 0, sizeof ctls[slot]);
+		else if (l->emu->on_open)
 			l->emu->on_open(&c->ctx, state_of(slot));
 		serve(slot);
 	}
+}
+
+/* The local address a datagram reached (IP_PKTINFO, IPV6_PKTINFO), or the
+ * listener's address when the kernel gave none. */
+static void
+udp_local_addr(
+        struct msghdr *mh, const struct listener *l, char *text, size_t cap)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+			struct in_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			inet_ntop(AF_INET, &pi.ipi_spec_dst, text,
+			        (socklen_t)cap);
+			return;
+		}
+		if (c->cmsg_level == IPPROTO_IPV6 &&
+		        c->cmsg_type == IPV6_PKTINFO) {
+			struct in6_pktinfo pi;
+			memcpy(&pi, CMSG_DATA(c), sizeof pi);
+			if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr))
+				inet_ntop(AF_INET, pi.ipi6_addr.s6_addr + 12,
+				        text, (socklen_t)cap);
+			else
+				inet_ntop(AF_INET6, &pi.ipi6_addr, text,
+				        (socklen_t)cap);
+			return;
+		}
+	}
+	snprintf(text, cap, "%s", l->addr);
 }
 
 static void
@@ -458,9 +824,19 @@ recv_udp(struct listener *l)
 
 	for (int k = 0; k < UDP_BURST; k++) {
 		struct sockaddr_storage peer;
-		socklen_t pl = sizeof peer;
-		ssize_t n = recvfrom(l->fd, buf, sizeof buf, 0,
-		        (struct sockaddr *)&peer, &pl);
+		union {
+			struct cmsghdr h;
+			uint8_t b[CMSG_SPACE(sizeof(struct in6_pktinfo))];
+		} cm;
+		struct iovec iov = {buf, sizeof buf};
+		struct msghdr mh = {.msg_name = &peer,
+		        .msg_namelen = sizeof peer,
+		        .msg_iov = &iov,
+		        .msg_iovlen = 1,
+		        .msg_control = &cm,
+		        .msg_controllen = sizeof cm};
+		ssize_t n = recvmsg(l->fd, &mh, 0);
+		socklen_t pl = mh.msg_namelen;
 		uint8_t ip[16];
 		int family;
 		size_t rl = 0, m;
@@ -479,7 +855,7 @@ recv_udp(struct listener *l)
 		ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
 		addr_of(&peer, &family, ip, &ctx.src_port, ctx.src_ip,
 		        sizeof ctx.src_ip);
-		snprintf(ctx.dst_ip, sizeof ctx.dst_ip, "%s", l->addr);
+		udp_local_addr(&mh, l, ctx.dst_ip, sizeof ctx.dst_ip);
 		ctx.excluded = config_excluded(cfg, family, ip);
 		if (l->emu->state_size > sizeof state)
 			return;
@@ -507,12 +883,49 @@ recv_udp(struct listener *l)
 	}
 }
 
+/* Socket -> engine, once the session exists. */
+static void
+read_tls(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	uint8_t *p;
+	size_t space = tls_net_in_space(ctls[slot].t, &p);
+	ssize_t n;
+
+	if (space == 0) {
+		serve(slot);
+		return;
+	}
+	n = recv(c->fd, p, space, 0);
+	if (n < 0) {
+		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+			close_conn(slot, errno == ECONNRESET ? EMU_CLOSE_PEER
+			                                     : EMU_CLOSE_ERROR);
+		return;
+	}
+	tls_net_in_done(ctls[slot].t, (size_t)n);
+	c->bytes_in += (uint64_t)n;
+	if (n > 0)
+		c->t_active = lure_now();
+	if (c->bytes_in > cfg->max_input) {
+		close_conn(slot, EMU_CLOSE_INPUT);
+		return;
+	}
+	serve(slot);
+}
+
 static void
 read_conn(size_t slot)
 {
 	struct conn *c = &conns[slot];
 	uint8_t *in = inbufs + slot * cfg->in_buf;
-	ssize_t n = recv(c->fd, in + c->in_len, cfg->in_buf - c->in_len, 0);
+	ssize_t n;
+
+	if (is_tls(slot) && ctls[slot].t) {
+		read_tls(slot);
+		return;
+	}
+	n = recv(c->fd, in + c->in_len, cfg->in_buf - c->in_len, 0);
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -522,6 +935,8 @@ read_conn(size_t slot)
 	}
 	if (n == 0) {
 		c->peer_eof = 1;
+		if (is_tls(slot) && tls_hello(slot) < 0)
+			return;
 		serve(slot);
 		if (c->fd >= 0 && !emu_ctx_pending(&c->ctx) && !c->ctx.wake_at)
 			close_conn(slot, EMU_CLOSE_PEER);
@@ -534,6 +949,8 @@ read_conn(size_t slot)
 		close_conn(slot, EMU_CLOSE_INPUT);
 		return;
 	}
+	if (is_tls(slot) && tls_hello(slot) < 0)
+		return;
 	serve(slot);
 }
 
@@ -579,6 +996,34 @@ tick_conn(size_t slot, int64_t now)
 	return LURE_MIN(session, idle);
 }
 
+/* poll events for a connection with a TLS session. A session that wants
+ * no bytes and has none to send while the emulator waits for input has
+ * failed or closed inside the engine (BearSSL closes after its alert):
+ * one more pass lets it say so; if nothing changes, close. -1: closed. */
+static short
+tls_wants(size_t s)
+{
+	struct conn *c = &conns[s];
+	const uint8_t *o;
+	uint8_t *i;
+
+	for (int pass = 0; pass < 2; pass++) {
+		if (tls_net_out_pending(ctls[s].t, &o) ||
+		        (emu_ctx_pending(&c->ctx) && ctls[s].st == CT_OPEN))
+			return POLLOUT;
+		if (c->peer_eof || c->ctx.wake_at || c->in_len >= cfg->in_buf)
+			return 0;
+		if (tls_net_in_space(ctls[s].t, &i))
+			return POLLIN;
+		if (pass == 0)
+			serve(s);
+		if (c->fd < 0)
+			return -1;
+	}
+	close_conn(s, EMU_CLOSE_ERROR);
+	return -1;
+}
+
 size_t
 conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 {
@@ -594,7 +1039,10 @@ conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 			continue;
 		if (*deadline == 0 || d < *deadline)
 			*deadline = d;
-		if (emu_ctx_pending(&c->ctx))
+		if (c->l->tls && ctls[s].t) {
+			if ((ev = tls_wants(s)) < 0)
+				continue;
+		} else if (emu_ctx_pending(&c->ctx))
 			ev |= POLLOUT;
 		else if (!c->peer_eof && !c->ctx.wake_at &&
 		         c->in_len < cfg->in_buf)

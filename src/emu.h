@@ -42,6 +42,10 @@ struct emulator {
 	void (*on_timeout)(struct emu_ctx *ctx, void *state);
 	void (*on_close)(
 	        struct emu_ctx *ctx, void *state, enum emu_close_reason why);
+	/* Optional, once at start-up after identity_load() and before
+	 * privileges are dropped (host keys...): 0, or -1 with a message in
+	 * err, which stops lure. Test drivers do not call it. */
+	int (*on_start)(char *err, size_t errlen);
 };
 
 /* Queue bytes; returns 0, or -1 (nothing queued) when they do not fit. */
@@ -74,6 +78,12 @@ emu_event(struct emu_ctx *ctx, const char *action);
 /* Local port the client reached (after offsets) and the persona's port. */
 uint16_t
 emu_port(struct emu_ctx *ctx);
+/* The local address the client reached, numeric ("192.0.2.7", "2001:db8::1";
+ * v4-mapped as v4): for answers that name the device's own address (ONVIF
+ * XAddrs, SADP). Over UDP on a wildcard listener it is the address of the
+ * interface the datagram came in on. */
+const char *
+emu_local_addr(struct emu_ctx *ctx);
 /* Persona hostname for prompts (config "hostname" or persona default). */
 const char *
 emu_hostname(struct emu_ctx *ctx);

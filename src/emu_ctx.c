@@ -3,6 +3,7 @@
 
 #include "emu_ctx.h"
 #include "lure.h"
+#include "persona.h"
 
 void
 emu_ctx_reset(struct emu_ctx *c)
@@ -13,6 +14,7 @@ emu_ctx_reset(struct emu_ctx *c)
 	c->close = 0;
 	c->wake_at = 0;
 	c->timer_at = 0;
+	c->tls_ja3 = c->tls_ja4 = NULL;
 }
 
 int
@@ -75,9 +77,18 @@ emu_port(struct emu_ctx *c)
 }
 
 const char *
+emu_local_addr(struct emu_ctx *c)
+{
+	return c->dst_ip;
+}
+
+const char *
 emu_hostname(struct emu_ctx *c)
 {
-	return c->hostname ? c->hostname : "localhost";
+	const char *h =
+	        c->hostname ? c->hostname : persona_get("hostname", NULL);
+
+	return h ? h : "localhost";
 }
 
 struct event *
@@ -98,6 +109,10 @@ emu_event(struct emu_ctx *c, const char *action)
 	        c->transport == EMU_UDP ? "udp" : "tcp");
 	if (c->session[0])
 		event_str(e, "lure.session", c->session);
+	if (c->tls_ja3 && c->tls_ja3[0])
+		event_str(e, "tls.client.ja3", c->tls_ja3);
+	if (c->tls_ja4 && c->tls_ja4[0])
+		event_str(e, "tls.client.ja4", c->tls_ja4);
 	return e;
 }
 

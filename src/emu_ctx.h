@@ -21,6 +21,9 @@ struct emu_ctx {
 	char src_ip[48], dst_ip[48];
 	char session[40]; /* "<boot>-<n>": shared by a connection's events */
 	const char *hostname;
+	/* TLS ports: the client's fingerprints once its ClientHello is
+	 * parsed (conn.c), put on every event of the connection */
+	const char *tls_ja3, *tls_ja4;
 };
 
 /* Reset the per-connection fields; buffers stay. */

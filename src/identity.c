@@ -202,12 +202,16 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 				else
 					PUT(x[v]);
 			}
-		} else if (sn > 4 && memcmp(spec, "ref:", 4) == 0) {
-			int j = find(spec + 4, sn - 4);
+		} else if ((sn > 4 && memcmp(spec, "ref:", 4) == 0) ||
+		           (sn > 6 && memcmp(spec, "hexof:", 6) == 0)) {
+			int hexof = spec[0] == 'h', skip = hexof ? 6 : 4;
+			int j = find(spec + skip, sn - (size_t)skip);
 			if (j < 0)
 				goto bad;
 			for (const char *c = ids[j].value; *c; c++)
-				PUT(*c);
+				if (!hexof ||
+				        strchr("0123456789abcdefABCDEF", *c))
+					PUT(*c);
 		} else if (sn > 23 && memcmp(spec, "date:", 5) == 0 &&
 		           spec[13] == ':' && spec[22] == ':') {
 			long a, b, y, m, d;
@@ -313,14 +317,23 @@ hex(FILE *f, const uint8_t *p, size_t n)
 }
 
 static int
+hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+static int
 unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
 {
 	size_t i = 0;
 
 	for (; s[0] && s[1]; s += 2) {
-		int a, b;
-		if (sscanf(s, "%1x%1x", (unsigned *)&a, (unsigned *)&b) != 2 ||
-		        i == cap)
+		int a = hexdigit(s[0]), b = hexdigit(s[1]);
+		if (a < 0 || b < 0 || i == cap)
 			return -1;
 		out[i++] = (uint8_t)(a * 16 + b);
 	}

@@ -17,6 +17,7 @@
  *                    letters Y (4 digits) y (2) m d and literal characters
  *   {uuid}           a random RFC 4122 version 4 UUID, lower case
  *   {ref:NAME}       the value of an identity declared earlier
+ *   {hexof:NAME}     the same, keeping only its hex digits (a MAC's)
  *   {{ }}            literal braces
  * Values are derived per NAME from the seed, so adding a template to a
  * persona never changes the values of the others. */

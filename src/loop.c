@@ -105,6 +105,14 @@ loop_status(const char *reason)
 			        (int64_t)tls_heap_size());
 		}
 	}
+	if (tls_server_max()) { /* the persona's tls ports */
+		event_int(e, "lure.tls_heap.peak", (int64_t)tls_heap_peak());
+		event_int(e, "lure.tls_heap.size", (int64_t)tls_heap_size());
+		event_int(e, "lure.tls_server.sessions",
+		        (int64_t)tls_server_max());
+		event_int(
+		        e, "lure.tls_server.busy", (int64_t)tls_server_busy());
+	}
 	if (strcmp(reason, "start") == 0)
 		event_raw(e, "lure.listeners", conn_listeners_json(),
 		        strlen(conn_listeners_json()));

@@ -106,3 +106,16 @@ lure_die(int code, const char *fmt, ...)
 	fputc('\n', stderr);
 	exit(code);
 }
+
+long
+lure_digits(const char *s, int n)
+{
+	long v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + s[i] - '0';
+	}
+	return v;
+}

@@ -40,6 +40,11 @@ void
 lure_random(void *p, size_t n);
 
 /* Log lines to stderr: "WORD key=value ...". errno is preserved. */
+/* The value of the n (1-9) decimal digits at s, or -1 if one is not a
+ * digit. (No sscanf in lure: it would link musl's float parsing.) */
+long
+lure_digits(const char *s, int n);
+
 void
 lure_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failures only: log and exit with code. */

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "certgen.h"
 #include "config.h"
 #include "conn.h"
 #include "emu.h"
@@ -40,9 +41,10 @@ version(void)
 		printf(" %s", emu_registry[i]->name);
 	printf("\n");
 	for (size_t i = 0; i < persona_nports; i++)
-		printf("port %u/%s %s\n", persona_ports[i].port,
+		printf("port %u/%s %s%s\n", persona_ports[i].port,
 		        persona_ports[i].transport == EMU_UDP ? "udp" : "tcp",
-		        persona_ports[i].emu);
+		        persona_ports[i].emu,
+		        persona_ports[i].tls ? " tls" : "");
 	for (size_t i = 0; i < persona_nkv; i++)
 		if (persona_kv[i].klen > 9 &&
 		        memcmp(persona_kv[i].key, "identity.", 9) == 0)
@@ -116,11 +118,22 @@ main(int argc, char **argv)
 		fprintf(stderr, "lure: %s\n", err);
 		return 1;
 	}
+	if (certgen_setup(config.tls_server_sessions, err, sizeof err) < 0) {
+		fprintf(stderr, "lure: %s\n", err);
+		return 1;
+	}
+	for (size_t i = 0; emu_registry[i]; i++)
+		if (emu_registry[i]->on_start &&
+		        emu_registry[i]->on_start(err, sizeof err) < 0) {
+			fprintf(stderr, "lure: %s: %s\n", emu_registry[i]->name,
+			        err);
+			return 1;
+		}
+	if (out_file_open(config.output_file) < 0)
+		return 1;
 	if (!config.state_file[0])
 		lure_log("IDENTITY ephemeral (no state_file: a new device at "
 		         "every start)");
-	if (out_file_open(config.output_file) < 0)
-		return 1;
 	if (ship_setup(&config) < 0)
 		return 2;
 	platform_raise_nofile((long)config.max_conns + 256 + 32);

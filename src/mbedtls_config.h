@@ -104,6 +104,29 @@
 	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,     \
 	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 
+/* --- TLS server (emulated HTTPS; owner: src/certgen.c, tlshello.c) ---
+ * The server side of the same TLS 1.2 suites; RSA key generation and key
+ * and public-key DER writing for the per-instance certificate; MD5 for JA3
+ * fingerprints (never used by TLS itself). */
+#define MBEDTLS_SSL_SRV_C
+#define MBEDTLS_GENPRIME
+#define MBEDTLS_PK_WRITE_C
+#define MBEDTLS_MD5_C
+/* --- end TLS server --- */
+
+/* --- SSH server (emu/ssh.c, src/sshkex.c; owner: the SSH emulator) ---
+ * What OpenSSH 9.2's algorithms need beyond the TLS set: AES-CTR
+ * (aes128/192/256-ctr), P-521 (ecdh-sha2-nistp521), and bignums of 8192
+ * bits for diffie-hellman-group18-sha512 (the TLS side's RSA keys stay at
+ * most 4096 bits: this only raises a bound). Also used: GCM, ChaCha20,
+ * Poly1305, ECDSA, ECDH, RSA (PKCS#1 v1.5), SHA-1/256/512, GENPRIME and
+ * PK_WRITE (host key generation and storage), MD5 (HASSH). */
+#define MBEDTLS_CIPHER_MODE_CTR
+#define MBEDTLS_ECP_DP_SECP521R1_ENABLED
+#undef MBEDTLS_MPI_MAX_SIZE
+#define MBEDTLS_MPI_MAX_SIZE 1024
+/* --- end SSH server --- */
+
 #include "mbedtls/check_config.h"
 
 #endif

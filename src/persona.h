@@ -29,6 +29,7 @@ struct persona_port {
 	uint16_t port;
 	uint8_t transport; /* EMU_TCP or EMU_UDP */
 	const char *emu;
+	uint8_t tls; /* 1: TLS in front of the emulator ("port 443 tcp http tls") */
 };
 
 extern const char persona_name[];

@@ -12,6 +12,24 @@
 #include "lure.h"
 #include "resolve.h"
 
+/* "nameserver ADDR" (resolv.conf): 0 and ADDR in ip, or -1. */
+static int
+nameserver(const char *line, char *ip, size_t cap)
+{
+	size_t n;
+
+	if (strncmp(line, "nameserver", 10) != 0 ||
+	        (line[10] != ' ' && line[10] != '\t'))
+		return -1;
+	line += 10 + strspn(line + 10, " \t");
+	n = strcspn(line, " \t\r\n");
+	if (!n || n >= cap)
+		return -1;
+	memcpy(ip, line, n);
+	ip[n] = 0;
+	return 0;
+}
+
 #define TRIES 3
 #define TRY_MS 2000
 
@@ -97,7 +115,7 @@ pick_server(const char *server)
 	if (!(f = fopen("/etc/resolv.conf", "r")))
 		return set_addr(&rs.server, &rs.server_len, "127.0.0.1", 53);
 	while (fgets(line, sizeof line, f))
-		if (sscanf(line, "nameserver %63s", ip) == 1 &&
+		if (nameserver(line, ip, sizeof ip) == 0 &&
 		        set_addr(&rs.server, &rs.server_len, ip, 53) == 0) {
 			fclose(f);
 			return 0;

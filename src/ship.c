@@ -453,9 +453,11 @@ action_for(const char *ev, size_t n, char *out, size_t cap)
 	} else {
 		struct tm tm;
 		memset(&tm, 0, sizeof tm);
-		if (tsl < 19 ||
-		        sscanf(ts, "%4d-%2d-%2dT%2d", &tm.tm_year, &tm.tm_mon,
-		                &tm.tm_mday, &tm.tm_hour) != 4)
+		if (tsl < 19 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
+		        (tm.tm_year = (int)lure_digits(ts, 4)) < 0 ||
+		        (tm.tm_mon = (int)lure_digits(ts + 5, 2)) < 0 ||
+		        (tm.tm_mday = (int)lure_digits(ts + 8, 2)) < 0 ||
+		        (tm.tm_hour = (int)lure_digits(ts + 11, 2)) < 0)
 			return 0;
 		tm.tm_year -= 1900;
 		tm.tm_mon -= 1;
@@ -824,7 +826,8 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 	if (!(end = strstr(h, "\r\n\r\n")))
 		return len >= cap ? -1 : 0;
 	hl = (size_t)(end - h) + 4;
-	if (sscanf(h, "HTTP/1.%*1d %3d", code) != 1)
+	if (strncmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' ||
+	        h[8] != ' ' || (*code = (int)lure_digits(h + 9, 3)) < 0)
 		return -1;
 	*close_after = strncmp(h, "HTTP/1.0", 8) == 0;
 	for (char *l = strstr(h, "\r\n") + 2; l < end;

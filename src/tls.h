@@ -1,10 +1,12 @@
-/* tls.h: TLS client as a sans-I/O engine. The TLS code never touches a
+/* tls.h: TLS client and server as a sans-I/O engine. The TLS code never touches a
  * socket: the caller (the shipper, in the poll loop) moves bytes between the
  * socket and the engine's fixed buffers, then retries the operation that
  * returned TLS_WANT_IO. Exactly one backend is linked: TLS=mbedtls
  * (src/tls_mbedtls.c) or TLS=none (src/tls_none.c: every call fails with
- * one message). One session at a time, in static storage; the backend
- * allocates only from its static heap (LURE_TLS_HEAP bytes), never malloc.
+ * one message). One client session at a time, in static storage, and a
+ * fixed pool of server sessions (see the server side below); the backend
+ * allocates only from its heap (LURE_TLS_HEAP bytes, plus
+ * LURE_TLS_SERVER_HEAP per server session, sized once at start-up).
  *
  * Moving bytes never advances the engine by itself, so after moving any
  * byte, call the operation again in the same pass. For the connected,
@@ -107,6 +109,60 @@ tls_error(const struct tls *t);
 /* End the session (no alert: see tls_close_notify) and free its memory. */
 void
 tls_free(struct tls *t);
+
+/* --- server side (emulated HTTPS) ----------------------------------------
+ * A fixed number of server sessions, each a struct tls driven with the same
+ * calls as the client session above (tls_handshake, tls_net_*, tls_read,
+ * tls_write, tls_close_notify, tls_info, tls_error, tls_free). */
+
+/* Once at start-up, before tls_global_init() and before the key and
+ * certificate primitives below: room for `sessions` concurrent server
+ * sessions (the heap grows by LURE_TLS_SERVER_HEAP each and is taken once;
+ * nothing is allocated later). Returns 0 or -1 with a message in err. */
+int
+tls_server_init(unsigned sessions, char *err, size_t errlen);
+
+/* The server's private key (DER, as tls_rsa_keygen() writes it) and its
+ * certificate (DER). Returns 0 or -1 with a message in err. */
+int
+tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
+        size_t certlen, char *err, size_t errlen);
+
+/* A free server session, or NULL when every session is busy or the server
+ * side is not set up (tls_error(NULL) says which). */
+struct tls *
+tls_server_new(void);
+
+/* Server sessions in use now, and configured. */
+unsigned
+tls_server_busy(void);
+unsigned
+tls_server_max(void);
+
+/* --- primitives (certificates, fingerprints): a backend provides them so
+ * src/certgen.c and src/tlshello.c need no crypto code of their own. Each
+ * returns -1 (TLS=none, or failure) or as stated. */
+
+/* Digests: 0 and the digest in out. */
+int
+tls_md5(const void *p, size_t n, uint8_t out[16]);
+int
+tls_sha256(const void *p, size_t n, uint8_t out[32]);
+
+/* A new RSA key of bits (e = 65537) as a PKCS#1 RSAPrivateKey DER in key;
+ * returns its length. Slow (seconds on a router): start-up only. */
+ssize_t
+tls_rsa_keygen(
+        unsigned bits, uint8_t *key, size_t cap, char *err, size_t errlen);
+
+/* The SubjectPublicKeyInfo DER of a key from tls_rsa_keygen(): length. */
+ssize_t
+tls_rsa_pubkey(const uint8_t *key, size_t keylen, uint8_t *out, size_t cap);
+
+/* RSASSA-PKCS1-v1_5 signature with SHA-256 of msg: its length. */
+ssize_t
+tls_rsa_sign_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg,
+        size_t n, uint8_t *sig, size_t cap);
 
 /* The static heap: bytes now in use, the most ever in use (allocator block
  * headers included; the CA certificates stay in use), and its size. */

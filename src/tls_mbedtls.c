@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
@@ -15,9 +16,13 @@
 
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/error.h"
+#include "mbedtls/md5.h"
 #include "mbedtls/memory_buffer_alloc.h"
 #include "mbedtls/pem.h"
+#include "mbedtls/pk.h"
 #include "mbedtls/platform.h"
+#include "mbedtls/rsa.h"
+#include "mbedtls/sha256.h"
 #include "mbedtls/ssl.h"
 #include "mbedtls/ssl_internal.h"
 #include "mbedtls/x509_crt.h"
@@ -36,6 +41,15 @@
 #ifndef LURE_TLS_HEAP
 #define LURE_TLS_HEAP (64 * 1024)
 #endif
+/* Added per server session (tls_server_init). Measured with an RSA-2048
+ * key (test/persona/test_hik_https.py): the server's key and certificate
+ * take 4.3 KiB; each session in its handshake 23 KiB (22 KiB once
+ * established), the 16 KiB input record buffer being most of it; the
+ * first handshake adds 8 KiB that are freed again (RSA signature). The
+ * rest is slack against fragmentation. */
+#ifndef LURE_TLS_SERVER_HEAP
+#define LURE_TLS_SERVER_HEAP (28 * 1024)
+#endif
 /* Socket-side buffers: any size works, larger means fewer poll passes. */
 #ifndef LURE_TLS_NET_BUF
 #define LURE_TLS_NET_BUF 4096
@@ -45,7 +59,7 @@
 
 struct tls {
 	mbedtls_ssl_context ssl;
-	int in_use, failed, peer_eof, closed, done;
+	int in_use, failed, peer_eof, closed, done, server;
 	size_t iplen; /* server name is an IP literal of this length */
 	uint8_t ip[16];
 	char name[256];
@@ -54,13 +68,25 @@ struct tls {
 	char err[640];
 };
 
-static _Alignas(16) unsigned char heap[LURE_TLS_HEAP];
+/* The client-only heap is static; with server sessions it is taken once
+ * with malloc in tls_server_init() (heap_ready: the allocator runs). */
+static _Alignas(16) unsigned char static_heap[LURE_TLS_HEAP];
+static unsigned char *heap = static_heap;
+static size_t heap_size = sizeof static_heap;
+static int heap_ready;
 static mbedtls_ssl_config conf;
 static mbedtls_ctr_drbg_context drbg;
 static mbedtls_x509_crt ca;
 static int ready, seeded;
 static struct tls session;
 static char global_err[256];
+/* server side */
+static mbedtls_ssl_config sconf;
+static mbedtls_x509_crt scert;
+static mbedtls_pk_context skey;
+static struct tls *servers;
+static unsigned nservers, sbusy;
+static int sready;
 
 /* Preference: X25519 first (constant time, cheap), then the NIST curves. */
 static const mbedtls_ecp_group_id curves[] = {MBEDTLS_ECP_DP_CURVE25519,
@@ -188,7 +214,7 @@ describe(char *err, size_t len, const char *what, int ret)
 		snprintf(err, len,
 		        "%s: out of TLS heap (%zu bytes; build with a larger "
 		        "LURE_TLS_HEAP)",
-		        what, sizeof heap);
+		        what, heap_size);
 		return;
 	}
 #if defined(MBEDTLS_ERROR_C)
@@ -224,15 +250,16 @@ fail(struct tls *t, const char *what, int ret)
 			if (alerts[i].code == code)
 				name = alerts[i].name;
 		snprintf(t->err, sizeof t->err,
-		        "%s: the server sent the fatal alert %u %s", what, code,
-		        name);
+		        "%s: the %s sent the fatal alert %u %s", what,
+		        t->server ? "client" : "server", code, name);
 	} else if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD && !t->done) {
 		snprintf(t->err, sizeof t->err,
-		        "%s: the server does not speak TLS (invalid record)",
-		        what);
+		        "%s: the %s does not speak TLS (invalid record)", what,
+		        t->server ? "client" : "server");
 	} else if (ret == MBEDTLS_ERR_SSL_CONN_EOF) {
 		snprintf(t->err, sizeof t->err,
-		        "%s: the server closed the connection", what);
+		        "%s: the %s closed the connection", what,
+		        t->server ? "client" : "server");
 	} else {
 		describe(t->err, sizeof t->err, what, ret);
 	}
@@ -252,6 +279,39 @@ pump_out(struct tls *t)
 	if (ret != 0 && ret != MBEDTLS_ERR_SSL_WANT_WRITE)
 		fail(t, "send", ret);
 	return t->ssl.out_left != 0;
+}
+
+static void
+heap_init(void)
+{
+	if (!heap_ready)
+		mbedtls_memory_buffer_alloc_init(heap, heap_size);
+	heap_ready = 1;
+}
+
+/* CTR_DRBG from getrandom(), once; -1 with global_err early in boot. */
+static int
+seed(void)
+{
+	static const char pers[] = "lure tls";
+	int ret;
+
+	if (seeded)
+		return 0;
+	heap_init();
+	mbedtls_ctr_drbg_init(&drbg);
+	ret = mbedtls_ctr_drbg_seed(&drbg, entropy, NULL,
+	        (const unsigned char *)pers, sizeof pers - 1);
+	if (ret != 0) {
+		mbedtls_ctr_drbg_free(&drbg);
+		snprintf(global_err, sizeof global_err,
+		        "tls: no random bytes from the kernel yet "
+		        "(getrandom: %s); retry later",
+		        strerror(errno));
+		return -1;
+	}
+	seeded = 1;
+	return 0;
 }
 
 /* Read the CA file into the static heap and parse it (PEM or DER): no
@@ -274,7 +334,7 @@ load_ca(const char *file, char *err, size_t errlen)
 			close(fd);
 		return -1;
 	}
-	buf = st.st_size < (off_t)sizeof heap
+	buf = st.st_size < (off_t)heap_size
 	              ? mbedtls_calloc(1, (size_t)st.st_size + 1)
 	              : NULL;
 	while (buf != NULL && len < (size_t)st.st_size &&
@@ -289,7 +349,7 @@ load_ca(const char *file, char *err, size_t errlen)
 			        "TLS "
 			        "heap (%zu bytes; build with a larger "
 			        "LURE_TLS_HEAP)",
-			        file, (long long)st.st_size, sizeof heap);
+			        file, (long long)st.st_size, heap_size);
 		else
 			snprintf(err, errlen, "tls: CA file %s: %s", file,
 			        strerror(errno));
@@ -336,8 +396,7 @@ tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 		        "file, or insecure to skip verification)");
 		return -1;
 	}
-	mbedtls_memory_buffer_alloc_init(heap, sizeof heap);
-	mbedtls_ctr_drbg_init(&drbg);
+	heap_init();
 	mbedtls_ssl_config_init(&conf);
 	mbedtls_x509_crt_init(&ca);
 	ret = mbedtls_ssl_config_defaults(&conf, MBEDTLS_SSL_IS_CLIENT,
@@ -353,7 +412,6 @@ tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 	if (ret != 0) {
 		mbedtls_x509_crt_free(&ca);
 		mbedtls_ssl_config_free(&conf);
-		mbedtls_memory_buffer_alloc_free();
 		return -1;
 	}
 	mbedtls_ssl_conf_rng(&conf, mbedtls_ctr_drbg_random, &drbg);
@@ -380,19 +438,8 @@ tls_client_new(const char *server_name)
 		        "tls: a server name is required");
 		return NULL;
 	}
-	if (!seeded) {
-		static const char pers[] = "lure tls client";
-		ret = mbedtls_ctr_drbg_seed(&drbg, entropy, NULL,
-		        (const unsigned char *)pers, sizeof pers - 1);
-		if (ret != 0) {
-			snprintf(global_err, sizeof global_err,
-			        "tls: no random bytes from the kernel yet "
-			        "(getrandom: %s); retry later",
-			        strerror(errno));
-			return NULL;
-		}
-		seeded = 1;
-	}
+	if (seed() < 0)
+		return NULL;
 	memset(t, 0, sizeof *t);
 	mbedtls_ssl_init(&t->ssl);
 	snprintf(t->name, sizeof t->name, "%s", server_name);
@@ -567,6 +614,8 @@ tls_free(struct tls *t)
 		return;
 	mbedtls_ssl_free(&t->ssl);
 	t->in_use = 0;
+	if (t->server)
+		sbusy--;
 }
 
 size_t
@@ -574,7 +623,7 @@ tls_heap_used(void)
 {
 	size_t used = 0, blocks = 0;
 
-	if (ready)
+	if (heap_ready)
 		mbedtls_memory_buffer_alloc_cur_get(&used, &blocks);
 	return used + blocks * HEAP_HDR;
 }
@@ -584,7 +633,7 @@ tls_heap_peak(void)
 {
 	size_t used = 0, blocks = 0;
 
-	if (ready)
+	if (heap_ready)
 		mbedtls_memory_buffer_alloc_max_get(&used, &blocks);
 	return used + blocks * HEAP_HDR;
 }
@@ -592,5 +641,219 @@ tls_heap_peak(void)
 size_t
 tls_heap_size(void)
 {
-	return sizeof heap;
+	return heap_size;
+}
+
+/* --- server side --------------------------------------------------------- */
+
+int
+tls_server_init(unsigned sessions, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "%s", "");
+	if (heap_ready || servers != NULL) {
+		snprintf(err, errlen,
+		        "tls: tls_server_init() must come first, once");
+		return -1;
+	}
+	if (sessions > 0) {
+		heap_size =
+		        LURE_TLS_HEAP + (size_t)sessions * LURE_TLS_SERVER_HEAP;
+		heap = malloc(heap_size);
+		servers = calloc(sessions, sizeof *servers);
+		if (heap == NULL || servers == NULL) {
+			snprintf(err, errlen,
+			        "tls: out of memory for %u server sessions "
+			        "(%zu bytes of heap)",
+			        sessions, heap_size);
+			free(heap);
+			free(servers);
+			heap = static_heap;
+			heap_size = sizeof static_heap;
+			servers = NULL;
+			return -1;
+		}
+	}
+	nservers = sessions;
+	heap_init();
+	return 0;
+}
+
+int
+tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
+        size_t certlen, char *err, size_t errlen)
+{
+	int ret;
+
+	snprintf(err, errlen, "%s", "");
+	if (servers == NULL || sready) {
+		snprintf(err, errlen,
+		        "tls: tls_server_cert() needs tls_server_init() with "
+		        "sessions, once");
+		return -1;
+	}
+	if (seed() < 0) {
+		snprintf(err, errlen, "%s", global_err);
+		return -1;
+	}
+	mbedtls_x509_crt_init(&scert);
+	mbedtls_pk_init(&skey);
+	mbedtls_ssl_config_init(&sconf);
+	if ((ret = mbedtls_x509_crt_parse_der(&scert, cert, certlen)) != 0)
+		describe(err, errlen, "tls: server certificate", ret);
+	else if ((ret = mbedtls_pk_parse_key(&skey, key, keylen, NULL, 0)) != 0)
+		describe(err, errlen, "tls: server key", ret);
+	else if ((ret = mbedtls_ssl_config_defaults(&sconf,
+	                  MBEDTLS_SSL_IS_SERVER, MBEDTLS_SSL_TRANSPORT_STREAM,
+	                  MBEDTLS_SSL_PRESET_DEFAULT)) != 0)
+		describe(err, errlen, "tls: server config", ret);
+	else if ((ret = mbedtls_ssl_conf_own_cert(&sconf, &scert, &skey)) != 0)
+		describe(err, errlen, "tls: server certificate and key", ret);
+	if (ret != 0) {
+		mbedtls_ssl_config_free(&sconf);
+		mbedtls_pk_free(&skey);
+		mbedtls_x509_crt_free(&scert);
+		return -1;
+	}
+	mbedtls_ssl_conf_rng(&sconf, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_ssl_conf_curves(&sconf, curves);
+	sready = 1;
+	return 0;
+}
+
+struct tls *
+tls_server_new(void)
+{
+	struct tls *t = NULL;
+	int ret;
+
+	if (!sready) {
+		snprintf(global_err, sizeof global_err,
+		        "tls: the server side is not set up");
+		return NULL;
+	}
+	for (unsigned i = 0; i < nservers && t == NULL; i++)
+		if (!servers[i].in_use)
+			t = &servers[i];
+	if (t == NULL) {
+		snprintf(global_err, sizeof global_err,
+		        "tls: all %u server sessions are busy", nservers);
+		return NULL;
+	}
+	memset(t, 0, sizeof *t);
+	t->server = 1;
+	mbedtls_ssl_init(&t->ssl);
+	if ((ret = mbedtls_ssl_setup(&t->ssl, &sconf)) != 0) {
+		describe(global_err, sizeof global_err,
+		        "tls: new server session", ret);
+		mbedtls_ssl_free(&t->ssl);
+		return NULL;
+	}
+	mbedtls_ssl_set_bio(&t->ssl, t, bio_send, bio_recv, NULL);
+	t->in_use = 1;
+	sbusy++;
+	return t;
+}
+
+unsigned
+tls_server_busy(void)
+{
+	return sbusy;
+}
+
+unsigned
+tls_server_max(void)
+{
+	return sready ? nservers : 0;
+}
+
+/* --- primitives ---------------------------------------------------------- */
+
+int
+tls_md5(const void *p, size_t n, uint8_t out[16])
+{
+	return mbedtls_md5_ret(p, n, out) == 0 ? 0 : -1;
+}
+
+int
+tls_sha256(const void *p, size_t n, uint8_t out[32])
+{
+	return mbedtls_sha256_ret(p, n, out, 0) == 0 ? 0 : -1;
+}
+
+/* mbedTLS writes DER at the end of the buffer: move it to the front. */
+static ssize_t
+der_front(uint8_t *buf, size_t cap, int len)
+{
+	if (len <= 0)
+		return -1;
+	memmove(buf, buf + cap - (size_t)len, (size_t)len);
+	return len;
+}
+
+ssize_t
+tls_rsa_keygen(
+        unsigned bits, uint8_t *key, size_t cap, char *err, size_t errlen)
+{
+	mbedtls_pk_context pk;
+	ssize_t n = -1;
+	int ret;
+
+	if (seed() < 0) {
+		snprintf(err, errlen, "%s", global_err);
+		return -1;
+	}
+	mbedtls_pk_init(&pk);
+	ret = mbedtls_pk_setup(&pk, mbedtls_pk_info_from_type(MBEDTLS_PK_RSA));
+	if (ret == 0)
+		ret = mbedtls_rsa_gen_key(mbedtls_pk_rsa(pk),
+		        mbedtls_ctr_drbg_random, &drbg, bits, 65537);
+	if (ret == 0) {
+		n = der_front(
+		        key, cap, mbedtls_pk_write_key_der(&pk, key, cap));
+		if (n < 0)
+			snprintf(err, errlen, "tls: RSA key: buffer too small");
+	} else {
+		describe(err, errlen, "tls: RSA key generation", ret);
+	}
+	mbedtls_pk_free(&pk);
+	return n;
+}
+
+ssize_t
+tls_rsa_pubkey(const uint8_t *key, size_t keylen, uint8_t *out, size_t cap)
+{
+	mbedtls_pk_context pk;
+	ssize_t n = -1;
+
+	heap_init();
+	mbedtls_pk_init(&pk);
+	if (mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0) == 0)
+		n = der_front(
+		        out, cap, mbedtls_pk_write_pubkey_der(&pk, out, cap));
+	mbedtls_pk_free(&pk);
+	return n;
+}
+
+ssize_t
+tls_rsa_sign_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg,
+        size_t n, uint8_t *sig, size_t cap)
+{
+	mbedtls_pk_context pk;
+	uint8_t hash[32];
+	size_t len = 0;
+	int ret;
+
+	if (seed() < 0)
+		return -1;
+	mbedtls_pk_init(&pk);
+	ret = mbedtls_pk_parse_key(&pk, key, keylen, NULL, 0);
+	if (ret == 0 && mbedtls_pk_get_len(&pk) > cap)
+		ret = -1;
+	if (ret == 0)
+		ret = mbedtls_sha256_ret(msg, n, hash, 0);
+	if (ret == 0)
+		ret = mbedtls_pk_sign(&pk, MBEDTLS_MD_SHA256, hash, sizeof hash,
+		        sig, &len, mbedtls_ctr_drbg_random, &drbg);
+	mbedtls_pk_free(&pk);
+	return ret == 0 ? (ssize_t)len : -1;
 }

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh <build|test|fuzz|bench|size>: install what that step needs, from
+# deps.sh <build|test|fuzz|bench|size|deploy>: install what that step needs, from
 # Debian's archive (and PyPI for python test libraries), only when missing.
 # Idempotent; needs root (or sudo) only when something is actually missing.
 set -e
@@ -21,8 +21,22 @@ test)
 	want python3 python3
 	want nc netcat-openbsd
 	;;
+persona)
+	want curl curl
+	want python3 python3
+	want nmap nmap
+	want ffprobe ffmpeg
+	want openssl openssl
+	# (h7) the SSH suite: Debian's sshd beside lure, its client, sshpass
+	want /usr/sbin/sshd openssh-server
+	want ssh openssh-client
+	want sshpass sshpass
+	;;
 fuzz)
 	want clang clang
+	;;
+ct) # make test-ct-sntrup761: memcheck and its client-request header
+	want /usr/include/valgrind/memcheck.h valgrind
 	;;
 bench)
 	want nginx nginx-light
@@ -32,6 +46,25 @@ bench)
 size)
 	want musl-gcc musl-tools
 	;;
+deploy) # test/deploy: systemd-analyze, nspawn test hosts, ssh, qemu-system images, ipk tools
+	want musl-gcc musl-tools
+	want curl curl
+	want nc netcat-openbsd
+	want python3 python3
+	want systemd-analyze systemd
+	want systemd-nspawn systemd-container
+	want mmdebstrap mmdebstrap
+	want ssh openssh-client
+	want socat socat
+	want ss iproute2
+	want nsenter util-linux
+	want cpio cpio
+	want shellcheck shellcheck
+	want busybox busybox
+	want ar binutils
+	want qemu-system-mipsel qemu-system-mips
+	want qemu-system-arm qemu-system-arm
+	;;
 esac
 if [ -n "$need_pkgs" ]; then
 	SUDO=""
@@ -40,7 +73,12 @@ if [ -n "$need_pkgs" ]; then
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_pkgs >&2
 fi
-if [ "$step" = test ]; then
+if [ "$step" = deploy ] && ! command -v ansible-playbook >/dev/null 2>&1; then
+	# ansible-core from PyPI (Debian 12's ansible is 2.14 with 80 MB of collections)
+	python3 -m pip install -q ansible-core 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages ansible-core
+fi
+if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ]; then
 	# python test libraries: pytest runs the suite, pexpect drives telnet
 	if ! python3 -c 'import pytest, pexpect' 2>/dev/null; then
 		python3 -m pip install -q pytest pexpect 2>/dev/null ||
@@ -49,5 +87,16 @@ if [ "$step" = test ]; then
 			$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest python3-pexpect >&2
 		}
 	fi
+fi
+# (persona, h3) WS-Discovery client that parses the ONVIF ProbeMatches
+if [ "$step" = persona ] && ! python3 -c 'import wsdiscovery' 2>/dev/null; then
+	python3 -m pip install -q WSDiscovery==2.1.2 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages WSDiscovery==2.1.2
+fi
+# (persona, h7) the SSH suite's clients: paramiko and ssh-audit from PyPI
+if [ "$step" = persona ] &&
+	! { python3 -c 'import paramiko' 2>/dev/null && command -v ssh-audit >/dev/null; }; then
+	python3 -m pip install -q paramiko ssh-audit 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages paramiko ssh-audit
 fi
 exit 0

@@ -131,18 +131,22 @@ conf(const char *path)
 				die(path, line, "bad key (use [a-z0-9._])");
 		if (strcmp(k, "port") == 0) {
 			unsigned port;
-			char tr[8], emu[64];
-			if (sscanf(v, "%u %7s %63s", &port, tr, emu) != 3 ||
-			        port == 0 || port > 65535 ||
-			        (strcmp(tr, "tcp") && strcmp(tr, "udp")))
+			char tr[8], emu[64], opt[8] = "";
+			int nf = sscanf(
+			        v, "%u %7s %63s %7s", &port, tr, emu, opt);
+			if (nf < 3 || port == 0 || port > 65535 ||
+			        (strcmp(tr, "tcp") && strcmp(tr, "udp")) ||
+			        (nf == 4 &&
+			                (strcmp(opt, "tls") || tr[0] != 't')))
 				die(path, line,
 				        "port: want \"<1-65535> tcp|udp "
-				        "<emulator>\"");
+				        "<emulator> [tls]\" (tls: tcp only)");
 			if (nports == 256)
 				die(path, line, "too many ports");
 			snprintf(ports[nports++], sizeof ports[0],
-			        "{%u, %s, \"%s\"}", port,
-			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu);
+			        "{%u, %s, \"%s\", %d}", port,
+			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu,
+			        nf == 4);
 		}
 		n = decode(v, path, line);
 		printf("\t{\"%s\", %zu, ", k, strlen(k));
@@ -224,7 +228,8 @@ main(int argc, char **argv)
 	printf("const struct persona_port persona_ports[] = {\n");
 	for (size_t i = 0; i < nports; i++)
 		printf("\t%s,\n", ports[i]);
-	printf("\t{0, 0, 0}};\nconst size_t persona_nports = %zu;\n\n", nports);
+	printf("\t{0, 0, 0, 0}};\nconst size_t persona_nports = %zu;\n\n",
+	        nports);
 
 	snprintf(path, sizeof path, "%s/files", argv[1]);
 	walk(path, "");

@@ -339,7 +339,8 @@ class Sensor:
         self.start_event = None
 
     # -- life cycle --
-    def start(self, config=None, stdout=False, wait=True, offset=None):
+    def start(self, config=None, stdout=False, wait=True, offset=None, wrap=()):
+        """wrap: a command prefix, e.g. ("ip", "netns", "exec", "ns1")."""
         self.offset = offset if offset is not None else free_offset()
         self.out = None if stdout else self.dir / f"{self.name}.ndjson"
         base = {
@@ -356,7 +357,7 @@ class Sensor:
         self.err_path = self.dir / f"{self.name}.stderr"
         self.err = open(self.err_path, "wb")
         self.proc = subprocess.Popen(
-            [self.info.bin, "-c", str(self.cfg_path)],
+            list(wrap) + [self.info.bin, "-c", str(self.cfg_path)],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE if stdout else subprocess.DEVNULL,
             stderr=self.err)

@@ -51,7 +51,7 @@ test_template(void)
 	              "bad", "{hex:99}", 8, a, sizeof a, err, sizeof err) < 0);
 	CHECK(identity_template(
 	              "bad", "{hex:4", 6, a, sizeof a, err, sizeof err) < 0);
-	CHECK(identity_template("bad", "{ref:missing}", 13, a, sizeof a, err,
+	CHECK(identity_template("bad", "{hexof:missing}", 15, a, sizeof a, err,
 	              sizeof err) < 0);
 	CHECK(identity_template("big", "{hex:64}{hex:64}{hex:64}", 24, a,
 	              sizeof a, err, sizeof err) < 0);
