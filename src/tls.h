@@ -2,8 +2,8 @@
  * socket: the caller (the shipper, in the poll loop) moves bytes between the
  * socket and the engine's fixed buffers, then retries the operation that
  * returned TLS_WANT_IO. Exactly one backend is linked: TLS=mbedtls
- * (src/tls_mbedtls.c) or TLS=none (src/tls_none.c: every call fails with
- * one message). One client session at a time, in static storage, and a
+ * (src/tls_mbedtls.c), TLS=bearssl (src/tls_bearssl.c) or TLS=none
+ * (src/tls_none.c: every call fails with one message). One client session at a time, in static storage, and a
  * fixed pool of server sessions (see the server side below); the backend
  * allocates only from its heap (LURE_TLS_HEAP bytes, plus
  * LURE_TLS_SERVER_HEAP per server session, sized once at start-up).
