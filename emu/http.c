@@ -365,21 +365,12 @@ http_date(char out[32], int64_t t)
 {
 	static const char wd[] = "ThuFriSatSunMonTueWed";
 	static const char mo[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-	int64_t days = t / 86400, s = t % 86400, z, era, doe, yoe, doy, mp;
-	int64_t y, m, d;
+	int64_t days = t / 86400, s = t % 86400;
+	long y, m, d;
 
 	if (s < 0)
 		s += 86400, days--;
-	/* civil_from_days (H. Hinnant) */
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	d = doy - (153 * mp + 2) / 5 + 1;
-	m = mp < 10 ? mp + 3 : mp - 9;
-	y = yoe + era * 400 + (m <= 2);
+	lure_civil_from_days((long)days, &y, &m, &d);
 	if (y < 0 || y > 9999)
 		y = 1970;
 	memcpy(out, wd + 3 * (((days % 7) + 7) % 7), 3);
@@ -1842,19 +1833,15 @@ http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 static void
 http_civil(int64_t t, int64_t out[6])
 {
-	int64_t days = t / 86400, s = t % 86400, z, era, doe, yoe, doy, mp;
+	int64_t days = t / 86400, s = t % 86400;
+	long y, m, d;
 
 	if (s < 0)
 		s += 86400, days--;
-	z = days + 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	out[2] = doy - (153 * mp + 2) / 5 + 1;
-	out[1] = mp < 10 ? mp + 3 : mp - 9;
-	out[0] = yoe + era * 400 + (out[1] <= 2);
+	lure_civil_from_days((long)days, &y, &m, &d);
+	out[0] = y;
+	out[1] = m;
+	out[2] = d;
 	out[3] = s / 3600;
 	out[4] = s % 3600 / 60;
 	out[5] = s % 60;

@@ -144,37 +144,6 @@ name(struct der *out, const char *s, char *err, size_t errlen)
 	return 0;
 }
 
-/* Days since 1970-01-01 of a civil date, and back (H. Hinnant's
- * algorithms, integers only). */
-static long
-days_from_civil(long y, unsigned m, unsigned d)
-{
-	long era, yoe, doy, doe;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static void
-civil_from_days(long z, long *y, unsigned *m, unsigned *d)
-{
-	long era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = (unsigned)(doy - (153 * mp + 2) / 5 + 1);
-	*m = (unsigned)(mp < 10 ? mp + 3 : mp - 9);
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 /* UTCTime before 2050, GeneralizedTime from then on (RFC 5280). */
 static void
 timeval(struct der *d, long y, unsigned m, unsigned day, const char *hms)
@@ -250,7 +219,7 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 	static const uint8_t ca_true[] = {0x30, 0x03, 0x01, 0x01, 0xff};
 	const uint8_t *bits;
 	uint8_t kid[32], ser[9];
-	long y, z;
+	long y, z, lm, ld;
 	unsigned m, d, hh, mm, ss;
 	size_t serlen = 0, bitslen;
 	ssize_t sl, gl;
@@ -295,9 +264,9 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 		return -1;
 	memset(&w->tmp, 0, sizeof w->tmp);
 	timeval(&w->tmp, y, m, d, hms);
-	z = days_from_civil(y, m, d) + (long)days;
-	civil_from_days(z, &y, &m, &d);
-	timeval(&w->tmp, y, m, d, hms);
+	z = lure_days_from_civil(y, m, d) + (long)days;
+	lure_civil_from_days(z, &y, &lm, &ld);
+	timeval(&w->tmp, y, (unsigned)lm, (unsigned)ld, hms);
 	wrap(&w->tbs, 0x30, &w->tmp);
 	if (name(&w->tbs, subject, err, errlen) < 0)
 		return -1;

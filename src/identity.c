@@ -101,29 +101,6 @@ find(const char *name, size_t n)
 	return -1;
 }
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back. */
-static long
-days_from(long y, long m, long d)
-{
-	y -= m <= 2;
-	long era = (y >= 0 ? y : y - 399) / 400, yoe = y - era * 400;
-	long doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-static void
-civil(long z, long *y, long *m, long *d)
-{
-	z += 719468;
-	long era = (z >= 0 ? z : z - 146096) / 146097, doe = z - era * 146097;
-	long yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	long doy = doe - (365 * yoe + yoe / 4 - yoe / 100),
-	     mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
-}
-
 static int
 ymd(const char *s, long *days)
 {
@@ -134,7 +111,7 @@ ymd(const char *s, long *days)
 			return -1;
 		v = v * 10 + s[i] - '0';
 	}
-	*days = days_from(v / 10000, v / 100 % 100, v % 100);
+	*days = lure_days_from_civil(v / 10000, v / 100 % 100, v % 100);
 	return 0;
 }
 
@@ -218,7 +195,8 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 			if (ymd(spec + 5, &a) < 0 || ymd(spec + 14, &b) < 0 ||
 			        b < a)
 				goto bad;
-			civil(a + (long)rng_below(&r, (uint64_t)(b - a + 1)),
+			lure_civil_from_days(
+			        a + (long)rng_below(&r, (uint64_t)(b - a + 1)),
 			        &y, &m, &d);
 			for (size_t k = 23; k < sn; k++) {
 				char f[24];
