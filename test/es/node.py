@@ -18,6 +18,7 @@ import atexit
 import json
 import os
 import shutil
+import random
 import signal
 import socket
 import subprocess
@@ -51,9 +52,18 @@ class NodeError(RuntimeError):
 
 
 def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A free port in 61000..64999: above Linux's ephemeral range (32768..60999) and above every port
+    the suites give lure (port_offset + persona port < 61000), so a stopped node's port is never
+    taken by a sensor that would then ship its events to itself."""
+    for _ in range(300):
+        port = random.randrange(61000, 65000)
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise NodeError("no free port in 61000..64999")
 
 
 def build():
