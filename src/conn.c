@@ -47,7 +47,7 @@ struct conn {
 	const struct listener *l;
 	int64_t t_open, t_active;
 	uint64_t bytes_in, bytes_out;
-	size_t in_len;
+	size_t in_len, in_cap; /* input bytes held; most held */
 	struct emu_ctx ctx;
 };
 
@@ -57,6 +57,9 @@ static size_t nlisteners;
 static struct conn *conns;
 static uint8_t *states, *inbufs, *outbufs;
 static size_t state_max;
+/* bytes between two slots' input buffers: limits.in_buf or the largest
+ * in_min of an emulator (mmap'd by calloc: untouched pages cost no RSS) */
+static size_t in_stride;
 static uint32_t *ip_bucket, ip_mask, free_head;
 /* slots [0, used) have been initialised; beyond is untouched memory, so the
  * pool costs RSS only up to the most connections seen at once */
@@ -251,10 +254,13 @@ conn_setup(const struct config *c)
 	cfg = c;
 	for (size_t i = 0; emu_registry[i]; i++)
 		state_max = LURE_MAX(state_max, emu_registry[i]->state_size);
+	in_stride = c->in_buf;
+	for (size_t i = 0; emu_registry[i]; i++)
+		in_stride = LURE_MAX(in_stride, emu_registry[i]->in_min);
 	state_max = (state_max + 15) & ~(size_t)15;
 	conns = calloc(c->max_conns, sizeof *conns);
 	states = calloc(c->max_conns, state_max ? state_max : 16);
-	inbufs = calloc(c->max_conns, c->in_buf);
+	inbufs = calloc(c->max_conns, in_stride);
 	outbufs = calloc(c->max_conns, c->out_buf);
 	for (ip_mask = 1; ip_mask < c->max_conns * 2; ip_mask <<= 1)
 		;
@@ -437,7 +443,7 @@ hello_event(size_t slot, int r, const struct tlshello *h, int busy)
 		        h->error ? h->error
 		                 : "connection closed before a complete "
 		                   "ClientHello");
-		event_bytes(e, "lure.payload", inbufs + slot * cfg->in_buf,
+		event_bytes(e, "lure.payload", inbufs + slot * in_stride,
 		        c->in_len, 256);
 	}
 	event_commit(e);
@@ -452,17 +458,17 @@ tls_hello(size_t slot)
 	static struct tlshello h;
 	struct conn *c = &conns[slot];
 	struct conn_tls *x = &ctls[slot];
-	uint8_t *in = inbufs + slot * cfg->in_buf, *p;
+	uint8_t *in = inbufs + slot * in_stride, *p;
 	int r = tlshello_parse(in, c->in_len, &h);
 	size_t off = 0, n;
 
-	if (r == TLSHELLO_MORE && c->in_len < cfg->in_buf && !c->peer_eof)
+	if (r == TLSHELLO_MORE && c->in_len < c->in_cap && !c->peer_eof)
 		return 0;
 	if (c->in_len == 0) { /* opened and closed: a port scan, no hello */
 		close_conn(slot, EMU_CLOSE_PEER);
 		return -1;
 	}
-	if (r == TLSHELLO_MORE && c->in_len == cfg->in_buf)
+	if (r == TLSHELLO_MORE && c->in_len == c->in_cap)
 		h.error = "ClientHello larger than the input buffer";
 	if (r != TLSHELLO_DONE) {
 		hello_event(slot, r == TLSHELLO_MORE ? TLSHELLO_BAD : r, &h, 0);
@@ -521,7 +527,7 @@ tls_pull(size_t slot)
 {
 	struct conn *c = &conns[slot];
 	struct conn_tls *x = &ctls[slot];
-	uint8_t *in = inbufs + slot * cfg->in_buf;
+	uint8_t *in = inbufs + slot * in_stride;
 	ssize_t r;
 
 	if (!x->t)
@@ -540,8 +546,8 @@ tls_pull(size_t slot)
 		if (c->l->emu->on_open)
 			c->l->emu->on_open(&c->ctx, state_of(slot));
 	}
-	while (!c->peer_eof && c->in_len < cfg->in_buf) {
-		r = tls_read(x->t, in + c->in_len, cfg->in_buf - c->in_len);
+	while (!c->peer_eof && c->in_len < c->in_cap) {
+		r = tls_read(x->t, in + c->in_len, c->in_cap - c->in_len);
 		if (r == TLS_WANT_IO)
 			break;
 		if (r == TLS_ERR) {
@@ -696,8 +702,8 @@ serve(size_t slot)
 			return;
 		before = c->in_len;
 		if (emu_ctx_pump(&c->ctx, state_of(slot),
-		            inbufs + slot * cfg->in_buf, &c->in_len,
-		            cfg->in_buf) < 0) {
+		            inbufs + slot * in_stride, &c->in_len,
+		            c->in_cap) < 0) {
 			close_conn(slot, EMU_CLOSE_INPUT);
 			return;
 		}
@@ -755,6 +761,7 @@ accept_tcp(struct listener *l)
 		c->t_open = c->t_active = lure_now();
 		c->bytes_in = c->bytes_out = 0;
 		c->in_len = 0;
+		c->in_cap = LURE_MAX(cfg->in_buf, l->emu->in_min);
 		emu_ctx_reset(&c->ctx);
 		c->ctx.emu = l->emu;
 		c->ctx.transport = EMU_TCP;
@@ -918,14 +925,14 @@ static void
 read_conn(size_t slot)
 {
 	struct conn *c = &conns[slot];
-	uint8_t *in = inbufs + slot * cfg->in_buf;
+	uint8_t *in = inbufs + slot * in_stride;
 	ssize_t n;
 
 	if (is_tls(slot) && ctls[slot].t) {
 		read_tls(slot);
 		return;
 	}
-	n = recv(c->fd, in + c->in_len, cfg->in_buf - c->in_len, 0);
+	n = recv(c->fd, in + c->in_len, c->in_cap - c->in_len, 0);
 
 	if (n < 0) {
 		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -1011,7 +1018,7 @@ tls_wants(size_t s)
 		if (tls_net_out_pending(ctls[s].t, &o) ||
 		        (emu_ctx_pending(&c->ctx) && ctls[s].st == CT_OPEN))
 			return POLLOUT;
-		if (c->peer_eof || c->ctx.wake_at || c->in_len >= cfg->in_buf)
+		if (c->peer_eof || c->ctx.wake_at || c->in_len >= c->in_cap)
 			return 0;
 		if (tls_net_in_space(ctls[s].t, &i))
 			return POLLIN;
@@ -1045,7 +1052,7 @@ conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 		} else if (emu_ctx_pending(&c->ctx))
 			ev |= POLLOUT;
 		else if (!c->peer_eof && !c->ctx.wake_at &&
-		         c->in_len < cfg->in_buf)
+		         c->in_len < c->in_cap)
 			ev |= POLLIN;
 		if (!ev)
 			continue;

@@ -36,6 +36,10 @@ struct emulator {
 	const char *name; /* also the protocol in event.dataset */
 	unsigned transports; /* EMU_TCP | EMU_UDP it can serve */
 	size_t state_size; /* zeroed before on_open */
+	/* input bytes a connection may hold at least, whatever limits.in_buf
+	 * says (an SSH packet must be whole before its MAC is checked); 0:
+	 * limits.in_buf */
+	size_t in_min;
 	void (*on_open)(struct emu_ctx *ctx, void *state);
 	size_t (*on_data)(
 	        struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n);

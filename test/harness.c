@@ -48,7 +48,7 @@ settle(struct harness *h)
 			return;
 		}
 		if (emu_ctx_pump(&h->ctx, h->state, h->in, &h->in_len,
-		            sizeof h->in) < 0) {
+		            h->in_cap) < 0) {
 			harness_close(h, EMU_CLOSE_INPUT);
 			return;
 		}
@@ -68,6 +68,8 @@ harness_open(struct harness *h, const char *name, uint16_t port, int udp)
 	if (!(h->emu = emu_find(name)) || h->emu->state_size > sizeof h->state)
 		return -1;
 	h->ctx.emu = h->emu;
+	h->in_cap = LURE_MIN(LURE_MAX(HARNESS_IN, h->emu->in_min),
+	        sizeof h->in);
 	h->ctx.out = h->out;
 	h->ctx.out_cap = sizeof h->out;
 	h->ctx.transport = udp ? EMU_UDP : EMU_TCP;
@@ -91,7 +93,7 @@ harness_send(struct harness *h, const void *p, size_t n)
 	const uint8_t *b = p;
 
 	while (n && !h->closed) {
-		size_t take = LURE_MIN(n, sizeof h->in - h->in_len);
+		size_t take = LURE_MIN(n, h->in_cap - h->in_len);
 		memcpy(h->in + h->in_len, b, take);
 		h->in_len += take;
 		b += take, n -= take;

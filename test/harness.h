@@ -9,14 +9,15 @@
 #include "emu_ctx.h"
 
 #define HARNESS_IN 4096 /* same as the core's default per-connection input */
+#define HARNESS_IN_MAX 65536 /* room for an emulator's in_min */
 #define HARNESS_OUT 4096
 
 struct harness {
 	struct emu_ctx ctx;
 	const struct emulator *emu;
 	uint8_t state[65536] __attribute__((aligned(16)));
-	uint8_t in[HARNESS_IN];
-	size_t in_len;
+	uint8_t in[HARNESS_IN_MAX];
+	size_t in_len, in_cap; /* held; HARNESS_IN or the emulator's in_min */
 	uint8_t out[HARNESS_OUT];
 	int closed; /* the emulator or the harness closed it */
 	int outbox; /* consumer id */
