@@ -39,7 +39,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS)
 # EMU_OBJ: what emulators need (transcripts, fuzzers); CORE_OBJ: the daemon.
 EMU_SRC = src/lure.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
 	src/persona.c src/identity.c src/emu_registry.c src/hash.c src/rules.c \
-	src/indicators.c $(foreach e,$(EMUS),emu/$(e).c)
+	src/indicators.c src/shell.c $(foreach e,$(EMUS),emu/$(e).c)
 CORE_SRC = src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c \
 	src/tlshello.c src/certgen.c
@@ -58,7 +58,7 @@ SSH_OBJ = $(B)/emu/ssh.o $(B)/src/sshkex.o $(B)/src/sntrup761.o \
 $(SSH_OBJ): ALL_CFLAGS += $(TLS_MBEDTLS_CFLAGS) -isystem $(SODIUM_DIR)/include
 $(SSH_OBJ): $(TLS_MBEDTLS_STAMP) $(SODIUM_STAMP)
 ifneq ($(filter ssh,$(EMUS)),)
-EMU_SRC += src/sshkex.c src/sntrup761.c
+EMU_SRC += src/sshkex.c src/sntrup761.c src/sshzlib.c
 ALL_LDFLAGS += $(SSH_LIBS)
 endif
 $(SODIUM_STAMP): tls-always $(TOOLCHAIN_STAMP)
@@ -131,6 +131,7 @@ $(B)/propdrive: $(B)/test/prop/propdrive.o $(EMU_OBJ) $(TEST_OBJ)
 
 # QEMU: qemu-user for a cross TARGET (toolchains/<target>.mk), else empty
 test-unit: $(B)/unit
+	@sh tools/deps.sh unit
 	$(QEMU) $(B)/unit
 
 test-emu: $(B)/transcript
@@ -151,7 +152,7 @@ test-ship: $(B)/lure
 
 # the persona suites: each persona built, its transcripts, then real clients
 # (nmap -sV, curl, ffprobe...) against it (test/persona)
-PERSONAS_TESTED = hikvision linux
+PERSONAS_TESTED = hikvision linux dropbear-debian openwrt
 test-persona:
 	sh tools/deps.sh persona
 	sh tools/nmapdb.sh build/deps/nmap-db
@@ -198,6 +199,14 @@ $(B)/fuzz_bearssl: test/fuzz/fuzz_bearssl.c src/tls_bearssl.c \
 		$(TLS_BEARSSL_STAMP) $(B)/.settings
 	$(CC) $(ALL_CFLAGS) $(TLS_BEARSSL_CFLAGS) -fsanitize=fuzzer -o $@ \
 		test/fuzz/fuzz_bearssl.c $(ALL_LDFLAGS) $(TLS_BEARSSL_LIBS)
+# zlib@openssh.com's inflater (src/sshzlib.c), whatever the persona
+FUZZ_TARGETS += sshzlib
+$(B)/fuzz_sshzlib: test/fuzz/fuzz_sshzlib.c $(B)/src/sshzlib.o
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
+# the fake shell of SSH and Telnet sessions (src/shell.c)
+FUZZ_TARGETS += shell
+$(B)/fuzz_shell: test/fuzz/fuzz_shell.c $(EMU_OBJ) $(TEST_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
 fuzz-build: $(addprefix $(B)/fuzz_,$(FUZZ_TARGETS))
 # sntrup761 (the KEM of sntrup761x25519-sha512 for the SSH emulator; not in
 # lure yet): unit suite, fuzz target and constant-time check, with SHA-512
@@ -208,7 +217,7 @@ $(SNTRUP_OBJ) $(B)/test/unit/test_sntrup761.o: $(TLS_MBEDTLS_STAMP)
 $(B)/unit: $(SNTRUP_OBJ)
 $(B)/unit: TLS_LIBS += $(TLS_MBEDTLS_LIBS)
 # the SSH helpers' unit suite (test_sshkex.c) whatever the persona
-$(B)/unit: $(B)/src/sshkex.o
+$(B)/unit: $(B)/src/sshkex.o $(B)/src/sshzlib.o
 $(B)/unit: TLS_LIBS += $(SSH_LIBS)
 $(B)/fuzz_sntrup761: test/fuzz/fuzz_sntrup761.c $(SNTRUP_OBJ)
 	$(CC) $(ALL_CFLAGS) $(TLS_MBEDTLS_CFLAGS) -fsanitize=fuzzer -o $@ $^ \

@@ -42,8 +42,13 @@
  * matches by prefix; the first route whose path, method and b= fit wins.
  * More placeholders: %N a fresh Digest nonce, %R the realm (http.realm,
  * ${identity} expanded), %K "timeout=T, max=N" (keep-alive only; T from
- * http.keepalive_timeout). http.answer_after_body 1 answers once the body
- * is in (as such servers do) instead of as soon as the head is parsed.
+ * http.keepalive_timeout), %k "timeout=T" alone (keep-alive only). Option
+ * c=1 on a route or error: an HTTP/1.1 answer (not HEAD) goes chunked with
+ * no length, as uhttpd sends CGI output and its error pages; t=1 works on
+ * error pages too. http.keepalive_token is %C's word for keep-alive
+ * ("keep-alive"; uhttpd says "Keep-Alive"). http.answer_after_body 1
+ * answers once the body is in (as such servers do) instead of as soon as
+ * the head is parsed.
  * Every request is checked against the exploit rules (src/rules.h): a
  * match adds an "exploit" event with vulnerability.id, tags, rule.name
  * and the commands, URLs and IPs of its payload (src/indicators.h).
@@ -1504,8 +1509,15 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 					        o->mtime, o->flen);
 				break;
 			case 'C':
-				v = r->keepalive ? "keep-alive" : "close";
-				vn = strlen(v);
+				v = NULL;
+				if (r->keepalive)
+					v = persona_get(
+					        "http.keepalive_token", &vn);
+				if (!v) {
+					v = r->keepalive ? "keep-alive"
+					                 : "close";
+					vn = strlen(v);
+				}
 				break;
 			case 'X':
 				drop = !o->chunked;
@@ -1515,6 +1527,15 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 				vn = http_dec(val, r->major);
 				val[vn++] = '.';
 				vn += http_dec(val + vn, r->minor);
+				break;
+			case 'k':
+				drop = !r->keepalive;
+				memcpy(val, "timeout=", 8);
+				vn = 8 +
+				     http_dec(val + 8,
+				             (uint64_t)persona_int(
+				                     "http.keepalive_timeout",
+				                     10));
 				break;
 			case 'N': vn = http_nonce(val, sizeof val); break;
 			case 'R': v = http_realm(&vn); break;
@@ -1588,6 +1609,8 @@ http_send(struct emu_ctx *ctx, const struct http_req *r,
 		return -1;
 	if (r->flags & F_HEAD)
 		return 0;
+	if (o->chunked && !o->b1n) /* no body: the last chunk alone */
+		return emu_send(ctx, "0\r\n\r\n", 5);
 	if (o->chunked) {
 		char line[24];
 		size_t ln = http_hex(line, o->b1n);
@@ -1623,7 +1646,7 @@ struct http_entry {
 	const char *methods, *kind, *need, *wsse; /* m= k= b= wsse= */
 	size_t methods_len, kind_len, need_len, wsse_len;
 	int status; /* s=, 0: 200 */
-	uint8_t auth, tmpl; /* auth=1, t=1 */
+	uint8_t auth, tmpl, chunk; /* auth=1, t=1, c=1 */
 };
 
 static int
@@ -1668,6 +1691,8 @@ http_entry_parse(const char *s, size_t n, size_t i, struct http_entry *e)
 			e->auth = v[0] == '1';
 		} else if (http_opt(w, wl, "t=", &v, &vl)) {
 			e->tmpl = v[0] == '1';
+		} else if (http_opt(w, wl, "c=", &v, &vl)) {
+			e->chunk = v[0] == '1';
 		} else {
 			e->rest = w;
 			e->rest_len = (size_t)(s + n - w);
@@ -1771,6 +1796,22 @@ http_kind(struct http_out *o, const struct http_entry *e, const char *def)
 	}
 }
 
+static long
+http_template(const uint8_t *in, size_t n);
+static char http_tmpl_buf[8192];
+
+/* c=1: the answer to an HTTP/1.1 request (not HEAD) goes chunked. */
+static void
+http_chunk_opt(const struct http_req *r, const struct http_entry *e,
+        struct http_out *o)
+{
+	if (e->chunk && r->major == 1 && r->minor >= 1 &&
+	        !(r->flags & F_HEAD)) {
+		o->chunked = 1;
+		o->len = -1;
+	}
+}
+
 /* An error page, nginx's special response, by http.error key; 0 or -1
  * (nothing fitted). */
 static int
@@ -1800,7 +1841,16 @@ http_send_error_key(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 		o.b2 = pad->data;
 		o.b2n = pad->len;
 	}
+	if (e.tmpl) {
+		long tn = http_template(e.file->data, e.file->len);
+		if (tn >= 0) { /* else the page as it is */
+			o.b1 = (const uint8_t *)http_tmpl_buf;
+			o.b1n = (size_t)tn;
+			o.copy = 1;
+		}
+	}
 	o.len = (int64_t)(o.b1n + o.b2n);
+	http_chunk_opt(r, &e, &o);
 	z = pad ? e.padgz : e.gz;
 	if (z && http_gzip_ok(r, p) && z->len + 1024 <= emu_space(ctx)) {
 		o.kind = "errgzip";
@@ -1849,7 +1899,6 @@ http_civil(int64_t t, int64_t out[6])
 
 static uint8_t http_path[HTTP_HEAD_MAX + 2]; /* the request's path */
 static size_t http_path_len;
-static char http_tmpl_buf[8192];
 
 /* Expand ${...} in a template body into http_tmpl_buf; returns the length
  * or -1 when it does not fit. Request text is XML-escaped. */
@@ -2585,6 +2634,7 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 	if (not_modified) {
 		o->kind = "304";
 		o->len = -1;
+		o->chunked = 0;
 		o->type = NULL;
 		o->b1n = 0;
 	} else if (route->gz && !o->copy && r->major && http_gzip_ok(r, p) &&
@@ -2666,6 +2716,7 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 		o.flen = o.len = tn;
 		o.copy = 1;
 	}
+	http_chunk_opt(r, &route, &o);
 	el = http_etag(etag, sizeof etag, o.mtime, o.flen);
 	http_date(lm, o.mtime);
 	/* the not-modified filter (static files only) */

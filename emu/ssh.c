@@ -2,11 +2,15 @@
  * version exchange, binary packets, KEXINIT, key exchange (src/sshkex.c),
  * NEWKEYS, strict KEX, EXT_INFO, the userauth service with password,
  * keyboard-interactive and publickey captured, and after a "successful"
- * login a session channel with a bare prompt that logs each line.
+ * login a session channel into the fake shell (src/shell.c): an exec
+ * request is one shell_run() and its exit status, a shell request a
+ * prompt and one shell_run() per typed line until the shell says exit.
  *
  * Persona keys (strings are sent as they are; lists are SSH name-lists in
  * the daemon's order, sent in KEXINIT whether or not lure implements every
  * name: a client that settles on one lure lacks is disconnected):
+ *   ssh.daemon           "openssh" (default) or "dropbear": whose transport
+ *                        and auth rules apply (below)
  *   ssh.version          identification string without CR LF
  *   ssh.kex ssh.hostkey ssh.cipher ssh.mac ssh.compression   KEXINIT lists
  *   ssh.ext_info         repeated "NAME VALUE": EXT_INFO after the first
@@ -14,7 +18,9 @@
  *   ssh.auth_methods     "publickey,password" (the USERAUTH_FAILURE list)
  *   ssh.accept           repeated "USER:PASSWORD" ("*" for any) that log in
  *   ssh.fail_delay_ms    before a password or keyboard-interactive failure
+ *   ssh.fail_jitter_ms   a random 0..N-1 ms more (dropbear: 250 + 100)
  *   ssh.max_auth_tries   failures before "Too many authentication failures"
+ *                        (dropbear: the last one closes without a word)
  *   ssh.login_grace_ms   silent close when not logged in by then (0: never)
  *   ssh.rsa_bits         RSA host key size at first start (3072)
  *   ssh.moduli           the file (under files/) GEX picks primes from as
@@ -28,7 +34,13 @@
  *   ssh.kbd_prompt       keyboard-interactive's one prompt
  *   ssh.notify_hostkeys  1: after a login, announce every host key
  *                        (hostkeys-00@openssh.com) and prove them
- *   ssh.prompt           the session's prompt ("%h": hostname)
+ *   ssh.window           the session channel's initial window (0: sshd's
+ *                        0, then 2 MiB once a program runs; dropbear: its
+ *                        recv_window, 24576 unless -W)
+ *   ssh.max_packet       the channel's maximum packet (32768; dropbear
+ *                        32759)
+ *   ssh.prompt           the prompt when the persona has no shell.prompt
+ *                        ("%h": hostname)
  *
  * Events: "request" once the client's KEXINIT is in (lure.ssh.client_version,
  * lure.ssh.hassh, lure.ssh.hassh_algorithms: the HASSH string, kex;enc;mac;
@@ -38,21 +50,47 @@
  * "login" per password, keyboard-interactive answer or public key offer
  * (user.name, lure.auth.method, lure.auth.password or lure.ssh.key_type and
  * lure.ssh.key_fingerprint "SHA256:...", event.outcome, the client version
- * and HASSH); "command" per exec request or typed line (lure.command).
+ * and HASSH); "command" per exec request or typed line (user.name, the
+ * client version and HASSH, and what shell_run() adds: lure.command,
+ * lure.indicators.*, tags).
  *
- * Followed from OpenSSH 9.2p1 (kex.c, packet.c, auth2*.c, serverloop.c) and
- * checked against Debian 12's sshd on loopback (test/persona/
- * test_linux_ssh.py): KEXINIT after the client's version line, zero padding
- * before keys; bad packet lengths, padding errors and MAC failures close
- * without a word, a padding length under 4 with "Corrupted padlen";
+ * OpenSSH: followed from OpenSSH 9.2p1 (kex.c, packet.c, auth2*.c,
+ * serverloop.c) and checked against Debian 12's sshd on loopback (test/
+ * persona/test_linux_ssh.py): KEXINIT after the client's version line, zero
+ * padding before keys; bad packet lengths, padding errors and MAC failures
+ * close without a word, a padding length under 4 with "Corrupted padlen";
  * unexpected messages get UNIMPLEMENTED (a DISCONNECT under strict KEX);
  * "none" does not count as a failure, the max_auth_tries-th failure is a
  * DISCONNECT; another user name on the same connection is a DISCONNECT; the
  * session channel opens with window 0 and gets 2 MiB when a program runs.
- * Not modelled: packets larger than the input buffer (sshd takes 256 KiB),
- * version lines over SSH_VER_KEEP bytes, umac MACs and zlib compression
- * after login (named in KEXINIT, not implemented: a client that settles on
- * them is disconnected), rekeying limits, PAM's randomised delay. */
+ *
+ * dropbear (ssh.daemon dropbear): followed from dropbear 2022.83
+ * (common-session.c, packet.c, process-packet.c, common-kex.c,
+ * common-algo.c, svr-auth*.c) and checked against Debian 12's dropbear on
+ * loopback (test/persona/test_dropbear.py): banner and KEXINIT at once,
+ * random padding from the first packet; the version line is at most 255
+ * bytes (CRs dropped anywhere, the rest read as packets), anything but
+ * "SSH-2." or "SSH-1.99-" closes silently; packet length checks without a
+ * padding minimum; during a key exchange only the awaited message
+ * (requirenext): other transport messages get UNIMPLEMENTED, the rest and
+ * anything above 60 before a login close; a wrong guess of the first KEX
+ * packet is dropped (kexguess2@matt.ucc.asn.au rule when the client lists
+ * it); more than 50 names in a list close; every error closes without a
+ * DISCONNECT; failures wait 250-350 ms and count for password and unknown
+ * methods, not for none or publickey; no service request needed before
+ * userauth; another user name closes.
+ *
+ * Compression: zlib@openssh.com (src/sshzlib.c) from USERAUTH_SUCCESS on,
+ * both directions, as sshd and dropbear delay it; what lure sends is stored
+ * deflate blocks (valid for any inflater, larger than sshd's). A persona
+ * listing plain "zlib" (compression from NEWKEYS on) is refused at KEXINIT.
+ *
+ * Not modelled: packets larger than the input buffer (sshd takes 256 KiB,
+ * dropbear 35000 bytes), OpenSSH version lines over SSH_VER_KEEP bytes,
+ * umac MACs (named in KEXINIT, not implemented: a client that settles on
+ * them is disconnected), more than SSHZLIB_POOL compressed sessions at once
+ * (the next one is closed after its login), rekeying limits, keepalives,
+ * PAM's randomised delay. */
 #include <stdio.h>
 #include <string.h>
 
@@ -65,15 +103,19 @@
 #include "mbedtls/md.h"
 #include "mbedtls/poly1305.h"
 #include "persona.h"
+#include "shell.h"
 #include "sshkex.h"
+#include "sshzlib.h"
 
 #define SSH_VER_KEEP 256 /* bytes of the client's version line kept */
 #define SSH_VER_LIMIT 8192 /* sshd's SSH_MAX_BANNER_LEN */
-#define SSH_PKT_MAX 35000 /* a 32 KiB channel packet; limits.in_buf bounds it */
+#define SSH_DB_VER 255 /* dropbear's ident_readln() buffer, less its NUL */
+#define SSH_DB_PKT_MAX 35000 /* dropbear's RECV_MAX_PACKET_LEN */
+#define SSH_DB_ALGOS 50 /* dropbear's MAX_PROPOSED_ALGO */
+#define SSH_PKT_MAX 35000 /* a 32 KiB channel packet; also .in_min */
 #define SSH_PKT_LIMIT (256 * 1024) /* sshd's PACKET_MAX_SIZE */
 #define SSH_OUT_MAX 8192 /* largest packet built */
 #define SSH_USER_MAX 64
-#define SSH_LINE_MAX 256
 #define SSH_WINDOW 2097152 /* sshd's session window and packet size */
 #define SSH_MAXPKT 32768
 
@@ -105,6 +147,7 @@ enum {
 	M_CHANNEL_OPEN_FAILURE = 92,
 	M_CHANNEL_WINDOW_ADJUST = 93,
 	M_CHANNEL_DATA = 94,
+	M_CHANNEL_EXTENDED_DATA = 95,
 	M_CHANNEL_EOF = 96,
 	M_CHANNEL_CLOSE = 97,
 	M_CHANNEL_REQUEST = 98,
@@ -146,11 +189,18 @@ struct ssh_state {
 	uint8_t strict, first_done, ext_info, skip_next, authed;
 	uint8_t failures, max_tries, kbd_pending, chan_open, chan_shell;
 	uint8_t pty, delay_msg, zlib, user_set, service;
+	/* zlib@openssh.com: negotiated (bit 0 client to server, bit 1 server
+	 * to client), and on since USERAUTH_SUCCESS with its context */
+	uint8_t zlib_on;
+	struct sshzlib *z;
+	uint8_t db; /* ssh.daemon dropbear: its transport and auth rules */
 	enum sshkex_kex kex;
 	enum sshkex_hostkey hk;
 	struct sshkex_group gex; /* points into persona data */
 	uint32_t seq_in, seq_out, gex_min, gex_n, gex_max;
-	uint32_t chan_peer, line_len;
+	uint32_t chan_peer, line_len, peer_win, peer_max;
+	uint16_t pend_off, pend_len; /* channel output not yet sent */
+	uint8_t pend_exit, exit_status, last_cr;
 	uint32_t ver_total; /* bytes of the version line so far */
 	int64_t grace_at, delay_at;
 	struct ssh_alg next_in, next_out; /* negotiated, not yet in use */
@@ -166,7 +216,9 @@ struct ssh_state {
 	char user[SSH_USER_MAX];
 	char svc[SSH_USER_MAX];
 	uint16_t svc_len;
-	char line[SSH_LINE_MAX];
+	char line[SHELL_LINE];
+	uint8_t pend[2 * SHELL_OUT + 256];
+	struct shell sh; /* the session's fake shell (src/shell.c) */
 };
 
 /* Packets are decrypted and built in these (single-threaded; nothing
@@ -188,6 +240,15 @@ pget(const char *key, const char *def, size_t *n)
 	if (n)
 		*n = len;
 	return v;
+}
+
+static int
+daemon_is_dropbear(void)
+{
+	size_t n;
+	const char *d = pget("ssh.daemon", "openssh", &n);
+
+	return n == 8 && memcmp(d, "dropbear", 8) == 0;
 }
 
 /* --- algorithms ------------------------------------------------------------ */
@@ -383,14 +444,27 @@ pkt_send(struct emu_ctx *ctx, struct ssh_state *st, struct sshkex_buf *b)
 
 	if (b->err)
 		return -1;
+	if (st->zlib_on & 2) {
+		static uint8_t plain[SSH_OUT_MAX];
+		long zn;
+		memcpy(plain, b->p, b->n);
+		/* room: obuf less the header, the padding and the tag */
+		zn = sshzlib_deflate(st->z, plain, b->n, b->p,
+		        sizeof obuf - 4 - 5 - 40 - 64);
+		if (zn < 0) {
+			emu_close(ctx);
+			return -1;
+		}
+		b->n = (size_t)zn;
+	}
 	pad = bs - ((4 + 1 + b->n - aad) % bs);
 	if (pad < 4)
 		pad += bs;
 	len = 1 + b->n + pad;
 	put32(pkt, (uint32_t)len);
 	pkt[4] = (uint8_t)pad;
-	if (d->a.cipher == C_NONE)
-		memset(pkt + 5 + b->n, 0, pad);
+	if (d->a.cipher == C_NONE && !st->db)
+		memset(pkt + 5 + b->n, 0, pad); /* sshd; dropbear: random */
 	else
 		lure_random(pkt + 5 + b->n, pad);
 	put32(obuf, st->seq_out);
@@ -521,17 +595,6 @@ ev_login(struct emu_ctx *ctx, struct ssh_state *st, const char *method,
 	event_commit(e);
 }
 
-static void
-ev_command(struct emu_ctx *ctx, struct ssh_state *st, const void *p, size_t n)
-{
-	struct event *e = emu_event(ctx, "command");
-
-	ev_common(e, st);
-	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
-	event_bytes(e, "lure.command", p, n, EVENT_CAP_PAYLOAD);
-	event_commit(e);
-}
-
 /* --- version exchange ------------------------------------------------------ */
 /* more: input follows the line. sshd writes its complaint and CR LF in
  * two writes and exits with that input unread: the kernel resets the
@@ -568,11 +631,48 @@ version_done(struct emu_ctx *ctx, struct ssh_state *st, int more)
 	(void)send_kexinit(ctx, st);
 }
 
+/* dropbear's ident_readln(): one line of at most 255 bytes (CRs dropped
+ * wherever they are, NUL kept), then "SSH-2." or "SSH-1.99-" or a silent
+ * close; its KEXINIT went out with the banner. */
+static size_t
+version_in_db(
+        struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int full = 0;
+		if (p[i] == '\r')
+			continue;
+		if (p[i] != '\n') {
+			st->ver[st->ver_len++] = (char)p[i];
+			full = ++st->ver_total >= SSH_DB_VER;
+		}
+		if (p[i] == '\n' || full) {
+			st->ver[st->ver_len] = 0;
+			if (!(st->ver_len >= 6 &&
+			            memcmp(st->ver, "SSH-2.", 6) == 0) &&
+			        !(st->ver_len >= 9 &&
+			                memcmp(st->ver, "SSH-1.99-", 9) == 0)) {
+				struct event *e = emu_event(ctx, "request");
+				ev_common(e, st);
+				event_str(e, "event.outcome", "failure");
+				event_commit(e);
+				emu_close(ctx);
+				return n;
+			}
+			st->phase = P_KEXINIT;
+			return i + 1;
+		}
+	}
+	return n;
+}
+
 /* Take version-line bytes: consumed count. */
 static size_t
 version_in(
         struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 {
+	if (st->db)
+		return version_in_db(ctx, st, p, n);
 	for (size_t i = 0; i < n; i++) {
 		uint8_t c = p[i];
 		if (c == '\n') {
@@ -654,6 +754,18 @@ same_first(const uint8_t *l, size_t n, const char *key)
 	return a == b && memcmp(l, s, a) == 0;
 }
 
+/* The client's list l starts with a name the persona's key lists. */
+static int
+first_known(const uint8_t *l, size_t n, const char *key)
+{
+	size_t sn, a = 0, on;
+	const char *s = pget(key, "", &sn), *o;
+
+	while (a < n && l[a] != ',')
+		a++;
+	return a && negotiate(l, a, s, sn, &o, &on) == 0;
+}
+
 static void
 kexinit_in(
         struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
@@ -672,6 +784,15 @@ kexinit_in(
 	if (r.err) {
 		emu_close(ctx);
 		return;
+	}
+	for (int i = 0; st->db && i < 8; i++) {
+		size_t commas = 0;
+		for (size_t j = 0; j < ln[i]; j++)
+			commas += l[i][j] == ',';
+		if (commas >= SSH_DB_ALGOS || memchr(l[i], 0, ln[i])) {
+			emu_close(ctx); /* "Too many remote algorithms" */
+			return;
+		}
 	}
 	if (!st->hassh[0]) {
 		/* HASSH: MD5 of kex;enc c2s;mac c2s;comp c2s */
@@ -698,9 +819,19 @@ kexinit_in(
 		        EVENT_CAP_PAYLOAD);
 		event_commit(e);
 	}
+	/* strict KEX when both sides name it (a persona without
+	 * kex-strict-s-v00@openssh.com, e.g. a daemon from before
+	 * CVE-2023-48795, keeps counting sequence numbers) */
+	sl = pget("ssh.kex", "", &sn);
 	if (!st->first_done &&
-	        list_has(l[0], ln[0], "kex-strict-c-v00@openssh.com")) {
+	        list_has(l[0], ln[0], "kex-strict-c-v00@openssh.com") &&
+	        list_has((const uint8_t *)sl, sn,
+	                "kex-strict-s-v00@openssh.com")) {
 		st->strict = 1;
+		if (st->seq_in != 1 && st->db) {
+			emu_close(ctx); /* "First packet wasn't kexinit" */
+			return;
+		}
 		if (st->seq_in != 1) {
 			send_disconnect(ctx, st, 2,
 			        "strict KEX violation: KEXINIT was not the "
@@ -744,7 +875,10 @@ kexinit_in(
 	for (int i = 6; i < 8; i++) {
 		if (negotiate(l[i], ln[i], sl, sn, &o, &on) < 0)
 			goto fail;
-		st->zlib |= !(on == 4 && memcmp(o, "none", 4) == 0);
+		if (on == 16 && memcmp(o, "zlib@openssh.com", 16) == 0)
+			st->zlib |= (uint8_t)(1 << (i - 6));
+		else if (!(on == 4 && memcmp(o, "none", 4) == 0))
+			goto fail; /* "zlib" (not delayed): not implemented */
 	}
 	st->next_in = ci;
 	st->next_out = co;
@@ -755,13 +889,21 @@ kexinit_in(
 	if (follows && (!same_first(l[0], ln[0], "ssh.kex") ||
 	                       !same_first(l[1], ln[1], "ssh.hostkey")))
 		st->skip_next = 1;
+	/* dropbear's kexguess2: the guess is right when the client's first
+	 * kex and host key names are both ones the server has */
+	if (follows && st->db &&
+	        list_has(l[0], ln[0], "kexguess2@matt.ucc.asn.au"))
+		st->skip_next = !first_known(l[0], ln[0], "ssh.kex") ||
+		                !first_known(l[1], ln[1], "ssh.hostkey");
 
 	/* H starts with V_C, V_S, I_C, I_S */
 	{
 		struct sshkex_buf b = {obuf, 0, sizeof obuf, 0};
 		const char *vs = pget("ssh.version", "SSH-2.0-OpenSSH", &sn);
 		sshkex_hstart(&st->h, sshkex_kex_hash(st->kex));
-		sshkex_hstr(&st->h, st->ver, st->ver_len);
+		/* dropbear hashes its C string: up to a NUL */
+		sshkex_hstr(&st->h, st->ver,
+		        st->db ? strnlen(st->ver, st->ver_len) : st->ver_len);
 		sshkex_hstr(&st->h, vs, sn);
 		sshkex_hstr(&st->h, p, n);
 		kexinit_put(&b, st);
@@ -920,27 +1062,7 @@ unexpected:
 static int
 accepted(const struct ssh_state *st, const uint8_t *pw, size_t pwn)
 {
-	size_t i = 0;
-	const struct persona_kv *kv;
-
-	while ((kv = persona_next("ssh.accept", &i))) {
-		const char *colon = memchr(kv->val, ':', kv->len);
-		size_t un, pn;
-		const char *pp;
-		if (!colon)
-			continue;
-		un = (size_t)(colon - kv->val);
-		pp = colon + 1;
-		pn = kv->len - un - 1;
-		if (!(un == 1 && kv->val[0] == '*') &&
-		        !(un == st->user_len &&
-		                memcmp(kv->val, st->user, un) == 0))
-			continue;
-		if ((pn == 1 && pp[0] == '*') ||
-		        (pn == pwn && memcmp(pp, pw, pn) == 0))
-			return 1;
-	}
-	return 0;
+	return persona_accepts("ssh.accept", st->user, st->user_len, pw, pwn);
 }
 
 static void
@@ -979,7 +1101,18 @@ auth_success(struct emu_ctx *ctx, struct ssh_state *st)
 	uint8_t blob[1024];
 
 	st->authed = 1;
-	if (pkt_send(ctx, st, &b) < 0 || !persona_int("ssh.notify_hostkeys", 0))
+	if (pkt_send(ctx, st, &b) < 0)
+		return;
+	if (st->zlib) {
+		/* sshd's delayed compression starts in both directions
+		 * right after USERAUTH_SUCCESS */
+		if (!st->z && !(st->z = sshzlib_get())) {
+			emu_close(ctx); /* every context in use */
+			return;
+		}
+		st->zlib_on = st->zlib;
+	}
+	if (!persona_int("ssh.notify_hostkeys", 0))
 		return;
 	/* sshd's notify_hostkeys(): every host key, for UpdateHostKeys */
 	b = pkt_begin(M_GLOBAL_REQUEST);
@@ -1032,6 +1165,21 @@ hostkeys_prove(struct emu_ctx *ctx, struct ssh_state *st, struct sshkex_buf *r)
 	(void)pkt_send(ctx, st, &b);
 }
 
+/* ssh.fail_delay_ms plus a random part under ssh.fail_jitter_ms */
+static long
+fail_delay(void)
+{
+	long d = persona_int("ssh.fail_delay_ms", 2600);
+	long j = persona_int("ssh.fail_jitter_ms", 0);
+	uint32_t r;
+
+	if (j > 0) {
+		lure_random(&r, sizeof r);
+		d += (long)(r % (uint32_t)j);
+	}
+	return d;
+}
+
 static void
 password_in(struct emu_ctx *ctx, struct ssh_state *st, const char *method,
         const uint8_t *pw, size_t pwn)
@@ -1041,11 +1189,9 @@ password_in(struct emu_ctx *ctx, struct ssh_state *st, const char *method,
 	ev_login(ctx, st, method, pw, pwn, ok);
 	if (ok) {
 		auth_success(ctx, st);
-		if (st->zlib)
-			emu_close(ctx); /* zlib@openssh.com: not implemented */
 		return;
 	}
-	auth_failed(ctx, st, persona_int("ssh.fail_delay_ms", 2600));
+	auth_failed(ctx, st, fail_delay());
 }
 
 static int
@@ -1072,11 +1218,21 @@ userauth_in(
 		emu_close(ctx);
 		return;
 	}
+	/* dropbear: "unknown service in auth" (its test lets any 14-byte
+	 * name and any name starting "ssh-connection" pass) and "Attempted
+	 * username with a null byte" end it */
+	if (st->db &&
+	        ((sn != 14 && (sn < 14 || memcmp(svc, "ssh-connection", 14))) ||
+	                (un <= 100 && memchr(user, 0, un)))) {
+		emu_close(ctx);
+		return;
+	}
 	if (st->user_set &&
 	        (LURE_MIN(un, sizeof st->user) != st->user_len ||
-	                LURE_MIN(sn, sizeof st->svc) != st->svc_len ||
 	                memcmp(user, st->user, st->user_len) ||
-	                memcmp(svc, st->svc, st->svc_len))) {
+	                (!st->db &&
+	                        (LURE_MIN(sn, sizeof st->svc) != st->svc_len ||
+	                                memcmp(svc, st->svc, st->svc_len))))) {
 		/* sshd: "Change of username or service not allowed"; the
 		 * password it never looks at is logged all the same */
 		char m[200];
@@ -1103,7 +1259,10 @@ userauth_in(
 		        (int)st->user_len, st->user, (int)st->svc_len, st->svc,
 		        (int)LURE_MIN(un, 64), (const char *)user,
 		        (int)LURE_MIN(sn, 64), (const char *)svc);
-		send_disconnect(ctx, st, 2, m);
+		if (st->db)
+			emu_close(ctx); /* "Client trying multiple usernames" */
+		else
+			send_disconnect(ctx, st, 2, m);
 		return;
 	}
 	if (!st->user_set) {
@@ -1171,14 +1330,19 @@ userauth_in(
 		event_str(e, "lure.ssh.key_fingerprint", fps);
 		event_str(e, "event.outcome", "failure");
 		event_commit(e);
-		auth_failed(ctx, st, 0);
+		if (st->db) /* dropbear: no delay, not counted */
+			auth_failure_now(ctx, st);
+		else
+			auth_failed(ctx, st, 0);
 		return;
 	}
 	if (mn == 4 && memcmp(meth, "none", 4) == 0) {
 		auth_failure_now(ctx, st);
 		return;
 	}
-	auth_failed(ctx, st, 0);
+	/* an unknown method: sshd counts it at once, dropbear after its
+	 * failure delay */
+	auth_failed(ctx, st, st->db ? fail_delay() : 0);
 }
 
 static void
@@ -1202,30 +1366,12 @@ info_response_in(
 }
 
 /* --- connection ------------------------------------------------------------ */
-static void
-prompt(struct emu_ctx *ctx, struct ssh_state *st)
-{
-	char buf[300];
-	size_t n, o = 0;
-	const char *v = pget("ssh.prompt", "$ ", &n);
-	struct sshkex_buf b = pkt_begin(M_CHANNEL_DATA);
-
-	for (size_t i = 0; i < n && o < sizeof buf - 1; i++) {
-		if (v[i] == '%' && i + 1 < n && v[i + 1] == 'h') {
-			const char *h = emu_hostname(ctx);
-			size_t hl = LURE_MIN(strlen(h), sizeof buf - 1 - o);
-			memcpy(buf + o, h, hl);
-			o += hl;
-			i++;
-			continue;
-		}
-		buf[o++] = v[i];
-	}
-	sshkex_u32(&b, st->chan_peer);
-	sshkex_str(&b, buf, o);
-	(void)pkt_send(ctx, st, &b);
-}
-
+/* The session channel's output goes through st->pend (CR LF already made
+ * for a pty) and leaves as CHANNEL_DATA within the client's window and
+ * maximum packet and the room in the core's output buffer: what does not
+ * fit waits for a WINDOW_ADJUST or, for room, a short wake-up (which also
+ * holds the input back). pend_exit: close the channel with exit_status
+ * once it is empty. */
 static void
 chan_close(struct emu_ctx *ctx, struct ssh_state *st, int status)
 {
@@ -1248,6 +1394,208 @@ chan_close(struct emu_ctx *ctx, struct ssh_state *st, int status)
 }
 
 static void
+chan_flush(struct emu_ctx *ctx, struct ssh_state *st)
+{
+	while (st->pend_off < st->pend_len && st->chan_open == 1) {
+		size_t n = st->pend_len - st->pend_off, room = emu_space(ctx);
+		struct sshkex_buf b;
+		n = LURE_MIN(n, st->peer_win);
+		n = LURE_MIN(n, st->peer_max);
+		n = LURE_MIN(n, SSH_OUT_MAX - 256);
+		if (room < 256) {
+			emu_wake(ctx, 20);
+			return;
+		}
+		n = LURE_MIN(n, room - 192);
+		if (!n)
+			return; /* the client's window is shut */
+		b = pkt_begin(M_CHANNEL_DATA);
+		sshkex_u32(&b, st->chan_peer);
+		sshkex_str(&b, st->pend + st->pend_off, n);
+		if (pkt_send(ctx, st, &b) < 0)
+			return;
+		st->peer_win -= (uint32_t)n;
+		st->pend_off += (uint16_t)n;
+	}
+	st->pend_off = st->pend_len = 0;
+	if (st->pend_exit && st->chan_open == 1) {
+		st->pend_exit = 0;
+		chan_close(ctx, st, st->exit_status);
+	}
+}
+
+/* Queue p[0..n) for the channel; lf: turn '\n' into "\r\n" (a pty). What
+ * does not fit is cut. */
+static void
+chan_put(struct ssh_state *st, const uint8_t *p, size_t n, int lf)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (lf && p[i] == '\n' && st->pend_len < sizeof st->pend)
+			st->pend[st->pend_len++] = '\r';
+		if (st->pend_len < sizeof st->pend)
+			st->pend[st->pend_len++] = p[i];
+	}
+}
+
+/* The shell's prompt (shell.prompt), or for a persona without one the
+ * fixed ssh.prompt ("%h": the hostname). None without a pty: the shell
+ * reads a pipe and is not interactive. */
+static void
+chan_prompt(struct emu_ctx *ctx, struct ssh_state *st)
+{
+	char buf[256];
+	size_t n, vn, o = 0;
+	const char *v;
+
+	if (!st->pty)
+		return;
+	if (persona_get("shell.prompt", NULL)) {
+		n = shell_prompt(&st->sh, ctx, buf, sizeof buf);
+		chan_put(st, (const uint8_t *)buf, n, 0);
+		return;
+	}
+	v = pget("ssh.prompt", "$ ", &vn);
+	for (size_t i = 0; i < vn && o < sizeof buf; i++) {
+		if (v[i] == '%' && i + 1 < vn && v[i + 1] == 'h') {
+			const char *h = emu_hostname(ctx);
+			size_t hl = LURE_MIN(strlen(h), sizeof buf - o);
+			memcpy(buf + o, h, hl);
+			o += hl;
+			i++;
+			continue;
+		}
+		buf[o++] = v[i];
+	}
+	chan_put(st, (const uint8_t *)buf, o, 0);
+}
+
+/* What a login with a terminal shows before the first prompt: the output
+ * of ssh.motd_cmd run by the fake shell (no event), then ssh.motd. */
+static void
+chan_motd(struct emu_ctx *ctx, struct ssh_state *st)
+{
+	static uint8_t out[SHELL_OUT];
+	size_t n, on = 0;
+	const char *v = persona_get("ssh.motd_cmd", &n);
+
+	if (v) {
+		(void)shell_run(&st->sh, ctx, NULL, (const uint8_t *)v, n, out,
+		        sizeof out, &on);
+		chan_put(st, out, on, 1);
+	}
+	if ((v = persona_get("ssh.motd", &n)))
+		chan_put(st, (const uint8_t *)v, n, 1);
+}
+
+/* One command line through the fake shell: a "command" event, its output
+ * queued. interactive: a shell with a terminal (only that one says
+ * shell.logout when it ends: not `bash -c`, not a shell reading a pipe).
+ * Returns the shell's verdict. */
+static enum shell_result
+chan_run(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n,
+        int interactive)
+{
+	static uint8_t out[SHELL_OUT], err[1024];
+	size_t on = 0;
+	struct event *e = emu_event(ctx, "command");
+	enum shell_result r;
+
+	ev_common(e, st);
+	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
+	/* without a pty stderr is its own stream: EXTENDED_DATA */
+	st->sh.err = st->pty ? NULL : err;
+	st->sh.err_cap = sizeof err;
+	r = shell_run(&st->sh, ctx, e, p, n, out, sizeof out, &on);
+	event_commit(e);
+	if (st->sh.err && st->sh.err_len) {
+		size_t en = LURE_MIN(st->sh.err_len, st->peer_win);
+		en = LURE_MIN(en, st->peer_max);
+		if (en) {
+			struct sshkex_buf b =
+			        pkt_begin(M_CHANNEL_EXTENDED_DATA);
+			sshkex_u32(&b, st->chan_peer);
+			sshkex_u32(&b, 1); /* SSH_EXTENDED_DATA_STDERR */
+			sshkex_str(&b, err, en);
+			if (pkt_send(ctx, st, &b) < 0)
+				return SHELL_EXIT;
+			st->peer_win -= (uint32_t)en;
+		}
+	}
+	if (r == SHELL_EXIT && !interactive) {
+		size_t tl;
+		const char *t = persona_get("shell.logout", &tl);
+		if (t && tl <= on && memcmp(out + on - tl, t, tl) == 0)
+			on -= tl;
+	}
+	chan_put(st, out, on, st->pty);
+	st->exit_status = st->sh.last_status;
+	return r;
+}
+
+/* Typed bytes of a shell session: pty echo and line editing (BS/DEL, ^C,
+ * ^D on an empty line, ^U), each line through the shell. */
+static void
+chan_typed(
+        struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *d, size_t dn)
+{
+	for (size_t i = 0; i < dn && !st->pend_exit; i++) {
+		uint8_t c = d[i];
+		if (c == '\r' || c == '\n') {
+			if (c == '\n' && st->last_cr) {
+				st->last_cr = 0;
+				continue; /* CR LF: one line end */
+			}
+			st->last_cr = c == '\r';
+			if (st->pty)
+				chan_put(st, (const uint8_t *)"\r\n", 2, 0);
+			if (st->line_len &&
+			        chan_run(ctx, st, (uint8_t *)st->line,
+			                st->line_len, st->pty) == SHELL_EXIT) {
+				st->line_len = 0;
+				st->pend_exit = 1;
+				break;
+			}
+			st->line_len = 0;
+			chan_prompt(ctx, st);
+			continue;
+		}
+		st->last_cr = 0;
+		if (!st->pty) {
+			if (st->line_len < sizeof st->line)
+				st->line[st->line_len++] = (char)c;
+			continue;
+		}
+		if (c == 0x7f || c == 0x08) {
+			if (st->line_len) {
+				st->line_len--;
+				chan_put(st, (const uint8_t *)"\b \b", 3, 0);
+			}
+		} else if (c == 0x03) { /* ^C: the line is dropped */
+			chan_put(st, (const uint8_t *)"^C\r\n", 4, 0);
+			st->line_len = 0;
+			chan_prompt(ctx, st);
+		} else if (c == 0x15) { /* ^U */
+			while (st->line_len) {
+				st->line_len--;
+				chan_put(st, (const uint8_t *)"\b \b", 3, 0);
+			}
+		} else if (c == 0x04) { /* ^D: logout on an empty line */
+			if (!st->line_len) {
+				chan_put(st, (const uint8_t *)"\r\n", 2, 0);
+				st->exit_status = 0;
+				st->pend_exit = 1;
+			}
+		} else if (c >= 0x20 || c == '\t' || c == 0x1b) {
+			if (st->line_len < sizeof st->line) {
+				st->line[st->line_len++] = (char)c;
+				chan_put(st, &c, 1, 0);
+			}
+		}
+	}
+	chan_flush(ctx, st);
+}
+
+static void
 channel_in(struct emu_ctx *ctx, struct ssh_state *st, uint8_t type,
         const uint8_t *p, size_t n)
 {
@@ -1257,6 +1605,7 @@ channel_in(struct emu_ctx *ctx, struct ssh_state *st, uint8_t type,
 		size_t tn;
 		const uint8_t *t = sshkex_getstr(&r, &tn);
 		uint32_t peer = sshkex_get32(&r);
+		uint32_t win = sshkex_get32(&r), max = sshkex_get32(&r);
 		if (r.err) {
 			emu_close(ctx);
 			return;
@@ -1264,13 +1613,16 @@ channel_in(struct emu_ctx *ctx, struct ssh_state *st, uint8_t type,
 		if (tn == 7 && memcmp(t, "session", 7) == 0 && !st->chan_open) {
 			st->chan_peer = peer;
 			st->chan_open = 1;
+			st->peer_win = win;
+			st->peer_max = max;
 			/* sshd opens with window 0 and grants it once a
-			 * program runs */
+			 * program runs; dropbear gives its recv_window */
 			b = pkt_begin(M_CHANNEL_OPEN_CONFIRMATION);
 			sshkex_u32(&b, peer);
 			sshkex_u32(&b, 0);
-			sshkex_u32(&b, 0);
-			sshkex_u32(&b, SSH_MAXPKT);
+			sshkex_u32(&b, (uint32_t)persona_int("ssh.window", 0));
+			sshkex_u32(&b, (uint32_t)persona_int(
+			                       "ssh.max_packet", SSH_MAXPKT));
 		} else {
 			struct event *e = emu_event(ctx, "request");
 			ev_common(e, st);
@@ -1287,32 +1639,53 @@ channel_in(struct emu_ctx *ctx, struct ssh_state *st, uint8_t type,
 		(void)pkt_send(ctx, st, &b);
 		return;
 	}
-	if (sshkex_get32(&r) != 0 || r.err || st->chan_open != 1)
-		return; /* not our channel, or closing */
+	if (sshkex_get32(&r) != 0 || r.err)
+		return; /* not our channel */
+	if (st->chan_open == 2) {
+		/* ours is closed; the client's CLOSE frees the channel for
+		 * the next session (clients that run commands one after
+		 * the other on one connection) */
+		if (type == M_CHANNEL_CLOSE) {
+			st->chan_open = st->chan_shell = st->pty = 0;
+			st->pend_off = st->pend_len = st->pend_exit = 0;
+			st->line_len = 0;
+		}
+		return;
+	}
+	if (st->chan_open != 1)
+		return;
+	if (type == M_CHANNEL_WINDOW_ADJUST) {
+		uint32_t add = sshkex_get32(&r);
+		if (!r.err)
+			st->peer_win = add > UINT32_MAX - st->peer_win
+			                       ? UINT32_MAX
+			                       : st->peer_win + add;
+		chan_flush(ctx, st);
+		return;
+	}
 	if (type == M_CHANNEL_REQUEST) {
 		size_t rn, cn;
-		const uint8_t *req = sshkex_getstr(&r, &rn), *cmd;
+		const uint8_t *req = sshkex_getstr(&r, &rn), *cmd = NULL;
 		uint8_t want = sshkex_get8(&r);
-		int ok = 0, run = 0;
+		int ok = 0, run = 0, shell = 0;
 		if (r.err) {
 			emu_close(ctx);
 			return;
 		}
-		if (rn == 4 && memcmp(req, "exec", 4) == 0) {
+		if (rn == 4 && memcmp(req, "exec", 4) == 0 && !st->chan_shell) {
 			cmd = sshkex_getstr(&r, &cn);
-			if (!r.err) {
-				ev_command(ctx, st, cmd, cn);
-				ok = run = 1;
-			}
-		} else if (rn == 5 && memcmp(req, "shell", 5) == 0) {
-			ok = 1;
-			st->chan_shell = 1;
+			ok = run = !r.err;
+		} else if (rn == 5 && memcmp(req, "shell", 5) == 0 &&
+		           !st->chan_shell) {
+			ok = shell = 1;
 		} else if ((rn == 7 && memcmp(req, "pty-req", 7) == 0)) {
 			ok = st->pty = 1;
 		} else if (rn == 3 && memcmp(req, "env", 3) == 0) {
 			ok = 1;
+		} else if (rn == 13 && memcmp(req, "window-change", 13) == 0) {
+			ok = 1;
 		}
-		if (run || st->chan_shell == 1) {
+		if ((run || shell) && !persona_int("ssh.window", 0)) {
 			b = pkt_begin(M_CHANNEL_WINDOW_ADJUST);
 			sshkex_u32(&b, st->chan_peer);
 			sshkex_u32(&b, SSH_WINDOW);
@@ -1326,75 +1699,107 @@ channel_in(struct emu_ctx *ctx, struct ssh_state *st, uint8_t type,
 			if (pkt_send(ctx, st, &b) < 0)
 				return;
 		}
-		if (run)
-			chan_close(ctx, st, 0);
-		else if (st->chan_shell == 1) {
-			st->chan_shell = 2;
-			prompt(ctx, st);
+		if (run || shell) {
+			st->chan_shell = 1;
+			shell_init(&st->sh, st->user, st->user_len);
+			/* sshd runs "$SHELL -c CMD" for an exec */
+			st->sh.exec = (uint8_t)run;
+		}
+		if (run) {
+			(void)chan_run(ctx, st, cmd, cn, 0);
+			st->pend_exit = 1;
+			chan_flush(ctx, st);
+		} else if (shell) {
+			if (st->pty)
+				chan_motd(ctx, st);
+			chan_prompt(ctx, st);
+			chan_flush(ctx, st);
 		}
 		return;
 	}
-	if (type == M_CHANNEL_DATA && st->chan_shell) {
+	if (type == M_CHANNEL_DATA && st->chan_shell && !st->pend_exit) {
 		size_t dn;
 		const uint8_t *d = sshkex_getstr(&r, &dn);
-		if (r.err)
-			return;
-		if (st->pty && dn) {
-			b = pkt_begin(M_CHANNEL_DATA);
-			sshkex_u32(&b, st->chan_peer);
-			sshkex_str(&b, d, LURE_MIN(dn, 1024));
-			if (pkt_send(ctx, st, &b) < 0)
-				return;
-		}
-		for (size_t i = 0; i < dn; i++) {
-			if (d[i] != '\r' && d[i] != '\n') {
-				if (st->line_len < SSH_LINE_MAX)
-					st->line[st->line_len++] = (char)d[i];
-				continue;
-			}
-			if (st->line_len) {
-				ev_command(ctx, st, st->line, st->line_len);
-				if (st->line_len == 4 &&
-				        memcmp(st->line, "exit", 4) == 0) {
-					chan_close(ctx, st, 0);
-					return;
-				}
-			}
-			st->line_len = 0;
-			if (d[i] == '\r' && st->pty) {
-				b = pkt_begin(M_CHANNEL_DATA);
-				sshkex_u32(&b, st->chan_peer);
-				sshkex_cstr(&b, "\n");
-				if (pkt_send(ctx, st, &b) < 0)
-					return;
-			}
-			prompt(ctx, st);
-		}
+		if (!r.err)
+			chan_typed(ctx, st, d, dn);
 		return;
 	}
-	if (type == M_CHANNEL_EOF || type == M_CHANNEL_CLOSE) {
-		if (st->chan_shell)
-			chan_close(ctx, st, 0);
+	if (type == M_CHANNEL_CLOSE) {
+		/* the client closes first: ours goes back, the channel is
+		 * free again */
+		chan_close(ctx, st, st->sh.last_status);
+		st->chan_open = st->chan_shell = st->pty = 0;
+		st->pend_off = st->pend_len = st->pend_exit = 0;
+		st->line_len = 0;
+		return;
+	}
+	if (type == M_CHANNEL_EOF) {
+		if (st->chan_shell && !st->pend_exit) {
+			st->exit_status = st->sh.last_status;
+			st->pend_exit = 1;
+			chan_flush(ctx, st);
+		}
 		return;
 	}
 }
 
 /* --- packets --------------------------------------------------------------- */
+/* dropbear's process_packet() before its handlers: during a key exchange
+ * only the awaited message (ses.requirenext); other transport messages get
+ * UNIMPLEMENTED, the rest end the session, as does anything above 60
+ * before a login. 1: the packet is dealt with. */
+static int
+db_filter(struct emu_ctx *ctx, struct ssh_state *st, uint8_t type)
+{
+	int first_strict = st->strict && !st->first_done;
+	uint8_t need = st->phase == P_KEXINIT   ? M_KEXINIT
+	               : st->phase == P_KEX     ? M_KEX_INIT
+	               : st->phase == P_NEWKEYS ? M_NEWKEYS
+	                                        : 0;
+
+	if (type == M_DISCONNECT) {
+		emu_close(ctx);
+		return 1;
+	}
+	if (!first_strict && (type == M_IGNORE || type == M_DEBUG ||
+	                             type == M_UNIMPLEMENTED))
+		return 1;
+	if (need && type != need) {
+		if (type >= 1 && type <= 49 && type != M_SERVICE_REQUEST &&
+		        type != M_SERVICE_ACCEPT && type != M_KEXINIT &&
+		        !first_strict)
+			send_unimplemented(ctx, st, st->seq_in - 1);
+		else
+			emu_close(ctx); /* "Unexpected packet type" */
+		return 1;
+	}
+	if (st->skip_next) {
+		st->skip_next = 0;
+		return 1;
+	}
+	if (!st->authed && type > 60) {
+		emu_close(ctx); /* "Received message %d before userauth" */
+		return 1;
+	}
+	return 0;
+}
+
 static void
 dispatch(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 {
 	uint8_t type = p[0];
 	struct sshkex_buf b;
 
-	if (type == M_DISCONNECT) {
+	if (st->db) {
+		if (db_filter(ctx, st, type))
+			return;
+	} else if (type == M_DISCONNECT) {
 		emu_close(ctx);
 		return;
-	}
-	if (st->skip_next) {
+	} else if (st->skip_next) {
 		st->skip_next = 0;
 		return;
-	}
-	if (st->phase != P_OPEN) {
+	} else if (st->phase != P_OPEN) {
 		/* a key exchange: only its own messages (strict KEX also
 		 * refuses IGNORE and DEBUG in the first one) */
 		int kexmsg = type == M_KEXINIT || type == M_NEWKEYS ||
@@ -1454,6 +1859,27 @@ dispatch(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 		if (type == M_IGNORE || type == M_DEBUG ||
 		        type == M_UNIMPLEMENTED)
 			return;
+		if (type == M_SERVICE_REQUEST && st->db) {
+			/* ssh-userauth at any time, ssh-connection after a
+			 * login; anything else ends it without a word */
+			struct sshkex_buf r = {(uint8_t *)p, 1, n, 0};
+			size_t sn;
+			const uint8_t *s = sshkex_getstr(&r, &sn);
+			if (r.err ||
+			        !((sn == 12 &&
+			                  !memcmp(s, "ssh-userauth", 12)) ||
+			                (sn == 14 && st->authed &&
+			                        !memcmp(s, "ssh-connection",
+			                                14)))) {
+				emu_close(ctx);
+				return;
+			}
+			st->service = 1;
+			b = pkt_begin(M_SERVICE_ACCEPT);
+			sshkex_str(&b, s, sn);
+			(void)pkt_send(ctx, st, &b);
+			return;
+		}
 		if (type == M_SERVICE_REQUEST) {
 			struct sshkex_buf r = {(uint8_t *)p, 1, n, 0};
 			size_t sn;
@@ -1472,6 +1898,12 @@ dispatch(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 			b = pkt_begin(M_SERVICE_ACCEPT);
 			sshkex_str(&b, s, sn);
 			(void)pkt_send(ctx, st, &b);
+			return;
+		}
+		if (type == M_USERAUTH_REQUEST && st->db) {
+			/* dropbear needs no service request first */
+			if (!st->authed)
+				userauth_in(ctx, st, p, n);
 			return;
 		}
 		if (type == M_USERAUTH_REQUEST && st->service && !st->authed) {
@@ -1543,7 +1975,14 @@ packet_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 		}
 	}
 	len = sshkex_peek32(first);
-	if (len < 5 || len > SSH_PKT_LIMIT)
+	if (st->db) {
+		/* dropbear's read_packet_init(): "Integrity error (bad
+		 * packet size)"; no minimum padding, see below */
+		uint64_t plen = (uint64_t)len + 4 - aad_len(&d->a);
+		if (plen < bs || plen % bs ||
+		        4 + (uint64_t)len + tl > SSH_DB_PKT_MAX)
+			goto bad;
+	} else if (len < 5 || len > SSH_PKT_LIMIT)
 		goto bad; /* sshd: "Bad packet length", no message */
 	if ((len + 4 - aad_len(&d->a)) % bs != 0)
 		goto bad; /* sshd: "padding error" */
@@ -1593,7 +2032,9 @@ packet_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 	default: break;
 	}
 	pad = pkt[4];
-	if (pad < 4) {
+	if (st->db && pad + 1 >= len)
+		goto bad; /* dropbear: "Bad packet size" (no payload) */
+	if (pad < 4 && !st->db) {
 		char m[48];
 		snprintf(m, sizeof m, "Corrupted padlen %u on input.",
 		        (unsigned)pad);
@@ -1603,6 +2044,15 @@ packet_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 	if (pad > len - 2)
 		goto bad;
 	st->seq_in++;
+	if (st->zlib_on & 1) {
+		static uint8_t plain[SSH_PKT_MAX];
+		long zn = sshzlib_inflate(
+		        st->z, pkt + 5, len - 1 - pad, plain, sizeof plain);
+		if (zn <= 0)
+			goto bad; /* sshd: "decompress: inflate returned" */
+		dispatch(ctx, st, plain, (size_t)zn);
+		return total;
+	}
 	dispatch(ctx, st, pkt + 5, len - 1 - pad);
 	return total;
 bad:
@@ -1636,8 +2086,11 @@ ssh_open(struct emu_ctx *ctx, void *state)
 	st->max_tries = (uint8_t)persona_int("ssh.max_auth_tries", 6);
 	if (!st->max_tries)
 		st->max_tries = 255;
+	st->db = daemon_is_dropbear();
 	(void)emu_send(ctx, v, n);
 	(void)emu_send(ctx, "\r\n", 2);
+	if (st->db) /* dropbear does not wait for the client's line */
+		(void)send_kexinit(ctx, st);
 	if (grace > 0) {
 		st->grace_at = lure_now() + grace;
 		emu_timer(ctx, grace);
@@ -1661,9 +2114,17 @@ ssh_timeout(struct emu_ctx *ctx, void *state)
 {
 	struct ssh_state *st = state;
 
+	if (st->pend_len && st->chan_open == 1) {
+		chan_flush(ctx, st); /* room in the output buffer again */
+		return;
+	}
 	if (st->delay_msg && lure_now() >= st->delay_at) {
 		int last = st->delay_msg == 2;
 		st->delay_msg = 0;
+		if (last && st->db) {
+			emu_close(ctx); /* "Max auth tries reached" */
+			return;
+		}
 		if (last) {
 			send_disconnect(ctx, st, 2,
 			        pget("ssh.msg_too_many",
@@ -1687,6 +2148,8 @@ ssh_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
 	(void)why;
 	dir_free(&st->in);
 	dir_free(&st->out);
+	sshzlib_put(st->z);
+	st->z = NULL;
 	if (st->phase >= P_KEX && st->phase <= P_GEX_INIT) {
 		uint8_t h[64];
 		sshkex_hfinish(&st->h, h); /* frees the hash context */
@@ -1697,6 +2160,8 @@ const struct emulator emu_ssh = {
         .name = "ssh",
         .transports = EMU_TCP,
         .state_size = sizeof(struct ssh_state),
+        /* a whole packet before its MAC is checked: dropbear's limit */
+        .in_min = SSH_PKT_MAX,
         .on_open = ssh_open,
         .on_data = ssh_data,
         .on_timeout = ssh_timeout,

@@ -1,9 +1,12 @@
 /* telnet.c: BusyBox telnetd + login, down to the pty: negotiation, prompts,
  * the tty's echo and line editing, failure delay, tries and login timeout;
- * a "login" event per password (always a failure: there is no shell).
+ * a "login" event per password; a pair telnet.accept lists logs in to the
+ * fake shell (src/shell.h), one "command" event per line.
  *
  * Persona keys. Strings are wire bytes ("%h": hostname, "%%": '%'; absent:
- * nothing sent), keep each under TN_RESERVE; numbers default to BusyBox's.
+ * nothing sent), keep each under 256 bytes (the room kept per input byte
+ * is TN_RESERVE, or half of a smaller output buffer); numbers default to
+ * BusyBox's.
  *   telnet.negotiate         sent on connect
  *   telnet.banner            then this (telnetd's newline + issue file)
  *   telnet.login_prompt      asks for the user name
@@ -19,6 +22,11 @@
  *   telnet.max_empty         10: the Nth blank user-name line closes (0: never)
  *   telnet.user_max          61: a longer user-name line closes (0: no limit)
  *   telnet.echo              1: echo the user name (telnetd said WILL ECHO)
+ *   telnet.accept            repeated "USER:PASSWORD" ("*" for any) that log
+ *                            in, as ssh.accept
+ *   telnet.login_ok          sent when such a login succeeds (the shell's
+ *                            greeting), then the persona file named by
+ *   telnet.motd_file         (its "\n" sent as "\r\n"), then the prompt
  *
  * Events: "login" has user.name (the line from its first non-blank byte, not
  * cut at a blank as login does), lure.auth.password (absent when ^C or ^D
@@ -27,6 +35,13 @@
  * ["will:31","sb:31"]) and lure.telnet.naws ("80x24"). At close, input since
  * the last login event that held a data byte (or an unfinished command) is
  * one "request" event: lure.payload (first TN_RAW raw bytes), source.bytes.
+ * A login that works: "login" with event.outcome success, then per line a
+ * "command" event with user.name and what shell_run() adds (lure.command,
+ * lure.indicators.*). Shell output goes out with "\n" as "\r\n" (ONLCR)
+ * and 0xff doubled; what does not fit the output buffer waits in the
+ * session and input is held (emu_wake) until it has gone. Sessions come
+ * from a static pool of TN_SHELLS (idle connections stay small); when it
+ * is empty the login fails, tagged shell_pool_full.
  *
  * Verified against BusyBox 1.35 source (networking/telnetd.c,
  * loginutils/login.c, libbb/login.c, libbb/bb_askpass.c) and byte for byte
@@ -42,6 +57,10 @@
  *   vanish; ^C/^\ kill login (close) but ^C in the password read fails the
  *   login; ^Z is dropped with the line; echo shows controls as ^X, 0xff as
  *   FF FF, tabs as spaces to the next 8-column stop.
+ * - The pty's signal characters (^C ^\ ^Z) flush its output queue: echo of
+ *   the same read that telnetd had not yet read is lost ("adm^C" in one
+ *   read shows "^C" alone). Login restores the echo when the password read
+ *   ends: what is typed during the failure delay is echoed, then flushed.
  * - login: blank lines prompt again (the 10th closes); a user name over 61
  *   bytes or with a NUL after its first byte closes; type-ahead is flushed
  *   before each prompt (here: the rest of the input that ended the line,
@@ -49,16 +68,22 @@
  *   newline follows, 3 s pause, "Login incorrect", 3 failures close; 60 s
  *   after start it prints the time-out and exits. 12 negotiation bytes: the
  *   DO LFLOW (FF FD 21) of nmap's 4206 line went in BusyBox 1.14 (d814c98).
+ * test/it/test_telnet_busybox.py compares all this live with the real
+ * telnetd and login. Racy in the real pair, modelled one way: several lines
+ * sent at once (telnetd writes them one per CR; login may turn the echo off
+ * before the next arrives, which then is the password).
+ * The shell session: the tty model stays (BusyBox ash's line editor echoes
+ * and edits much alike); ^C ^\ ^Z print "^C" and a new prompt; ^D on an
+ * empty line ends the shell, then telnetd closes. Unverified: ash's exact
+ * ^C output and cursor handling of its line editor.
  * Not verified or not modelled: other kernels' ttys (old embedded Linux);
  * signal dispositions (^C/^\ close only if telnetd runs with default
  * SIGINT/SIGQUIT, as from init; with them ignored login survives); the
  * type-ahead flush races on a slow device; telnetd feeds SB payloads other
- * than NAWS to login as typed bytes (we parse them to IAC SE); bytes typed
- * during the
- * failure delay are read after it as if typed at the new prompt (BusyBox
- * echoes then flushes them); ^S does not stop output; no 4095-byte tty line
- * limit; a locked or root account (BusyBox skips the password prompt) is
- * not modelled; only TN_LINE bytes of a line are kept (a reprint or tab
+ * than NAWS to login as typed bytes (we parse them to IAC SE); ^S does
+ * not stop output; no 4095-byte tty line limit; a locked or root account
+ * (BusyBox skips the password prompt) is not modelled; only TN_LINE bytes
+ * of a login line (SHELL_LINE of a shell line) are kept (a reprint or tab
  * erase beyond them is approximate). */
 #include <stdio.h>
 #include <string.h>
@@ -66,12 +91,17 @@
 #include "emu.h"
 #include "lure.h"
 #include "persona.h"
+#include "shell.h"
 
 #define TN_LINE 128 /* bytes kept of the line being typed */
 #define TN_RAW 256 /* raw bytes kept for the request event */
 #define TN_OPTS 24 /* distinct option commands remembered */
 #define TN_HOST_MAX 255 /* bytes of hostname a "%h" expands to */
 #define TN_RESERVE 1024 /* output room wanted before taking another byte */
+#define TN_STAGE 512 /* pty output of one read held back (see tn_emit) */
+#define TN_SHELLS 32 /* logged-in sessions at once (a static pool) */
+#define TN_PROMPT 128 /* longest prompt */
+#define TN_DRAIN_MS 10 /* retry while shell output waits for room */
 
 enum {
 	T_SE = 240,
@@ -97,12 +127,13 @@ enum {
 	C_ERASE = 0x7f,
 };
 
-enum tn_state { TN_USER, TN_PASS, TN_DELAY, TN_DONE, TN__MAX };
+enum tn_state { TN_USER, TN_PASS, TN_DELAY, TN_SHELL, TN_DONE, TN__MAX };
 enum tn_parse { TP_DATA, TP_IAC, TP_OPT, TP_SB_OPT, TP_SB, TP_SB_IAC, TP__MAX };
 enum tn_erase { TE_CHAR, TE_WORD, TE_LINE };
 
 struct telnet_state {
 	int64_t deadline; /* lure_now() when login gives up; 0: never */
+	int64_t delay_end; /* lure_now() when the failure delay ends (TN_DELAY) */
 	uint32_t len; /* line length typed (may exceed TN_LINE) */
 	uint32_t canon; /* line bytes pushed by ^D: no longer erasable */
 	uint32_t col, col0; /* output column; column where the line began */
@@ -115,6 +146,11 @@ struct telnet_state {
 	uint8_t ahead; /* rest of this input is type-ahead login flushes */
 	uint8_t cr; /* last data byte was CR: drop an LF or NUL next */
 	uint8_t lnext, raw_data, user_cut, logged, nopts, have_naws;
+	uint8_t shell; /* 1 + index in tn_shells[] while logged in; 0: none */
+	uint8_t closing; /* the shell exited: close once its output is sent */
+	uint8_t partial; /* the last on_data left bytes: the same read goes on */
+	uint8_t *lbuf; /* the line being typed: line[], or the shell's */
+	uint32_t lcap; /* its size */
 	uint8_t sb[4];
 	uint8_t opts[TN_OPTS][2];
 	uint8_t line[TN_LINE];
@@ -122,10 +158,58 @@ struct telnet_state {
 	uint8_t raw[TN_RAW];
 };
 
-static void
-tn_emit(struct emu_ctx *ctx, const void *p, size_t n)
+/* A logged-in session: the shell, its longer line, and its output still
+ * to send. In a pool, not in every connection's state: idle connections
+ * stay small, and few connections ever log in. */
+struct tn_shell {
+	uint8_t used;
+	uint16_t off, len; /* out[off..len): not yet sent */
+	struct shell sh;
+	uint8_t line[SHELL_LINE];
+	uint8_t out[SHELL_OUT + TN_PROMPT];
+};
+static struct tn_shell tn_shells[TN_SHELLS];
+
+static struct tn_shell *
+tn_sh(const struct telnet_state *st)
 {
-	(void)emu_send(ctx, p, n); /* room was checked: TN_RESERVE */
+	return st->shell && st->shell <= TN_SHELLS ? &tn_shells[st->shell - 1]
+	                                           : NULL;
+}
+
+/* The pty output of the read being taken (see tn_emit): empty between
+ * on_data calls, so one buffer serves every connection. */
+static uint8_t tn_stage[TN_STAGE];
+static size_t tn_stage_len;
+static int tn_staging;
+
+static void
+tn_stage_flush(struct emu_ctx *ctx, struct telnet_state *st)
+{
+	(void)st;
+	(void)emu_send(ctx, tn_stage, tn_stage_len);
+	tn_stage_len = 0;
+}
+
+/* Output of the pty (echo, login's text). While a read is being taken it
+ * is held in stage[]: a signal character later in the same read flushes
+ * the pty's output queue (n_tty isig(), no NOFLSH) before telnetd has read
+ * it, so "adm^C" in one read shows only "^C". */
+static void
+tn_emit(struct emu_ctx *ctx, struct telnet_state *st, const void *p, size_t n)
+{
+	if (!tn_staging) {
+		(void)emu_send(ctx, p, n); /* room was checked: TN_RESERVE */
+		return;
+	}
+	if (tn_stage_len + n > TN_STAGE)
+		tn_stage_flush(ctx, st);
+	if (n > TN_STAGE) {
+		(void)emu_send(ctx, p, n);
+		return;
+	}
+	memcpy(tn_stage + tn_stage_len, p, n);
+	tn_stage_len += n;
 }
 
 /* Follow the pty's output column (OPOST), for tabs. */
@@ -156,10 +240,10 @@ tn_emit_data(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *p,
 		size_t run = i;
 		while (run < n && p[run] != T_IAC)
 			run++;
-		tn_emit(ctx, p + i, run - i);
+		tn_emit(ctx, st, p + i, run - i);
 		tn_col(st, p + i, run - i);
 		if (run < n) {
-			tn_emit(ctx, iac2, 2);
+			tn_emit(ctx, st, iac2, 2);
 			st->col++;
 			run++;
 		}
@@ -178,7 +262,7 @@ tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key, int track)
 		size_t run = i;
 		while (run < n && v[run] != '%')
 			run++;
-		tn_emit(ctx, v + i, run - i);
+		tn_emit(ctx, st, v + i, run - i);
 		if (track)
 			tn_col(st, v + i, run - i);
 		if (run == n)
@@ -190,7 +274,7 @@ tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key, int track)
 			i = run + 2;
 			continue;
 		}
-		tn_emit(ctx, "%", 1);
+		tn_emit(ctx, st, "%", 1);
 		st->col += track != 0;
 		i = run + 1 + (run + 1 < n && v[run + 1] == '%');
 	}
@@ -215,7 +299,7 @@ tn_word(uint8_t c)
 static uint8_t
 tn_at(const struct telnet_state *st, uint32_t i)
 {
-	return i < TN_LINE ? st->line[i] : 'x';
+	return i < st->lcap ? st->lbuf[i] : 'x';
 }
 
 /* Echo as the tty does: ^X for controls, tabs to spaces (XTABS). */
@@ -226,11 +310,11 @@ tn_echo_char(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 
 	if (c == '\t') {
 		unsigned n = 8 - (st->col & 7);
-		tn_emit(ctx, spaces, n);
+		tn_emit(ctx, st, spaces, n);
 		st->col += n;
 	} else if (tn_ctrl(c)) {
 		uint8_t two[2] = {'^', (uint8_t)(c ^ 0x40)};
-		tn_emit(ctx, two, 2);
+		tn_emit(ctx, st, two, 2);
 		st->col += 2;
 	} else {
 		tn_emit_data(ctx, st, &c, 1);
@@ -248,9 +332,9 @@ tn_echo_erase(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 		 * start or the previous tab (n_tty's eraser) */
 		uint32_t i = st->len, num = 0;
 		int after_tab = 0;
-		if (i > TN_LINE) {
-			num = i - LURE_MAX(st->canon, TN_LINE);
-			i = LURE_MAX(st->canon, TN_LINE);
+		if (i > st->lcap) {
+			num = i - LURE_MAX(st->canon, st->lcap);
+			i = LURE_MAX(st->canon, st->lcap);
 		}
 		for (; i > st->canon; i--) {
 			uint8_t d = tn_at(st, i - 1);
@@ -263,12 +347,12 @@ tn_echo_erase(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 		if (!after_tab)
 			num += st->col0;
 		n = 8 - (num & 7);
-		tn_emit(ctx, bs, n);
+		tn_emit(ctx, st, bs, n);
 		st->col -= LURE_MIN(st->col, n);
 		return;
 	}
 	for (n = tn_ctrl(c) ? 2 : 1; n > 0; n--) {
-		tn_emit(ctx, "\b \b", 3);
+		tn_emit(ctx, st, "\b \b", 3);
 		st->col -= st->col > 0;
 	}
 }
@@ -288,8 +372,8 @@ tn_put(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 			st->col0 = st->col;
 		tn_echo_char(ctx, st, c);
 	}
-	if (st->len < TN_LINE)
-		st->line[st->len] = c;
+	if (st->len < st->lcap)
+		st->lbuf[st->len] = c;
 	if (st->len < UINT32_MAX)
 		st->len++;
 }
@@ -319,10 +403,10 @@ static void
 tn_reprint(struct emu_ctx *ctx, struct telnet_state *st)
 {
 	tn_echo_char(ctx, st, C_REPRINT);
-	tn_emit(ctx, "\r\n", 2);
+	tn_emit(ctx, st, "\r\n", 2);
 	st->col = 0;
-	for (uint32_t i = st->canon; i < LURE_MIN(st->len, TN_LINE); i++)
-		tn_echo_char(ctx, st, st->line[i]);
+	for (uint32_t i = st->canon; i < LURE_MIN(st->len, st->lcap); i++)
+		tn_echo_char(ctx, st, st->lbuf[i]);
 }
 
 /* --- events --------------------------------------------------------------- */
@@ -367,53 +451,223 @@ tn_timeout(struct emu_ctx *ctx, struct telnet_state *st)
 	tn_finish(ctx, st);
 }
 
-/* The password read ended (pw NULL: interrupted or EOF): log it, then
- * login's failure delay; the rest of this input is flushed type-ahead. */
+/* The timer: the earlier of the login deadline and the delay's end. */
 static void
-tn_login(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *pw,
-        uint32_t pw_len)
+tn_arm(struct emu_ctx *ctx, struct telnet_state *st)
 {
-	struct event *e;
-	int64_t wait = st->fail_delay;
+	int64_t due = st->deadline;
 
-	tn_say(ctx, st, "telnet.password_end", 1);
-	e = emu_event(ctx, "login");
-	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
-	if (pw)
-		event_bytes(e, "lure.auth.password", pw,
-		        LURE_MIN(pw_len, TN_LINE), EVENT_CAP_DEFAULT);
-	event_str(e, "event.outcome", "failure");
-	if (st->user_cut || (pw && pw_len > TN_LINE))
-		event_bool(e, "lure.truncated", 1);
-	tn_options(e, st);
-	event_commit(e);
+	if (st->st == TN_DELAY && (!due || st->delay_end < due))
+		due = st->delay_end;
+	if (due) {
+		int64_t left = due - lure_now();
+		emu_timer(ctx, left > 0 ? left : 1);
+	} else {
+		emu_timer(ctx, 0);
+	}
+}
+
+/* --- the session after a login that works ---------------------------------- */
+
+/* "USER:PASSWORD" of a telnet.accept line matches ("*": any), as ssh.accept. */
+static int
+tn_accepted(const struct telnet_state *st, const uint8_t *pw, size_t pwn)
+{
+	return !st->user_cut && persona_accepts("telnet.accept", st->user,
+	                                st->user_len, pw, pwn);
+}
+
+static void
+tn_raw_reset(struct telnet_state *st)
+{
 	st->raw_len = 0;
 	st->raw_total = 0;
 	st->raw_data = 0;
-	if (st->tries < 255)
-		st->tries++;
-	tn_line_reset(st);
-	st->st = TN_DELAY;
-	st->ahead = 1;
-	st->echo = 0;
-	if (st->deadline) {
-		int64_t left = st->deadline - lure_now();
-		if (left <= 0) {
-			tn_timeout(ctx, st);
-			return;
-		}
-		wait = LURE_MIN(wait, left);
-	}
-	emu_wake(ctx, wait > 0 ? wait : 1);
 }
 
-/* --- what login does with a line ------------------------------------------ */
+/* Send what the shell wrote, through the pty (ONLCR: "\n" -> "\r\n") and
+ * telnetd (IAC doubled), as far as there is room; returns 1 when all went.
+ * What does not fit waits: input is held (emu_wake) until it has gone. */
+static int
+tn_sh_drain(struct emu_ctx *ctx, struct telnet_state *st)
+{
+	static const uint8_t crlf[2] = {'\r', '\n'}, iac2[2] = {T_IAC, T_IAC};
+	struct tn_shell *sh = tn_sh(st);
+
+	if (!sh)
+		return 1;
+	tn_stage_flush(ctx, st);
+	while (sh->off < sh->len) {
+		size_t room = emu_space(ctx), run = sh->off;
+		uint8_t c = sh->out[sh->off];
+		if (c == '\n' || c == T_IAC) {
+			if (room < 2)
+				break;
+			(void)emu_send(ctx, c == '\n' ? crlf : iac2, 2);
+			tn_col(st, c == '\n' ? crlf : iac2, c == '\n' ? 2 : 1);
+			sh->off++;
+			continue;
+		}
+		while (run < sh->len && run - sh->off < room &&
+		        sh->out[run] != '\n' && sh->out[run] != T_IAC)
+			run++;
+		if (run == sh->off)
+			break;
+		(void)emu_send(ctx, sh->out + sh->off, run - sh->off);
+		tn_col(st, sh->out + sh->off, run - sh->off);
+		sh->off = (uint16_t)run;
+	}
+	if (sh->off < sh->len) {
+		emu_wake(ctx, TN_DRAIN_MS);
+		return 0;
+	}
+	sh->off = sh->len = 0;
+	emu_wake(ctx, 0);
+	if (st->closing)
+		tn_finish(ctx, st);
+	return 1;
+}
+
+/* Append the shell's prompt to what waits to be sent. */
+static void
+tn_sh_prompt(struct emu_ctx *ctx, struct tn_shell *sh)
+{
+	size_t room = sizeof sh->out - sh->len;
+
+	sh->len = (uint16_t)(sh->len + shell_prompt(&sh->sh, ctx,
+	                                       (char *)sh->out + sh->len,
+	                                       LURE_MIN(room, TN_PROMPT)));
+}
+
+/* login exec'd the shell: telnet.login_ok, the motd file, the prompt.
+ * Returns 0 when every session of the pool is taken (the login fails). */
+static int
+tn_sh_start(struct emu_ctx *ctx, struct telnet_state *st)
+{
+	struct tn_shell *sh = NULL;
+	const struct persona_file *f = NULL;
+	const char *motd = persona_get("telnet.motd_file", NULL);
+
+	for (unsigned i = 0; i < TN_SHELLS && !sh; i++)
+		if (!tn_shells[i].used) {
+			sh = &tn_shells[i];
+			st->shell = (uint8_t)(i + 1);
+		}
+	if (!sh)
+		return 0;
+	sh->used = 1;
+	sh->off = sh->len = 0;
+	memset(&sh->sh, 0, sizeof sh->sh);
+	shell_init(&sh->sh, (const char *)st->user, st->user_len);
+	st->st = TN_SHELL;
+	st->deadline = 0; /* login's time-out ends with login */
+	emu_timer(ctx, 0);
+	st->echo = 1; /* the shell's line editor echoes */
+	st->ahead = 0; /* type-ahead is not flushed: the shell reads it */
+	st->lbuf = sh->line;
+	st->lcap = SHELL_LINE;
+	tn_line_reset(st);
+	tn_say(ctx, st, "telnet.login_ok", 1);
+	if (motd && (f = persona_file(motd)) != NULL) {
+		sh->len = (uint16_t)LURE_MIN(f->len, SHELL_OUT);
+		memcpy(sh->out, f->data, sh->len);
+	}
+	tn_sh_prompt(ctx, sh);
+	tn_sh_drain(ctx, st);
+	return 1;
+}
 
 static int
 tn_blank(uint8_t c)
 {
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
+
+/* A line for the shell: one "command" event, the output, the prompt. */
+static void
+tn_line_shell(struct emu_ctx *ctx, struct telnet_state *st)
+{
+	struct tn_shell *sh = tn_sh(st);
+	uint32_t kept = LURE_MIN(st->len, st->lcap), k = 0;
+	size_t outlen = 0;
+	enum shell_result r;
+	struct event *e;
+
+	if (!sh) {
+		tn_finish(ctx, st);
+		return;
+	}
+	while (k < kept && tn_blank(sh->line[k]))
+		k++;
+	tn_line_reset(st);
+	sh->off = sh->len = 0;
+	if (k == kept) { /* nothing to run: a new prompt */
+		tn_sh_prompt(ctx, sh);
+		tn_sh_drain(ctx, st);
+		return;
+	}
+	e = emu_event(ctx, "command");
+	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
+	tn_options(e, st);
+	r = shell_run(
+	        &sh->sh, ctx, e, sh->line, kept, sh->out, SHELL_OUT, &outlen);
+	event_commit(e);
+	tn_raw_reset(st);
+	sh->len = (uint16_t)LURE_MIN(outlen, SHELL_OUT);
+	if (r == SHELL_EXIT)
+		st->closing = 1; /* the shell is gone: telnetd closes */
+	else
+		tn_sh_prompt(ctx, sh);
+	tn_sh_drain(ctx, st);
+}
+
+/* The password read ended (pw NULL: interrupted or EOF): log it; a pair
+ * telnet.accept lists starts the shell, anything else gets login's failure
+ * delay and the rest of this input is flushed type-ahead. */
+static void
+tn_login(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *pw,
+        uint32_t pw_len)
+{
+	struct event *e;
+	int64_t now = lure_now();
+	int ok = pw && pw_len <= TN_LINE && tn_accepted(st, pw, pw_len);
+	int full = 0;
+
+	tn_say(ctx, st, "telnet.password_end", 1);
+	if (ok && !tn_sh_start(ctx, st))
+		ok = 0, full = 1;
+	e = emu_event(ctx, "login");
+	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
+	if (pw)
+		event_bytes(e, "lure.auth.password", pw,
+		        LURE_MIN(pw_len, TN_LINE), EVENT_CAP_DEFAULT);
+	event_str(e, "event.outcome", ok ? "success" : "failure");
+	if (st->user_cut || (pw && pw_len > TN_LINE))
+		event_bool(e, "lure.truncated", 1);
+	if (full)
+		event_raw(e, "tags", "[\"shell_pool_full\"]", 18);
+	tn_options(e, st);
+	event_commit(e);
+	tn_raw_reset(st);
+	if (ok)
+		return;
+	if (st->tries < 255)
+		st->tries++;
+	tn_line_reset(st);
+	st->st = TN_DELAY;
+	st->ahead = 1;
+	st->echo = 0;
+	if (st->deadline && st->deadline <= now) {
+		tn_timeout(ctx, st);
+		return;
+	}
+	/* a timer, not emu_wake(): input keeps flowing during the delay, as
+	 * into the tty (echoed, then flushed by login) */
+	st->delay_end = now + st->fail_delay;
+	tn_arm(ctx, st);
+}
+
+/* --- what login does with a line ------------------------------------------ */
 
 static void
 tn_line_user(struct emu_ctx *ctx, struct telnet_state *st)
@@ -457,13 +711,14 @@ static void (*const tn_on_line[TN__MAX])(
         struct emu_ctx *, struct telnet_state *) = {
         [TN_USER] = tn_line_user,
         [TN_PASS] = tn_line_pass,
+        [TN_SHELL] = tn_line_shell,
 };
 
 static void
 tn_newline(struct emu_ctx *ctx, struct telnet_state *st)
 {
 	if (st->echo) {
-		tn_emit(ctx, "\r\n", 2);
+		tn_emit(ctx, st, "\r\n", 2);
 		st->col = 0;
 	}
 	if (st->ahead || st->st >= TN__MAX || !tn_on_line[st->st]) {
@@ -483,7 +738,7 @@ tn_eof(struct emu_ctx *ctx, struct telnet_state *st)
 		st->canon = st->len;
 		return;
 	}
-	if (st->st == TN_USER)
+	if (st->st == TN_USER || st->st == TN_SHELL) /* login or ash exits */
 		tn_finish(ctx, st);
 	else if (st->st == TN_PASS) /* the read got EOF */
 		tn_login(ctx, st, st->len ? st->line : NULL, st->len);
@@ -493,6 +748,19 @@ tn_eof(struct emu_ctx *ctx, struct telnet_state *st)
 static void
 tn_signal(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 {
+	struct tn_shell *sh = tn_sh(st);
+
+	if (st->st == TN_SHELL && sh) { /* ash: the line is dropped */
+		tn_echo_char(ctx, st, c);
+		tn_emit(ctx, st, "\r\n", 2);
+		st->col = 0;
+		tn_line_reset(st);
+		sh->off = sh->len = 0;
+		tn_sh_prompt(ctx, sh);
+		tn_sh_drain(ctx, st);
+		return;
+	}
+	tn_stage_len = 0; /* the output flush (see tn_emit) */
 	if (st->echo)
 		tn_echo_char(ctx, st, c);
 	tn_line_reset(st);
@@ -527,7 +795,7 @@ tn_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 	case C_LNEXT:
 		st->lnext = 1;
 		if (st->echo)
-			tn_emit(ctx, "^\b", 2);
+			tn_emit(ctx, st, "^\b", 2);
 		return;
 	case C_REPRINT:
 		if (!st->echo)
@@ -592,9 +860,12 @@ tp_iac(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 		st->tp = TP_SB_OPT;
 	else if (b >= T_WILL)
 		st->cmd = b, st->tp = TP_OPT;
-	else if (b == T_AYT)
+	else if (b == T_AYT) { /* telnetd's own output: ahead of the pty's */
+		int staging = tn_staging;
+		tn_staging = 0;
 		tn_say(ctx, st, "telnet.ayt", 0);
-	else if (b < T_SE) /* not a command: telnetd skips a third byte */
+		tn_staging = staging;
+	} else if (b < T_SE) /* not a command: telnetd skips a third byte */
 		st->cmd = 0, st->tp = TP_OPT;
 }
 
@@ -689,6 +960,8 @@ telnet_open(struct emu_ctx *ctx, void *state)
 	st->max_empty = (uint8_t)tn_num("telnet.max_empty", 10, 255);
 	st->user_max = (uint16_t)tn_num("telnet.user_max", 61, UINT16_MAX);
 	st->echo = st->echo_user = tn_num("telnet.echo", 1, 1) != 0;
+	st->lbuf = st->line;
+	st->lcap = TN_LINE;
 	if (t) {
 		st->deadline = lure_now() + t;
 		emu_timer(ctx, t); /* fires while a line is being read too */
@@ -702,7 +975,13 @@ telnet_open(struct emu_ctx *ctx, void *state)
 static void
 tn_input_end(struct emu_ctx *ctx, struct telnet_state *st)
 {
-	if (!st->ahead || st->st == TN_DELAY)
+	if (st->st == TN_DELAY) {
+		/* login restored the echo when the password read ended: what
+		 * comes during the delay is echoed (then flushed unread) */
+		st->echo = st->echo_user;
+		return;
+	}
+	if (!st->ahead)
 		return;
 	st->ahead = 0;
 	tn_line_reset(st);
@@ -721,51 +1000,11 @@ tn_raw(struct telnet_state *st, uint8_t b)
 		st->raw_total++;
 }
 
-static size_t
-telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
-{
-	struct telnet_state *st = state;
-	size_t i;
-
-	if (st->st >= TN_DONE)
-		return n;
-	if (st->deadline && lure_now() >= st->deadline) {
-		tn_timeout(ctx, st);
-		return n;
-	}
-	st->cr = 0; /* telnetd drops LF/NUL after CR within one read only */
-	for (i = 0; i < n && st->st < TN_DONE; i++) {
-		if (i && emu_space(ctx) < TN_RESERVE)
-			break;
-		tn_raw(st, p[i]);
-		if (i == n - 1 && p[i] == 0 && st->tp == TP_DATA)
-			continue; /* telnetd drops a NUL that ends a read */
-		if (st->tp < TP__MAX)
-			tn_parse[st->tp](ctx, st, p[i]);
-	}
-	if (st->st >= TN_DONE) { /* read, though login is gone */
-		for (; i < n; i++)
-			tn_raw(st, p[i]);
-		return n;
-	}
-	if (i == n)
-		tn_input_end(ctx, st);
-	return i;
-}
-
+/* The failure delay is over: "Login incorrect", then (after login's
+ * tcflush of what was typed meanwhile) the next try or the end. */
 static void
-telnet_timeout(struct emu_ctx *ctx, void *state)
+tn_delay_end(struct emu_ctx *ctx, struct telnet_state *st)
 {
-	struct telnet_state *st = state;
-
-	if (st->st >= TN_DONE)
-		return;
-	if (st->deadline && lure_now() >= st->deadline) {
-		tn_timeout(ctx, st);
-		return;
-	}
-	if (st->st != TN_DELAY)
-		return;
 	tn_say(ctx, st, "telnet.fail", 1);
 	if (st->max_tries && st->tries >= st->max_tries) {
 		tn_finish(ctx, st);
@@ -779,13 +1018,94 @@ telnet_timeout(struct emu_ctx *ctx, void *state)
 	tn_say(ctx, st, "telnet.login_prompt", 1);
 }
 
+static size_t
+telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
+{
+	struct telnet_state *st = state;
+	/* room kept for the output of one more byte: TN_RESERVE, or half the
+	 * buffer when it is smaller (limits.out_buf 512) */
+	size_t i, reserve = LURE_MIN(TN_RESERVE, emu_space(ctx) / 2);
+
+	if (st->st >= TN_DONE)
+		return n;
+	if (st->deadline && lure_now() >= st->deadline) {
+		tn_timeout(ctx, st);
+		return n;
+	}
+	if (st->st == TN_DELAY && lure_now() >= st->delay_end) {
+		tn_delay_end(
+		        ctx, st); /* the timer is late: end the delay first */
+		if (st->st >= TN_DONE)
+			return n;
+		tn_arm(ctx, st);
+	}
+	if (!st->partial)
+		st->cr = 0; /* telnetd drops LF/NUL after CR in one read only */
+	tn_staging = 1;
+	tn_stage_len = 0;
+	for (i = 0; i < n && st->st < TN_DONE; i++) {
+		if (i && (emu_space(ctx) < reserve + tn_stage_len ||
+		                 (st->shell && tn_sh(st)->len)))
+			break;
+		tn_raw(st, p[i]);
+		if (i == n - 1 && p[i] == 0 && st->tp == TP_DATA)
+			continue; /* telnetd drops a NUL that ends a read */
+		if (st->tp < TP__MAX)
+			tn_parse[st->tp](ctx, st, p[i]);
+	}
+	tn_staging = 0;
+	tn_stage_flush(ctx, st);
+	if (st->st >= TN_DONE) { /* read, though login is gone */
+		for (; i < n; i++)
+			tn_raw(st, p[i]);
+		return n;
+	}
+	st->partial = i < n;
+	if (i == n)
+		tn_input_end(ctx, st);
+	return i;
+}
+
+static void
+telnet_timeout(struct emu_ctx *ctx, void *state)
+{
+	struct telnet_state *st = state;
+
+	if (st->st >= TN_DONE)
+		return;
+	if (st->st == TN_SHELL) {
+		struct tn_shell *sh = tn_sh(st);
+		/* the last of the output went out from here: one more wake-up,
+		 * so the input held meanwhile is offered again once it is sent
+		 * (the core reads the input buffer after input or a wake-up) */
+		if (sh && sh->len && tn_sh_drain(ctx, st) && !st->closing)
+			emu_wake(ctx, 1);
+		return;
+	}
+	if (st->deadline && lure_now() >= st->deadline) {
+		tn_timeout(ctx, st);
+		return;
+	}
+	if (st->st == TN_DELAY && lure_now() >= st->delay_end)
+		tn_delay_end(ctx, st);
+	if (st->st < TN_DONE)
+		tn_arm(ctx, st);
+}
+
 static void
 telnet_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
 {
 	struct telnet_state *st = state;
+	struct tn_shell *sh = tn_sh(st);
 	struct event *e;
 
 	(void)why;
+	if (sh) { /* back to the pool */
+		sh->used = 0;
+		st->shell = 0;
+		st->lbuf = st->line;
+		st->lcap = TN_LINE;
+	}
 	if (!st->raw_data && !(st->raw_total && st->tp != TP_DATA))
 		return;
 	e = emu_event(ctx, "request");

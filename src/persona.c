@@ -40,6 +40,30 @@ persona_next(const char *key, size_t *i)
 	return NULL;
 }
 
+int
+persona_accepts(
+        const char *key, const void *user, size_t un, const void *pw, size_t pn)
+{
+	size_t i = 0;
+	const struct persona_kv *kv;
+
+	while ((kv = persona_next(key, &i))) {
+		const char *colon = memchr(kv->val, ':', kv->len);
+		size_t ku, kp;
+		if (!colon)
+			continue;
+		ku = (size_t)(colon - kv->val);
+		kp = kv->len - ku - 1;
+		if (!(ku == 1 && kv->val[0] == '*') &&
+		        !(ku == un && memcmp(kv->val, user, un) == 0))
+			continue;
+		if ((kp == 1 && colon[1] == '*') ||
+		        (kp == pn && memcmp(colon + 1, pw, pn) == 0))
+			return 1;
+	}
+	return 0;
+}
+
 const struct persona_file *
 persona_file(const char *name)
 {

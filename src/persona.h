@@ -49,6 +49,11 @@ persona_int(const char *key, long def);
 /* Iterate the values of a repeated key: start with *i = 0. */
 const struct persona_kv *
 persona_next(const char *key, size_t *i);
+/* 1 when a value of the repeated key ("USER:PASSWORD", "*" for any user
+ * or any password: ssh.accept, telnet.accept) lets user/pw log in. */
+int
+persona_accepts(const char *key, const void *user, size_t un, const void *pw,
+        size_t pn);
 const struct persona_file *
 persona_file(const char *name);
 

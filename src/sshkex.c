@@ -180,6 +180,7 @@ sshkex_kex_find(const char *name, size_t n)
 	        {"ecdh-sha2-nistp384", SSHKEX_P384},
 	        {"ecdh-sha2-nistp521", SSHKEX_P521},
 	        {"diffie-hellman-group14-sha256", SSHKEX_DH14},
+	        {"diffie-hellman-group14-sha1", SSHKEX_DH14_SHA1},
 	        {"diffie-hellman-group16-sha512", SSHKEX_DH16},
 	        {"diffie-hellman-group18-sha512", SSHKEX_DH18},
 	        {"diffie-hellman-group-exchange-sha256", SSHKEX_GEX},
@@ -201,6 +202,8 @@ sshkex_hostkey_find(const char *name, size_t n)
 		return SSHKEX_HK_ECDSA;
 	if (is(name, n, "ssh-ed25519"))
 		return SSHKEX_HK_ED25519;
+	if (is(name, n, "ssh-rsa"))
+		return SSHKEX_HK_RSA1;
 	return SSHKEX_HK_NONE;
 }
 
@@ -213,6 +216,7 @@ sshkex_kex_hash(enum sshkex_kex k)
 	case SSHKEX_DH16:
 	case SSHKEX_DH18: return SSHKEX_SHA512;
 	case SSHKEX_P384: return SSHKEX_SHA384;
+	case SSHKEX_DH14_SHA1: return SSHKEX_SHA1;
 	default: return SSHKEX_SHA256;
 	}
 }
@@ -220,7 +224,10 @@ sshkex_kex_hash(enum sshkex_kex k)
 size_t
 sshkex_hash_len(enum sshkex_hash h)
 {
-	return h == SSHKEX_SHA256 ? 32 : h == SSHKEX_SHA384 ? 48 : 64;
+	return h == SSHKEX_SHA1     ? 20
+	       : h == SSHKEX_SHA256 ? 32
+	       : h == SSHKEX_SHA384 ? 48
+	                            : 64;
 }
 
 /* --- hashing --------------------------------------------------------------- */
@@ -228,7 +235,10 @@ void
 sshkex_hstart(struct sshkex_hctx *h, enum sshkex_hash alg)
 {
 	h->alg = alg;
-	if (alg == SSHKEX_SHA256) {
+	if (alg == SSHKEX_SHA1) {
+		mbedtls_sha1_init(&h->u.s1);
+		(void)mbedtls_sha1_starts_ret(&h->u.s1);
+	} else if (alg == SSHKEX_SHA256) {
 		mbedtls_sha256_init(&h->u.s256);
 		(void)mbedtls_sha256_starts_ret(&h->u.s256, 0);
 	} else {
@@ -241,7 +251,9 @@ sshkex_hstart(struct sshkex_hctx *h, enum sshkex_hash alg)
 void
 sshkex_hupdate(struct sshkex_hctx *h, const void *p, size_t n)
 {
-	if (h->alg == SSHKEX_SHA256)
+	if (h->alg == SSHKEX_SHA1)
+		(void)mbedtls_sha1_update_ret(&h->u.s1, p, n);
+	else if (h->alg == SSHKEX_SHA256)
 		(void)mbedtls_sha256_update_ret(&h->u.s256, p, n);
 	else
 		(void)mbedtls_sha512_update_ret(&h->u.s512, p, n);
@@ -261,6 +273,11 @@ sshkex_hfinish(struct sshkex_hctx *h, uint8_t *out)
 {
 	uint8_t full[64];
 
+	if (h->alg == SSHKEX_SHA1) {
+		(void)mbedtls_sha1_finish_ret(&h->u.s1, out);
+		mbedtls_sha1_free(&h->u.s1);
+		return;
+	}
 	if (h->alg == SSHKEX_SHA256) {
 		(void)mbedtls_sha256_finish_ret(&h->u.s256, out);
 		mbedtls_sha256_free(&h->u.s256);
@@ -474,6 +491,7 @@ sshkex_hostkey_blob(enum sshkex_hostkey alg, uint8_t *out, size_t cap)
 	switch (alg) {
 	case SSHKEX_HK_RSA512:
 	case SSHKEX_HK_RSA256:
+	case SSHKEX_HK_RSA1:
 		p = blob_rsa;
 		n = blob_rsa_len;
 		break;
@@ -493,13 +511,18 @@ sshkex_hostkey_blob(enum sshkex_hostkey alg, uint8_t *out, size_t cap)
 	return n;
 }
 
+/* hk: RSA512, RSA256 or RSA1 (ssh-rsa, SHA-1) */
 static size_t
-sign_rsa(int s512, const uint8_t *h, size_t hn, struct sshkex_buf *b)
+sign_rsa(enum sshkex_hostkey hk, const uint8_t *h, size_t hn,
+        struct sshkex_buf *b)
 {
 	mbedtls_pk_context pk;
 	uint8_t dig[64], sig[1024];
 	size_t len = 0;
-	int rc;
+	int rc, s512 = hk == SSHKEX_HK_RSA512, s1 = hk == SSHKEX_HK_RSA1;
+	mbedtls_md_type_t md = s512 ? MBEDTLS_MD_SHA512
+	                       : s1 ? MBEDTLS_MD_SHA1
+	                            : MBEDTLS_MD_SHA256;
 
 	mbedtls_pk_init(&pk);
 	rc = mbedtls_pk_parse_key(&pk, rsa_der, rsa_der_len, NULL, 0);
@@ -511,17 +534,20 @@ sign_rsa(int s512, const uint8_t *h, size_t hn, struct sshkex_buf *b)
 			rc = -1;
 		if (!rc)
 			rc = s512 ? mbedtls_sha512_ret(h, hn, dig, 0)
+			     : s1 ? mbedtls_sha1_ret(h, hn, dig)
 			          : mbedtls_sha256_ret(h, hn, dig, 0);
 		if (!rc)
 			rc = mbedtls_rsa_pkcs1_sign(r, rng, NULL,
-			        MBEDTLS_RSA_PRIVATE,
-			        s512 ? MBEDTLS_MD_SHA512 : MBEDTLS_MD_SHA256,
-			        s512 ? 64 : 32, dig, sig);
+			        MBEDTLS_RSA_PRIVATE, md,
+			        s512 ? 64
+			        : s1 ? 20
+			             : 32,
+			        dig, sig);
 	}
 	mbedtls_pk_free(&pk);
 	if (rc)
 		return 0;
-	sshkex_cstr(b, s512 ? "rsa-sha2-512" : "rsa-sha2-256");
+	sshkex_cstr(b, s512 ? "rsa-sha2-512" : s1 ? "ssh-rsa" : "rsa-sha2-256");
 	sshkex_str(b, sig, len);
 	return b->err ? 0 : b->n;
 }
@@ -571,8 +597,9 @@ sshkex_sign(enum sshkex_hostkey alg, const uint8_t *h, size_t hn, uint8_t *out,
 	if (!ready)
 		return 0;
 	switch (alg) {
-	case SSHKEX_HK_RSA512: return sign_rsa(1, h, hn, &b);
-	case SSHKEX_HK_RSA256: return sign_rsa(0, h, hn, &b);
+	case SSHKEX_HK_RSA512:
+	case SSHKEX_HK_RSA256:
+	case SSHKEX_HK_RSA1: return sign_rsa(alg, h, hn, &b);
 	case SSHKEX_HK_ECDSA: return sign_ecdsa(h, hn, &b);
 	case SSHKEX_HK_ED25519:
 		if (crypto_sign_ed25519_detached(sig, NULL, h, hn, ed_sk) != 0)
@@ -887,11 +914,12 @@ sshkex_exchange(enum sshkex_kex k, const struct sshkex_group *grp,
 	case SSHKEX_P521:
 		return ecdh_nist(MBEDTLS_ECP_DP_SECP521R1, c, cn, reply, kout);
 	case SSHKEX_DH14:
+	case SSHKEX_DH14_SHA1:
 	case SSHKEX_DH16:
 	case SSHKEX_DH18:
-		fixed_group(k == SSHKEX_DH14   ? 14
-		            : k == SSHKEX_DH16 ? 16
-		                               : 18,
+		fixed_group(k == SSHKEX_DH14 || k == SSHKEX_DH14_SHA1 ? 14
+		            : k == SSHKEX_DH16                        ? 16
+		                                                      : 18,
 		        &fixed);
 		return dh(&fixed, c, cn, reply, kout);
 	case SSHKEX_GEX: return grp ? dh(grp, c, cn, reply, kout) : -1;

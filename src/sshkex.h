@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "mbedtls/sha1.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/sha512.h"
 
@@ -92,6 +93,7 @@ enum sshkex_kex {
 	SSHKEX_DH16, /* diffie-hellman-group16-sha512 */
 	SSHKEX_DH18, /* diffie-hellman-group18-sha512 */
 	SSHKEX_GEX, /* diffie-hellman-group-exchange-sha256 */
+	SSHKEX_DH14_SHA1, /* diffie-hellman-group14-sha1 (dropbear) */
 	SSHKEX__MAX
 };
 enum sshkex_hostkey {
@@ -100,9 +102,10 @@ enum sshkex_hostkey {
 	SSHKEX_HK_RSA256, /* rsa-sha2-256 */
 	SSHKEX_HK_ECDSA, /* ecdsa-sha2-nistp256 */
 	SSHKEX_HK_ED25519, /* ssh-ed25519 */
+	SSHKEX_HK_RSA1, /* ssh-rsa: the RSA key, SHA-1 signatures (dropbear) */
 	SSHKEX_HK__MAX
 };
-enum sshkex_hash { SSHKEX_SHA256, SSHKEX_SHA384, SSHKEX_SHA512 };
+enum sshkex_hash { SSHKEX_SHA256, SSHKEX_SHA384, SSHKEX_SHA512, SSHKEX_SHA1 };
 
 /* The method of a name, or SSHKEX_NONE when not implemented. */
 enum sshkex_kex
@@ -134,6 +137,7 @@ struct sshkex_hctx {
 	union {
 		mbedtls_sha256_context s256;
 		mbedtls_sha512_context s512;
+		mbedtls_sha1_context s1;
 	} u;
 };
 void

@@ -156,8 +156,8 @@ fixed_tables(void)
 static int
 dynamic(struct sshzlib *z, struct rd *r)
 {
-	static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5,
-	        11, 4, 12, 3, 13, 2, 14, 1, 15};
+	static const uint8_t order[19] = {16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11,
+	        4, 12, 3, 13, 2, 14, 1, 15};
 	uint8_t len[286 + 30];
 	struct huff cl;
 	unsigned nlen, ndist, ncode, i;
@@ -238,16 +238,16 @@ put(struct sshzlib *z, struct outp *o, uint8_t b)
 static int
 symbol(struct sshzlib *z, struct rd *r, struct outp *o)
 {
-	static const uint16_t lbase[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13,
-	        15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131,
-	        163, 195, 227, 258};
-	static const uint8_t lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1,
-	        2, 2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
-	static const uint16_t dbase[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25,
-	        33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049,
+	static const uint16_t lbase[29] = {3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15,
+	        17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115, 131, 163,
+	        195, 227, 258};
+	static const uint8_t lext[29] = {0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1, 2,
+	        2, 2, 2, 3, 3, 3, 3, 4, 4, 4, 4, 5, 5, 5, 5, 0};
+	static const uint16_t dbase[30] = {1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33,
+	        49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049,
 	        3073, 4097, 6145, 8193, 12289, 16385, 24577};
-	static const uint8_t dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4,
-	        5, 5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
+	static const uint8_t dext[30] = {0, 0, 0, 0, 1, 1, 2, 2, 3, 3, 4, 4, 5,
+	        5, 6, 6, 7, 7, 8, 8, 9, 9, 10, 10, 11, 11, 12, 12, 13, 13};
 	const struct huff *lit = z->fixed ? &fixed_lit : &z->lit;
 	const struct huff *dist = z->fixed ? &fixed_dist : &z->dist;
 	int sym = decode(r, lit), ds;
@@ -325,8 +325,7 @@ unit(struct sshzlib *z, struct rd *r, struct outp *o)
 			z->fixed = 0;
 			z->blk = B_HUFF;
 			return 0;
-		default:
-			return -1;
+		default: return -1;
 		}
 	case B_STORED:
 		if (z->stored_left == 0) {
@@ -341,8 +340,7 @@ unit(struct sshzlib *z, struct rd *r, struct outp *o)
 		if ((rc = symbol(z, r, o)) == 1)
 			z->blk = z->last ? B_DONE : B_HEAD;
 		return rc < 0 ? rc : 0;
-	default: /* B_DONE: sshzlib_inflate() skips the trailer */
-		return -1;
+	default: /* B_DONE: sshzlib_inflate() skips the trailer */ return -1;
 	}
 }
 

@@ -68,8 +68,8 @@ harness_open(struct harness *h, const char *name, uint16_t port, int udp)
 	if (!(h->emu = emu_find(name)) || h->emu->state_size > sizeof h->state)
 		return -1;
 	h->ctx.emu = h->emu;
-	h->in_cap = LURE_MIN(LURE_MAX(HARNESS_IN, h->emu->in_min),
-	        sizeof h->in);
+	h->in_cap =
+	        LURE_MIN(LURE_MAX(HARNESS_IN, h->emu->in_min), sizeof h->in);
 	h->ctx.out = h->out;
 	h->ctx.out_cap = sizeof h->out;
 	h->ctx.transport = udp ? EMU_UDP : EMU_TCP;

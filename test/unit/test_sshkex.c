@@ -63,7 +63,32 @@ test_names(void)
 	CHECK(sshkex_kex_hash(SSHKEX_P384) == SSHKEX_SHA384);
 	CHECK(sshkex_kex_hash(SSHKEX_SNTRUP761) == SSHKEX_SHA512);
 	CHECK(sshkex_hostkey_find("rsa-sha2-512", 12) == SSHKEX_HK_RSA512);
-	CHECK(sshkex_hostkey_find("ssh-rsa", 7) == SSHKEX_HK_NONE);
+	/* dropbear's SHA-1 pair */
+	CHECK(sshkex_hostkey_find("ssh-rsa", 7) == SSHKEX_HK_RSA1);
+	CHECK(sshkex_hostkey_find("ssh-dss", 7) == SSHKEX_HK_NONE);
+	CHECK(sshkex_kex_find("diffie-hellman-group14-sha1", 27) ==
+	        SSHKEX_DH14_SHA1);
+	CHECK(sshkex_kex_hash(SSHKEX_DH14_SHA1) == SSHKEX_SHA1);
+	CHECK(sshkex_hash_len(SSHKEX_SHA1) == 20);
+	CHECK(sshkex_kex_find("kexguess2@matt.ucc.asn.au", 25) == SSHKEX_NONE);
+}
+
+/* The exchange hash context on SHA-1: FIPS 180's "abc" vector, in two
+ * updates. */
+static void
+test_hash_sha1(void)
+{
+	struct sshkex_hctx h;
+	uint8_t out[20];
+	char hex[41];
+
+	sshkex_hstart(&h, SSHKEX_SHA1);
+	sshkex_hupdate(&h, "a", 1);
+	sshkex_hupdate(&h, "bc", 2);
+	sshkex_hfinish(&h, out);
+	for (int i = 0; i < 20; i++)
+		snprintf(hex + 2 * i, 3, "%02x", out[i]);
+	CHECK_STR(hex, "a9993e364706816aba3e25717850c26c9cd0d89d");
 }
 
 static const char moduli[] =
@@ -116,6 +141,7 @@ const struct unit_test unit_sshkex[] = {
         {"mpint_rfc4251", test_mpint_rfc4251},
         {"reads_bounded", test_reads_bounded},
         {"names", test_names},
+        {"hash_sha1", test_hash_sha1},
         {"gex_choice", test_gex_choice},
         {0, 0},
 };

@@ -1,0 +1,126 @@
+"""The openwrt persona's SSH port (OpenWrt 23.05.2's dropbear 2022.82 as
+OpenWrt builds it: no ECC, no zlib, no version in the ident, -T 3) beside
+the closest real daemon Debian has: its dropbear 2022.83 with only the
+Ed25519 and RSA host keys OpenWrt generates and MaxAuthTries 3. The lists
+OpenWrt's build options leave alone must equal the real daemon's, the ones
+they change must differ exactly as the options say; malformed input, the
+failure delay and the third failure behave alike; nmap names it Dropbear;
+a brute forcer's password logs in and the session reaches the shell."""
+import json
+import os
+import shutil
+import subprocess
+import threading
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import get, persona
+from dropbear_common import answer, failures, kexinit_of, packet_types, \
+    start_dropbear
+
+persona("openwrt")
+
+paramiko = pytest.importorskip("paramiko")
+
+
+@pytest.fixture(scope="module")
+def dropbear(tmp_path_factory):
+    p, port = start_dropbear(tmp_path_factory.mktemp("dropbear"),
+                             keys=("ed25519", "rsa"), extra=("-T", "3"))
+    yield port
+    p.terminate()
+    p.wait(timeout=10)
+
+
+@pytest.fixture
+def sensor(lure, tmp_path):
+    s = lure({"state_file": str(tmp_path / "state")}, wait=False)
+    s.start_event = s.wait_event("status", timeout=60, event__reason="start")
+    return s
+
+
+def test_identity_is_debians_dropbear_less_openwrts_options(dropbear, sensor):
+    real = kexinit_of(dropbear)
+    ours = kexinit_of(sensor.port(22))
+    assert real[0] == b"SSH-2.0-dropbear_2022.83\r\n"
+    assert ours[0] == b"SSH-2.0-dropbear\r\n"  # LOCAL_IDENT, no version
+    rk, ok = real[3], ours[3]
+    # DROPBEAR_ECDH off (CONFIG_DROPBEAR_ECC n); no strict KEX in 23.05.2
+    assert ok[0].split(",") == [k for k in rk[0].split(",")
+                                if not k.startswith("ecdh-")
+                                and k != "kex-strict-s-v00@openssh.com"]
+    assert ok[1] == rk[1] == "ssh-ed25519,rsa-sha2-256,ssh-rsa"
+    assert ok[2:6] == rk[2:6]  # ciphers and MACs: dropbear's defaults
+    assert ok[6:8] == ["none", "none"]  # --disable-zlib
+    assert ok[8:] == rk[8:] and ours[4] == real[4]
+
+
+def test_nmap_says_dropbear(dropbear, sensor):
+    if not shutil.which("nmap"):
+        pytest.skip("nmap not installed")
+    dbs = [None]
+    db = os.environ.get("LURE_NMAP_DB")
+    if db and (Path(db) / "nmap-service-probes").is_file():
+        dbs.append(Path(db).resolve())
+    for d in dbs:
+        cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(sensor.port(22)),
+               "-oX", "-"] + (["--datadir", str(d)] if d else [])
+        r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True,
+                           timeout=300)
+        svc = ET.fromstring(r.stdout).find(".//port/service")
+        assert (svc.get("name"), svc.get("product")) == \
+            ("ssh", "Dropbear sshd"), (d, svc.attrib)
+        assert not svc.get("version"), svc.attrib
+
+
+BAD = {
+    "major_1": [b"SSH-1.5-1.2.27\r\n"],
+    "http": [b"GET / HTTP/1.0\r\n\r\n"],
+    "nul": [b"SSH-2.0-f\x00oo\r\n"],
+    "newkeys_first": [b"SSH-2.0-x\r\n", b"\0\0\0\x0c\x0a\x15" + b"A" * 10],
+    "bad_padding": [b"SSH-2.0-x\r\n", b"\0\0\0\x0c\x02\x02" + b"A" * 10],
+    "oversized": [b"SSH-2.0-x\r\n", b"\x7f\xff\xff\xff" + b"A" * 60],
+    "garbage": [b"SSH-2.0-x\r\n", bytes(range(256)) * 4],
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD))
+def test_malformed_input_like_dropbear(dropbear, sensor, case):
+    real = answer(dropbear, BAD[case])
+    ours = answer(sensor.port(22), BAD[case])
+    assert packet_types(ours[0]) == packet_types(real[0])
+    assert (ours[1] == "open") == (real[1] == "open"), (ours[1], real[1])
+
+
+def test_three_failures_close_like_dropbear_t3(dropbear, sensor):
+    real, ours = [], []
+    th = [threading.Thread(target=failures, args=(dropbear, real, "root", 3)),
+          threading.Thread(target=failures,
+                           args=(sensor.port(22), ours, "root", 3))]
+    for x in th:
+        x.start()
+    for x in th:
+        x.join(timeout=60)
+    assert [o[0] for o in ours] == [r[0] for r in real]
+    assert ours[3][0].endswith("transport shut down or saw EOF"), ours
+    for _, a in ours[1:4]:
+        assert 0.2 <= a <= 0.6, ours
+
+
+@pytest.mark.parametrize("pw", ["admin", "password", "root"])
+def test_brute_forcer_password_logs_in(sensor, pw):
+    r = subprocess.run(
+        ["sshpass", "-p", pw, "ssh", "-o", "StrictHostKeyChecking=no",
+         "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR",
+         "-o", "PubkeyAuthentication=no", "-p", str(sensor.port(22)),
+         "root@127.0.0.1", "echo in"],
+        capture_output=True, timeout=60, stdin=subprocess.DEVNULL)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == b"in\n"
+    ev = sensor.wait_event("login", lure__auth__password=pw)
+    assert get(ev, "event.outcome") == "success"
+    cmd = sensor.wait_event("command", lure__command="echo in")
+    assert get(cmd, "user.name") == "root"
+    assert json.dumps(cmd)
