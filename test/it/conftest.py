@@ -200,11 +200,12 @@ _used_offsets = set()
 
 
 def free_offset():
-    """A random port_offset in 20000..40000 with every persona port free."""
+    """A random port_offset with every persona port free, all of them in
+    2000..60999: test nodes live at 61000.. (test/es/node.py)."""
     top = max(p for p, _, _ in info().ports)
-    hi = min(40000, 61000 - top - 1)  # test nodes live at 61000.. (test/es/node.py)
-    for _ in range(200):
-        off = random.randrange(20000, hi)
+    hi = min(40000, 61000 - top - 1)
+    for _ in range(400):
+        off = random.randrange(2000, hi)
         if any(abs(off - u) < 100 for u in _used_offsets):
             continue
         if all(port_free(p + off, (t,)) for p, t, _ in info().ports):
