@@ -34,6 +34,20 @@ def members(tgz_bytes):
         return {m.name: (m, t.extractfile(m).read() if m.isfile() else None) for m in t.getmembers()}
 
 
+def program_header_types(elf, endian):
+    """The p_type of every program header of an ELF file (the persona's shell
+    data holds loader names as text, so strings prove nothing)."""
+    wide = elf[4] == 2
+    if wide:
+        phoff, = struct.unpack(endian + "Q", elf[32:40])
+        phentsize, phnum = struct.unpack(endian + "HH", elf[54:58])
+    else:
+        phoff, = struct.unpack(endian + "I", elf[28:32])
+        phentsize, phnum = struct.unpack(endian + "HH", elf[42:46])
+    return {struct.unpack(endian + "I", elf[phoff + i * phentsize:][:4])[0]
+            for i in range(phnum)}
+
+
 @pytest.mark.parametrize("target", ["x86_64", "mipsel", "armhf"])
 def test_ipk(target, tmp_path):
     ipk = make_ipk(target)
@@ -77,7 +91,7 @@ def test_ipk(target, tmp_path):
     elf = data["./usr/sbin/lure"][1]
     assert elf[:4] == b"\x7fELF" and elf[5] == (1 if endian == "<" else 2)
     assert struct.unpack(endian + "H", elf[18:20])[0] == machine
-    assert b"PT_INTERP" not in elf and b"ld-musl" not in elf and b"ld-linux" not in elf
+    assert not program_header_types(elf, endian) & {3, 2}, "PT_INTERP or PT_DYNAMIC: not static"
     exe = tmp_path / "lure"
     exe.write_bytes(elf)
     exe.chmod(0o755)
