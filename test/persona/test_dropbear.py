@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import get, persona
-from dropbear_common import (answer, failures, kexinit_of, kexinit_payload,
+from ssh_common import (answer, failures, kexinit_of, kexinit_payload,
                              packet_types, plain_packet, read_line,
                              read_plain_packet, sshstr, start_dropbear)
 

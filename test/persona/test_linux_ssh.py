@@ -18,6 +18,8 @@ import time
 import pytest
 
 from conftest import get, persona
+from ssh_common import (free_port, parse_kexinit, read_line,  # noqa: F401
+                        recv_exact, wait_port)
 
 persona("linux")
 
@@ -26,25 +28,6 @@ paramiko = pytest.importorskip("paramiko")
 SSHD = "/usr/sbin/sshd"
 RIGHT = ("root", "123456")  # emu/personas/linux/ssh.conf: ssh.accept
 CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def wait_port(port, timeout=10.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError(f"nothing listens on 127.0.0.1:{port}")
 
 
 @pytest.fixture(scope="module")
@@ -99,41 +82,12 @@ def sensor(lure, state):
 
 # --- raw protocol helpers ---------------------------------------------------
 
-def recv_exact(s, n, timeout=5.0):
-    buf = b""
-    end = time.monotonic() + timeout
-    while len(buf) < n:
-        s.settimeout(max(0.01, end - time.monotonic()))
-        d = s.recv(n - len(buf))
-        if not d:
-            raise EOFError(f"EOF after {len(buf)} of {n} bytes")
-        buf += d
-    return buf
-
-
-def read_line(s):
-    buf = b""
-    while not buf.endswith(b"\n"):
-        buf += recv_exact(s, 1)
-    return buf
-
-
 def read_plain_packet(s):
     """(packet_length, padding, payload) of an unencrypted packet."""
     head = recv_exact(s, 5)
     length, pad = struct.unpack(">IB", head)
     rest = recv_exact(s, length - 1)
     return length, rest[len(rest) - pad:], rest[:len(rest) - pad]
-
-
-def parse_kexinit(payload):
-    assert payload[0] == 20
-    o, lists = 17, []
-    for _ in range(10):
-        (n,) = struct.unpack(">I", payload[o:o + 4])
-        lists.append(payload[o + 4:o + 4 + n].decode())
-        o += 4 + n
-    return lists, payload[o:]
 
 
 def kexinit_of(port):

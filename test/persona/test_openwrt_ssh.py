@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from conftest import get, persona
-from dropbear_common import answer, failures, kexinit_of, packet_types, \
+from ssh_common import answer, failures, kexinit_of, packet_types, \
     start_dropbear
 
 persona("openwrt")

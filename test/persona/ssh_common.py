@@ -1,6 +1,6 @@
-"""Helpers shared by the dropbear persona suites (test_dropbear.py,
-test_openwrt_ssh.py): Debian's dropbear on a free loopback port, and raw
-SSH packets before keys."""
+"""Helpers shared by the SSH persona suites (test_linux_ssh.py,
+test_dropbear.py, test_openwrt_ssh.py): free loopback ports, Debian's
+dropbear on one, and raw SSH packets before keys."""
 import os
 import socket
 import struct
