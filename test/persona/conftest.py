@@ -36,3 +36,20 @@ def netns():
                    check=True)
     yield name
     subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+@pytest.fixture(scope="module")
+def state(tmp_path_factory):
+    """One state file per module: host keys (RSA-3072 for sshd personas)
+    are generated once."""
+    return tmp_path_factory.mktemp("state") / "lure.state"
+
+
+@pytest.fixture
+def sensor(lure, state):
+    """The persona on its offset ports with the module's state file; the
+    first start generates the host keys: allow for it."""
+    s = lure({"state_file": str(state), "limits": {"idle_timeout": 60}},
+             wait=False)
+    s.start_event = s.wait_event("status", timeout=60, event__reason="start")
+    return s

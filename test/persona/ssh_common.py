@@ -119,19 +119,9 @@ def kexinit_of(port):
     return banner, length, len(padding), lists, tail
 
 
-def answer(port, chunks, wait=1.5):
-    """What the server sends after its banner and KEXINIT to chunks (sent
-    0.2 s apart), how it ended (eof, reset or open) and after how long."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=5)
-    t0 = time.monotonic()
-    read_line(s)
-    read_plain_packet(s)
-    for c in chunks:
-        try:
-            s.sendall(c)
-        except OSError:
-            break
-        time.sleep(0.2)
+def drain(s, wait):
+    """Everything s receives for wait seconds, and how it ended: eof, reset
+    or open; closes s."""
     out, end = b"", "open"
     deadline = time.monotonic() + wait
     while time.monotonic() < deadline:
@@ -148,6 +138,23 @@ def answer(port, chunks, wait=1.5):
             break
         out += d
     s.close()
+    return out, end
+
+
+def answer(port, chunks, wait=1.5):
+    """What the server sends after its banner and KEXINIT to chunks (sent
+    0.2 s apart), how it ended (eof, reset or open) and after how long."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    t0 = time.monotonic()
+    read_line(s)
+    read_plain_packet(s)
+    for c in chunks:
+        try:
+            s.sendall(c)
+        except OSError:
+            break
+        time.sleep(0.2)
+    out, end = drain(s, wait)
     return out, end, time.monotonic() - t0
 
 

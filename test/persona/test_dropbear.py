@@ -42,19 +42,6 @@ def dropbear(tmp_path_factory):
     p.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def state(tmp_path_factory):
-    return tmp_path_factory.mktemp("state") / "lure.state"
-
-
-@pytest.fixture
-def sensor(lure, state):
-    s = lure({"state_file": str(state), "limits": {"idle_timeout": 60}},
-             wait=False)
-    s.start_event = s.wait_event("status", timeout=60, event__reason="start")
-    return s
-
-
 # --- identity ---------------------------------------------------------------
 
 def test_banner_and_kexinit_equal_dropbear(dropbear, sensor):

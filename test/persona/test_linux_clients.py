@@ -26,10 +26,9 @@ persona("linux")
 asyncssh = pytest.importorskip("asyncssh")
 paramiko = pytest.importorskip("paramiko")
 
-# the real sshd, the sensor with its host keys kept in one state file, and
-# the raw protocol helpers: shared with the SSH comparison suite
-from test_linux_ssh import (RIGHT, SSHD, parse_kexinit,  # noqa: E402,F401
-                            sensor, sshd, state)
+# the real sshd and the raw protocol helpers: shared with the SSH
+# comparison suite (the sensor and its state file: conftest.py)
+from test_linux_ssh import RIGHT, SSHD, parse_kexinit, sshd  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[2]
 NS = ("ip", "netns", "exec")

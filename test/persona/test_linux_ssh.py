@@ -18,8 +18,8 @@ import time
 import pytest
 
 from conftest import get, persona
-from ssh_common import (free_port, parse_kexinit, read_line,  # noqa: F401
-                        recv_exact, wait_port)
+from ssh_common import (drain, free_port, parse_kexinit,  # noqa: F401
+                        read_line, recv_exact, wait_port)
 
 persona("linux")
 
@@ -65,21 +65,6 @@ AcceptEnv LANG LC_*
         p.wait(timeout=10)
 
 
-@pytest.fixture(scope="module")
-def state(tmp_path_factory):
-    """One state file for the module: host keys are generated once."""
-    return tmp_path_factory.mktemp("state") / "lure.state"
-
-
-@pytest.fixture
-def sensor(lure, state):
-    s = lure({"state_file": str(state), "limits": {"idle_timeout": 60}},
-             wait=False)
-    # the first start generates an RSA-3072 host key: allow for it
-    s.start_event = s.wait_event("status", timeout=60, event__reason="start")
-    return s
-
-
 # --- raw protocol helpers ---------------------------------------------------
 
 def read_plain_packet(s):
@@ -110,22 +95,7 @@ def answer(port, chunks, wait=1.5):
         except OSError:
             break
         time.sleep(0.2)
-    out, end = b"", "open"
-    deadline = time.monotonic() + wait
-    while time.monotonic() < deadline:
-        s.settimeout(max(0.01, deadline - time.monotonic()))
-        try:
-            d = s.recv(65536)
-        except socket.timeout:
-            break
-        except ConnectionResetError:
-            end = "reset"
-            break
-        if not d:
-            end = "eof"
-            break
-        out += d
-    s.close()
+    out, end = drain(s, wait)
     if out[5:6] == b"\x14":  # a KEXINIT: its cookie is random
         out = out[:6] + b"\0" * 16 + out[22:]
     return out, end
