@@ -1528,17 +1528,9 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 				val[vn++] = '.';
 				vn += http_dec(val + vn, r->minor);
 				break;
-			case 'k':
-				drop = !r->keepalive;
-				memcpy(val, "timeout=", 8);
-				vn = 8 +
-				     http_dec(val + 8,
-				             (uint64_t)persona_int(
-				                     "http.keepalive_timeout",
-				                     10));
-				break;
 			case 'N': vn = http_nonce(val, sizeof val); break;
 			case 'R': v = http_realm(&vn); break;
+			case 'k': /* "timeout=T"; K adds ", max=N" */
 			case 'K':
 				drop = !r->keepalive;
 				memcpy(val, "timeout=", 8);
@@ -1547,6 +1539,8 @@ http_expand(const struct http_req *r, const struct http_out *o, char *out,
 				             (uint64_t)persona_int(
 				                     "http.keepalive_timeout",
 				                     10));
+				if (kv->val[i] == 'k')
+					break;
 				memcpy(val + vn, ", max=", 6);
 				vn += 6;
 				vn += http_dec(val + vn, r->ka_left);
