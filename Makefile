@@ -10,6 +10,9 @@ TLS ?= mbedtls
 SAN ?= 0
 OPT ?= -O2
 CC_SAN = $(CC)
+# the compiler of the third-party libraries (make fuzz: the host build's,
+# not clang, so that they are built once)
+DEPS_CC = $(CC)
 
 include toolchains/$(TARGET).mk
 
@@ -21,6 +24,11 @@ PCONF := $(wildcard $(PDIR)/*.conf)
 EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PCONF) | sort -u)
 
 B ?= build/$(TARGET)-$(PERSONA)$(if $(filter none,$(TLS)),-notls)$(if $(filter bearssl,$(TLS)),-bearssl)$(if $(filter 1,$(SAN)),-san)
+# TLS_SERVER=1 when a persona port is marked tls (src/conn_tls.c,
+# src/certgen.c, src/tlshello.c serve it); 0 compiles their calls out, and
+# the mbedTLS of a persona with no SSH either is the client-only library
+# (toolchains/tls.mk)
+TLS_SERVER := $(if $(shell awk '$$1 == "port" && $$5 == "tls"' $(PCONF)),1,0)
 
 all: $(B)/lure
 include toolchains/tls.mk
@@ -33,36 +41,58 @@ SAN_ON = -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-reco
 SANFLAGS = $(if $(filter 1,$(SAN)),$(SAN_ON))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAGS) \
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
-	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' $(TLS_CFLAGS)
-ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS)
+	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
+	-DLURE_TLS_SERVER=$(TLS_SERVER) $(TLS_CFLAGS) $(LTO)
+# LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
+# again, with the same code generation flags (and, with LTO_LIBS, the TLS
+# library: TLS_LTO_LDFLAGS in toolchains/tls.mk)
+ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS) \
+	$(if $(LTO),$(LTO) $(OPT) $(CFLAGS_TARGET)) $(TLS_LTO_LDFLAGS)
 
 # EMU_OBJ: what emulators need (transcripts, fuzzers); CORE_OBJ: the daemon.
-EMU_SRC = src/lure.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
+EMU_SRC = src/lure.c src/fmt.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
 	src/persona.c src/identity.c src/emu_registry.c src/hash.c src/rules.c \
-	src/indicators.c src/shell.c $(foreach e,$(EMUS),emu/$(e).c)
+	src/indicators.c src/shell.c src/shell_fs.c src/shell_cmd.c \
+	src/shell_file.c $(foreach e,$(EMUS),emu/$(e).c)
 CORE_SRC = src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c \
-	src/tlshello.c src/certgen.c
+	src/tlshello.c src/certgen.c src/conn_tls.c
 EMU_OBJ = $(patsubst %.c,$(B)/%.o,$(EMU_SRC)) $(B)/persona_data.o
 LIB_OBJ = $(EMU_OBJ) $(patsubst %.c,$(B)/%.o,$(CORE_SRC))
 OBJ = $(LIB_OBJ) $(B)/src/main.o
+# the daemon: OBJ, with TLS_LURE_OBJ for the TLS backend's object when
+# toolchains/tls.mk sets it (the client-only mbedTLS)
+LURE_OBJ = $(if $(TLS_LURE_OBJ),$(filter-out $(patsubst %.c,$(B)/%.o,$(TLS_SRC)),$(OBJ)) $(TLS_LURE_OBJ),$(OBJ))
 TEST_OBJ = $(B)/test/harness.o
 
-# --- SSH (emu/ssh.c): src/sshkex.c and src/sntrup761.c, with mbedTLS
+# the pty line editor of telnet and SSH sessions (src/lineedit.c)
+ifneq ($(filter telnet ssh,$(EMUS)),)
+EMU_SRC += src/lineedit.c
+endif
+$(B)/unit: $(B)/src/lineedit.o
+
+# nginx's request parsers (src/httpparse.c) and Digest authentication
+# (src/digest.c), for the http and rtsp emulators; HTTP responses
+# (src/httpresp.c) for http
+EMU_SRC += src/httpparse.c src/digest.c src/httpresp.c
+
+# --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c and src/sntrup761.c, with mbedTLS
 # whatever TLS is, and libsodium (Ed25519) built by toolchains/deps.sh
 SODIUM_DIR = build/deps/$(TARGET)/libsodium
 SODIUM_STAMP = $(SODIUM_DIR)/.stamp
 SSH_LIBS = $(TLS_MBEDTLS_LIBS) -L$(SODIUM_DIR)/lib -lsodium
-SSH_OBJ = $(B)/emu/ssh.o $(B)/src/sshkex.o $(B)/src/sntrup761.o \
+SSH_OBJ = $(B)/emu/ssh.o $(B)/src/sshpkt.o $(B)/src/sshauth.o \
+	$(B)/src/sshchan.o $(B)/src/sshkex.o $(B)/src/sntrup761.o \
 	$(B)/test/unit/test_sshkex.o
 $(SSH_OBJ): ALL_CFLAGS += $(TLS_MBEDTLS_CFLAGS) -isystem $(SODIUM_DIR)/include
 $(SSH_OBJ): $(TLS_MBEDTLS_STAMP) $(SODIUM_STAMP)
 ifneq ($(filter ssh,$(EMUS)),)
-EMU_SRC += src/sshkex.c src/sntrup761.c src/sshzlib.c
+EMU_SRC += src/sshpkt.c src/sshauth.c src/sshchan.c src/sshkex.c \
+	src/sntrup761.c src/sshzlib.c
 ALL_LDFLAGS += $(SSH_LIBS)
 endif
 $(SODIUM_STAMP): tls-always $(TOOLCHAIN_STAMP)
-	@sh toolchains/deps.sh libsodium $(TARGET) "$(CC)" "$(AR)" \
+	@sh toolchains/deps.sh libsodium $(TARGET) "$(DEPS_CC)" "$(AR)" \
 		"$(OPT) $(CFLAGS_TARGET)"
 # --- end SSH ---
 
@@ -70,7 +100,7 @@ $(SODIUM_STAMP): tls-always $(TOOLCHAIN_STAMP)
 .PHONY: test-cross test-persona fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(VERSION)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@
@@ -90,8 +120,12 @@ $(B)/mkpersona: tools/mkpersona.c
 	@mkdir -p $(@D)
 	cc -O1 -Wall -Wextra -Werror -o $@ $<
 
-$(B)/persona_data.c: $(B)/mkpersona $(PCONF) $(shell find $(PDIR)/files -type f 2>/dev/null) $(B)/.settings
-	$(B)/mkpersona $(PDIR) $(PERSONA) > $@.tmp && mv $@.tmp $@
+# every key is checked against the "Persona keys" comments of emu/<e>.c and
+# of the modules listed in tools/mkpersona.c
+PERSONA_KEYS = $(foreach e,$(EMUS),emu/$(e).c) src/persona.h src/identity.h \
+	src/shell.c src/certgen.c
+$(B)/persona_data.c: $(B)/mkpersona $(PCONF) $(shell find $(PDIR)/files -type f 2>/dev/null) $(B)/.settings $(PERSONA_KEYS)
+	$(B)/mkpersona $(PDIR) $(PERSONA) $(EMUS) > $@.tmp && mv $@.tmp $@
 
 # V=1 shows the full compiler command lines
 Q = $(if $(filter 1,$(V)),,@)
@@ -104,9 +138,9 @@ $(B)/%.o: $(B)/%.c $(B)/.settings
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
-$(B)/lure: $(OBJ)
+$(B)/lure: $(LURE_OBJ)
 	@$(if $(Q),echo "  LINK    $@")
-	$(Q)$(CC) -o $@ $(OBJ) $(ALL_LDFLAGS) $(TLS_LIBS)
+	$(Q)$(CC) -o $@ $(LURE_OBJ) $(ALL_LDFLAGS) $(or $(TLS_LURE_LIBS),$(TLS_LIBS))
 	$(if $(POSTLINK),$(Q)$(POSTLINK) || { rm -f $@; exit 1; })
 
 -include $(shell find $(B) -name '*.d' 2>/dev/null)
@@ -129,10 +163,20 @@ $(B)/transcript: $(B)/test/emu/transcript.o $(EMU_OBJ) $(TEST_OBJ)
 $(B)/propdrive: $(B)/test/prop/propdrive.o $(EMU_OBJ) $(TEST_OBJ)
 	$(CC) -o $@ $^ $(ALL_LDFLAGS)
 
+# pytest suites run in parallel (pytest-xdist, installed by tools/deps.sh
+# test): they mostly wait (timeouts, nmap, OpenSearch, containers), so more
+# workers than cores. TEST_JOBS=1, or no xdist, runs them one at a time.
+TEST_JOBS ?= 4
+XDIST = $(if $(filter-out 0 1,$(TEST_JOBS)),$(if $(shell python3 -c \
+	'import xdist' 2>/dev/null && echo y),-n $(TEST_JOBS) --dist $(1)))
+# builds inside test recipes use 2 jobs unless make itself runs with -j
+SUBJOBS = $(if $(filter -j%,$(MAKEFLAGS)),,-j2)
+
 # QEMU: qemu-user for a cross TARGET (toolchains/<target>.mk), else empty
-test-unit: $(B)/unit
+test-unit: $(B)/unit $(B)/mkpersona
 	@sh tools/deps.sh unit
 	$(QEMU) $(B)/unit
+	sh test/mkpersona/run.sh $(B)/mkpersona
 
 test-emu: $(B)/transcript
 	sh test/emu/run.sh $(B)/transcript $(PERSONA)
@@ -143,12 +187,14 @@ transcripts-update: $(B)/transcript
 test-it: $(B)/lure $(B)/propdrive
 	sh tools/deps.sh test
 	LURE_BIN=$(B)/lure LURE_PROPDRIVE=$(B)/propdrive LURE_PERSONA=$(PERSONA) \
-		python3 -m pytest -q test/it test/prop
+		python3 -m pytest -q $(call XDIST,loadfile) test/it test/prop
 
-# the shipping suites: the OpenSearch rig itself, then lure against it
+# the shipping suites: the OpenSearch rig itself, then lure against it (a
+# worker per module: each module's node is started once)
 test-ship: $(B)/lure
 	sh tools/deps.sh test
-	LURE_BIN=$(B)/lure python3 -m pytest -q test/es test/ship
+	ES_NODE_PORTS=61000-63999 LURE_BIN=$(B)/lure python3 -m pytest -q \
+		$(call XDIST,loadfile) test/es test/ship
 
 # the persona suites: each persona built, its transcripts, then real clients
 # (nmap -sV, curl, ffprobe...) against it (test/persona)
@@ -157,20 +203,55 @@ test-persona:
 	sh tools/deps.sh persona
 	sh tools/nmapdb.sh build/deps/nmap-db
 	@for p in $(PERSONAS_TESTED); do \
-		$(MAKE) PERSONA=$$p build/$(TARGET)-$$p$(if $(filter 1,$(SAN)),-san)/lure \
+		$(MAKE) $(SUBJOBS) PERSONA=$$p build/$(TARGET)-$$p$(if $(filter 1,$(SAN)),-san)/lure \
+			build/$(TARGET)-$$p$(if $(filter 1,$(SAN)),-san)/transcript \
 			B=build/$(TARGET)-$$p$(if $(filter 1,$(SAN)),-san) && \
 		$(MAKE) PERSONA=$$p test-emu B=build/$(TARGET)-$$p$(if $(filter 1,$(SAN)),-san) && \
 		LURE_BIN=build/$(TARGET)-$$p$(if $(filter 1,$(SAN)),-san)/lure LURE_PERSONA=$$p \
 			LURE_NMAP_DB=build/deps/nmap-db \
-			python3 -m pytest -q test/persona || exit 1; done
+			python3 -m pytest -q $(call XDIST,load) test/persona || exit 1; done
 
-test: test-unit test-emu test-it test-persona test-tls test-ship test-ship-es7 test-deploy
+# make test: the whole functional suite. What it installs comes first (two
+# apt-get never run at once); the deployment suite (its own static builds,
+# containers, qemu-system boots: mostly waiting) runs beside the others at a
+# lower priority (the SSH suites compare lure's timing with sshd's), its
+# output in build/test-deploy.log, printed when both are done.
+TEST_SUITES = test-unit test-emu test-it test-persona test-tls test-ship \
+	test-ship-es7 test-ct-sntrup761
+test:
+	@sh tools/deps.sh test
+	@sh tools/deps.sh persona
+	@sh tools/deps.sh deploy
+	@sh tools/deps.sh ct
+	@sh toolchains/deps.sh tls-test
+	@bash test/es/es.sh build
+	$(MAKE) $(SUBJOBS) $(B)/lure $(B)/unit $(B)/transcript $(B)/propdrive \
+		$(B)/mkpersona
+	@mkdir -p build; \
+	nice -n 10 $(MAKE) --no-print-directory test-deploy \
+		> build/test-deploy.log 2>&1 & \
+	d=$$!; trap 'kill $$d 2>/dev/null' INT TERM; \
+	$(MAKE) --no-print-directory $(TEST_SUITES); rc=$$?; \
+	wait $$d; drc=$$?; \
+	echo "=== make test-deploy (ran beside the suites above):"; \
+	cat build/test-deploy.log; \
+	echo "make test: suites exit $$rc, test-deploy exit $$drc"; \
+	[ $$rc = 0 ] && [ $$drc = 0 ]
 
-# the suites that run lure's own code, again under ASan+UBSan (not the
-# Elasticsearch 7 rerun, the valgrind check or the deployment tests: they
-# add no coverage of lure's code under the sanitizers)
+# the suites that run lure's own code, again under ASan+UBSan: unit,
+# transcripts, test/it (telnet, config, robustness) and the property run,
+# every persona (HTTP, RTSP, discovery, HTTPS, SSH, telnet, the shell);
+# make fuzz runs the fuzz corpora under the sanitizers. Not the OpenSearch
+# suites (test/es, test/ship: lure's shipper is fuzzed, fuzz_ship), nor
+# test-tls (its clients are built without SAN: the same run twice), nor the
+# Elasticsearch 7 rerun, the valgrind check or the deployment tests.
 test-san:
-	$(MAKE) SAN=1 test-unit test-emu test-it test-persona test-tls test-ship
+	$(MAKE) SAN=1 $(SUBJOBS) build/$(TARGET)-$(PERSONA)-san/lure \
+		build/$(TARGET)-$(PERSONA)-san/unit \
+		build/$(TARGET)-$(PERSONA)-san/transcript \
+		build/$(TARGET)-$(PERSONA)-san/propdrive \
+		build/$(TARGET)-$(PERSONA)-san/mkpersona
+	$(MAKE) SAN=1 test-unit test-emu test-it test-persona
 
 # --- fuzzing (clang libFuzzer), benchmarks, size -----------------------------
 # make fuzz: every target for FUZZ_SECONDS each (build/fuzz-<persona>/).
@@ -183,9 +264,9 @@ $(B)/fuzz_config: test/fuzz/fuzz_config.c $(LIB_OBJ)
 $(B)/fuzz_ship: test/fuzz/fuzz_ship.c $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
 # tlshello: the ClientHello parser and JA3/JA4 (hashes from the TLS backend)
-$(B)/fuzz_tlshello: test/fuzz/fuzz_tlshello.c $(B)/src/tlshello.o $(patsubst %.c,$(B)/%.o,$(TLS_SRC))
+$(B)/fuzz_tlshello: test/fuzz/fuzz_tlshello.c $(B)/src/tlshello.o $(B)/src/fmt.o $(patsubst %.c,$(B)/%.o,$(TLS_SRC))
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS) $(TLS_LIBS)
-$(B)/fuzz_json: test/fuzz/fuzz_json.c $(B)/src/json.o
+$(B)/fuzz_json: test/fuzz/fuzz_json.c $(B)/src/json.o $(B)/src/fmt.o
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
 # exploit rules and the indicator extractor (src/rules.c, src/indicators.c)
 FUZZ_TARGETS += rules indicators
@@ -195,10 +276,10 @@ $(B)/fuzz_indicators: test/fuzz/fuzz_indicators.c $(EMU_OBJ)
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
 # the BearSSL backend's parsers (CA file, subjectAltName), whatever TLS is
 FUZZ_TARGETS += bearssl
-$(B)/fuzz_bearssl: test/fuzz/fuzz_bearssl.c src/tls_bearssl.c \
+$(B)/fuzz_bearssl: test/fuzz/fuzz_bearssl.c src/tls_bearssl.c src/fmt.c \
 		$(TLS_BEARSSL_STAMP) $(B)/.settings
 	$(CC) $(ALL_CFLAGS) $(TLS_BEARSSL_CFLAGS) -fsanitize=fuzzer -o $@ \
-		test/fuzz/fuzz_bearssl.c $(ALL_LDFLAGS) $(TLS_BEARSSL_LIBS)
+		test/fuzz/fuzz_bearssl.c src/fmt.c $(ALL_LDFLAGS) $(TLS_BEARSSL_LIBS)
 # zlib@openssh.com's inflater (src/sshzlib.c), whatever the persona
 FUZZ_TARGETS += sshzlib
 $(B)/fuzz_sshzlib: test/fuzz/fuzz_sshzlib.c $(B)/src/sshzlib.o
@@ -206,6 +287,10 @@ $(B)/fuzz_sshzlib: test/fuzz/fuzz_sshzlib.c $(B)/src/sshzlib.o
 # the fake shell of SSH and Telnet sessions (src/shell.c)
 FUZZ_TARGETS += shell
 $(B)/fuzz_shell: test/fuzz/fuzz_shell.c $(EMU_OBJ) $(TEST_OBJ)
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
+# nginx's request parsers (src/httpparse.c), whatever the persona
+FUZZ_TARGETS += httpparse
+$(B)/fuzz_httpparse: test/fuzz/fuzz_httpparse.c $(B)/src/httpparse.o
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
 fuzz-build: $(addprefix $(B)/fuzz_,$(FUZZ_TARGETS))
 # sntrup761 (the KEM of sntrup761x25519-sha512 for the SSH emulator; not in
@@ -241,36 +326,55 @@ else
 test-ct-sntrup761:
 	@echo "test-ct-sntrup761: skipped (valgrind: TARGET=host SAN=0 only)"
 endif
-test: test-ct-sntrup761
 .PHONY: test-ct-sntrup761
 
-fuzz:
+# The libraries (mbedTLS, BearSSL, libsodium: not instrumented either way)
+# are those of the host build (DEPS_CC): built once, not again with clang.
+# FUZZ_JOBS targets run at once (one core each).
+# make fuzz-bins: only the build (of FUZZ_TARGETS).
+FUZZ_JOBS ?= 2
+fuzz-bins:
 	sh tools/deps.sh fuzz
-	$(MAKE) CC=clang SAN=1 CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' \
-		B=build/fuzz-$(PERSONA) fuzz-build
-	sh test/fuzz/run.sh build/fuzz-$(PERSONA) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+	$(MAKE) $(SUBJOBS) CC=clang DEPS_CC=$(CC) SAN=1 \
+		CFLAGS='-O1 -g -fsanitize=fuzzer-no-link' \
+		B=build/fuzz-$(PERSONA) \
+		$(addprefix build/fuzz-$(PERSONA)/fuzz_,$(FUZZ_TARGETS))
+fuzz: fuzz-bins
+	FUZZ_JOBS=$(FUZZ_JOBS) sh test/fuzz/run.sh build/fuzz-$(PERSONA) \
+		$(FUZZ_SECONDS) $(FUZZ_TARGETS)
+.PHONY: fuzz-bins
 
 # make bench: the static x86_64 binary (what is deployed) against nginx, then
-# the shipper against rsyslog's omelasticsearch
+# the shipper against rsyslog's omelasticsearch, then SSH handshakes of the
+# linux persona against Cowrie, OpenCanary, dropbear and sshd
 bench:
 	sh tools/deps.sh bench
 	sh tools/deps.sh size
 	$(MAKE) TARGET=x86_64 PERSONA=$(PERSONA)
 	sh test/bench/run.sh build/x86_64-$(PERSONA)/lure
 	@if [ -f test/bench/ship.sh ]; then sh test/bench/ship.sh; fi
+	$(MAKE) TARGET=x86_64 PERSONA=linux
+	sh test/bench/ssh.sh build/x86_64-linux/lure
 
 # make size: the static binary of every cross target with each TLS backend
 # (toolchains/*.mk; the first build of a target fetches and builds its
-# toolchain), then a table against the size goals and the biggest parts
+# toolchain) and the openwrt persona on mipsel (SIZE_EXTRA: target:persona
+# pairs, mbedTLS), then a table against the budgets (tools/size.sh) and the
+# biggest parts. Fails when a binary is over its budget.
 SIZE_TARGETS ?= x86_64 aarch64 armhf mipsel mips
 SIZE_TLS ?= mbedtls bearssl
+SIZE_EXTRA ?= mipsel:openwrt
 size:
 	sh tools/deps.sh size
 	@for t in $(SIZE_TARGETS); do for b in $(SIZE_TLS); do \
 		$(MAKE) --no-print-directory TARGET=$$t TLS=$$b \
 			PERSONA=$(PERSONA) || exit 1; done; done
+	@for x in $(SIZE_EXTRA); do \
+		$(MAKE) --no-print-directory TARGET=$${x%%:*} TLS=mbedtls \
+			PERSONA=$${x#*:} || exit 1; done
 	@sh tools/size.sh $(foreach t,$(SIZE_TARGETS),$(foreach b,$(SIZE_TLS),\
-		build/$(t)-$(PERSONA)$(if $(filter bearssl,$(b)),-bearssl)))
+		build/$(t)-$(PERSONA)$(if $(filter bearssl,$(b)),-bearssl))) \
+		$(foreach x,$(SIZE_EXTRA),build/$(subst :,-,$(x)))
 
 # make test-cross: every target and TLS backend built, its unit tests run
 # under qemu-user, the binary started under qemu-user against curl and
@@ -307,7 +411,7 @@ ifeq ($(SAN),1)
 	@echo "test-deploy: skipped with SAN=1 (deploys static musl builds)"
 else
 	sh tools/deps.sh deploy
-	$(MAKE) TARGET=x86_64 PERSONA=generic B=build/x86_64-generic TLS=mbedtls
-	python3 -m pytest -q test/deploy
+	$(MAKE) $(SUBJOBS) TARGET=x86_64 PERSONA=generic B=build/x86_64-generic TLS=mbedtls
+	ES_NODE_PORTS=64000-64999 python3 -m pytest -q $(call XDIST,loadfile) test/deploy
 endif
 # --- end deploy ----------------------------------------------------------------

@@ -3,12 +3,17 @@
  * in lure.payload, until banner.capture bytes or banner.events events have
  * been logged; later bytes are read and discarded. Over UDP, banner.<port> is
  * the reply to every datagram.
- * Persona keys: banner.<port> (bytes), banner.reply.<port> (bytes sent once,
- * after the first bytes the client sends: for services that are silent until
- * spoken to), banner.capture (default 4096), banner.events (default 16). */
+ * Persona keys:
+ *   banner.<port>            bytes sent at once; over UDP, the reply to
+ *                            every datagram
+ *   banner.reply.<port>      bytes sent once, after the first bytes the
+ *                            client sends (services silent until spoken to)
+ *   banner.capture           bytes logged at most (4096)
+ *   banner.events            events logged at most (16) */
 #include <stdio.h>
 
 #include "emu.h"
+#include "fmt.h"
 #include "persona.h"
 
 struct banner_state {
@@ -22,7 +27,8 @@ banner_for(struct emu_ctx *ctx, const char *kind, size_t *len)
 {
 	char key[40];
 
-	snprintf(key, sizeof key, "banner.%s%u", kind, (unsigned)emu_port(ctx));
+	fmt_snprintf(
+	        key, sizeof key, "banner.%s%u", kind, (unsigned)emu_port(ctx));
 	return persona_get(key, len);
 }
 

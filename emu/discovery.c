@@ -5,12 +5,13 @@
  * belong to the device. Elements are found by local name (any namespace
  * prefix; namespaces themselves are not resolved). Persona keys, per port:
  *
+ *   discovery.<port>.reply "file"        [required] the answer template
+ *                                        (files/)
  *   discovery.<port>.require "ELEMENT"   answer only datagrams holding it
  *   discovery.<port>.words "ELEMENT w..." when ELEMENT is present, each of its
  *     whitespace-separated words (prefix before ':' dropped) must be one of
  *     the w... (WS-Discovery Types), else no answer
  *   discovery.<port>.echo "ELEMENT"      its text is %E in the answer
- *   discovery.<port>.reply "file"        the answer template (files/)
  *
  * The template is first expanded with identity_expand() (${serial}...), then
  * line by line: %E the echoed text (XML-escaped), %M a fresh UUID, %A the
@@ -26,14 +27,15 @@
  * Answers are larger than probes and UDP sources can be forged, so a sensor
  * must not become a reflector: at most discovery.rate answers per second
  * (default 10, all sources together); probes beyond it are logged with
- * lure.discovery.limited and not answered. */
+ * lure.discovery.limited and not answered.
+ *   discovery.rate                       answers per second (10) */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "emu.h"
 #include "event.h"
+#include "fmt.h"
 #include "identity.h"
 #include "lure.h"
 #include "persona.h"
@@ -171,8 +173,8 @@ disc_key(struct emu_ctx *ctx, const char *what, size_t *len)
 {
 	char key[48];
 
-	snprintf(key, sizeof key, "discovery.%u.%s", (unsigned)emu_port(ctx),
-	        what);
+	fmt_snprintf(key, sizeof key, "discovery.%u.%s",
+	        (unsigned)emu_port(ctx), what);
 	return persona_get(key, len);
 }
 
@@ -243,9 +245,8 @@ disc_value(struct emu_ctx *ctx, char c, const char *echo, size_t echo_n,
 {
 	const char *la = emu_local_addr(ctx);
 	int64_t boot = (lure_wall() - lure_now()) / 1000;
-	time_t bt = (time_t)boot;
-	struct tm tm;
 	struct in_addr a4;
+	int n;
 
 	switch (c) {
 	case 'E':
@@ -258,20 +259,20 @@ disc_value(struct emu_ctx *ctx, char c, const char *echo, size_t echo_n,
 			return 0;
 		disc_uuid(v);
 		return 36;
-	case 'A': return (size_t)snprintf(v, cap, "%s", la);
+	case 'A': return (size_t)fmt_snprintf(v, cap, "%s", la);
 	case '4':
 		if (inet_pton(AF_INET, la, &a4) != 1)
 			return 0;
-		return (size_t)snprintf(v, cap, "%s", la);
+		return (size_t)fmt_snprintf(v, cap, "%s", la);
 	case 'H':
-		return (size_t)snprintf(
+		return (size_t)fmt_snprintf(
 		        v, cap, strchr(la, ':') ? "[%s]" : "%s", la);
 	case 'G':
 		if (inet_pton(AF_INET, la, &a4) != 1)
 			return 0;
 		{
 			const uint8_t *b = (const uint8_t *)&a4;
-			return (size_t)snprintf(v, cap, "%u.%u.%u.%u", b[0],
+			return (size_t)fmt_snprintf(v, cap, "%u.%u.%u.%u", b[0],
 			        b[1], b[2], b[3] == 1 ? 254 : 1);
 		}
 	case 'm': {
@@ -284,12 +285,11 @@ disc_value(struct emu_ctx *ctx, char c, const char *echo, size_t echo_n,
 		return i;
 	}
 	case 'B':
-		if (!gmtime_r(&bt, &tm))
-			return 0;
-		return strftime(v, cap, "%Y-%m-%d %H:%M:%S", &tm);
-	case 'I': return (size_t)snprintf(v, cap, "%lld", (long long)boot);
+		n = fmt_utc(v, cap, boot, ' ');
+		return (size_t)n < cap ? (size_t)n : 0;
+	case 'I': return (size_t)fmt_snprintf(v, cap, "%lld", (long long)boot);
 	case 'N':
-		return (size_t)snprintf(
+		return (size_t)fmt_snprintf(
 		        v, cap, "%lu", (unsigned long)disc_msgno);
 	case '%': v[0] = '%'; return 1;
 	}

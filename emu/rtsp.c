@@ -5,15 +5,17 @@
  * media is described or streamed. A malformed request line or header line
  * closes the connection without an answer. Interleaved binary frames
  * ('$' channel length16 data) are skipped, bodies (Content-Length) too.
- * Every answer is persona data:
+ * Every answer is persona data.
  *
- *   rtsp.head.<kind> "line"  repeated, in order: the status line, then the
- *     header lines of one kind of answer: ok (methods in rtsp.open), auth
- *     (methods in rtsp.auth) or error (any other method). Placeholders: %S
- *     the status of an error (rtsp.unknown), %Q the request's CSeq value as
- *     sent, %P rtsp.public, %R the realm, %N a fresh 32-hex nonce (one per
- *     answer), %D the date (rtsp.date), %% a '%'. A line whose placeholder
- *     has no value (%Q without a CSeq) is left out.
+ * Persona keys:
+ *   rtsp.head.ok rtsp.head.auth rtsp.head.error "line"  [required, repeated]
+ *     in order: the status line, then the header lines of one kind of
+ *     answer: ok (methods in rtsp.open), auth (methods in rtsp.auth) or
+ *     error (any other method). Placeholders: %S the status of an error
+ *     (rtsp.unknown), %Q the request's CSeq value as sent, %P rtsp.public,
+ *     %R the realm, %N a fresh 32-hex nonce (one per answer), %D the date
+ *     (rtsp.date), %% a '%'. A line whose placeholder has no value (%Q
+ *     without a CSeq) is left out.
  *   rtsp.open "METHOD ..."   methods answered with the ok kind.
  *   rtsp.auth "METHOD ..."   methods answered with the auth kind.
  *   rtsp.unknown "code text" the status of the error kind.
@@ -29,8 +31,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "digest.h"
 #include "emu.h"
 #include "event.h"
+#include "fmt.h"
 #include "hash.h"
 #include "identity.h"
 #include "lure.h"
@@ -115,43 +119,6 @@ rtsp_in_list(const char *key, struct span m)
 		l += w;
 	}
 	return 0;
-}
-
-/* Base64 (standard alphabet, padding optional); returns length or -1. */
-static long
-rtsp_b64(const uint8_t *s, size_t n, uint8_t *out, size_t cap)
-{
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = s[i];
-		int v;
-		if (c >= 'A' && c <= 'Z')
-			v = c - 'A';
-		else if (c >= 'a' && c <= 'z')
-			v = c - 'a' + 26;
-		else if (c >= '0' && c <= '9')
-			v = c - '0' + 52;
-		else if (c == '+')
-			v = 62;
-		else if (c == '/')
-			v = 63;
-		else if (c == '=')
-			break;
-		else
-			return -1;
-		acc = (acc << 6) | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == cap)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	return (long)o;
 }
 
 /* --- parsing -------------------------------------------------------------- */
@@ -256,20 +223,6 @@ rtsp_parse(struct rtsp_req *r, const uint8_t *p, size_t n)
 
 /* --- answers -------------------------------------------------------------- */
 
-static void
-rtsp_nonce(char out[33])
-{
-	static const char hx[] = "0123456789abcdef";
-	uint8_t b[16];
-
-	lure_random(b, sizeof b);
-	for (int i = 0; i < 16; i++) {
-		out[2 * i] = hx[b[i] >> 4];
-		out[2 * i + 1] = hx[b[i] & 15];
-	}
-	out[32] = 0;
-}
-
 static size_t
 rtsp_date(char *out, size_t cap)
 {
@@ -357,7 +310,7 @@ rtsp_answer(struct emu_ctx *ctx, enum rtsp_kind kind, const struct rtsp_req *r,
 	const struct persona_kv *kv;
 	size_t it = 0;
 
-	rtsp_nonce(nonce);
+	digest_nonce_random(nonce);
 	while ((kv = persona_next(rtsp_head_key[kind], &it))) {
 		long n = rtsp_expand(kv->val, kv->len, r, status, nonce, line,
 		        sizeof line - 2);
@@ -372,92 +325,42 @@ rtsp_answer(struct emu_ctx *ctx, enum rtsp_kind kind, const struct rtsp_req *r,
 
 /* --- events ---------------------------------------------------------------- */
 
-/* Digest parameters logged, and their event fields (as emu/http.c). */
-enum {
-	DG_USER,
-	DG_REALM,
-	DG_NONCE,
-	DG_URI,
-	DG_RESPONSE,
-	DG_CNONCE,
-	DG_NC,
-	DG_QOP,
-	DG_ALGORITHM,
-	DG_OPAQUE,
-	DG__MAX
-};
-static const char *const rtsp_dg_keys[DG__MAX] = {"username", "realm", "nonce",
-        "uri", "response", "cnonce", "nc", "qop", "algorithm", "opaque"};
-static const char *const rtsp_dg_fields[DG__MAX] = {"user.name",
-        "lure.auth.realm", "lure.auth.nonce", "lure.auth.uri",
-        "lure.auth.response", "lure.auth.cnonce", "lure.auth.nc",
-        "lure.auth.qop", "lure.auth.algorithm", "lure.auth.opaque"};
-
-/* The rtsp.guess candidate whose Digest response is dg's, or NULL. */
+/* The rtsp.guess candidate whose Digest response is d's, or NULL. */
 static const char *
-rtsp_guess(const struct rtsp_req *r, const struct span *dg, size_t *len)
+rtsp_guess(const struct rtsp_req *r, const struct digest *d, size_t *len)
 {
 	const char *l = persona_get("rtsp.guess", NULL);
-	char ha2[33], ha1[33], want[33];
-	uint8_t md[16];
-	struct hash_part a2[3] = {{r->method.p, r->method.n}, {":", 1},
-	        {dg[DG_URI].p, dg[DG_URI].n}};
 
-	if (!l || !dg[DG_RESPONSE].p || dg[DG_RESPONSE].n != 32 ||
-	        !dg[DG_NONCE].p || !dg[DG_URI].p || !dg[DG_REALM].p)
+	if (!l || !d->v[DIGEST_REALM])
 		return NULL;
-	hash_md5(a2, 3, md);
-	hash_hex(md, 16, ha2);
 	while (*l) {
 		size_t w;
 		while (*l == ' ')
 			l++;
 		w = strcspn(l, " ");
-		if (w) {
-			struct hash_part a1[5] = {
-			        {dg[DG_USER].p, dg[DG_USER].n}, {":", 1},
-			        {dg[DG_REALM].p, dg[DG_REALM].n}, {":", 1},
-			        {l, w}};
-			struct hash_part rp[11] = {{ha1, 32}, {":", 1},
-			        {dg[DG_NONCE].p, dg[DG_NONCE].n}, {":", 1},
-			        {dg[DG_NC].p, dg[DG_NC].n}, {":", 1},
-			        {dg[DG_CNONCE].p, dg[DG_CNONCE].n}, {":", 1},
-			        {dg[DG_QOP].p, dg[DG_QOP].n}, {":", 1},
-			        {ha2, 32}};
-			hash_md5(a1, 5, md);
-			hash_hex(md, 16, ha1);
-			if (dg[DG_QOP].p) {
-				hash_md5(rp, 11, md);
-			} else {
-				rp[4] = rp[10];
-				hash_md5(rp, 5, md);
-			}
-			hash_hex(md, 16, want);
-			if (rtsp_caseeq(dg[DG_RESPONSE].p, 32, want)) {
-				*len = w;
-				return l;
-			}
+		if (w &&
+		        digest_check(d, r->method.p, r->method.n,
+		                d->v[DIGEST_REALM], d->n[DIGEST_REALM], l, w)) {
+			*len = w;
+			return l;
 		}
 		l += w;
 	}
 	return NULL;
 }
 
-/* One "login" event: user (and password) or, for Digest, dg[DG__MAX]. */
+/* One "login" event: user (and password) or, for Digest, d. */
 static void
 rtsp_login(struct emu_ctx *ctx, const struct rtsp_req *r, const char *scheme,
-        struct span user, struct span pass, const struct span *dg)
+        struct span user, struct span pass, const struct digest *d)
 {
 	struct event *e = emu_event(ctx, "login");
 
 	event_str(e, "lure.auth.scheme", scheme);
-	if (dg) {
+	if (d) {
 		size_t gl;
-		const char *g = rtsp_guess(r, dg, &gl);
-		for (int k = 0; k < DG__MAX; k++)
-			if (dg[k].p)
-				event_bytes(e, rtsp_dg_fields[k], dg[k].p,
-				        dg[k].n, EVENT_CAP_DEFAULT);
+		const char *g = rtsp_guess(r, d, &gl);
+		digest_event(e, d);
 		if (g) {
 			event_bytes(e, "lure.auth.password", g, gl,
 			        EVENT_CAP_DEFAULT);
@@ -477,68 +380,17 @@ rtsp_login(struct emu_ctx *ctx, const struct rtsp_req *r, const char *scheme,
 	event_commit(e);
 }
 
-/* Digest parameters: name=value or name="value", comma separated. Logged
- * whole (with the method, in the event) so the password can be cracked
- * offline. */
-static void
-rtsp_digest(struct emu_ctx *ctx, const struct rtsp_req *r, struct span a)
-{
-	struct span v[DG__MAX];
-	size_t i = 0;
-
-	memset(v, 0, sizeof v);
-	while (i < a.n) {
-		size_t ks, kn, vs, vn;
-		while (i < a.n && (a.p[i] == ' ' || a.p[i] == ','))
-			i++;
-		ks = i;
-		while (i < a.n && a.p[i] != '=' && a.p[i] != ',')
-			i++;
-		kn = i - ks;
-		while (kn && a.p[ks + kn - 1] == ' ')
-			kn--;
-		if (i == a.n || a.p[i] != '=')
-			continue;
-		i++;
-		while (i < a.n && a.p[i] == ' ')
-			i++;
-		if (i < a.n && a.p[i] == '"') {
-			vs = ++i;
-			while (i < a.n && a.p[i] != '"')
-				i += a.p[i] == '\\' && i + 1 < a.n ? 2 : 1;
-			vn = LURE_MIN(i, a.n) - vs;
-			if (i < a.n)
-				i++;
-		} else {
-			vs = i;
-			while (i < a.n && a.p[i] != ',')
-				i++;
-			vn = i - vs;
-			while (vn && a.p[vs + vn - 1] == ' ')
-				vn--;
-		}
-		for (int k = 0; k < DG__MAX; k++)
-			if (!v[k].p &&
-			        rtsp_caseeq(a.p + ks, kn, rtsp_dg_keys[k])) {
-				v[k].p = a.p + vs;
-				v[k].n = vn;
-			}
-	}
-	if (v[DG_USER].p) {
-		struct span none = {NULL, 0};
-		rtsp_login(ctx, r, "digest", none, none, v);
-	}
-}
-
 static void
 rtsp_credentials(struct emu_ctx *ctx, const struct rtsp_req *r)
 {
 	struct span a = r->auth;
+	struct digest d;
 
 	if (a.n > 6 && rtsp_caseeq(a.p, 6, "basic ")) {
 		uint8_t buf[512];
 		struct span t = rtsp_trim(a.p + 6, a.n - 6);
-		long dn = rtsp_b64(t.p, t.n, buf, sizeof buf);
+		long dn = hash_unb64((const char *)t.p, t.n, buf, sizeof buf,
+		        HASH_B64_PAD_ENDS);
 		const uint8_t *colon =
 		        dn > 0 ? memchr(buf, ':', (size_t)dn) : NULL;
 		if (colon) {
@@ -546,9 +398,10 @@ rtsp_credentials(struct emu_ctx *ctx, const struct rtsp_req *r)
 			struct span pw = {colon + 1, (size_t)dn - u.n - 1};
 			rtsp_login(ctx, r, "basic", u, pw, NULL);
 		}
-	} else if (a.n > 7 && rtsp_caseeq(a.p, 7, "digest ")) {
-		struct span t = {a.p + 7, a.n - 7};
-		rtsp_digest(ctx, r, t);
+	} else if (digest_parse(a.p, a.n, &d)) {
+		/* logged whole (with the method) to be cracked offline */
+		struct span none = {NULL, 0};
+		rtsp_login(ctx, r, "digest", none, none, &d);
 	}
 	/* rtsp://user:password@host/...: credentials in the URL */
 	if (r->uri.n > 7 && rtsp_caseeq(r->uri.p, 7, "rtsp://")) {
@@ -676,7 +529,7 @@ rtsp_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		size_t sl;
 		const char *s = persona_get("rtsp.unknown", &sl);
 		kind = RTSP_ERROR;
-		snprintf(
+		fmt_snprintf(
 		        text, sizeof text, "%.*s", s ? (int)sl : 0, s ? s : "");
 		stext = text;
 	}

@@ -22,8 +22,8 @@
  *   telnet.max_empty         10: the Nth blank user-name line closes (0: never)
  *   telnet.user_max          61: a longer user-name line closes (0: no limit)
  *   telnet.echo              1: echo the user name (telnetd said WILL ECHO)
- *   telnet.accept            repeated "USER:PASSWORD" ("*" for any) that log
- *                            in, as ssh.accept
+ *   telnet.accept            [repeated] "USER:PASSWORD" ("*" for any) that
+ *                            log in, as ssh.accept
  *   telnet.login_ok          sent when such a login succeeds (the shell's
  *                            greeting), then the persona file named by
  *   telnet.motd_file         (its "\n" sent as "\r\n"), then the prompt
@@ -51,12 +51,13 @@
  *   0xff, skips a third byte after IAC <byte below 240>; it passes CR to the
  *   pty and drops an LF or NUL right after it in the same read only (CR and
  *   LF in two reads are two line ends); a NUL ending a read is dropped.
- * - The pty (Linux defaults + ICRNL ONLCR XTABS): CR/LF end a line, DEL
- *   erases (BS SP BS, twice for a ^X; a tab back to its column), ^U kills,
- *   ^W erases a word, ^V quotes, ^R reprints, ^D pushes or is EOF, ^S/^Q
- *   vanish; ^C/^\ kill login (close) but ^C in the password read fails the
- *   login; ^Z is dropped with the line; echo shows controls as ^X, 0xff as
- *   FF FF, tabs as spaces to the next 8-column stop.
+ * - The pty (Linux defaults + ICRNL ONLCR XTABS; its line editor is
+ *   src/lineedit.c, which SSH sessions with a pty share): CR/LF end a
+ *   line, DEL erases (BS SP BS, twice for a ^X; a tab back to its column),
+ *   ^U kills, ^W erases a word, ^V quotes, ^R reprints, ^D pushes or is
+ *   EOF, ^S/^Q vanish; ^C/^\ kill login (close) but ^C in the password
+ *   read fails the login; ^Z is dropped with the line; echo shows controls
+ *   as ^X, 0xff as FF FF, tabs as spaces to the next 8-column stop.
  * - The pty's signal characters (^C ^\ ^Z) flush its output queue: echo of
  *   the same read that telnetd had not yet read is lost ("adm^C" in one
  *   read shows "^C" alone). Login restores the echo when the password read
@@ -89,6 +90,8 @@
 #include <string.h>
 
 #include "emu.h"
+#include "fmt.h"
+#include "lineedit.h"
 #include "lure.h"
 #include "persona.h"
 #include "shell.h"
@@ -112,45 +115,32 @@ enum {
 	T_NAWS = 31,
 };
 
-/* Control characters of the pty (Linux defaults). */
+/* Signal characters the session tells apart (the pty's: lineedit.c). */
 enum {
 	C_INTR = 0x03,
-	C_EOF = 0x04,
-	C_START = 0x11,
-	C_REPRINT = 0x12,
-	C_STOP = 0x13,
-	C_KILL = 0x15,
-	C_LNEXT = 0x16,
-	C_WERASE = 0x17,
 	C_SUSP = 0x1a,
-	C_QUIT = 0x1c,
-	C_ERASE = 0x7f,
 };
 
 enum tn_state { TN_USER, TN_PASS, TN_DELAY, TN_SHELL, TN_DONE, TN__MAX };
 enum tn_parse { TP_DATA, TP_IAC, TP_OPT, TP_SB_OPT, TP_SB, TP_SB_IAC, TP__MAX };
-enum tn_erase { TE_CHAR, TE_WORD, TE_LINE };
 
 struct telnet_state {
 	int64_t deadline; /* lure_now() when login gives up; 0: never */
 	int64_t delay_end; /* lure_now() when the failure delay ends (TN_DELAY) */
-	uint32_t len; /* line length typed (may exceed TN_LINE) */
-	uint32_t canon; /* line bytes pushed by ^D: no longer erasable */
-	uint32_t col, col0; /* output column; column where the line began */
 	uint32_t raw_total; /* raw bytes since the last login event */
 	int32_t fail_delay;
 	uint16_t user_max, user_len, raw_len, sb_len, naws_w, naws_h;
 	uint8_t st, tp, cmd, sb_opt;
 	uint8_t tries, max_tries, empties, max_empty;
-	uint8_t echo, echo_user; /* echo now; echo at the user-name prompt */
+	uint8_t echo_user; /* echo at the user-name prompt */
 	uint8_t ahead; /* rest of this input is type-ahead login flushes */
 	uint8_t cr; /* last data byte was CR: drop an LF or NUL next */
-	uint8_t lnext, raw_data, user_cut, logged, nopts, have_naws;
+	uint8_t raw_data, user_cut, logged, nopts, have_naws;
 	uint8_t shell; /* 1 + index in tn_shells[] while logged in; 0: none */
 	uint8_t closing; /* the shell exited: close once its output is sent */
 	uint8_t partial; /* the last on_data left bytes: the same read goes on */
-	uint8_t *lbuf; /* the line being typed: line[], or the shell's */
-	uint32_t lcap; /* its size */
+	struct ledit ed; /* the pty: echo, column, the line being typed in
+	                  * line[] or the shell's */
 	uint8_t sb[4];
 	uint8_t opts[TN_OPTS][2];
 	uint8_t line[TN_LINE];
@@ -184,9 +174,8 @@ static size_t tn_stage_len;
 static int tn_staging;
 
 static void
-tn_stage_flush(struct emu_ctx *ctx, struct telnet_state *st)
+tn_stage_flush(struct emu_ctx *ctx)
 {
-	(void)st;
 	(void)emu_send(ctx, tn_stage, tn_stage_len);
 	tn_stage_len = 0;
 }
@@ -196,14 +185,14 @@ tn_stage_flush(struct emu_ctx *ctx, struct telnet_state *st)
  * the pty's output queue (n_tty isig(), no NOFLSH) before telnetd has read
  * it, so "adm^C" in one read shows only "^C". */
 static void
-tn_emit(struct emu_ctx *ctx, struct telnet_state *st, const void *p, size_t n)
+tn_emit(struct emu_ctx *ctx, const void *p, size_t n)
 {
 	if (!tn_staging) {
 		(void)emu_send(ctx, p, n); /* room was checked: TN_RESERVE */
 		return;
 	}
 	if (tn_stage_len + n > TN_STAGE)
-		tn_stage_flush(ctx, st);
+		tn_stage_flush(ctx);
 	if (n > TN_STAGE) {
 		(void)emu_send(ctx, p, n);
 		return;
@@ -212,43 +201,35 @@ tn_emit(struct emu_ctx *ctx, struct telnet_state *st, const void *p, size_t n)
 	tn_stage_len += n;
 }
 
-/* Follow the pty's output column (OPOST), for tabs. */
+/* The pty's output through telnetd: IAC doubled (the line editor's
+ * output function; arg: the emu_ctx). */
 static void
-tn_col(struct telnet_state *st, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == '\r' || p[i] == '\n')
-			st->col = 0;
-		else if (p[i] == '\b')
-			st->col -= st->col > 0;
-		else if (p[i] == '\t')
-			st->col = (st->col | 7) + 1;
-		else if (p[i] >= 0x20 && p[i] != 0x7f)
-			st->col++;
-	}
-}
-
-/* Bytes through telnetd's output path: IAC doubled. */
-static void
-tn_emit_data(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *p,
-        size_t n)
+tn_pty_out(void *arg, const void *p, size_t n)
 {
 	static const uint8_t iac2[2] = {T_IAC, T_IAC};
+	const uint8_t *b = p;
 	size_t i = 0;
 
 	while (i < n) {
 		size_t run = i;
-		while (run < n && p[run] != T_IAC)
+		while (run < n && b[run] != T_IAC)
 			run++;
-		tn_emit(ctx, st, p + i, run - i);
-		tn_col(st, p + i, run - i);
+		tn_emit(arg, b + i, run - i);
 		if (run < n) {
-			tn_emit(ctx, st, iac2, 2);
-			st->col++;
+			tn_emit(arg, iac2, 2);
 			run++;
 		}
 		i = run;
 	}
+}
+
+/* Bytes through telnetd's output path, their column followed. */
+static void
+tn_emit_data(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *p,
+        size_t n)
+{
+	tn_pty_out(ctx, p, n);
+	ledit_track(&st->ed, p, n);
 }
 
 /* Send a persona string; "%h" is the hostname, "%%" a percent sign. */
@@ -262,9 +243,9 @@ tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key, int track)
 		size_t run = i;
 		while (run < n && v[run] != '%')
 			run++;
-		tn_emit(ctx, st, v + i, run - i);
+		tn_emit(ctx, v + i, run - i);
 		if (track)
-			tn_col(st, v + i, run - i);
+			ledit_track(&st->ed, v + i, run - i);
 		if (run == n)
 			return;
 		if (run + 1 < n && v[run + 1] == 'h') {
@@ -274,139 +255,10 @@ tn_say(struct emu_ctx *ctx, struct telnet_state *st, const char *key, int track)
 			i = run + 2;
 			continue;
 		}
-		tn_emit(ctx, st, "%", 1);
-		st->col += track != 0;
+		tn_emit(ctx, "%", 1);
+		st->ed.col += track != 0;
 		i = run + 1 + (run + 1 < n && v[run + 1] == '%');
 	}
-}
-
-static int
-tn_ctrl(uint8_t c)
-{
-	return c < 0x20 || c == 0x7f;
-}
-
-/* The kernel's isalnum() (Latin-1 letters count) or '_'. */
-static int
-tn_word(uint8_t c)
-{
-	return (c >= '0' && c <= '9') ||
-	       ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') || c == '_' ||
-	       (c >= 0xc0 && c != 0xd7 && c != 0xf7);
-}
-
-/* Byte i of the line; beyond what is kept, a plain letter. */
-static uint8_t
-tn_at(const struct telnet_state *st, uint32_t i)
-{
-	return i < st->lcap ? st->lbuf[i] : 'x';
-}
-
-/* Echo as the tty does: ^X for controls, tabs to spaces (XTABS). */
-static void
-tn_echo_char(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
-{
-	static const char spaces[] = "        ";
-
-	if (c == '\t') {
-		unsigned n = 8 - (st->col & 7);
-		tn_emit(ctx, st, spaces, n);
-		st->col += n;
-	} else if (tn_ctrl(c)) {
-		uint8_t two[2] = {'^', (uint8_t)(c ^ 0x40)};
-		tn_emit(ctx, st, two, 2);
-		st->col += 2;
-	} else {
-		tn_emit_data(ctx, st, &c, 1);
-	}
-}
-
-static void
-tn_echo_erase(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
-{
-	static const char bs[] = "\b\b\b\b\b\b\b\b";
-	unsigned n;
-
-	if (c == '\t') {
-		/* back to the tab's column: count what follows the line's
-		 * start or the previous tab (n_tty's eraser) */
-		uint32_t i = st->len, num = 0;
-		int after_tab = 0;
-		if (i > st->lcap) {
-			num = i - LURE_MAX(st->canon, st->lcap);
-			i = LURE_MAX(st->canon, st->lcap);
-		}
-		for (; i > st->canon; i--) {
-			uint8_t d = tn_at(st, i - 1);
-			if (d == '\t') {
-				after_tab = 1;
-				break;
-			}
-			num += tn_ctrl(d) ? 2 : 1;
-		}
-		if (!after_tab)
-			num += st->col0;
-		n = 8 - (num & 7);
-		tn_emit(ctx, st, bs, n);
-		st->col -= LURE_MIN(st->col, n);
-		return;
-	}
-	for (n = tn_ctrl(c) ? 2 : 1; n > 0; n--) {
-		tn_emit(ctx, st, "\b \b", 3);
-		st->col -= st->col > 0;
-	}
-}
-
-static void
-tn_line_reset(struct telnet_state *st)
-{
-	st->len = st->canon = 0;
-	st->lnext = 0;
-}
-
-static void
-tn_put(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
-{
-	if (st->echo) {
-		if (st->len == st->canon)
-			st->col0 = st->col;
-		tn_echo_char(ctx, st, c);
-	}
-	if (st->len < st->lcap)
-		st->lbuf[st->len] = c;
-	if (st->len < UINT32_MAX)
-		st->len++;
-}
-
-static void
-tn_erase(struct emu_ctx *ctx, struct telnet_state *st, enum tn_erase kind)
-{
-	int seen_word = 0;
-
-	while (st->len > st->canon) {
-		uint8_t c = tn_at(st, st->len - 1);
-		if (kind == TE_WORD) {
-			if (tn_word(c))
-				seen_word = 1;
-			else if (seen_word)
-				break;
-		}
-		st->len--;
-		if (st->echo)
-			tn_echo_erase(ctx, st, c);
-		if (kind == TE_CHAR)
-			break;
-	}
-}
-
-static void
-tn_reprint(struct emu_ctx *ctx, struct telnet_state *st)
-{
-	tn_echo_char(ctx, st, C_REPRINT);
-	tn_emit(ctx, st, "\r\n", 2);
-	st->col = 0;
-	for (uint32_t i = st->canon; i < LURE_MIN(st->len, st->lcap); i++)
-		tn_echo_char(ctx, st, st->lbuf[i]);
 }
 
 /* --- events --------------------------------------------------------------- */
@@ -424,14 +276,15 @@ tn_options(struct event *e, struct telnet_state *st)
 	if (st->nopts) {
 		json[n++] = '[';
 		for (unsigned i = 0; i < st->nopts; i++)
-			n += (size_t)snprintf(json + n, sizeof json - n,
+			n += (size_t)fmt_snprintf(json + n, sizeof json - n,
 			        "%s\"%s:%u\"", i ? "," : "",
 			        verb[st->opts[i][0] - T_SB], st->opts[i][1]);
 		json[n++] = ']';
 		event_raw(e, "lure.telnet.options", json, n);
 	}
 	if (st->have_naws) {
-		snprintf(json, sizeof json, "%ux%u", st->naws_w, st->naws_h);
+		fmt_snprintf(
+		        json, sizeof json, "%ux%u", st->naws_w, st->naws_h);
 		event_str(e, "lure.telnet.naws", json);
 	}
 }
@@ -496,7 +349,7 @@ tn_sh_drain(struct emu_ctx *ctx, struct telnet_state *st)
 
 	if (!sh)
 		return 1;
-	tn_stage_flush(ctx, st);
+	tn_stage_flush(ctx);
 	while (sh->off < sh->len) {
 		size_t room = emu_space(ctx), run = sh->off;
 		uint8_t c = sh->out[sh->off];
@@ -504,7 +357,8 @@ tn_sh_drain(struct emu_ctx *ctx, struct telnet_state *st)
 			if (room < 2)
 				break;
 			(void)emu_send(ctx, c == '\n' ? crlf : iac2, 2);
-			tn_col(st, c == '\n' ? crlf : iac2, c == '\n' ? 2 : 1);
+			ledit_track(&st->ed, c == '\n' ? crlf : iac2,
+			        c == '\n' ? 2 : 1);
 			sh->off++;
 			continue;
 		}
@@ -514,7 +368,7 @@ tn_sh_drain(struct emu_ctx *ctx, struct telnet_state *st)
 		if (run == sh->off)
 			break;
 		(void)emu_send(ctx, sh->out + sh->off, run - sh->off);
-		tn_col(st, sh->out + sh->off, run - sh->off);
+		ledit_track(&st->ed, sh->out + sh->off, run - sh->off);
 		sh->off = (uint16_t)run;
 	}
 	if (sh->off < sh->len) {
@@ -562,11 +416,11 @@ tn_sh_start(struct emu_ctx *ctx, struct telnet_state *st)
 	st->st = TN_SHELL;
 	st->deadline = 0; /* login's time-out ends with login */
 	emu_timer(ctx, 0);
-	st->echo = 1; /* the shell's line editor echoes */
+	st->ed.echo = 1; /* the shell's line editor echoes */
 	st->ahead = 0; /* type-ahead is not flushed: the shell reads it */
-	st->lbuf = sh->line;
-	st->lcap = SHELL_LINE;
-	tn_line_reset(st);
+	st->ed.buf = sh->line;
+	st->ed.cap = SHELL_LINE;
+	ledit_reset(&st->ed);
 	tn_say(ctx, st, "telnet.login_ok", 1);
 	if (motd && (f = persona_file(motd)) != NULL) {
 		sh->len = (uint16_t)LURE_MIN(f->len, SHELL_OUT);
@@ -588,7 +442,7 @@ static void
 tn_line_shell(struct emu_ctx *ctx, struct telnet_state *st)
 {
 	struct tn_shell *sh = tn_sh(st);
-	uint32_t kept = LURE_MIN(st->len, st->lcap), k = 0;
+	uint32_t kept = ledit_kept(&st->ed), k = 0;
 	size_t outlen = 0;
 	enum shell_result r;
 	struct event *e;
@@ -599,7 +453,7 @@ tn_line_shell(struct emu_ctx *ctx, struct telnet_state *st)
 	}
 	while (k < kept && tn_blank(sh->line[k]))
 		k++;
-	tn_line_reset(st);
+	ledit_reset(&st->ed);
 	sh->off = sh->len = 0;
 	if (k == kept) { /* nothing to run: a new prompt */
 		tn_sh_prompt(ctx, sh);
@@ -653,10 +507,10 @@ tn_login(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *pw,
 		return;
 	if (st->tries < 255)
 		st->tries++;
-	tn_line_reset(st);
+	ledit_reset(&st->ed);
 	st->st = TN_DELAY;
 	st->ahead = 1;
-	st->echo = 0;
+	st->ed.echo = 0;
 	if (st->deadline && st->deadline <= now) {
 		tn_timeout(ctx, st);
 		return;
@@ -672,19 +526,19 @@ tn_login(struct emu_ctx *ctx, struct telnet_state *st, const uint8_t *pw,
 static void
 tn_line_user(struct emu_ctx *ctx, struct telnet_state *st)
 {
-	uint32_t kept = LURE_MIN(st->len, TN_LINE), first = 0, n;
+	uint32_t kept = ledit_kept(&st->ed), first = 0, n;
 
 	while (first < kept && tn_blank(st->line[first]))
 		first++;
-	if (first == st->len) { /* blank: prompt again, up to max_empty */
-		tn_line_reset(st);
+	if (first == st->ed.len) { /* blank: prompt again, up to max_empty */
+		ledit_reset(&st->ed);
 		if (st->max_empty && ++st->empties >= st->max_empty)
 			tn_finish(ctx, st);
 		else
 			tn_say(ctx, st, "telnet.login_prompt", 1);
 		return;
 	}
-	n = st->len - first;
+	n = st->ed.len - first;
 	/* fgets() into login's buffer found no newline: login exits */
 	if ((st->user_max && n > st->user_max) ||
 	        (first + 1 < kept &&
@@ -694,8 +548,8 @@ tn_line_user(struct emu_ctx *ctx, struct telnet_state *st)
 	}
 	st->user_len = (uint16_t)(kept - first);
 	memcpy(st->user, st->line + first, st->user_len);
-	st->user_cut = st->len > TN_LINE;
-	tn_line_reset(st);
+	st->user_cut = st->ed.len > TN_LINE;
+	ledit_reset(&st->ed);
 	st->st = TN_PASS;
 	st->ahead = 1; /* the password prompt follows the type-ahead's echo */
 }
@@ -703,7 +557,7 @@ tn_line_user(struct emu_ctx *ctx, struct telnet_state *st)
 static void
 tn_line_pass(struct emu_ctx *ctx, struct telnet_state *st)
 {
-	tn_login(ctx, st, st->line, st->len);
+	tn_login(ctx, st, st->line, st->ed.len);
 }
 
 /* Indexed by enum tn_state: a line ended (not type-ahead). */
@@ -717,12 +571,8 @@ static void (*const tn_on_line[TN__MAX])(
 static void
 tn_newline(struct emu_ctx *ctx, struct telnet_state *st)
 {
-	if (st->echo) {
-		tn_emit(ctx, st, "\r\n", 2);
-		st->col = 0;
-	}
 	if (st->ahead || st->st >= TN__MAX || !tn_on_line[st->st]) {
-		tn_line_reset(st);
+		ledit_reset(&st->ed);
 		return;
 	}
 	tn_on_line[st->st](ctx, st);
@@ -734,14 +584,12 @@ tn_eof(struct emu_ctx *ctx, struct telnet_state *st)
 {
 	if (st->ahead)
 		return;
-	if (st->len > st->canon) {
-		st->canon = st->len;
+	if (ledit_push(&st->ed))
 		return;
-	}
 	if (st->st == TN_USER || st->st == TN_SHELL) /* login or ash exits */
 		tn_finish(ctx, st);
 	else if (st->st == TN_PASS) /* the read got EOF */
-		tn_login(ctx, st, st->len ? st->line : NULL, st->len);
+		tn_login(ctx, st, st->ed.len ? st->line : NULL, st->ed.len);
 }
 
 /* ^C ^\ ^Z: the tty echoes, flushes the line and signals login. */
@@ -751,19 +599,19 @@ tn_signal(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 	struct tn_shell *sh = tn_sh(st);
 
 	if (st->st == TN_SHELL && sh) { /* ash: the line is dropped */
-		tn_echo_char(ctx, st, c);
-		tn_emit(ctx, st, "\r\n", 2);
-		st->col = 0;
-		tn_line_reset(st);
+		ledit_echo(&st->ed, c);
+		tn_emit(ctx, "\r\n", 2);
+		st->ed.col = 0;
+		ledit_reset(&st->ed);
 		sh->off = sh->len = 0;
 		tn_sh_prompt(ctx, sh);
 		tn_sh_drain(ctx, st);
 		return;
 	}
 	tn_stage_len = 0; /* the output flush (see tn_emit) */
-	if (st->echo)
-		tn_echo_char(ctx, st, c);
-	tn_line_reset(st);
+	if (st->ed.echo)
+		ledit_echo(&st->ed, c);
+	ledit_reset(&st->ed);
 	if (c == C_SUSP) /* login's process group is orphaned: ignored */
 		return;
 	if (c == C_INTR && st->st == TN_PASS && !st->ahead)
@@ -781,35 +629,12 @@ tn_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 		return;
 	if (st->st == TN_DELAY)
 		st->ahead = 1;
-	if (st->lnext) {
-		st->lnext = 0;
-		tn_put(ctx, st, c);
-		return;
+	switch (ledit_key(&st->ed, c)) {
+	case LEDIT_EOL: tn_newline(ctx, st); return;
+	case LEDIT_EOF: tn_eof(ctx, st); return;
+	case LEDIT_SIGNAL: tn_signal(ctx, st, c); return;
+	case LEDIT_NONE: return;
 	}
-	switch (c) {
-	case '\r': /* ICRNL */
-	case '\n': tn_newline(ctx, st); return;
-	case C_ERASE: tn_erase(ctx, st, TE_CHAR); return;
-	case C_WERASE: tn_erase(ctx, st, TE_WORD); return;
-	case C_KILL: tn_erase(ctx, st, TE_LINE); return;
-	case C_LNEXT:
-		st->lnext = 1;
-		if (st->echo)
-			tn_emit(ctx, st, "^\b", 2);
-		return;
-	case C_REPRINT:
-		if (!st->echo)
-			break;
-		tn_reprint(ctx, st);
-		return;
-	case C_EOF: tn_eof(ctx, st); return;
-	case C_START:
-	case C_STOP: return;
-	case C_INTR:
-	case C_QUIT:
-	case C_SUSP: tn_signal(ctx, st, c); return;
-	}
-	tn_put(ctx, st, c);
 }
 
 /* --- the telnet layer (telnetd) ------------------------------------------- */
@@ -959,9 +784,10 @@ telnet_open(struct emu_ctx *ctx, void *state)
 	st->max_tries = (uint8_t)tn_num("telnet.max_tries", 3, 255);
 	st->max_empty = (uint8_t)tn_num("telnet.max_empty", 10, 255);
 	st->user_max = (uint16_t)tn_num("telnet.user_max", 61, UINT16_MAX);
-	st->echo = st->echo_user = tn_num("telnet.echo", 1, 1) != 0;
-	st->lbuf = st->line;
-	st->lcap = TN_LINE;
+	ledit_init(&st->ed, st->line, TN_LINE);
+	st->ed.out = tn_pty_out;
+	st->ed.arg = ctx;
+	st->ed.echo = st->echo_user = tn_num("telnet.echo", 1, 1) != 0;
 	if (t) {
 		st->deadline = lure_now() + t;
 		emu_timer(ctx, t); /* fires while a line is being read too */
@@ -978,15 +804,15 @@ tn_input_end(struct emu_ctx *ctx, struct telnet_state *st)
 	if (st->st == TN_DELAY) {
 		/* login restored the echo when the password read ended: what
 		 * comes during the delay is echoed (then flushed unread) */
-		st->echo = st->echo_user;
+		st->ed.echo = st->echo_user;
 		return;
 	}
 	if (!st->ahead)
 		return;
 	st->ahead = 0;
-	tn_line_reset(st);
+	ledit_reset(&st->ed);
 	if (st->st == TN_PASS) {
-		st->echo = 0;
+		st->ed.echo = 0;
 		tn_say(ctx, st, "telnet.password_prompt", 1);
 	}
 }
@@ -1013,8 +839,8 @@ tn_delay_end(struct emu_ctx *ctx, struct telnet_state *st)
 	st->st = TN_USER;
 	st->ahead = 0;
 	st->empties = 0;
-	st->echo = st->echo_user;
-	tn_line_reset(st);
+	st->ed.echo = st->echo_user;
+	ledit_reset(&st->ed);
 	tn_say(ctx, st, "telnet.login_prompt", 1);
 }
 
@@ -1028,6 +854,7 @@ telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 
 	if (st->st >= TN_DONE)
 		return n;
+	st->ed.arg = ctx;
 	if (st->deadline && lure_now() >= st->deadline) {
 		tn_timeout(ctx, st);
 		return n;
@@ -1054,7 +881,7 @@ telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 			tn_parse[st->tp](ctx, st, p[i]);
 	}
 	tn_staging = 0;
-	tn_stage_flush(ctx, st);
+	tn_stage_flush(ctx);
 	if (st->st >= TN_DONE) { /* read, though login is gone */
 		for (; i < n; i++)
 			tn_raw(st, p[i]);
@@ -1073,6 +900,7 @@ telnet_timeout(struct emu_ctx *ctx, void *state)
 
 	if (st->st >= TN_DONE)
 		return;
+	st->ed.arg = ctx;
 	if (st->st == TN_SHELL) {
 		struct tn_shell *sh = tn_sh(st);
 		/* the last of the output went out from here: one more wake-up,
@@ -1103,8 +931,8 @@ telnet_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
 	if (sh) { /* back to the pool */
 		sh->used = 0;
 		st->shell = 0;
-		st->lbuf = st->line;
-		st->lcap = TN_LINE;
+		st->ed.buf = st->line;
+		st->ed.cap = TN_LINE;
 	}
 	if (!st->raw_data && !(st->raw_total && st->tp != TP_DATA))
 		return;

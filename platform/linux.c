@@ -9,6 +9,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "platform.h"
 
 int
@@ -24,24 +25,24 @@ platform_drop_privileges(const char *user)
 		char *end;
 		long v = strtol(user, &end, 10);
 		if (!*user || *end || v <= 0) {
-			fprintf(stderr, "lure: user \"%s\": no such user\n",
+			fmt_fprintf(stderr, "lure: user \"%s\": no such user\n",
 			        user);
 			return -1;
 		}
 		uid = (uid_t)v, gid = (gid_t)v;
 	}
 	if (uid == 0) {
-		fprintf(stderr, "lure: user \"%s\": is root\n", user);
+		fmt_fprintf(stderr, "lure: user \"%s\": is root\n", user);
 		return -1;
 	}
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
-		fprintf(stderr, "lure: drop to \"%s\": %s\n", user,
+		fmt_fprintf(stderr, "lure: drop to \"%s\": %s\n", user,
 		        strerror(errno));
 		return -1;
 	}
 	/* setuid() from root clears every capability set; check it stuck */
 	if (setuid(0) == 0) {
-		fprintf(stderr, "lure: drop to \"%s\": could regain root\n",
+		fmt_fprintf(stderr, "lure: drop to \"%s\": could regain root\n",
 		        user);
 		return -1;
 	}

@@ -2,7 +2,7 @@
  * DER (the shape of `openssl req -x509`: SKI, AKI, CA:TRUE), so a backend
  * only provides RSA key generation, public-key DER and a SHA-256 signature
  * (src/tls.h). Persona keys (tls.conf), all optional but the subject:
- *   tls.cert.subject     "C=CN, ST=ZJ, O=Acme, CN=${serial}" (${} expanded;
+ *   tls.cert.subject     [required] "C=CN, ST=ZJ, O=Acme, CN=${serial}" (${} expanded;
  *                        C ST L O OU CN emailAddress; no commas in values)
  *   tls.cert.issuer      as subject; default: the subject (self-signed)
  *   tls.cert.not_before  "YYYYMMDD" or "YYYYMMDDhhmmss", ${} expanded; a
@@ -15,6 +15,7 @@
 
 #include "certgen.h"
 #include "emu.h"
+#include "fmt.h"
 #include "identity.h"
 #include "lure.h"
 #include "persona.h"
@@ -106,7 +107,7 @@ name(struct der *out, const char *s, char *err, size_t errlen)
 		k = s;
 		v = strchr(k, '=');
 		if (!v) {
-			snprintf(err, errlen, "no '=' in \"%s\"", k);
+			fmt_snprintf(err, errlen, "no '=' in \"%s\"", k);
 			return -1;
 		}
 		kl = (size_t)(v - k);
@@ -125,7 +126,7 @@ name(struct der *out, const char *s, char *err, size_t errlen)
 			        memcmp(attrs[i].key, k, kl) == 0)
 				break;
 		if (i == LURE_ARRAY_LEN(attrs) || vl == 0) {
-			snprintf(err, errlen,
+			fmt_snprintf(err, errlen,
 			        "unknown or empty attribute \"%.*s\" (C ST L O "
 			        "OU CN emailAddress)",
 			        (int)kl, k);
@@ -151,11 +152,11 @@ timeval(struct der *d, long y, unsigned m, unsigned day, const char *hms)
 	char t[20];
 
 	if (y >= 1950 && y < 2050) {
-		snprintf(t, sizeof t, "%02ld%02u%02u%.6sZ", y % 100, m, day,
+		fmt_snprintf(t, sizeof t, "%02ld%02u%02u%.6sZ", y % 100, m, day,
 		        hms);
 		tlv(d, 0x17, t, 13);
 	} else {
-		snprintf(t, sizeof t, "%04ld%02u%02u%.6sZ", y, m, day, hms);
+		fmt_snprintf(t, sizeof t, "%04ld%02u%02u%.6sZ", y, m, day, hms);
 		tlv(d, 0x18, t, 15);
 	}
 }
@@ -228,7 +229,7 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 	if (strlen(not_before) < 8 || (y = lure_digits(not_before, 4)) < 0 ||
 	        (m = (unsigned)lure_digits(not_before + 4, 2)) < 1 || m > 12 ||
 	        (d = (unsigned)lure_digits(not_before + 6, 2)) < 1 || d > 31) {
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "tls.cert.not_before \"%s\": want "
 		        "YYYYMMDD[hhmmss]",
 		        not_before);
@@ -240,15 +241,15 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 	                (mm = (unsigned)lure_digits(not_before + 10, 2)) > 59 ||
 	                (ss = (unsigned)lure_digits(not_before + 12, 2)) >
 	                        59)) {
-		snprintf(err, errlen, "tls.cert.not_before \"%s\": bad time",
-		        not_before);
+		fmt_snprintf(err, errlen,
+		        "tls.cert.not_before \"%s\": bad time", not_before);
 		return -1;
 	}
-	snprintf(hms, sizeof hms, "%02u%02u%02u", hh, mm, ss);
+	fmt_snprintf(hms, sizeof hms, "%02u%02u%02u", hh, mm, ss);
 	if ((sl = tls_rsa_pubkey(key, keylen, w->spki, sizeof w->spki)) < 0 ||
 	        spki_bits(w->spki, (size_t)sl, &bits, &bitslen) < 0 ||
 	        tls_sha256(bits, bitslen, kid) < 0) {
-		snprintf(err, errlen, "the key is not a usable RSA key");
+		fmt_snprintf(err, errlen, "the key is not a usable RSA key");
 		return -1;
 	}
 	/* positive INTEGER: a leading 0 when the top bit is set */
@@ -300,14 +301,14 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 	memset(&w->tmp, 0, sizeof w->tmp);
 	wrap(&w->tmp, 0x30, &w->tbs);
 	if (w->tmp.err) {
-		snprintf(err, errlen, "certificate larger than %d bytes",
+		fmt_snprintf(err, errlen, "certificate larger than %d bytes",
 		        DER_MAX);
 		return -1;
 	}
 	gl = tls_rsa_sign_sha256(
 	        key, keylen, w->tmp.b, w->tmp.n, w->sig + 1, sizeof w->sig - 1);
 	if (gl < 0) {
-		snprintf(err, errlen, "signing the certificate failed");
+		fmt_snprintf(err, errlen, "signing the certificate failed");
 		return -1;
 	}
 	w->sig[0] = 0; /* no unused bits */
@@ -317,7 +318,7 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 	memset(&w->tmp, 0, sizeof w->tmp);
 	wrap(&w->tmp, 0x30, &w->cert);
 	if (w->tmp.err || w->tmp.n > cap) {
-		snprintf(err, errlen, "certificate larger than the buffer");
+		fmt_snprintf(err, errlen, "certificate larger than the buffer");
 		return -1;
 	}
 	memcpy(out, w->tmp.b, w->tmp.n);
@@ -333,7 +334,7 @@ certgen_make(const uint8_t *key, size_t keylen, const char *subject,
 	long n;
 
 	if (!w) {
-		snprintf(err, errlen, "out of memory");
+		fmt_snprintf(err, errlen, "out of memory");
 		return -1;
 	}
 	n = build(w, key, keylen, subject, issuer, serial, not_before, days,
@@ -372,7 +373,7 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 
 	subj = pvalue("tls.cert.subject", NULL, subject, sizeof subject);
 	if (!subj) {
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "persona %s: a tls port needs tls.cert.subject",
 		        persona_name);
 		return -1;
@@ -384,7 +385,7 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 	if (kt && (strncmp(kt, "rsa:", 4) != 0 ||
 	                  (bits = (unsigned)strtoul(kt + 4, &end, 10)) < 1024 ||
 	                  bits > 4096 || *end)) {
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "persona %s: tls.cert.key \"%s\": want rsa:BITS "
 		        "(1024-4096)",
 		        persona_name, kt);
@@ -392,7 +393,7 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 	}
 	if (strlen(nbv) == 8) { /* a date: the time of day per instance */
 		identity_derive("tls.cert.time", t, sizeof t);
-		snprintf(nb + 8, sizeof nb - 8, "%02u%02u%02u", t[0] % 24u,
+		fmt_snprintf(nb + 8, sizeof nb - 8, "%02u%02u%02u", t[0] % 24u,
 		        t[1] % 60u, t[2] % 60u);
 		if (nbv != nb)
 			memcpy(nb, nbv, 8);
@@ -407,7 +408,7 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 	cl = certgen_make(key, (size_t)kl, subj, iss, serial, nbv, days, cert,
 	        DER_MAX, e, sizeof e);
 	if (cl < 0) {
-		snprintf(err, errlen, "persona %s: tls certificate: %s",
+		fmt_snprintf(err, errlen, "persona %s: tls certificate: %s",
 		        persona_name, e);
 		return -1;
 	}
@@ -425,7 +426,7 @@ generate(char *err, size_t errlen)
 	int r = -1;
 
 	if (!buf)
-		snprintf(err, errlen, "out of memory for the TLS key");
+		fmt_snprintf(err, errlen, "out of memory for the TLS key");
 	else
 		r = generate_into(buf, buf + KEY_MAX, err, errlen);
 	free(buf);
@@ -439,7 +440,7 @@ certgen_setup(unsigned sessions, char *err, size_t errlen)
 	size_t kl, cl;
 	int any = 0;
 
-	for (size_t i = 0; i < persona_nports; i++)
+	for (size_t i = 0; LURE_TLS_SERVER && i < persona_nports; i++)
 		any |= persona_ports[i].tls;
 	if (!any)
 		return 0;

@@ -13,6 +13,7 @@
 #include <jsmn.h>
 
 #include "config.h"
+#include "fmt.h"
 #include "json.h"
 #include "lure.h"
 #include "persona.h"
@@ -147,10 +148,10 @@ fail(const struct parse *p, int off, const char *key, const char *msg)
 		off--;
 	where(p, off, &line, &col);
 	if (key)
-		fprintf(stderr, "lure: %s:%d:%d: key \"%s\": %s\n", p->name,
+		fmt_fprintf(stderr, "lure: %s:%d:%d: key \"%s\": %s\n", p->name,
 		        line, col, key, msg);
 	else
-		fprintf(stderr, "lure: %s:%d:%d: %s\n", p->name, line, col,
+		fmt_fprintf(stderr, "lure: %s:%d:%d: %s\n", p->name, line, col,
 		        msg);
 	return -1;
 }
@@ -210,7 +211,7 @@ want_str(const struct parse *p, int i, const char *key, char *out, size_t cap)
 		return fail(
 		        p, p->t[i].start, key, "\\u escapes are not supported");
 	if (r < 0) {
-		snprintf(msg, sizeof msg,
+		fmt_snprintf(msg, sizeof msg,
 		        "string too long (max %zu bytes) or holds control "
 		        "bytes",
 		        cap - 1);
@@ -229,8 +230,8 @@ want_int(const struct parse *p, int i, const char *key, long min, long max,
 	const jsmntok_t *t = &p->t[i];
 	int n = t->end - t->start;
 
-	snprintf(msg, sizeof msg, "expected an integer from %ld to %ld", min,
-	        max);
+	fmt_snprintf(msg, sizeof msg, "expected an integer from %ld to %ld",
+	        min, max);
 	if (t->type != JSMN_PRIMITIVE || n <= 0 || n >= (int)sizeof buf)
 		return fail(p, t->start, key, msg);
 	memcpy(buf, p->js + t->start, (size_t)n);
@@ -308,7 +309,7 @@ parse_list(const struct parse *p, int i, struct config *c, const char *key,
 		        p, p->t[i].start, key, "expected an array of strings");
 	max = type == K_LISTEN ? CONFIG_MAX_LISTEN : CONFIG_MAX_EXCLUDE;
 	if (n > max) {
-		snprintf(s, sizeof s, "at most %d entries", max);
+		fmt_snprintf(s, sizeof s, "at most %d entries", max);
 		return fail(p, p->t[i].start, key, s);
 	}
 	if (type == K_LISTEN && n == 0)
@@ -353,7 +354,7 @@ parse_ports(const struct parse *p, int i, struct config *c)
 
 		if (tok_str(p, j, name, sizeof name) < 0)
 			name[0] = 0;
-		snprintf(path, sizeof path, "ports.%s", name);
+		fmt_snprintf(path, sizeof path, "ports.%s", name);
 		from = strtol(name, &end, 10);
 		if (!name[0] || *end || from < 1 || from > 65535)
 			return fail(p, p->t[j].start, path,
@@ -443,9 +444,9 @@ parse_object(const struct parse *p, int i, struct config *c, const char *prefix)
 		size_t q;
 
 		if (tok_str(p, j, name, sizeof name) < 0)
-			snprintf(name, sizeof name, "%.*s...", 40,
+			fmt_snprintf(name, sizeof name, "%.*s...", 40,
 			        p->js + p->t[j].start);
-		snprintf(path, sizeof path, "%s%s%s", prefix,
+		fmt_snprintf(path, sizeof path, "%s%s%s", prefix,
 		        *prefix ? "." : "", name);
 		for (q = 0; q < LURE_ARRAY_LEN(keys) && !strchr(name, '.'); q++)
 			if (strcmp(keys[q].path, path) == 0) {
@@ -503,7 +504,7 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 			if (moved && persona_ports[q].port + c->port_offset >
 			                     65535) {
 				char msg[96];
-				snprintf(msg, sizeof msg,
+				fmt_snprintf(msg, sizeof msg,
 				        "moves persona port %u "
 				        "past 65535",
 				        persona_ports[q].port);
@@ -523,18 +524,18 @@ config_load(struct config *c, const char *file)
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
+		fmt_fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
 		return -1;
 	}
 	while ((n = read(fd, buf + got, sizeof buf - 1 - (size_t)got)) > 0)
 		got += n;
 	close(fd);
 	if (n < 0) {
-		fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
+		fmt_fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
 		return -1;
 	}
 	if (got >= CONFIG_MAX_BYTES) {
-		fprintf(stderr, "lure: %s: larger than %d bytes\n", file,
+		fmt_fprintf(stderr, "lure: %s: larger than %d bytes\n", file,
 		        CONFIG_MAX_BYTES);
 		return -1;
 	}

@@ -48,7 +48,7 @@ struct config {
 	/* elasticsearch shipping ("" url = off) */
 	struct config_es {
 		char url[512];
-		char index[128]; /* strftime pattern on event time, UTC */
+		char index[128]; /* %Y %m %d %H...: event time, UTC */
 		int data_stream; /* index names a data stream */
 		char user[128], password[128], api_key[256];
 		char ca_file[256];

@@ -2,11 +2,10 @@
  * (struct conn, emulator state, input, output) so an idle connection only
  * touches the pages it uses: RSS grows with traffic, not with max_conns.
  * An error closes one connection, never the process.
- * On a tls port (persona "port 443 tcp http tls") the first bytes are the
- * ClientHello, gathered in the input buffer and fingerprinted (tlshello.h)
- * whatever happens next; then a server session from the fixed pool of
- * src/tls.h takes the socket bytes and the emulator sees plaintext only,
- * exactly as on a plain port (input buffer in, emu_ctx output out). */
+ * On a tls port (persona "port 443 tcp http tls") src/conn_tls.c sits
+ * between the socket and the slot's buffers: the ClientHello first, then a
+ * server session; the emulator sees plaintext only, exactly as on a plain
+ * port (input buffer in, emu_ctx output out). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,11 +18,12 @@
 
 #include "config.h"
 #include "conn.h"
+#include "conn_tls.h"
 #include "emu_ctx.h"
+#include "fmt.h"
 #include "lure.h"
 #include "persona.h"
 #include "tls.h"
-#include "tlshello.h"
 
 #define LISTEN_MAX 256
 #define ACCEPT_BURST 64
@@ -36,6 +36,7 @@ struct listener {
 	uint16_t port, persona_port;
 	const struct emulator *emu;
 	char addr[48];
+	char local[48]; /* a specific bound address as accept sees it; "" */
 };
 
 struct conn {
@@ -48,6 +49,8 @@ struct conn {
 	int64_t t_open, t_active;
 	uint64_t bytes_in, bytes_out;
 	size_t in_len, in_cap; /* input bytes held; most held */
+	int64_t next_at; /* kept by conn_tick() for conn_poll_prepare() */
+	short want; /* poll events, likewise */
 	struct emu_ctx ctx;
 };
 
@@ -72,22 +75,12 @@ static uint32_t *poll_ref; /* listener i: i; connection s: LISTEN_MAX + s */
 static size_t poll_n;
 static uint64_t session_counter;
 
-/* tls ports: per slot, allocated only when a tls listener exists */
-enum { CT_HELLO, CT_SHAKE, CT_OPEN };
-struct conn_tls {
-	struct tls *t; /* NULL while the ClientHello is gathered */
-	uint8_t st, opened, notified;
-	char ja3[33], ja4[37];
-};
-static struct conn_tls *ctls;
-/* event.dataset "lure.tls" for the ClientHello event */
-static const struct emulator tls_hello_emu = {
-        .name = "tls", .transports = EMU_TCP};
-
+/* a tls port's connection (always 0 when the persona has none: the
+ * calls to conn_tls.c compile out) */
 static int
 is_tls(size_t slot)
 {
-	return conns[slot].l->tls;
+	return LURE_TLS_SERVER && conns[slot].l->tls;
 }
 
 static int
@@ -100,6 +93,25 @@ static void *
 state_of(size_t slot)
 {
 	return states + slot * state_max;
+}
+
+/* The slot as conn_tls.c sees it. */
+static const struct conn_tls_io *
+io_of(size_t slot, struct conn_tls_io *io)
+{
+	struct conn *c = &conns[slot];
+
+	io->fd = c->fd;
+	io->in = inbufs + slot * in_stride;
+	io->in_len = &c->in_len;
+	io->in_cap = c->in_cap;
+	io->peer_eof = &c->peer_eof;
+	io->bytes_in = &c->bytes_in;
+	io->bytes_out = &c->bytes_out;
+	io->t_active = &c->t_active;
+	io->ctx = &c->ctx;
+	io->state = state_of(slot);
+	return io;
 }
 
 static uint32_t
@@ -149,19 +161,39 @@ addr_of(const struct sockaddr_storage *ss, int *family, uint8_t ip[16],
 		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
 			*family = 4;
 			memcpy(ip, s6->sin6_addr.s6_addr + 12, 4);
-			inet_ntop(AF_INET, ip, text, (socklen_t)cap);
+			fmt_ntop(AF_INET, ip, text, cap);
 		} else {
 			*family = 6;
 			memcpy(ip, s6->sin6_addr.s6_addr, 16);
-			inet_ntop(AF_INET6, ip, text, (socklen_t)cap);
+			fmt_ntop(AF_INET6, ip, text, cap);
 		}
 	} else {
 		const struct sockaddr_in *s4 = (const void *)ss;
 		*family = 4;
 		*port = ntohs(s4->sin_port);
 		memcpy(ip, &s4->sin_addr, 4);
-		inet_ntop(AF_INET, ip, text, (socklen_t)cap);
+		fmt_ntop(AF_INET, ip, text, cap);
 	}
+}
+
+/* A listener bound to one address: that address as accepted sockets'
+ * getsockname() would give it, so accept need not ask (l->local stays ""
+ * for a wildcard). */
+static void
+local_of(struct listener *l)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	uint8_t ip[16];
+	uint16_t port;
+	int family;
+
+	l->local[0] = 0;
+	if (getsockname(l->fd, (struct sockaddr *)&ss, &sl) < 0)
+		return;
+	addr_of(&ss, &family, ip, &port, l->local, sizeof l->local);
+	if (strcmp(l->local, "0.0.0.0") == 0 || strcmp(l->local, "::") == 0)
+		l->local[0] = 0;
 }
 
 /* A UDP port on the IPv4 wildcard also listens on the persona's multicast
@@ -175,7 +207,8 @@ join_group(int fd, const struct listener *l, const char *addr)
 	const char *g;
 	struct ip_mreqn m;
 
-	snprintf(key, sizeof key, "multicast.%u", (unsigned)l->persona_port);
+	fmt_snprintf(
+	        key, sizeof key, "multicast.%u", (unsigned)l->persona_port);
 	if (l->transport != EMU_UDP || strcmp(addr, "0.0.0.0") != 0 ||
 	        !(g = persona_get(key, NULL)))
 		return;
@@ -229,7 +262,8 @@ bind_one(struct listener *l, const char *addr)
 	}
 	join_group(fd, l, addr);
 	l->fd = fd;
-	snprintf(l->addr, sizeof l->addr, "%s", addr);
+	fmt_snprintf(l->addr, sizeof l->addr, "%s", addr);
+	local_of(l);
 	return 0;
 }
 
@@ -270,7 +304,7 @@ conn_setup(const struct config *c)
 	poll_ref = calloc(poll_cap, sizeof *poll_ref);
 	if (!conns || !states || !inbufs || !outbufs || !ip_bucket ||
 	        !poll_ref) {
-		fprintf(stderr, "lure: out of memory for %u connections\n",
+		fmt_fprintf(stderr, "lure: out of memory for %u connections\n",
 		        c->max_conns);
 		return -1;
 	}
@@ -285,14 +319,14 @@ conn_setup(const struct config *c)
 		uint16_t port = local_port(c, pp->port, offset);
 
 		if (!emu) {
-			fprintf(stderr,
+			fmt_fprintf(stderr,
 			        "lure: port %u: emulator \"%s\" is not "
 			        "compiled in\n",
 			        pp->port, pp->emu);
 			return -1;
 		}
 		if (!(emu->transports & pp->transport)) {
-			fprintf(stderr,
+			fmt_fprintf(stderr,
 			        "lure: port %u: emulator \"%s\" cannot "
 			        "serve %s\n",
 			        pp->port, pp->emu,
@@ -310,7 +344,7 @@ conn_setup(const struct config *c)
 		for (int a = 0; a < c->nlisten; a++) {
 			struct listener *l = &listeners[nlisteners];
 			if (nlisteners == LISTEN_MAX) {
-				fprintf(stderr,
+				fmt_fprintf(stderr,
 				        "lure: more than %d listeners\n",
 				        LISTEN_MAX);
 				return -1;
@@ -328,7 +362,7 @@ conn_setup(const struct config *c)
 					        c->listen[a], port);
 					continue;
 				}
-				fprintf(stderr,
+				fmt_fprintf(stderr,
 				        "lure: bind %s port %u/%s: %s\n",
 				        c->listen[a], port,
 				        pp->transport == EMU_UDP ? "udp"
@@ -336,7 +370,7 @@ conn_setup(const struct config *c)
 				        strerror(errno));
 				return -1;
 			}
-			jl += (size_t)snprintf(listeners_json + jl,
+			jl += (size_t)fmt_snprintf(listeners_json + jl,
 			        sizeof listeners_json - jl,
 			        "%s{\"address\":\"%s\",\"port\":%u,"
 			        "\"persona_port\":%u,\"transport\":\"%s\","
@@ -347,11 +381,11 @@ conn_setup(const struct config *c)
 			nlisteners++;
 		}
 	}
-	snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
-	for (size_t i = 0; i < nlisteners && !ctls; i++)
-		if (listeners[i].tls &&
-		        !(ctls = calloc(c->max_conns, sizeof *ctls))) {
-			fprintf(stderr, "lure: out of memory for TLS state\n");
+	fmt_snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
+	for (size_t i = 0; LURE_TLS_SERVER && i < nlisteners; i++)
+		if (listeners[i].tls && conn_tls_setup(c->max_conns) < 0) {
+			fmt_fprintf(
+			        stderr, "lure: out of memory for TLS state\n");
 			return -1;
 		}
 	return 0;
@@ -369,246 +403,6 @@ conn_poll_max(void)
 	return cfg->max_conns + nlisteners;
 }
 
-/* connection.close on a tls port: what the handshake came to. */
-static void
-tls_close_fields(struct event *e, size_t slot)
-{
-	struct conn_tls *x = &ctls[slot];
-	const char *v, *cs;
-
-	event_bool(e, "tls.established", x->st == CT_OPEN);
-	if (!x->t)
-		return;
-	tls_info(x->t, &v, &cs);
-	if (v[0] && strncmp(v, "TLSv", 4) == 0) {
-		event_str(e, "tls.version_protocol", "tls");
-		event_str(e, "tls.version", v + 4);
-	}
-	if (cs[0])
-		event_str(e, "tls.cipher", cs);
-	if (tls_error(x->t)[0])
-		event_str(e, "error.message", tls_error(x->t));
-}
-
-static void
-close_conn(size_t slot, enum emu_close_reason why);
-
-/* One request event (event.dataset lure.tls) for the ClientHello: the
- * fingerprints, or why there are none. */
-static void
-hello_event(size_t slot, int r, const struct tlshello *h, int busy)
-{
-	struct conn *c = &conns[slot];
-	const struct emulator *emu = c->ctx.emu;
-	struct event *e;
-	char list[512];
-	size_t n = 0;
-
-	c->ctx.emu = &tls_hello_emu;
-	e = emu_event(&c->ctx, "request");
-	c->ctx.emu = emu;
-	if (!e)
-		return;
-	if (r == TLSHELLO_DONE) {
-		event_str(e, "lure.tls_hello.ja3_string", h->ja3_str);
-		event_str(e, "lure.tls_hello.ja4_r", h->ja4_r);
-		if (h->sni_len)
-			event_bytes(e, "tls.client.server_name", h->sni,
-			        h->sni_len, 256);
-		/* ALPN names as "h2,http/1.1" (escaped as attacker bytes) */
-		for (size_t i = 0; i + 1 <= h->alpn_len;) {
-			size_t l = h->alpn[i];
-			if (i + 1 + l > h->alpn_len || n + l + 1 >= sizeof list)
-				break;
-			if (n)
-				list[n++] = ',';
-			memcpy(list + n, h->alpn + i + 1, l);
-			n += l;
-			i += 1 + l;
-		}
-		if (n)
-			event_bytes(e, "lure.tls_hello.alpn", list, n, 256);
-		n = 0;
-		for (size_t i = 0; i < h->nversions && n + 6 < sizeof list; i++)
-			n += (size_t)snprintf(list + n, sizeof list - n,
-			        "%s%04x", i ? "," : "", h->versions[i]);
-		if (n)
-			event_str(e, "lure.tls_hello.versions", list);
-		if (h->truncated)
-			event_bool(e, "lure.tls_hello.truncated", 1);
-		if (busy)
-			event_bool(e, "lure.tls_hello.busy", 1);
-	} else {
-		event_str(e, "error.message",
-		        h->error ? h->error
-		                 : "connection closed before a complete "
-		                   "ClientHello");
-		event_bytes(e, "lure.payload", inbufs + slot * in_stride,
-		        c->in_len, 256);
-	}
-	event_commit(e);
-}
-
-/* Socket -> ClientHello: gather in the input buffer until tlshello has a
- * verdict, then hand every byte to a new server session. Returns -1 when
- * the connection was closed. */
-static int
-tls_hello(size_t slot)
-{
-	static struct tlshello h;
-	struct conn *c = &conns[slot];
-	struct conn_tls *x = &ctls[slot];
-	uint8_t *in = inbufs + slot * in_stride, *p;
-	int r = tlshello_parse(in, c->in_len, &h);
-	size_t off = 0, n;
-
-	if (r == TLSHELLO_MORE && c->in_len < c->in_cap && !c->peer_eof)
-		return 0;
-	if (c->in_len == 0) { /* opened and closed: a port scan, no hello */
-		close_conn(slot, EMU_CLOSE_PEER);
-		return -1;
-	}
-	if (r == TLSHELLO_MORE && c->in_len == c->in_cap)
-		h.error = "ClientHello larger than the input buffer";
-	if (r != TLSHELLO_DONE) {
-		hello_event(slot, r == TLSHELLO_MORE ? TLSHELLO_BAD : r, &h, 0);
-		close_conn(slot, EMU_CLOSE_INPUT);
-		return -1;
-	}
-	memcpy(x->ja3, h.ja3, sizeof x->ja3);
-	memcpy(x->ja4, h.ja4, sizeof x->ja4);
-	c->ctx.tls_ja3 = x->ja3;
-	c->ctx.tls_ja4 = x->ja4;
-	x->t = tls_server_new();
-	hello_event(slot, r, &h, x->t == NULL);
-	/* overloaded: the device drops the connection (the event says so;
-	 * no log line, which a flood would fill) */
-	if (!x->t) {
-		close_conn(slot, EMU_CLOSE_ERROR);
-		return -1;
-	}
-	x->st = CT_SHAKE;
-	while (off < c->in_len) {
-		if ((n = tls_net_in_space(x->t, &p)) == 0 &&
-		        tls_handshake(x->t) == TLS_ERR)
-			break;
-		if (n == 0 && (n = tls_net_in_space(x->t, &p)) == 0)
-			break;
-		n = LURE_MIN(n, c->in_len - off);
-		memcpy(p, in + off, n);
-		tls_net_in_done(x->t, n);
-		off += n;
-	}
-	c->in_len = 0; /* from now on the input buffer holds plaintext */
-	if (c->peer_eof)
-		tls_net_in_done(x->t, 0);
-	c->peer_eof = 0; /* the engine reports the end of the stream */
-	return 0;
-}
-
-/* A failed session's fatal alert (handshake_failure, protocol_version...)
- * goes out before the close, as a TLS server's would: best effort, once. */
-static void
-tls_last_words(size_t slot)
-{
-	struct conn *c = &conns[slot];
-	const uint8_t *p;
-	size_t n = tls_net_out_pending(ctls[slot].t, &p);
-	ssize_t w = n ? send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT) : 0;
-
-	if (w > 0)
-		c->bytes_out += (uint64_t)w;
-}
-
-/* Engine -> input buffer: advance the handshake, then decrypt into the
- * input buffer while there is room. Returns -1 when closed. */
-static int
-tls_pull(size_t slot)
-{
-	struct conn *c = &conns[slot];
-	struct conn_tls *x = &ctls[slot];
-	uint8_t *in = inbufs + slot * in_stride;
-	ssize_t r;
-
-	if (!x->t)
-		return 0;
-	if (x->st == CT_SHAKE) {
-		int h = tls_handshake(x->t);
-		if (h == TLS_ERR) {
-			tls_last_words(slot);
-			close_conn(slot, EMU_CLOSE_ERROR);
-			return -1;
-		}
-		if (h == TLS_WANT_IO)
-			return 0;
-		x->st = CT_OPEN;
-		x->opened = 1;
-		if (c->l->emu->on_open)
-			c->l->emu->on_open(&c->ctx, state_of(slot));
-	}
-	while (!c->peer_eof && c->in_len < c->in_cap) {
-		r = tls_read(x->t, in + c->in_len, c->in_cap - c->in_len);
-		if (r == TLS_WANT_IO)
-			break;
-		if (r == TLS_ERR) {
-			tls_last_words(slot);
-			close_conn(slot, EMU_CLOSE_ERROR);
-			return -1;
-		}
-		if (r == 0)
-			c->peer_eof = 1;
-		c->in_len += (size_t)r;
-	}
-	return 0;
-}
-
-/* Emulator output -> engine -> socket. Returns -1 when closed, 1 when
- * the socket took all there was. */
-static int
-tls_flush(size_t slot)
-{
-	struct conn *c = &conns[slot];
-	struct conn_tls *x = &ctls[slot];
-	const uint8_t *p;
-	size_t n;
-	ssize_t w;
-
-	if (!x->t)
-		return 1;
-	for (int guard = 0; guard < 256; guard++) {
-		int moved = 0;
-		while (x->st == CT_OPEN &&
-		        (n = emu_ctx_peek(&c->ctx, &p)) > 0) {
-			w = tls_write(x->t, p, n);
-			if (w == TLS_WANT_IO)
-				break;
-			if (w <= 0) {
-				close_conn(slot, EMU_CLOSE_ERROR);
-				return -1;
-			}
-			emu_ctx_sent(&c->ctx, (size_t)w);
-		}
-		while ((n = tls_net_out_pending(x->t, &p)) > 0) {
-			w = send(c->fd, p, n, MSG_NOSIGNAL);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-				return 0;
-			if (w <= 0) {
-				close_conn(slot, EMU_CLOSE_ERROR);
-				return -1;
-			}
-			tls_net_out_done(x->t, (size_t)w);
-			c->bytes_out += (uint64_t)w;
-			c->t_active = lure_now();
-			moved = 1;
-		}
-		if (!moved || !emu_ctx_pending(&c->ctx))
-			break;
-	}
-	return tls_net_out_pending(x->t, &p) == 0;
-}
-
 static void
 close_conn(size_t slot, enum emu_close_reason why)
 {
@@ -617,7 +411,7 @@ close_conn(size_t slot, enum emu_close_reason why)
 
 	if (c->fd < 0)
 		return;
-	if (c->l->emu->on_close && (!is_tls(slot) || ctls[slot].opened))
+	if (c->l->emu->on_close && (!is_tls(slot) || conn_tls_opened(slot)))
 		c->l->emu->on_close(&c->ctx, state_of(slot), why);
 	if ((e = emu_event(&c->ctx, "connection.close"))) {
 		event_int(e, "event.duration",
@@ -626,13 +420,11 @@ close_conn(size_t slot, enum emu_close_reason why)
 		event_int(e, "destination.bytes", (int64_t)c->bytes_out);
 		event_str(e, "event.reason", emu_close_reason_name[why]);
 		if (is_tls(slot))
-			tls_close_fields(e, slot);
+			conn_tls_close_fields(e, slot);
 		event_commit(e);
 	}
-	if (is_tls(slot) && ctls[slot].t) {
-		tls_free(ctls[slot].t);
-		ctls[slot].t = NULL;
-	}
+	if (is_tls(slot))
+		conn_tls_free(slot);
 	close(c->fd);
 	c->fd = -1;
 	ip_remove(slot);
@@ -647,31 +439,21 @@ static void
 flush_conn(size_t slot)
 {
 	struct conn *c = &conns[slot];
-	const uint8_t *p;
-	size_t n;
 
 	if (is_tls(slot)) {
-		int r = tls_flush(slot);
-		if (r < 0)
-			return;
-		if (c->ctx.close && !emu_ctx_pending(&c->ctx) && r == 1 &&
-		        ctls[slot].t && !ctls[slot].notified &&
-		        ctls[slot].st == CT_OPEN) {
-			/* the device closes with close_notify, as servers do */
-			ctls[slot].notified = 1;
-			tls_close_notify(ctls[slot].t);
-			if ((r = tls_flush(slot)) < 0)
-				return;
-		}
-		if (r == 1 && c->ctx.close && !emu_ctx_pending(&c->ctx))
-			close_conn(slot, EMU_CLOSE_EMU);
-		else if (r == 1 && c->peer_eof && !c->ctx.wake_at &&
-		         !emu_ctx_pending(&c->ctx))
-			close_conn(slot, EMU_CLOSE_PEER);
+		struct conn_tls_io io;
+		enum emu_close_reason why;
+		if (conn_tls_flush(slot, io_of(slot, &io), &why) < 0)
+			close_conn(slot, why);
 		return;
 	}
-	while ((n = emu_ctx_peek(&c->ctx, &p)) > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
+	while (emu_ctx_pending(&c->ctx)) {
+		/* copied bytes and a referenced page in one call */
+		size_t first = c->ctx.out_len - c->ctx.out_off;
+		struct iovec iov[2] = {{c->ctx.out + c->ctx.out_off, first},
+		        {(void *)c->ctx.ref, c->ctx.ref_len}};
+		struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+		ssize_t w = sendmsg(c->fd, &mh, MSG_NOSIGNAL);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -680,7 +462,12 @@ flush_conn(size_t slot)
 			close_conn(slot, EMU_CLOSE_ERROR);
 			return;
 		}
-		emu_ctx_sent(&c->ctx, (size_t)w);
+		if ((size_t)w > first) {
+			emu_ctx_sent(&c->ctx, first);
+			emu_ctx_sent(&c->ctx, (size_t)w - first);
+		} else {
+			emu_ctx_sent(&c->ctx, (size_t)w);
+		}
 		c->bytes_out += (uint64_t)w;
 		c->t_active = lure_now();
 	}
@@ -698,8 +485,13 @@ serve(size_t slot)
 
 	for (int guard = 0; guard < 64 && c->fd >= 0; guard++) {
 		size_t before;
-		if (is_tls(slot) && tls_pull(slot) < 0)
+		struct conn_tls_io io;
+		enum emu_close_reason why;
+		if (is_tls(slot) &&
+		        conn_tls_pull(slot, io_of(slot, &io), &why) < 0) {
+			close_conn(slot, why);
 			return;
+		}
 		before = c->in_len;
 		if (emu_ctx_pump(&c->ctx, state_of(slot),
 		            inbufs + slot * in_stride, &c->in_len,
@@ -769,13 +561,15 @@ accept_tcp(struct listener *l)
 		c->ctx.persona_port = l->persona_port;
 		c->ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
 		c->ctx.excluded = config_excluded(cfg, family, ip);
-		if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
+		if (l->local[0]) /* nginx too asks only a wildcard socket */
+			memcpy(c->ctx.dst_ip, l->local, sizeof l->local);
+		else if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
 			addr_of(&local, &family, lip, &lport, c->ctx.dst_ip,
 			        sizeof c->ctx.dst_ip);
 		else
-			snprintf(c->ctx.dst_ip, sizeof c->ctx.dst_ip, "%s",
+			fmt_snprintf(c->ctx.dst_ip, sizeof c->ctx.dst_ip, "%s",
 			        l->addr);
-		snprintf(c->ctx.session, sizeof c->ctx.session, "%s-%llu",
+		fmt_snprintf(c->ctx.session, sizeof c->ctx.session, "%s-%llu",
 		        event_identity()->boot_id,
 		        (unsigned long long)++session_counter);
 		nopen++;
@@ -784,8 +578,8 @@ accept_tcp(struct listener *l)
 			event_commit(e);
 		if (l->emu->state_size)
 			memset(state_of(slot), 0, l->emu->state_size);
-		if (l->tls) /* on_open once the handshake is done */
-			memset(&ctls[slot], 0, sizeof ctls[slot]);
+		if (is_tls(slot)) /* on_open once the handshake is done */
+			conn_tls_reset(slot);
 		else if (l->emu->on_open)
 			l->emu->on_open(&c->ctx, state_of(slot));
 		serve(slot);
@@ -802,8 +596,7 @@ udp_local_addr(
 		if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
 			struct in_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof pi);
-			inet_ntop(AF_INET, &pi.ipi_spec_dst, text,
-			        (socklen_t)cap);
+			fmt_ntop(AF_INET, &pi.ipi_spec_dst, text, cap);
 			return;
 		}
 		if (c->cmsg_level == IPPROTO_IPV6 &&
@@ -811,15 +604,14 @@ udp_local_addr(
 			struct in6_pktinfo pi;
 			memcpy(&pi, CMSG_DATA(c), sizeof pi);
 			if (IN6_IS_ADDR_V4MAPPED(&pi.ipi6_addr))
-				inet_ntop(AF_INET, pi.ipi6_addr.s6_addr + 12,
-				        text, (socklen_t)cap);
+				fmt_ntop(AF_INET, pi.ipi6_addr.s6_addr + 12,
+				        text, cap);
 			else
-				inet_ntop(AF_INET6, &pi.ipi6_addr, text,
-				        (socklen_t)cap);
+				fmt_ntop(AF_INET6, &pi.ipi6_addr, text, cap);
 			return;
 		}
 	}
-	snprintf(text, cap, "%s", l->addr);
+	fmt_snprintf(text, cap, "%s", l->addr);
 }
 
 static void
@@ -894,31 +686,28 @@ recv_udp(struct listener *l)
 static void
 read_tls(size_t slot)
 {
-	struct conn *c = &conns[slot];
-	uint8_t *p;
-	size_t space = tls_net_in_space(ctls[slot].t, &p);
-	ssize_t n;
+	struct conn_tls_io io;
+	enum emu_close_reason why;
+	int r = conn_tls_recv(slot, io_of(slot, &io), cfg->max_input, &why);
 
-	if (space == 0) {
+	if (r < 0)
+		close_conn(slot, why);
+	else if (r == 0)
 		serve(slot);
-		return;
+}
+
+/* Socket bytes in the input buffer -> ClientHello. -1: closed. */
+static int
+tls_hello(size_t slot)
+{
+	struct conn_tls_io io;
+	enum emu_close_reason why;
+
+	if (conn_tls_hello(slot, io_of(slot, &io), &why) < 0) {
+		close_conn(slot, why);
+		return -1;
 	}
-	n = recv(c->fd, p, space, 0);
-	if (n < 0) {
-		if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-			close_conn(slot, errno == ECONNRESET ? EMU_CLOSE_PEER
-			                                     : EMU_CLOSE_ERROR);
-		return;
-	}
-	tls_net_in_done(ctls[slot].t, (size_t)n);
-	c->bytes_in += (uint64_t)n;
-	if (n > 0)
-		c->t_active = lure_now();
-	if (c->bytes_in > cfg->max_input) {
-		close_conn(slot, EMU_CLOSE_INPUT);
-		return;
-	}
-	serve(slot);
+	return 0;
 }
 
 static void
@@ -928,7 +717,7 @@ read_conn(size_t slot)
 	uint8_t *in = inbufs + slot * in_stride;
 	ssize_t n;
 
-	if (is_tls(slot) && ctls[slot].t) {
+	if (is_tls(slot) && conn_tls_active(slot)) {
 		read_tls(slot);
 		return;
 	}
@@ -1010,43 +799,32 @@ tick_conn(size_t slot, int64_t now)
 static short
 tls_wants(size_t s)
 {
-	struct conn *c = &conns[s];
-	const uint8_t *o;
-	uint8_t *i;
+	struct conn_tls_io io;
+	int ev = conn_tls_wants(s, io_of(s, &io));
 
-	for (int pass = 0; pass < 2; pass++) {
-		if (tls_net_out_pending(ctls[s].t, &o) ||
-		        (emu_ctx_pending(&c->ctx) && ctls[s].st == CT_OPEN))
-			return POLLOUT;
-		if (c->peer_eof || c->ctx.wake_at || c->in_len >= c->in_cap)
-			return 0;
-		if (tls_net_in_space(ctls[s].t, &i))
-			return POLLIN;
-		if (pass == 0)
-			serve(s);
-		if (c->fd < 0)
+	if (ev == CONN_TLS_STUCK) {
+		serve(s);
+		if (conns[s].fd < 0)
 			return -1;
+		ev = conn_tls_wants(s, io_of(s, &io));
 	}
-	close_conn(s, EMU_CLOSE_ERROR);
-	return -1;
+	if (ev == CONN_TLS_STUCK) {
+		close_conn(s, EMU_CLOSE_ERROR);
+		return -1;
+	}
+	return (short)ev;
 }
 
-size_t
-conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
+void
+conn_tick(int64_t now)
 {
-	int64_t now = lure_now();
-	size_t n = 0;
-
-	for (size_t s = 0; s < used && n < cap; s++) {
+	for (size_t s = 0; s < used; s++) {
 		struct conn *c = &conns[s];
-		int64_t d;
 		short ev = 0;
 
-		if (c->fd < 0 || !(d = tick_conn(s, now)))
+		if (c->fd < 0 || !(c->next_at = tick_conn(s, now)))
 			continue;
-		if (*deadline == 0 || d < *deadline)
-			*deadline = d;
-		if (c->l->tls && ctls[s].t) {
+		if (is_tls(s) && conn_tls_active(s)) {
 			if ((ev = tls_wants(s)) < 0)
 				continue;
 		} else if (emu_ctx_pending(&c->ctx))
@@ -1054,10 +832,26 @@ conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
 		else if (!c->peer_eof && !c->ctx.wake_at &&
 		         c->in_len < c->in_cap)
 			ev |= POLLIN;
-		if (!ev)
+		c->want = ev;
+	}
+}
+
+size_t
+conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
+{
+	size_t n = 0;
+
+	for (size_t s = 0; s < used && n < cap; s++) {
+		const struct conn *c = &conns[s];
+
+		if (c->fd < 0)
+			continue;
+		if (*deadline == 0 || c->next_at < *deadline)
+			*deadline = c->next_at;
+		if (!c->want)
 			continue;
 		pfd[n].fd = c->fd;
-		pfd[n].events = ev;
+		pfd[n].events = c->want;
 		pfd[n].revents = 0;
 		poll_ref[n++] = LISTEN_MAX + (uint32_t)s;
 	}

@@ -17,8 +17,13 @@ conn_setup(const struct config *c);
 /* JSON array of the listeners for the status event. */
 const char *
 conn_listeners_json(void);
-/* Append the pollfds the pool wants (listeners only while a slot is free);
- * handles expired deadlines first. Returns how many were added. */
+/* Fire the timers due at now (idle, session, emulator wake-ups) and settle
+ * each connection: what it wants polled next is decided here. */
+void
+conn_tick(int64_t now);
+/* Append the pollfds the pool wants (listeners only while a slot is free)
+ * and lower *deadline to the earliest connection deadline; no side effects
+ * (conn_tick() ran first). Returns how many were added. */
 size_t
 conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline);
 /* Act on the revents of the pollfds conn_poll_prepare() added. */

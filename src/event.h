@@ -18,6 +18,7 @@
 #define EVENT_CAP_PAYLOAD 4096 /* lure.payload, bodies */
 
 struct event;
+struct outbox_keys;
 
 /* Identity stamped on every event (set once at start). */
 struct event_identity {
@@ -54,7 +55,8 @@ event_raw(struct event *e, const char *key, const char *json, size_t n);
 void
 event_tag(struct event *e, const char *tag);
 
-/* Encode and push into the outbox; assigns event.sequence and event.id
+/* Encode and push into the outbox, with where the line's event.id and
+ * @timestamp values are (outbox_keys); assigns event.sequence and event.id
  * ("<sensor>-<boot>-<seq>"). Returns the sequence number. */
 uint64_t
 event_commit(struct event *e);
@@ -63,6 +65,13 @@ size_t
 event_encode(struct event *e, char *buf, size_t cap, uint64_t seq);
 void
 event_discard(struct event *e);
+/* Find event.id and @timestamp in a line this encoder wrote (a line read
+ * back from the spool, possibly from an earlier run): walks the top-level
+ * members only as far as both, skipping the values between. @timestamp sorts
+ * first and "event" early, so a line is read for a few hundred bytes at most
+ * (the rest is not validated). Returns 0, or -1 when either is missing. */
+int
+event_keys(const char *line, size_t n, struct outbox_keys *k);
 
 /* Counters for status events. */
 uint64_t

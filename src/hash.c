@@ -167,19 +167,35 @@ hash_b64(const uint8_t *p, size_t n, char *out)
 	return k;
 }
 
-long
-hash_unb64(const char *s, size_t n, uint8_t *out, size_t cap)
+static int
+b64_value(uint8_t c)
 {
+	return c >= 'A' && c <= 'Z'   ? c - 'A'
+	       : c >= 'a' && c <= 'z' ? c - 'a' + 26
+	       : c >= '0' && c <= '9' ? c - '0' + 52
+	       : c == '+'             ? 62
+	       : c == '/'             ? 63
+	                              : -1;
+}
+
+long
+hash_unb64(const char *s, size_t n, uint8_t *out, size_t cap, unsigned flags)
+{
+	const char *pad;
 	uint32_t acc = 0;
 	size_t k = 0, bits = 0;
 
+	if ((flags & HASH_B64_PAD_ENDS) && (pad = memchr(s, '=', n)))
+		n = (size_t)(pad - s);
 	while (n && s[n - 1] == '=')
 		n--;
+	if ((flags & HASH_B64_WHOLE) && n % 4 == 1)
+		return -1;
 	for (size_t i = 0; i < n; i++) {
-		const char *c = s[i] ? memchr(b64, s[i], 64) : NULL;
-		if (!c)
+		int v = b64_value((uint8_t)s[i]);
+		if (v < 0)
 			return -1;
-		acc = acc << 6 | (uint32_t)(c - b64);
+		acc = acc << 6 | (uint32_t)v;
 		if ((bits += 6) >= 8) {
 			bits -= 8;
 			if (k == cap)

@@ -1,6 +1,7 @@
 /* hash.h: the small digests protocols ask for, not for secrets: MD5 (HTTP
  * and RTSP Digest authentication, JA3), SHA-1 (WS-Security PasswordDigest),
- * hex and base64 encodings. One call hashes one buffer list; no state kept. */
+ * hex and base64 encodings (the one base64 of lure: HTTP and RTSP Basic,
+ * WS-Security, the shipper's Basic, SSH fingerprints). One call hashes one buffer list; no state kept. */
 #ifndef LURE_HASH_H
 #define LURE_HASH_H
 
@@ -26,9 +27,16 @@ hash_hex(const uint8_t *p, size_t n, char *out);
  * returns the length. */
 size_t
 hash_b64(const uint8_t *p, size_t n, char *out);
-/* Decode base64 (padding optional); returns the length, or -1 on a bad
- * character or when more than cap bytes would be written. */
+/* Decode standard base64 s[0..n) into out; returns the length, or -1 on a
+ * character outside the alphabet (an '=' but trailing ones) or when more
+ * than cap bytes would be written. Trailing '=' are optional; the bits of
+ * a last character that make no whole byte are dropped. With
+ * HASH_B64_PAD_ENDS the first '=' ends the text and what follows is not
+ * looked at (cameras' decoders); with HASH_B64_WHOLE 4k+1 characters (a
+ * lone 6 bits) is an error, as in nginx's ngx_decode_base64(). */
+#define HASH_B64_PAD_ENDS 1
+#define HASH_B64_WHOLE 2
 long
-hash_unb64(const char *s, size_t n, uint8_t *out, size_t cap);
+hash_unb64(const char *s, size_t n, uint8_t *out, size_t cap, unsigned flags);
 
 #endif

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "persona.h"
 
@@ -202,16 +203,17 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 				char f[24];
 				switch (spec[k]) {
 				case 'Y':
-					snprintf(f, sizeof f, "%04ld", y);
+					fmt_snprintf(f, sizeof f, "%04ld", y);
 					break;
 				case 'y':
-					snprintf(f, sizeof f, "%02ld", y % 100);
+					fmt_snprintf(
+					        f, sizeof f, "%02ld", y % 100);
 					break;
 				case 'm':
-					snprintf(f, sizeof f, "%02ld", m);
+					fmt_snprintf(f, sizeof f, "%02ld", m);
 					break;
 				case 'd':
-					snprintf(f, sizeof f, "%02ld", d);
+					fmt_snprintf(f, sizeof f, "%02ld", d);
 					break;
 				default: f[0] = spec[k], f[1] = 0;
 				}
@@ -226,12 +228,12 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 	out[o] = 0;
 	return 0;
 bad:
-	snprintf(err, errlen, "identity.%s: bad template \"%.*s\"", name,
+	fmt_snprintf(err, errlen, "identity.%s: bad template \"%.*s\"", name,
 	        (int)tn, t);
 	return -1;
 toolong:
-	snprintf(err, errlen, "identity.%s: value longer than %d bytes", name,
-	        IDENTITY_VALUE_MAX - 1);
+	fmt_snprintf(err, errlen, "identity.%s: value longer than %d bytes",
+	        name, IDENTITY_VALUE_MAX - 1);
 	return -1;
 }
 
@@ -252,7 +254,7 @@ expand_all(char *err, size_t errlen)
 		if (find(name, nl) >= 0)
 			continue;
 		if (nids == IDENTITY_MAX || nl >= sizeof ids[0].name) {
-			snprintf(err, errlen,
+			fmt_snprintf(err, errlen,
 			        "identity.%.*s: too many identities "
 			        "or name too long",
 			        (int)nl, name);
@@ -291,7 +293,7 @@ static void
 hex(FILE *f, const uint8_t *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%02x", p[i]);
+		fmt_fprintf(f, "%02x", p[i]);
 }
 
 static int
@@ -330,33 +332,33 @@ save(char *err, size_t errlen)
 
 	if (!path_buf[0])
 		return 0;
-	snprintf(tmp, sizeof tmp, "%s.tmp", path_buf);
+	fmt_snprintf(tmp, sizeof tmp, "%s.tmp", path_buf);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0 || !(f = fdopen(fd, "w"))) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
-	fprintf(f, "# lure state: this sensor's identity (keep private: it "
-	           "holds keys)\nseed ");
+	fmt_fprintf(f, "# lure state: this sensor's identity (keep private: it "
+	               "holds keys)\nseed ");
 	hex(f, seed, sizeof seed);
-	fprintf(f, "\n");
+	fmt_fprintf(f, "\n");
 	for (int i = 0; i < nids; i++)
-		fprintf(f, "value %s %s\n", ids[i].name, ids[i].value);
+		fmt_fprintf(f, "value %s %s\n", ids[i].name, ids[i].value);
 	for (int i = 0; i < nblobs; i++) {
-		fprintf(f, "blob %s ", blobs[i].name);
+		fmt_fprintf(f, "blob %s ", blobs[i].name);
 		hex(f, blob_mem + blobs[i].off, blobs[i].len);
-		fprintf(f, "\n");
+		fmt_fprintf(f, "\n");
 	}
 	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
-		snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
 		fclose(f);
 		return -1;
 	}
 	fclose(f);
 	if (rename(tmp, path_buf) < 0) {
-		snprintf(err, errlen, "%s: %s", path_buf, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", path_buf, strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -375,7 +377,7 @@ blob_add(const char *name, const uint8_t *p, size_t n)
 	        n > sizeof blob_mem - blob_used)
 		return -1;
 	if (i == nblobs)
-		snprintf(
+		fmt_snprintf(
 		        blobs[nblobs++].name, sizeof blobs[0].name, "%s", name);
 	memcpy(blob_mem + blob_used, p, n); /* a replaced blob's old bytes leak:
 	                                     * start-up only, bounded */
@@ -398,13 +400,13 @@ identity_load(const char *path, char *err, size_t errlen)
 	blob_used = 0;
 	ready = 0;
 	if (strlen(path) >= sizeof path_buf) {
-		snprintf(err, errlen, "state_file: path too long");
+		fmt_snprintf(err, errlen, "state_file: path too long");
 		return -1;
 	}
 	strcpy(path_buf, path);
 	f = path[0] ? fopen(path, "r") : NULL;
 	if (!f && path[0] && errno != ENOENT) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	while (f && fgets(line, sizeof line, f)) {
@@ -449,7 +451,7 @@ identity_load(const char *path, char *err, size_t errlen)
 		fclose(f);
 	if (!have_seed) {
 		if (nids || nblobs) {
-			snprintf(err, errlen, "%s: no seed line", path);
+			fmt_snprintf(err, errlen, "%s: no seed line", path);
 			return -1;
 		}
 		lure_random(seed, sizeof seed);
@@ -461,7 +463,7 @@ identity_load(const char *path, char *err, size_t errlen)
 	return 0;
 bad:
 	fclose(f);
-	snprintf(err, errlen, "%s:%d: not a lure state line", path, lineno);
+	fmt_snprintf(err, errlen, "%s:%d: not a lure state line", path, lineno);
 	return -1;
 }
 
@@ -482,8 +484,8 @@ identity_blob_put(
         const char *name, const uint8_t *p, size_t n, char *err, size_t errlen)
 {
 	if (blob_add(name, p, n) < 0) {
-		snprintf(err, errlen, "state: no room for blob %s (%zu bytes)",
-		        name, n);
+		fmt_snprintf(err, errlen,
+		        "state: no room for blob %s (%zu bytes)", name, n);
 		return -1;
 	}
 	return save(err, errlen);

@@ -10,6 +10,10 @@
  * Writes happen only at start-up (identity_load, identity_blob_put), before
  * privileges are dropped.
  *
+ * Persona keys:
+ *   identity.<name>          a template (below); ${name} in persona strings
+ *                            is its value
+ *
  * Template syntax: literal text plus
  *   {hex:N} {HEX:N}  N random hex digits (lower / upper case)
  *   {dec:N}          N random decimal digits

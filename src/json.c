@@ -2,7 +2,8 @@
 #include "json.h"
 
 #include <string.h>
-#include <time.h>
+
+#include "fmt.h"
 
 size_t
 json_utf8_len(const uint8_t *p, size_t n)
@@ -35,6 +36,25 @@ json_utf8_len(const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* None of the 8 bytes at p needs escaping (printable ASCII but '"' and
+ * '\\'), tested a word at a time: a byte below 0x20, 0x80 and up, or equal
+ * to '"', '\\' or 0x7f sets its top bit in the sum (the usual bit tricks;
+ * exact for "any byte"). */
+static int
+json_plain8(const uint8_t *p)
+{
+	const uint64_t ones = 0x0101010101010101u, top = 0x8080808080808080u;
+	uint64_t v, q, b, d;
+
+	memcpy(&v, p, 8);
+	q = v ^ (ones * '"');
+	b = v ^ (ones * '\\');
+	d = v ^ (ones * 0x7f);
+	return !((((v - ones * 0x20) & ~v) | ((q - ones) & ~q) |
+	                 ((b - ones) & ~b) | ((d - ones) & ~d) | v) &
+	         top);
+}
+
 struct json_escape_result
 json_escape(char *out, size_t cap, const uint8_t *in, size_t n)
 {
@@ -47,6 +67,8 @@ json_escape(char *out, size_t cap, const uint8_t *in, size_t n)
 		size_t ulen, run = 0;
 
 		/* a run of printable ASCII needs no escaping: copy it whole */
+		while (r.in_used + run + 8 <= n && json_plain8(p + run))
+			run += 8;
 		while (r.in_used + run < n && p[run] >= 0x20 && p[run] < 0x7f &&
 		        p[run] != '"' && p[run] != '\\')
 			run++;
@@ -108,7 +130,7 @@ json_escape(char *out, size_t cap, const uint8_t *in, size_t n)
 void
 json_time(char out[32], int64_t unix_ms)
 {
-	/* one strftime per second: events come in bursts */
+	/* one date per second: events come in bursts */
 	static int64_t cached_s = INT64_MIN;
 	static char prefix[24];
 	int64_t sec = unix_ms / 1000;
@@ -118,10 +140,7 @@ json_time(char out[32], int64_t unix_ms)
 	if (ms < 0)
 		ms += 1000, sec -= 1;
 	if (sec != cached_s) {
-		time_t t = (time_t)sec;
-		struct tm tm;
-		gmtime_r(&t, &tm);
-		strftime(prefix, sizeof prefix, "%Y-%m-%dT%H:%M:%S", &tm);
+		fmt_utc(prefix, sizeof prefix, sec, 'T');
 		cached_s = sec;
 	}
 	k = strlen(prefix);

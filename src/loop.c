@@ -1,7 +1,9 @@
-/* loop.c: rebuilds the pollfd set each pass from what each part wants, sleeps
- * until the earliest deadline, and acts on signal flags at the top of a pass.
- * Signals are blocked except inside ppoll(), so none is lost between the
- * flag check and the sleep. */
+/* loop.c: one pass is tick (signal flags, timers and every piece of work
+ * that is due: connections, the shipper, the output file), prepare (the
+ * pollfd set and the earliest deadline from what each part wants: no side
+ * effects), ppoll until then, dispatch the revents. Signals are blocked
+ * except inside ppoll(), so none is lost between the flag check and the
+ * sleep. */
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
@@ -119,6 +121,64 @@ loop_status(const char *reason)
 	event_commit(e);
 }
 
+/* Everything due now, in an order that keeps two promises: events made by
+ * a timer are written in the same pass, and a line in the output file is
+ * in the spool too (the spool is fed before every write of the file). */
+static void
+tick(void)
+{
+	if (sig_hup) {
+		sig_hup = 0;
+		ship_feed();
+		out_file_reopen();
+	}
+	if (sig_usr1) {
+		sig_usr1 = 0;
+		loop_status("stats");
+	}
+	if (next_heartbeat && lure_now() >= next_heartbeat) {
+		loop_status("heartbeat");
+		next_heartbeat += (int64_t)config.heartbeat * 1000;
+	}
+	conn_tick(lure_now());
+	ship_tick();
+	ship_feed();
+	out_file_flush();
+}
+
+static void
+earliest(int64_t *deadline, int64_t d)
+{
+	if (d && (!*deadline || d < *deadline))
+		*deadline = d;
+}
+
+/* The poll set and the earliest deadline, from what each part wants now;
+ * changes nothing. at[0], at[1]: where the output file's and the shipper's
+ * pollfds are (-1: not polled). */
+static size_t
+prepare(struct pollfd *pfd, size_t cap, int at[2], int64_t *deadline)
+{
+	size_t n = 0;
+	int ofd = out_file_fd();
+
+	at[0] = at[1] = -1;
+	*deadline = 0;
+	if (ofd >= 0) {
+		pfd[n].fd = ofd;
+		pfd[n].events = POLLOUT;
+		pfd[n].revents = 0;
+		at[0] = (int)n++;
+	}
+	ship_pollfd(&pfd[n]);
+	if (pfd[n].fd >= 0)
+		at[1] = (int)n++;
+	earliest(deadline, ship_deadline());
+	earliest(deadline, next_heartbeat);
+	earliest(deadline, out_file_deadline());
+	return n + conn_poll_prepare(pfd + n, cap - n, deadline);
+}
+
 int
 loop_run(void)
 {
@@ -130,49 +190,15 @@ loop_run(void)
 	if (config.heartbeat)
 		next_heartbeat = lure_now() + (int64_t)config.heartbeat * 1000;
 	while (!sig_stop) {
-		int64_t deadline = 0, now, sd;
-		size_t n = 0, first_conn;
+		int64_t deadline;
 		struct timespec ts, *tsp = NULL;
-		int ofd, r, sfd_at = -1;
+		int at[2], r;
+		size_t n, first;
 
-		if (sig_hup) {
-			sig_hup = 0;
-			ship_feed();
-			out_file_reopen();
-		}
-		if (sig_usr1) {
-			sig_usr1 = 0;
-			loop_status("stats");
-		}
-		if (next_heartbeat && lure_now() >= next_heartbeat) {
-			loop_status("heartbeat");
-			next_heartbeat += (int64_t)config.heartbeat * 1000;
-		}
-		/* the spool first: a line in the output file is then always in
-		 * the spool too, whenever a kill -9 comes */
-		if ((sd = ship_tick()) && (!deadline || sd < deadline))
-			deadline = sd;
-		out_file_flush();
-		if ((ofd = out_file_fd()) >= 0) {
-			pfd[0].fd = ofd;
-			pfd[0].events = POLLOUT;
-			pfd[0].revents = 0;
-			n = 1;
-		}
-		ship_pollfd(&pfd[n]);
-		if (pfd[n].fd >= 0)
-			sfd_at = (int)n++;
-		first_conn = n;
-		n += conn_poll_prepare(pfd + n, cap - n, &deadline);
-		if (next_heartbeat && (!deadline || next_heartbeat < deadline))
-			deadline = next_heartbeat;
-		if (out_file_deadline() &&
-		        (!deadline || out_file_deadline() < deadline))
-			deadline = out_file_deadline();
-		if (out_file_pending() && ofd < 0 && !out_file_deadline())
-			deadline = lure_now(); /* events made while preparing */
+		tick();
+		n = prepare(pfd, cap, at, &deadline);
 		if (deadline) {
-			now = lure_now();
+			int64_t now = lure_now();
 			int64_t ms = deadline > now ? deadline - now : 0;
 			ts.tv_sec = ms / 1000;
 			ts.tv_nsec = (ms % 1000) * 1000000;
@@ -186,13 +212,14 @@ loop_run(void)
 		}
 		if (r == 0)
 			continue;
-		if (ofd >= 0 && pfd[0].revents) {
+		if (at[0] >= 0 && pfd[at[0]].revents) {
 			ship_feed();
 			out_file_flush();
 		}
-		if (sfd_at >= 0 && pfd[sfd_at].revents)
-			ship_handle(pfd[sfd_at].revents);
-		conn_poll_handle(pfd + first_conn, n - first_conn);
+		if (at[1] >= 0 && pfd[at[1]].revents)
+			ship_handle(pfd[at[1]].revents);
+		first = (size_t)(at[0] >= 0) + (size_t)(at[1] >= 0);
+		conn_poll_handle(pfd + first, n - first);
 	}
 	conn_shutdown();
 	loop_status("stop");

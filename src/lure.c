@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "lure.h"
 
 static int64_t fixed_wall, fixed_mono;
@@ -88,7 +89,7 @@ lure_log(const char *fmt, ...)
 
 	fputs("lure: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fmt_vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	errno = saved;
@@ -101,7 +102,7 @@ lure_die(int code, const char *fmt, ...)
 
 	fputs("lure: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	fmt_vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
 	exit(code);

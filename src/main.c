@@ -11,6 +11,7 @@
 #include "conn.h"
 #include "emu.h"
 #include "event.h"
+#include "fmt.h"
 #include "identity.h"
 #include "loop.h"
 #include "lure.h"
@@ -23,32 +24,33 @@
 static void
 usage(FILE *f)
 {
-	fprintf(f, "usage: lure [-c config.json] [-e URL] [-t] [-V] [-h]\n"
-	           "  -c FILE  configuration (JSON; defaults without it)\n"
-	           "  -e URL   ship to this Elasticsearch URL (overrides the "
-	           "config's elasticsearch.url)\n"
-	           "  -t       check the configuration and exit (0 ok, 2 bad)\n"
-	           "  -V       print version, persona, TLS backend, emulators, "
-	           "ports\n");
+	fmt_fprintf(f,
+	        "usage: lure [-c config.json] [-e URL] [-t] [-V] [-h]\n"
+	        "  -c FILE  configuration (JSON; defaults without it)\n"
+	        "  -e URL   ship to this Elasticsearch URL (overrides the "
+	        "config's elasticsearch.url)\n"
+	        "  -t       check the configuration and exit (0 ok, 2 bad)\n"
+	        "  -V       print version, persona, TLS backend, emulators, "
+	        "ports\n");
 }
 
 static void
 version(void)
 {
-	printf("lure %s\npersona %s\ntls %s\nemulators", LURE_VERSION,
+	fmt_printf("lure %s\npersona %s\ntls %s\nemulators", LURE_VERSION,
 	        persona_name, LURE_TLS);
 	for (size_t i = 0; emu_registry[i]; i++)
-		printf(" %s", emu_registry[i]->name);
-	printf("\n");
+		fmt_printf(" %s", emu_registry[i]->name);
+	fmt_printf("\n");
 	for (size_t i = 0; i < persona_nports; i++)
-		printf("port %u/%s %s%s\n", persona_ports[i].port,
+		fmt_printf("port %u/%s %s%s\n", persona_ports[i].port,
 		        persona_ports[i].transport == EMU_UDP ? "udp" : "tcp",
 		        persona_ports[i].emu,
 		        persona_ports[i].tls ? " tls" : "");
 	for (size_t i = 0; i < persona_nkv; i++)
 		if (persona_kv[i].klen > 9 &&
 		        memcmp(persona_kv[i].key, "identity.", 9) == 0)
-			printf("identity %s\n", persona_kv[i].key + 9);
+			fmt_printf("identity %s\n", persona_kv[i].key + 9);
 }
 
 int
@@ -78,21 +80,21 @@ main(int argc, char **argv)
 	if (file && config_load(&config, file) < 0)
 		return 2;
 	if (es_url && strlen(es_url) >= sizeof config.es.url) {
-		fprintf(stderr, "lure: -e: URL too long\n");
+		fmt_fprintf(stderr, "lure: -e: URL too long\n");
 		return 2;
 	}
 	if (es_url)
 		strcpy(config.es.url, es_url);
 	if (check) {
 		if (!file)
-			fprintf(stderr,
+			fmt_fprintf(stderr,
 			        "lure: no -c FILE: the defaults are valid\n");
 		else
-			fprintf(stderr, "lure: %s: ok\n", file);
+			fmt_fprintf(stderr, "lure: %s: ok\n", file);
 		return 0;
 	}
 	if (geteuid() == 0 && !config.user[0] && !config.run_as_root) {
-		fprintf(stderr,
+		fmt_fprintf(stderr,
 		        "lure: %s: refusing to run as root: set \"user\" "
 		        "to drop to after binding, or \"run_as_root\": "
 		        "true\n",
@@ -104,9 +106,9 @@ main(int argc, char **argv)
 		lure_die(1, "out of memory for the outbox");
 	lure_random(boot, sizeof boot);
 	for (size_t i = 0; i < sizeof boot; i++)
-		snprintf(id.boot_id + 2 * i, 3, "%02x", boot[i]);
+		fmt_snprintf(id.boot_id + 2 * i, 3, "%02x", boot[i]);
 	if (config.observer_host[0])
-		snprintf(host, sizeof host, "%s", config.observer_host);
+		fmt_snprintf(host, sizeof host, "%s", config.observer_host);
 	else if (gethostname(host, sizeof host - 1) < 0)
 		strcpy(host, "unknown");
 	id.sensor_id = config.sensor_id;
@@ -115,18 +117,18 @@ main(int argc, char **argv)
 	event_setup(&id);
 
 	if (identity_load(config.state_file, err, sizeof err) < 0) {
-		fprintf(stderr, "lure: %s\n", err);
+		fmt_fprintf(stderr, "lure: %s\n", err);
 		return 1;
 	}
 	if (certgen_setup(config.tls_server_sessions, err, sizeof err) < 0) {
-		fprintf(stderr, "lure: %s\n", err);
+		fmt_fprintf(stderr, "lure: %s\n", err);
 		return 1;
 	}
 	for (size_t i = 0; emu_registry[i]; i++)
 		if (emu_registry[i]->on_start &&
 		        emu_registry[i]->on_start(err, sizeof err) < 0) {
-			fprintf(stderr, "lure: %s: %s\n", emu_registry[i]->name,
-			        err);
+			fmt_fprintf(stderr, "lure: %s: %s\n",
+			        emu_registry[i]->name, err);
 			return 1;
 		}
 	if (out_file_open(config.output_file) < 0)

@@ -2,12 +2,22 @@
  * include/mbedtls/config.h by toolchains/deps.sh (a change here rebuilds the
  * library). TLS 1.2 client only: ECDHE-RSA/ECDHE-ECDSA with AES-GCM and
  * ChaCha20-Poly1305 on P-256, P-384 and X25519; X.509 + PEM verification with
- * RSA (PKCS#1 v1.5 and PSS) and ECDSA signatures; a static heap; no sockets,
+ * RSA (PKCS#1 v1.5, and PSS but in the client-only library) and ECDSA
+ * signatures; a static heap; no sockets,
  * no timers, no files (FS_IO: src/tls_mbedtls.c reads the CA file into the
  * static heap itself), no entropy module (it seeds CTR_DRBG from getrandom).
- * mbedTLS tests these with #if defined(), so an option is on when defined. */
+ * mbedTLS tests these with #if defined(), so an option is on when defined.
+ * The TLS server and SSH sections below are left out when
+ * LURE_MBEDTLS_CLIENT_ONLY is 1 (src/mbedtls_config_client.h: the
+ * library of personas with neither a tls port nor SSH). No ERROR_C: its
+ * 13 KiB of messages for every module become a short table of the ones
+ * the shipper meets in src/tls_mbedtls.c. */
 #ifndef MBEDTLS_CONFIG_H
 #define MBEDTLS_CONFIG_H
+
+#ifndef LURE_MBEDTLS_CLIENT_ONLY
+#define LURE_MBEDTLS_CLIENT_ONLY 0
+#endif
 
 /* System: bn_mul.h assembly (x86_64, ARM, MIPS...), time for validity;
  * AES-NI and PCLMUL for AES-GCM where the CPU has them (aesni.c compiles
@@ -34,10 +44,19 @@
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECP_DP_SECP384R1_ENABLED
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED
+#if !LURE_MBEDTLS_CLIENT_ONLY
+/* faster P-256/P-384 (the SSH key exchanges; the shipper offers X25519
+ * first, so the client-only library does without) */
 #define MBEDTLS_ECP_NIST_OPTIM
+#endif
 #define MBEDTLS_PKCS1_V15
+#if !LURE_MBEDTLS_CLIENT_ONLY
+/* RSA-PSS certificate signatures: no public CA issues them and BearSSL
+ * has none; the client-only library verifies PKCS#1 v1.5 and ECDSA only
+ * (TLS 1.2 handshake signatures are PKCS#1 v1.5 in mbedTLS 2.28) */
 #define MBEDTLS_PKCS1_V21
 #define MBEDTLS_X509_RSASSA_PSS_SUPPORT
+#endif
 #define MBEDTLS_X509_CHECK_KEY_USAGE
 #define MBEDTLS_X509_CHECK_EXTENDED_KEY_USAGE
 
@@ -47,10 +66,27 @@
 #define MBEDTLS_SSL_EXTENDED_MASTER_SECRET
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 
-/* Smaller code, same results. */
+/* Smaller code, same results. The AES tables (2 KiB with FEWER_TABLES)
+ * are constants in the file, or in the client-only library computed into
+ * .bss at the first AES key: 2 KiB less file for 2 KiB of RAM. */
+#if !LURE_MBEDTLS_CLIENT_ONLY
 #define MBEDTLS_AES_ROM_TABLES
+#endif
 #define MBEDTLS_AES_FEWER_TABLES
 #define MBEDTLS_SHA256_SMALLER
+#if LURE_MBEDTLS_CLIENT_ONLY
+#define MBEDTLS_SHA512_SMALLER
+/* mbedTLS's pk tables link the private-key side (RSA decryption and
+ * signing, ECDSA signing) that a client never calls: RSA without CRT
+ * makes it smaller. ECP's internal RNG blinds multiplications given no
+ * RNG: in a client only signature checks on public data. SHA-1 only
+ * parses the SHA-1 roots (below) and hashes what the verify profile then
+ * refuses: src/tls_mbedtls.c has a rolled-up block function for it
+ * (4.4 KiB less on x86_64). */
+#define MBEDTLS_RSA_NO_CRT
+#define MBEDTLS_ECP_NO_INTERNAL_RNG
+#define MBEDTLS_SHA1_PROCESS_ALT
+#endif
 
 /* Modules. */
 #define MBEDTLS_AES_C
@@ -65,7 +101,6 @@
 #define MBEDTLS_ECDH_C
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ECP_C
-#define MBEDTLS_ERROR_C
 #define MBEDTLS_GCM_C
 #define MBEDTLS_MD_C
 #define MBEDTLS_OID_C
@@ -104,6 +139,7 @@
 	        MBEDTLS_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,     \
 	        MBEDTLS_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384
 
+#if !LURE_MBEDTLS_CLIENT_ONLY
 /* --- TLS server (emulated HTTPS; owner: src/certgen.c, tlshello.c) ---
  * The server side of the same TLS 1.2 suites; RSA key generation and key
  * and public-key DER writing for the per-instance certificate; MD5 for JA3
@@ -126,6 +162,7 @@
 #undef MBEDTLS_MPI_MAX_SIZE
 #define MBEDTLS_MPI_MAX_SIZE 1024
 /* --- end SSH server --- */
+#endif
 
 #include "mbedtls/check_config.h"
 

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "out_file.h"
 #include "outbox.h"
@@ -34,9 +35,9 @@ open_path(void)
 int
 out_file_open(const char *p)
 {
-	snprintf(path, sizeof path, "%s", p);
+	fmt_snprintf(path, sizeof path, "%s", p);
 	if ((fd = open_path()) < 0) {
-		fprintf(stderr, "lure: output \"%s\": %s\n", path,
+		fmt_fprintf(stderr, "lure: output \"%s\": %s\n", path,
 		        strerror(errno));
 		return -1;
 	}

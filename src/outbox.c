@@ -17,6 +17,15 @@ static uint64_t line_start, scanned;
 static uint64_t cur[OUTBOX_MAX_CONSUMERS];
 static int ncons;
 static uint64_t pushed, dropped, dropped_bytes;
+/* the keys side ring: one record per line pushed with keys, oldest first;
+ * records of lines already dropped or read are skipped lazily */
+struct keyrec {
+	uint64_t start; /* the line's position */
+	struct outbox_keys k;
+};
+static struct keyrec *keys;
+static size_t kmask;
+static uint64_t khead, ktail;
 
 int
 outbox_init(size_t size)
@@ -26,7 +35,11 @@ outbox_init(size_t size)
 	while (n < size)
 		n <<= 1;
 	free(ring);
-	if (!(ring = malloc(n)))
+	free(keys);
+	/* a key record per 512 bytes: event lines are longer than that (the
+	 * shortest about 530); a line whose keys were forgotten is read back */
+	kmask = n / 512 - 1;
+	if (!(ring = malloc(n)) || !(keys = malloc((kmask + 1) * sizeof *keys)))
 		return -1;
 	mask = n - 1;
 	outbox_reset();
@@ -38,6 +51,7 @@ void
 outbox_reset(void)
 {
 	head = tail = line_start = scanned = 0;
+	khead = ktail = 0;
 	for (int i = 0; i < OUTBOX_MAX_CONSUMERS; i++)
 		cur[i] = 0;
 	pushed = dropped = dropped_bytes = 0;
@@ -52,15 +66,47 @@ outbox_consumer(void)
 	return ncons++;
 }
 
+/* End (exclusive) of the line at p, or 0 when it has no newline yet;
+ * searched one contiguous run at a time. */
+static uint64_t
+line_end(uint64_t p)
+{
+	while (p < head) {
+		size_t at = (size_t)(p & mask);
+		size_t run =
+		        (size_t)LURE_MIN(head - p, (uint64_t)(mask + 1 - at));
+		const char *nl = memchr(ring + at, '\n', run);
+		if (nl)
+			return p + (uint64_t)(nl - (ring + at)) + 1;
+		p += run;
+	}
+	return 0;
+}
+
 /* End (exclusive) of the oldest line. */
 static uint64_t
 oldest_end(void)
 {
-	uint64_t p = tail;
+	uint64_t end = line_end(tail);
 
-	while (p < head && ring[p & mask] != '\n')
-		p++;
-	return p < head ? p + 1 : head;
+	return end ? end : head;
+}
+
+int
+outbox_push_keys(const char *line, size_t n, const struct outbox_keys *k)
+{
+	uint64_t start = head;
+
+	if (outbox_push(line, n) < 0)
+		return -1;
+	if (head == start || !k || !k->id_len)
+		return 0; /* dropped, or nothing to keep */
+	if (khead - ktail > kmask)
+		ktail++; /* full: that line will be read without its keys */
+	keys[khead & kmask].start = start;
+	keys[khead & kmask].k = *k;
+	khead++;
+	return 0;
 }
 
 int
@@ -167,23 +213,35 @@ outbox_ack_to(int c, uint64_t pos)
 }
 
 long
-outbox_line(int c, uint64_t *pos, char *dst, size_t cap)
+outbox_line(int c, uint64_t *pos, char *dst, size_t cap, struct outbox_keys *k)
 {
-	uint64_t p, end;
+	uint64_t end, p;
 
 	if (*pos < cur[c])
 		*pos = cur[c];
-	for (end = *pos; end < head && ring[end & mask] != '\n'; end++)
-		;
-	if (end == head)
+	if (!(end = line_end(*pos)))
 		return 0;
-	end++;
 	if (end - *pos > cap) {
 		*pos = end;
 		return -1;
 	}
-	for (p = *pos; p < end; p++)
-		*dst++ = ring[p & mask];
+	for (p = *pos; p < end;) {
+		size_t at = (size_t)(p & mask);
+		size_t run =
+		        (size_t)LURE_MIN(end - p, (uint64_t)(mask + 1 - at));
+		memcpy(dst, ring + at, run);
+		dst += run;
+		p += run;
+	}
+	if (k) {
+		while (ktail < khead && keys[ktail & kmask].start < *pos)
+			ktail++;
+		if (ktail < khead && keys[ktail & kmask].start == *pos)
+			*k = keys[ktail & kmask]
+			             .k; /* kept: it may be read again */
+		else
+			memset(k, 0, sizeof *k);
+	}
 	p = end - *pos;
 	*pos = end;
 	return (long)p;

@@ -5,7 +5,18 @@
  * persona.conf: one "key value" per line; '#' starts a comment line. A value
  * is the rest of the line, or a "quoted string" with C escapes (\r \n \t \\
  * \" \xNN \0). Keys may repeat (order kept), e.g. http.header. Values may hold
- * placeholders the emulators expand, documented in the persona file. */
+ * placeholders the emulators expand, documented in the persona file.
+ *
+ * Persona keys of persona.conf itself. Every other key is declared in the
+ * first comment of the module that reads it (emu/<emulator>.c, src/shell.c,
+ * src/identity.h, src/certgen.c; the format is in tools/mkpersona.c), and
+ * the build fails on a key nobody declared:
+ *   port                     [required, repeated] "<port> tcp|udp
+ *                            <emulator> [tls]": a listener
+ *   hostname                 the device name (%h) unless the configuration
+ *                            sets one (absent: "localhost")
+ *   multicast.<port>         IPv4 group that UDP port joins when bound to
+ *                            0.0.0.0 (src/conn.c) */
 #ifndef LURE_PERSONA_H
 #define LURE_PERSONA_H
 

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "resolve.h"
 
@@ -104,11 +105,11 @@ pick_server(const char *server)
 		/* "ip:port" for v4; a bare v6 address has colons of its own */
 		if (colon && strchr(server, '.') &&
 		        colon > strchr(server, '.')) {
-			snprintf(ip, sizeof ip, "%.*s", (int)(colon - server),
-			        server);
+			fmt_snprintf(ip, sizeof ip, "%.*s",
+			        (int)(colon - server), server);
 			port = (unsigned)atoi(colon + 1);
 		} else {
-			snprintf(ip, sizeof ip, "%s", server);
+			fmt_snprintf(ip, sizeof ip, "%s", server);
 		}
 		return set_addr(&rs.server, &rs.server_len, ip, (uint16_t)port);
 	}
@@ -275,7 +276,7 @@ resolve_step(void)
 		r = resolve_parse(buf, (size_t)n, rs.id, rs.qtype, addr);
 		if (r == 1) {
 			char ip[64];
-			inet_ntop(rs.qtype == 1 ? AF_INET : AF_INET6, addr, ip,
+			fmt_ntop(rs.qtype == 1 ? AF_INET : AF_INET6, addr, ip,
 			        sizeof ip);
 			set_addr(&rs.result, &rs.result_len, ip, rs.port);
 			resolve_cancel();

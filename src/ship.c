@@ -17,10 +17,16 @@
 
 #define JSMN_STATIC
 #define JSMN_STRICT
+/* each token knows its parent: without, jsmn finds the enclosing array
+ * after every item by scanning back over all tokens before it, quadratic
+ * in the items of a bulk answer (a sixth of the shipper's CPU at 1000) */
+#define JSMN_PARENT_LINKS
 #include <jsmn.h>
 
 #include "config.h"
 #include "event.h"
+#include "fmt.h"
+#include "hash.h"
 #include "json.h"
 #include "lure.h"
 #include "outbox.h"
@@ -30,7 +36,6 @@
 #include "tls.h"
 
 #define BACKOFF_BASE_MS 500
-#define LINE_TOKENS 4096
 #define FILTER                                                  \
 	"filter_path=errors,items.*.status,items.*.error.type," \
 	"items.*.error.reason"
@@ -98,28 +103,6 @@ static char line[EVENT_LINE_MAX];
 
 /* --- helpers ---------------------------------------------------------- */
 
-static size_t
-b64(char *out, const uint8_t *in, size_t n)
-{
-	static const char t[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrst"
-	                        "uvwxyz0123456789+/";
-	size_t o = 0;
-
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < n)
-			v |= in[i + 2];
-		out[o++] = t[v >> 18 & 63];
-		out[o++] = t[v >> 12 & 63];
-		out[o++] = i + 1 < n ? t[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? t[v & 63] : '=';
-	}
-	out[o] = 0;
-	return o;
-}
-
 static int
 unhex(int c)
 {
@@ -156,11 +139,11 @@ set_error(const char *fmt, const char *a)
 	int64_t now = lure_now();
 	struct event *e;
 
-	snprintf(msg, sizeof msg, fmt, a ? a : "");
+	fmt_snprintf(msg, sizeof msg, fmt, a ? a : "");
 	/* a new error is reported at once, a repeated one once a minute */
 	if (strcmp(msg, sh.last_error) == 0 && now - sh.last_error_at < 60000)
 		return;
-	snprintf(sh.last_error, sizeof sh.last_error, "%s", msg);
+	fmt_snprintf(sh.last_error, sizeof sh.last_error, "%s", msg);
 	sh.last_error_at = now;
 	lure_log("SHIP error=\"%s\"", msg);
 	e = event_begin("status", NULL);
@@ -175,12 +158,22 @@ set_error(const char *fmt, const char *a)
 
 /* --- the queue: the outbox, or the spool fed from it -------------------- */
 
+/* The next line and where its event.id and @timestamp are: kept beside it
+ * in the outbox by event_commit(); read back from a spool line (the spool
+ * holds plain lines, so files from earlier versions replay unchanged). */
 static long
-src_line(uint64_t *pos, char *dst, size_t cap)
+src_line(uint64_t *pos, char *dst, size_t cap, struct outbox_keys *k)
 {
+	long n;
+
 	if (spool_enabled())
-		return spool_line(pos, dst, cap);
-	return outbox_line(sh.cons, pos, dst, cap);
+		n = spool_line(pos, dst, cap);
+	else
+		n = outbox_line(sh.cons, pos, dst, cap, k);
+	if (n > 0 && (spool_enabled() || !k->id_len) &&
+	        event_keys(dst, (size_t)n, k) < 0)
+		memset(k, 0, sizeof *k);
+	return n;
 }
 
 static void
@@ -198,7 +191,7 @@ feed_spool(void)
 	uint64_t pos = outbox_cursor(sh.cons);
 	long n;
 
-	while ((n = outbox_line(sh.cons, &pos, line, sizeof line)) != 0) {
+	while ((n = outbox_line(sh.cons, &pos, line, sizeof line, NULL)) != 0) {
 		if (n > 0 && spool_append(line, (size_t)n) < 0)
 			break; /* disk trouble: keep the rest in memory */
 		outbox_ack_to(sh.cons, pos);
@@ -256,26 +249,26 @@ parse_url(struct config_es *c)
 			return -1;
 		sh.port = (uint16_t)p;
 	}
-	snprintf(sh.prefix, sizeof sh.prefix, "%.*s", (int)strcspn(end, "?#"),
-	        end);
+	fmt_snprintf(sh.prefix, sizeof sh.prefix, "%.*s",
+	        (int)strcspn(end, "?#"), end);
 	hl = strlen(sh.prefix);
 	while (hl && sh.prefix[hl - 1] == '/')
 		sh.prefix[--hl] = 0;
-	snprintf(sh.hostport, sizeof sh.hostport,
+	fmt_snprintf(sh.hostport, sizeof sh.hostport,
 	        strchr(sh.host, ':') ? "[%s]:%u" : "%s:%u", sh.host, sh.port);
 	if (!user[0] && c->user[0]) {
-		snprintf(user, sizeof user, "%s", c->user);
-		snprintf(pass, sizeof pass, "%s", c->password);
+		fmt_snprintf(user, sizeof user, "%s", c->user);
+		fmt_snprintf(pass, sizeof pass, "%s", c->password);
 	}
 	if (c->api_key[0]) {
-		snprintf(sh.auth, sizeof sh.auth,
+		fmt_snprintf(sh.auth, sizeof sh.auth,
 		        "Authorization: ApiKey %s\r\n", c->api_key);
 	} else if (user[0]) {
 		char cred[260], enc[360];
-		int n = snprintf(cred, sizeof cred, "%s:%s", user, pass);
-		b64(enc, (const uint8_t *)cred, (size_t)n);
-		snprintf(sh.auth, sizeof sh.auth, "Authorization: Basic %s\r\n",
-		        enc);
+		int n = fmt_snprintf(cred, sizeof cred, "%s:%s", user, pass);
+		hash_b64((const uint8_t *)cred, (size_t)n, enc);
+		fmt_snprintf(sh.auth, sizeof sh.auth,
+		        "Authorization: Basic %s\r\n", enc);
 	}
 	return 0;
 }
@@ -290,7 +283,7 @@ load_template(const char *path)
 	        n > 1 << 20 || fseek(f, 0, SEEK_SET) < 0 ||
 	        !(sh.tmpl = malloc((size_t)n)) ||
 	        fread(sh.tmpl, 1, (size_t)n, f) != (size_t)n) {
-		fprintf(stderr, "lure: elasticsearch.template \"%s\": %s\n",
+		fmt_fprintf(stderr, "lure: elasticsearch.template \"%s\": %s\n",
 		        path, f ? "unreadable" : strerror(errno));
 		if (f)
 			fclose(f);
@@ -299,7 +292,7 @@ load_template(const char *path)
 	fclose(f);
 	sh.tmpl_len = (size_t)n;
 	if (json_check(sh.tmpl, sh.tmpl_len) != -1) {
-		fprintf(stderr,
+		fmt_fprintf(stderr,
 		        "lure: elasticsearch.template \"%s\": not "
 		        "valid JSON\n",
 		        path);
@@ -308,28 +301,49 @@ load_template(const char *path)
 	return 0;
 }
 
+/* The first conversion of an elasticsearch.index that index_name does not
+ * write (the event time has only a date and an hour), or NULL. */
+static const char *
+index_bad(const char *pat)
+{
+	for (const char *p = pat; (p = strchr(p, '%')) != NULL; p += 2)
+		if (!p[1] || !strchr("YyCmdeHF%", p[1]))
+			return p;
+	return NULL;
+}
+
 int
 ship_setup(struct config *cf)
 {
 	struct config_es *c = &cf->es;
+	const char *bad;
 
 	if (!c->url[0])
 		return 1;
 	sh.c = c;
 	if (parse_url(c) < 0) {
-		fprintf(stderr,
+		fmt_fprintf(stderr,
 		        "lure: elasticsearch.url \"%s\": expected "
 		        "http[s]://[user:password@]host[:port][/path]\n",
 		        c->url);
 		return -1;
 	}
 	if (sh.tls && strcmp(LURE_TLS, "none") == 0) {
-		fprintf(stderr, "lure: elasticsearch.url: https needs a TLS "
-		                "build (make TLS=mbedtls)\n");
+		fmt_fprintf(stderr,
+		        "lure: elasticsearch.url: https needs a TLS "
+		        "build (make TLS=mbedtls)\n");
 		return -1;
 	}
 	if (!c->data_stream && strchr(c->index, '/')) {
-		fprintf(stderr, "lure: elasticsearch.index: no '/' allowed\n");
+		fmt_fprintf(
+		        stderr, "lure: elasticsearch.index: no '/' allowed\n");
+		return -1;
+	}
+	if (!c->data_stream && (bad = index_bad(c->index)) != NULL) {
+		fmt_fprintf(stderr,
+		        "lure: elasticsearch.index: %.2s: not one of the event "
+		        "time's %%Y %%y %%C %%m %%d %%e %%H %%F %%%%\n",
+		        bad);
 		return -1;
 	}
 	if (c->template_file[0] && load_template(c->template_file) < 0)
@@ -339,7 +353,8 @@ ship_setup(struct config *cf)
 		struct tls_conf tc = {
 		        c->ca_file[0] ? c->ca_file : NULL, c->insecure};
 		if (tls_global_init(&tc, err, sizeof err) < 0) {
-			fprintf(stderr, "lure: elasticsearch TLS: %s\n", err);
+			fmt_fprintf(
+			        stderr, "lure: elasticsearch TLS: %s\n", err);
 			return -1;
 		}
 	}
@@ -347,7 +362,7 @@ ship_setup(struct config *cf)
 		sh.dlq_fd = open(c->dead_letter,
 		        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (sh.dlq_fd < 0) {
-			fprintf(stderr,
+			fmt_fprintf(stderr,
 			        "lure: elasticsearch.dead_letter \"%s\": "
 			        "%s\n",
 			        c->dead_letter, strerror(errno));
@@ -368,10 +383,10 @@ ship_setup(struct config *cf)
 	sh.status = calloc(sh.cap_items, sizeof *sh.status);
 	sh.reason = calloc(sh.cap_items, sizeof *sh.reason);
 	sh.reason_len = calloc(sh.cap_items, sizeof *sh.reason_len);
-	sh.tok = calloc(LURE_MAX(sh.ntok, LINE_TOKENS), sizeof *sh.tok);
+	sh.tok = calloc(sh.ntok, sizeof *sh.tok);
 	if (!sh.body || !sh.items || !sh.resp || !sh.status || !sh.reason ||
 	        !sh.reason_len || !sh.tok) {
-		fprintf(stderr, "lure: out of memory for the shipper\n");
+		fmt_fprintf(stderr, "lure: out of memory for the shipper\n");
 		return -1;
 	}
 	sh.cons = outbox_consumer();
@@ -389,82 +404,85 @@ ship_enabled(void)
 
 /* --- building the batch --------------------------------------------------- */
 
-/* Value of top-level key k (or of k2 inside object k) in the event line. */
-static int
-member(const char *js, int ntok, const char *k, const char *k2, const char **v,
-        size_t *vl)
+/* elasticsearch.index on the event's UTC date and hour t (year, month, day,
+ * hour): strftime's %Y %y %C %m %d %e %H %F and %% as musl writes them
+ * (ship_setup refuses every other conversion); the length, 0 when it does
+ * not fit (as strftime). */
+static size_t
+index_name(char *out, size_t cap, const char *pat, const long t[4])
 {
-	for (int i = 1; i < ntok;) {
-		const jsmntok_t *key = &sh.tok[i], *val = &sh.tok[i + 1];
-		int next = i + 2, end = val->end;
-		/* skip the value's subtree */
-		while (next < ntok && sh.tok[next].start < end)
-			next++;
-		if (key->end - key->start == (int)strlen(k) &&
-		        memcmp(js + key->start, k, strlen(k)) == 0) {
-			if (!k2) {
-				*v = js + val->start;
-				*vl = (size_t)(val->end - val->start);
-				return val->type == JSMN_STRING ? 0 : -1;
+	size_t n = 0;
+	int w;
+
+	for (const char *p = pat; *p; p++) {
+		if (*p != '%') {
+			w = 1;
+			if (n + 1 < cap)
+				out[n] = *p;
+		} else {
+			char *o = out + n;
+			size_t room = cap - n;
+			switch (*++p) {
+			case 'Y':
+				w = fmt_snprintf(o, room, "%04ld", t[0]);
+				break;
+			case 'y':
+				w = fmt_snprintf(o, room, "%02ld", t[0] % 100);
+				break;
+			case 'C':
+				w = fmt_snprintf(o, room, "%02ld", t[0] / 100);
+				break;
+			case 'm':
+				w = fmt_snprintf(o, room, "%02ld", t[1]);
+				break;
+			case 'd':
+				w = fmt_snprintf(o, room, "%02ld", t[2]);
+				break;
+			case 'e':
+				w = fmt_snprintf(o, room, "%2ld", t[2]);
+				break;
+			case 'H':
+				w = fmt_snprintf(o, room, "%02ld", t[3]);
+				break;
+			case 'F':
+				w = fmt_snprintf(o, room, "%04ld-%02ld-%02ld",
+				        t[0], t[1], t[2]);
+				break;
+			default: w = fmt_snprintf(o, room, "%%"); break;
 			}
-			if (val->type != JSMN_OBJECT)
-				return -1;
-			for (int j = i + 2; j < next;) {
-				const jsmntok_t *k3 = &sh.tok[j],
-				                *v3 = &sh.tok[j + 1];
-				int nx = j + 2;
-				while (nx < next && sh.tok[nx].start < v3->end)
-					nx++;
-				if (k3->end - k3->start == (int)strlen(k2) &&
-				        memcmp(js + k3->start, k2,
-				                strlen(k2)) == 0 &&
-				        v3->type == JSMN_STRING) {
-					*v = js + v3->start;
-					*vl = (size_t)(v3->end - v3->start);
-					return 0;
-				}
-				j = nx;
-			}
-			return -1;
 		}
-		i = next;
+		n += (size_t)w;
+		if (n >= cap)
+			return 0;
 	}
-	return -1;
+	out[n] = '\0';
+	return n;
 }
 
 /* Action line for one event line; returns its length, 0 if unusable. */
 static size_t
-action_for(const char *ev, size_t n, char *out, size_t cap)
+action_for(const char *ev, const struct outbox_keys *k, char *out, size_t cap)
 {
-	jsmn_parser p;
-	const char *id, *ts;
-	size_t idl, tsl;
+	const char *id = ev + k->id_off, *ts = ev + k->ts_off;
+	size_t idl = k->id_len, tsl = k->ts_len;
 	char index[160];
-	int nt, w;
+	int w;
 
-	jsmn_init(&p);
-	nt = jsmn_parse(&p, ev, n, sh.tok, LURE_MAX(sh.ntok, LINE_TOKENS));
-	if (nt < 1 || sh.tok[0].type != JSMN_OBJECT ||
-	        member(ev, nt, "event", "id", &id, &idl) < 0 ||
-	        member(ev, nt, "@timestamp", NULL, &ts, &tsl) < 0 || idl > 200)
+	if (!idl || !tsl || idl > 200)
 		return 0;
 	if (sh.c->data_stream) {
-		snprintf(index, sizeof index, "%s", sh.c->index);
+		fmt_snprintf(index, sizeof index, "%s", sh.c->index);
 	} else {
-		struct tm tm;
-		memset(&tm, 0, sizeof tm);
+		long t[4];
 		if (tsl < 19 || ts[4] != '-' || ts[7] != '-' || ts[10] != 'T' ||
-		        (tm.tm_year = (int)lure_digits(ts, 4)) < 0 ||
-		        (tm.tm_mon = (int)lure_digits(ts + 5, 2)) < 0 ||
-		        (tm.tm_mday = (int)lure_digits(ts + 8, 2)) < 0 ||
-		        (tm.tm_hour = (int)lure_digits(ts + 11, 2)) < 0)
-			return 0;
-		tm.tm_year -= 1900;
-		tm.tm_mon -= 1;
-		if (!strftime(index, sizeof index, sh.c->index, &tm))
+		        (t[0] = lure_digits(ts, 4)) < 0 ||
+		        (t[1] = lure_digits(ts + 5, 2)) < 0 ||
+		        (t[2] = lure_digits(ts + 8, 2)) < 0 ||
+		        (t[3] = lure_digits(ts + 11, 2)) < 0 ||
+		        !index_name(index, sizeof index, sh.c->index, t))
 			return 0;
 	}
-	w = snprintf(out, cap,
+	w = fmt_snprintf(out, cap,
 	        "{\"create\":{\"_index\":\"%s\",\"_id\":\"%.*s\"}}\n", index,
 	        (int)idl, id);
 	return w > 0 && (size_t)w < cap ? (size_t)w : 0;
@@ -482,14 +500,14 @@ dead_letter(size_t i, int status, const char *why, size_t whylen)
 	if (sh.dlq_fd < 0)
 		return;
 	json_time(ts, lure_wall());
-	n = snprintf(head, sizeof head,
+	n = fmt_snprintf(head, sizeof head,
 	        "{\"@timestamp\":\"%s\",\"status\":%d,"
 	        "\"error\":\"",
 	        ts, status);
 	r = json_escape(head + n, sizeof head - (size_t)n - 16,
 	        (const uint8_t *)why, whylen);
 	n += (int)r.out_len;
-	n += snprintf(head + n, sizeof head - (size_t)n, "\",\"event\":");
+	n += fmt_snprintf(head + n, sizeof head - (size_t)n, "\",\"event\":");
 	/* the event line is JSON already: embed it, newline included */
 	if (write(sh.dlq_fd, head, (size_t)n) != n ||
 	        write(sh.dlq_fd, sh.body + it->line_off,
@@ -498,7 +516,10 @@ dead_letter(size_t i, int status, const char *why, size_t whylen)
 		lure_log("SHIP dead_letter_write error=%s", strerror(errno));
 }
 
-/* Take more lines into the open batch. */
+/* Take more lines into the open batch. A line is copied once, from the
+ * queue into the body past room for its action line, then moved down behind
+ * the action; only when the body has less room than a line can need does it
+ * go through the line buffer (so a line that does not fit stays queued). */
 static void
 fill_batch(void)
 {
@@ -506,7 +527,12 @@ fill_batch(void)
 
 	while (!sh.closed && sh.nitems < sh.cap_items) {
 		uint64_t p = sh.read_pos;
-		long n = src_line(&p, line, sizeof line);
+		int direct = sh.body_cap - sh.body_len >=
+		             sizeof action + sizeof line;
+		char *dst =
+		        direct ? sh.body + sh.body_len + sizeof action : line;
+		struct outbox_keys k;
+		long n = src_line(&p, dst, sizeof line, &k);
 		size_t al;
 
 		if (n == 0)
@@ -516,7 +542,7 @@ fill_batch(void)
 			sh.lost++;
 			continue;
 		}
-		al = action_for(line, (size_t)n, action, sizeof action);
+		al = action_for(dst, &k, action, sizeof action);
 		if (!al) {
 			sh.read_pos = p;
 			sh.lost++;
@@ -528,9 +554,9 @@ fill_batch(void)
 		if (sh.nitems == 0)
 			sh.opened_at = lure_now();
 		sh.items[sh.nitems].off = (uint32_t)sh.body_len;
+		memmove(sh.body + sh.body_len + al, dst, (size_t)n);
 		memcpy(sh.body + sh.body_len, action, al);
 		sh.items[sh.nitems].line_off = (uint32_t)(sh.body_len + al);
-		memcpy(sh.body + sh.body_len + al, line, (size_t)n);
 		sh.items[sh.nitems].len = (uint32_t)(al + (size_t)n);
 		sh.body_len += al + (size_t)n;
 		sh.nitems++;
@@ -679,7 +705,7 @@ begin_request(void)
 	if (!sh.template_done) {
 		sh.kind = REQ_TEMPLATE;
 		len = sh.tmpl_len;
-		n = snprintf(sh.head, sizeof sh.head,
+		n = fmt_snprintf(sh.head, sizeof sh.head,
 		        "PUT %s/_index_template/lure HTTP/1.1\r\nHost: %s\r\n"
 		        "User-Agent: lure/%s\r\nContent-Type: "
 		        "application/json\r\n"
@@ -691,7 +717,7 @@ begin_request(void)
 		        LURE_MIN(sh.limit ? sh.limit : sh.nitems, sh.nitems);
 		len = sh.items[sh.sent_items - 1].off +
 		      sh.items[sh.sent_items - 1].len;
-		n = snprintf(sh.head, sizeof sh.head,
+		n = fmt_snprintf(sh.head, sizeof sh.head,
 		        "POST %s/_bulk?" FILTER " HTTP/1.1\r\nHost: %s\r\n"
 		        "User-Agent: lure/%s\r\n"
 		        "Content-Type: application/x-ndjson\r\n"
@@ -733,7 +759,7 @@ net_send(const char *p, size_t n)
 		if (w == TLS_WANT_IO)
 			return 0;
 		if (w < 0)
-			snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
+			fmt_snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
 			        tls_error(sh.t));
 		return w < 0 ? -1 : w;
 	}
@@ -741,7 +767,7 @@ net_send(const char *p, size_t n)
 	if (w < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (w < 0)
-		snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
+		fmt_snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
 		        strerror(errno));
 	return w < 0 ? -1 : w;
 }
@@ -756,7 +782,7 @@ net_recv(char *p, size_t n)
 		if (r == TLS_WANT_IO)
 			return 0;
 		if (r < 0) {
-			snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
+			fmt_snprintf(sh.io_err, sizeof sh.io_err, "TLS: %s",
 			        tls_error(sh.t));
 			return -1;
 		}
@@ -766,7 +792,7 @@ net_recv(char *p, size_t n)
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
 		return 0;
 	if (r < 0)
-		snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
+		fmt_snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
 		        strerror(errno));
 	return r < 0 ? -1 : r == 0 ? -2 : r;
 }
@@ -787,7 +813,7 @@ tls_pump(void)
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (r <= 0) {
-			snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
+			fmt_snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
 			        r < 0 ? strerror(errno) : "nothing sent");
 			return -1;
 		}
@@ -799,7 +825,7 @@ tls_pump(void)
 		if (r < 0 && (errno == EAGAIN || errno == EINTR))
 			break;
 		if (r < 0) {
-			snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
+			fmt_snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
 			        strerror(errno));
 			return -1;
 		}
@@ -969,7 +995,7 @@ handle_bulk(int code, const char *body, size_t blen)
 	} else if (code == 429 || code >= 500 || code == 401 || code == 403) {
 		/* overload, outage or credentials: keep the events, try later */
 		char m[64];
-		snprintf(m, sizeof m, "bulk request answered %d", code);
+		fmt_snprintf(m, sizeof m, "bulk request answered %d", code);
 		set_error("%s", m);
 		return 1;
 	} else if (code >= 400 || code < 200) {
@@ -1046,7 +1072,7 @@ finish_response(void)
 			 * without it; overload or outage: try again later */
 			char m[96];
 			int give_up = code >= 400 && code < 500 && code != 429;
-			snprintf(m, sizeof m,
+			fmt_snprintf(m, sizeof m,
 			        "index template refused: HTTP %d%s", code,
 			        give_up ? "; shipping without it" : "");
 			set_error("%s", m);
@@ -1101,12 +1127,18 @@ batch_due(void)
 	       lure_now() - sh.opened_at >= sh.c->flush_ms;
 }
 
+/* Routers boot in 1970: date-named indices wait for a real clock. */
+static int
+clock_set(void)
+{
+	return sh.c->data_stream || !strchr(sh.c->index, '%') ||
+	       lure_wall() >= 1577836800000LL;
+}
+
 static int
 clock_ok(void)
 {
-	/* routers boot in 1970: date-named indices wait for a real clock */
-	if (sh.c->data_stream || !strchr(sh.c->index, '%') ||
-	        lure_wall() >= 1577836800000LL)
+	if (clock_set())
 		return 1;
 	if (!sh.clock_warned) {
 		sh.clock_warned = 1;
@@ -1123,13 +1155,13 @@ ship_feed(void)
 		feed_spool();
 }
 
-int64_t
+void
 ship_tick(void)
 {
 	int64_t now = lure_now();
 
 	if (sh.st == S_OFF)
-		return 0;
+		return;
 	if (spool_enabled())
 		feed_spool();
 	if (sh.st == S_BACKOFF && now >= sh.deadline)
@@ -1138,17 +1170,6 @@ ship_tick(void)
 		fill_batch();
 		if (batch_due() && clock_ok())
 			start_send();
-	}
-	if (sh.st == S_IDLE) {
-		/* start_send() may have come back here at once (a 413 answered
-		 * on a kept-alive connection): the next request is due now */
-		if (sh.nitems && !clock_ok())
-			return now + 10000;
-		if (batch_due())
-			return now;
-		if (sh.nitems && !sh.closed)
-			return sh.opened_at + sh.c->flush_ms;
-		return 0;
 	}
 	if (sh.st == S_RESOLVE && now >= sh.deadline) {
 		int r = resolve_step();
@@ -1167,6 +1188,26 @@ ship_tick(void)
 		        [S_RECV] = "timed out waiting for the response"};
 		set_error("%s", what[sh.st] ? what[sh.st] : "timed out");
 		backoff();
+	}
+}
+
+int64_t
+ship_deadline(void)
+{
+	int64_t now = lure_now();
+
+	if (sh.st == S_OFF)
+		return 0;
+	if (sh.st == S_IDLE) {
+		/* start_send() may have come back here at once (a 413 answered
+		 * on a kept-alive connection): the next request is due now */
+		if (sh.nitems && !clock_set())
+			return now + 10000;
+		if (batch_due())
+			return now;
+		if (sh.nitems && !sh.closed)
+			return sh.opened_at + sh.c->flush_ms;
+		return 0;
 	}
 	return sh.deadline;
 }
@@ -1346,7 +1387,10 @@ ship_drain(int64_t ms)
 		return;
 	while (lure_now() < until) {
 		struct pollfd pfd;
-		int64_t d = ship_tick(), wait;
+		int64_t d, wait;
+
+		ship_tick();
+		d = ship_deadline();
 		if (sh.st == S_IDLE && !sh.nitems)
 			break;
 		if (sh.st == S_BACKOFF)

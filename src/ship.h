@@ -19,10 +19,13 @@ int
 ship_setup(struct config *c);
 int
 ship_enabled(void);
-/* Work that needs no poll (moving lines to the spool, building batches,
- * timers). Returns the next deadline in ms (0: none). */
-int64_t
+/* Work that needs no poll and is due now (moving lines to the spool,
+ * building batches, starting a request, timeouts). */
+void
 ship_tick(void);
+/* When ship_tick() has work next, in ms (0: none); no side effects. */
+int64_t
+ship_deadline(void);
 /* Move queued lines into the spool (when there is one): called before
  * every write of the output file, so a line in the file is in the spool. */
 void

@@ -114,32 +114,71 @@ fq_recip(fq a)
 
 /* --- arithmetic in R/q and R/3 ------------------------------------------ */
 
+/* Karatsuba's multiplication over int32, n = KBASE * 2^k coefficients of
+ * a and b: r[0..2n) = a*b (r[2n-1] = 0). Three half products a level, from
+ * 768 down to 24 (5 levels: 243 schoolbook products of 24, a quarter of
+ * the multiplications of one of 768, at -Os too), whose fixed trip counts
+ * compilers vectorise at -O2. Sizes are public; the values only meet
+ * + - *. scratch holds 4n. No overflow: at depth d the inputs are at most
+ * 2^d |a| and 2^d, so every sum is below 768 * 2^5 * 2295 < 2^26. */
+#define KBASE 24
+#define KN 768 /* P padded to KBASE * 2^5 */
+static void
+kmul(int32_t *r, const int32_t *a, const int32_t *b, int n, int32_t *scratch)
+{
+	int h = n / 2;
+	int32_t *as = scratch, *bs = scratch + h, *m = scratch + n;
+
+	if (n == KBASE) {
+		memset(r, 0, 2 * (size_t)n * sizeof r[0]);
+		for (int i = 0; i < n; i++) {
+			int32_t ai = a[i], *ri = r + i;
+
+			for (int j = 0; j < KBASE; j++)
+				ri[j] += ai * b[j];
+		}
+		return;
+	}
+	for (int i = 0; i < h; i++) {
+		as[i] = a[i] + a[h + i];
+		bs[i] = b[i] + b[h + i];
+	}
+	kmul(m, as, bs, h, scratch + 2 * n); /* (a0 + a1)(b0 + b1) */
+	kmul(r, a, b, h, scratch + 2 * n); /* a0 b0 */
+	kmul(r + n, a + h, b + h, h, scratch + 2 * n); /* a1 b1 */
+	for (int i = 0; i < n; i++)
+		m[i] -= r[i] + r[n + i];
+	for (int i = 0; i < n; i++)
+		r[h + i] += m[i];
+}
+
 /* out = a*b folded by x^p = x + 1, not reduced: |out| < 3 * P * max|a|.
- * b is widened and padded to PAD (a multiple of 16) so that the inner loop
- * has a fixed trip count that compilers vectorise at -O2. */
-#define PAD 768
+ * The operands and the scratch are static (single-threaded, like the
+ * rest of lure) to keep the stack small; all are wiped after use. */
+static struct {
+	int32_t a[KN], b[KN], t[2 * KN], scratch[4 * KN];
+} kw;
+_Static_assert(
+        KN >= P && KN % KBASE == 0 && ((KN / KBASE) & (KN / KBASE - 1)) == 0,
+        "KN: P padded to KBASE times a power of two");
+
 static void
 mul_fold(int32_t out[P], const fq a[P], const small b[P])
 {
-	int32_t t[P + PAD], bw[PAD];
+	int32_t *t = kw.t;
 
-	memset(t, 0, sizeof t);
-	for (int j = 0; j < PAD; j++)
-		bw[j] = j < P ? b[j] : 0;
-	for (int i = 0; i < P; i++) {
-		int32_t ai = a[i], *ti = t + i;
-
-		for (int j = 0; j < PAD; j++)
-			ti[j] += ai * bw[j];
+	for (int j = 0; j < KN; j++) {
+		kw.a[j] = j < P ? a[j] : 0;
+		kw.b[j] = j < P ? b[j] : 0;
 	}
+	kmul(t, kw.a, kw.b, KN, kw.scratch);
 	/* x^(p+k) = x^(k+1) + x^k, and k + 1 < p for every k here */
 	for (int i = P; i < 2 * P - 1; i++) {
 		t[i - P] += t[i];
 		t[i - P + 1] += t[i];
 	}
 	memcpy(out, t, P * sizeof t[0]);
-	mbedtls_platform_zeroize(t, sizeof t);
-	mbedtls_platform_zeroize(bw, sizeof bw);
+	mbedtls_platform_zeroize(&kw, sizeof kw);
 }
 
 static void

@@ -1,7 +1,8 @@
 /* sntrup761.h: the Streamlined NTRU Prime KEM sntrup761 (NTRU Prime round 3,
  * p=761 q=4591 w=286) with the byte strings of the NIST submission, which
  * OpenSSH's sntrup761x25519-sha512 sends as they are. Constant time in all
- * secrets; randomness from the caller; no heap, at most 30 KiB of stack. */
+ * secrets; randomness from the caller; no heap, at most 30 KiB of stack,
+ * and a 24 KiB static work area for products (one call at a time). */
 #ifndef LURE_SNTRUP761_H
 #define LURE_SNTRUP761_H
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "spool.h"
 
@@ -59,13 +60,13 @@ spool_open(const char *path, uint64_t max_bytes)
 	uint64_t rec[3];
 	struct stat st;
 
-	snprintf(sp.path, sizeof sp.path, "%s", path);
-	snprintf(sp.ackpath, sizeof sp.ackpath, "%s.ack", path);
+	fmt_snprintf(sp.path, sizeof sp.path, "%s", path);
+	fmt_snprintf(sp.ackpath, sizeof sp.ackpath, "%s.ack", path);
 	sp.max = max_bytes;
 	sp.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	sp.ackfd = open(sp.ackpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (sp.fd < 0 || sp.ackfd < 0 || fstat(sp.fd, &st) < 0) {
-		fprintf(stderr, "lure: spool \"%s\": %s\n", path,
+		fmt_fprintf(stderr, "lure: spool \"%s\": %s\n", path,
 		        strerror(errno));
 		return -1;
 	}
@@ -148,7 +149,7 @@ compact(void)
 	uint64_t at = sp.acked;
 	int fd;
 
-	snprintf(tmp, sizeof tmp, "%s.tmp", sp.path);
+	fmt_snprintf(tmp, sizeof tmp, "%s.tmp", sp.path);
 	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
 		return -1;
 	while (at < sp.size) {

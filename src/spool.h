@@ -4,7 +4,11 @@
  * belongs to). Only acknowledged lines are ever removed; beyond the byte cap
  * the oldest lines are dropped and counted. A line acknowledged by the server
  * but not yet in <path>.ack when the process dies is sent again: the
- * deterministic _id makes that a 409, not a duplicate. */
+ * deterministic _id makes that a 409, not a duplicate.
+ * The lines are stored as they are (no record around them): the shipper
+ * reads each one's event.id and @timestamp back with event_keys(), which
+ * stops a few hundred bytes in, so spool files of every version replay
+ * alike and stay plain NDJSON that a person can read or replay by hand. */
 #ifndef LURE_SPOOL_H
 #define LURE_SPOOL_H
 

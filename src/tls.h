@@ -36,6 +36,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+/* 1 when the persona has a tls port (the Makefile sets it from the
+ * persona): src/conn_tls.c and src/certgen.c serve it. 0: their calls
+ * compile out, and so does the server side they pull in. */
+#ifndef LURE_TLS_SERVER
+#define LURE_TLS_SERVER 1
+#endif
+
 enum {
 	TLS_OK = 0,
 	TLS_WANT_IO = -1, /* move bytes (see above), then call again */
@@ -83,7 +90,8 @@ void
 tls_net_out_done(struct tls *t, size_t n);
 
 /* Application data, after the handshake. tls_write returns how many bytes
- * it took (> 0; at most one record, 4 KiB), TLS_WANT_IO or TLS_ERR.
+ * it took (> 0; at most one record: 16 KiB for the client, 4 KiB for a
+ * server session), TLS_WANT_IO or TLS_ERR.
  * tls_read returns bytes read (> 0), 0 when the server has closed the
  * connection (close_notify or end of stream), TLS_WANT_IO or TLS_ERR. */
 ssize_t

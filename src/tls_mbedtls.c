@@ -14,14 +14,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fmt.h"
 #include "mbedtls/ctr_drbg.h"
-#include "mbedtls/error.h"
 #include "mbedtls/md5.h"
 #include "mbedtls/memory_buffer_alloc.h"
 #include "mbedtls/pem.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/platform.h"
 #include "mbedtls/rsa.h"
+#include "mbedtls/sha1.h"
 #include "mbedtls/sha256.h"
 #include "mbedtls/ssl.h"
 #include "mbedtls/ssl_internal.h"
@@ -54,6 +55,11 @@
 #ifndef LURE_TLS_NET_BUF
 #define LURE_TLS_NET_BUF 4096
 #endif
+/* The client's (the shipper's) outgoing side: a bulk request is sealed
+ * into records until this much is queued, then sent with one send(). */
+#ifndef LURE_TLS_CLIENT_OUT
+#define LURE_TLS_CLIENT_OUT (64 * 1024)
+#endif
 /* memory_buffer_alloc's per-block header: 8 words (magics, sizes, links). */
 #define HEAP_HDR (8 * sizeof(void *))
 
@@ -63,8 +69,9 @@ struct tls {
 	size_t iplen; /* server name is an IP literal of this length */
 	uint8_t ip[16];
 	char name[256];
-	size_t in_off, in_len, out_len;
-	uint8_t in[LURE_TLS_NET_BUF], out[LURE_TLS_NET_BUF];
+	size_t in_off, in_len, out_len, out_cap;
+	uint8_t *out; /* own_out, or client_out for the client session */
+	uint8_t in[LURE_TLS_NET_BUF], own_out[LURE_TLS_NET_BUF];
 	char err[640];
 };
 
@@ -79,12 +86,15 @@ static mbedtls_ctr_drbg_context drbg;
 static mbedtls_x509_crt ca;
 static int ready, seeded;
 static struct tls session;
+static uint8_t client_out[LURE_TLS_CLIENT_OUT];
 static char global_err[256];
-/* server side */
+/* server side (none in a client-only library: src/mbedtls_config_client.h) */
+#if defined(MBEDTLS_SSL_SRV_C)
 static mbedtls_ssl_config sconf;
 static mbedtls_x509_crt scert;
 static mbedtls_pk_context skey;
 static struct tls *servers;
+#endif
 static unsigned nservers, sbusy;
 static int sready;
 
@@ -109,6 +119,60 @@ static const struct {
         {109, "missing_extension"}, {110, "unsupported_extension"},
         {112, "unrecognized_name"}, {116, "certificate_required"},
         {120, "no_application_protocol"}};
+
+#if defined(MBEDTLS_SHA1_PROCESS_ALT)
+/* The client-only library's SHA-1 block function (src/mbedtls_config.h):
+ * the 80 rounds as one loop, 0.3 KiB instead of mbedTLS's 4.7 KiB unrolled
+ * ones. It hashes certificates only (public data: no zeroising). */
+static uint32_t
+rol32(uint32_t x, unsigned n)
+{
+	return x << n | x >> (32 - n);
+}
+
+int
+mbedtls_internal_sha1_process(
+        mbedtls_sha1_context *ctx, const unsigned char data[64])
+{
+	uint32_t w[16], s[5], f, k, t;
+	unsigned i;
+
+	for (i = 0; i < 16; i++)
+		w[i] = (uint32_t)data[4 * i] << 24 |
+		       (uint32_t)data[4 * i + 1] << 16 |
+		       (uint32_t)data[4 * i + 2] << 8 | data[4 * i + 3];
+	memcpy(s, ctx->state, sizeof s);
+	for (i = 0; i < 80; i++) {
+		if (i >= 16) {
+			t = w[(i + 13) & 15] ^ w[(i + 8) & 15] ^
+			    w[(i + 2) & 15] ^ w[i & 15];
+			w[i & 15] = rol32(t, 1);
+		}
+		if (i < 20) {
+			f = (s[1] & s[2]) | (~s[1] & s[3]);
+			k = 0x5A827999;
+		} else if (i < 40) {
+			f = s[1] ^ s[2] ^ s[3];
+			k = 0x6ED9EBA1;
+		} else if (i < 60) {
+			f = (s[1] & s[2]) | (s[3] & (s[1] | s[2]));
+			k = 0x8F1BBCDC;
+		} else {
+			f = s[1] ^ s[2] ^ s[3];
+			k = 0xCA62C1D6;
+		}
+		t = rol32(s[0], 5) + f + s[4] + k + w[i & 15];
+		s[4] = s[3];
+		s[3] = s[2];
+		s[2] = rol32(s[1], 30);
+		s[1] = s[0];
+		s[0] = t;
+	}
+	for (i = 0; i < 5; i++)
+		ctx->state[i] += s[i];
+	return 0;
+}
+#endif
 
 /* getrandom() without blocking; ENOSYS (kernels before 3.17): urandom. */
 static int
@@ -137,7 +201,7 @@ static int
 bio_send(void *ctx, const unsigned char *buf, size_t len)
 {
 	struct tls *t = ctx;
-	size_t n = sizeof t->out - t->out_len;
+	size_t n = t->out_cap - t->out_len;
 
 	if (n == 0)
 		return MBEDTLS_ERR_SSL_WANT_WRITE;
@@ -204,25 +268,146 @@ is_alloc_error(int ret)
 	return 0;
 }
 
-/* err = "<what>: <text> (-0xNNNN)", the text from mbedTLS's table. */
+/* The texts of mbedTLS's error.c (MBEDTLS_ERROR_C: 13 KiB for every
+ * module) for the codes a client meets: a CA file that does not parse, a
+ * handshake that fails, a record that does not verify. mbedtls_strerror()
+ * joins the module's text and the lower layer's with " : ". */
+static const struct {
+	int code;
+	const char *text;
+} errors[] = {
+        {MBEDTLS_ERR_X509_INVALID_FORMAT,
+                "X509 - The CRT/CRL/CSR format is invalid, e.g. different type "
+                "expected"},
+        {MBEDTLS_ERR_X509_INVALID_VERSION,
+                "X509 - The CRT/CRL/CSR version element is invalid"},
+        {MBEDTLS_ERR_X509_INVALID_SERIAL,
+                "X509 - The serial tag or value is invalid"},
+        {MBEDTLS_ERR_X509_INVALID_ALG,
+                "X509 - The algorithm tag or value is invalid"},
+        {MBEDTLS_ERR_X509_INVALID_NAME,
+                "X509 - The name tag or value is invalid"},
+        {MBEDTLS_ERR_X509_INVALID_DATE,
+                "X509 - The date tag or value is invalid"},
+        {MBEDTLS_ERR_X509_INVALID_SIGNATURE,
+                "X509 - The signature tag or value invalid"},
+        {MBEDTLS_ERR_X509_INVALID_EXTENSIONS,
+                "X509 - The extension tag or value is invalid"},
+        {MBEDTLS_ERR_X509_UNKNOWN_VERSION,
+                "X509 - CRT/CRL/CSR has an unsupported version number"},
+        {MBEDTLS_ERR_X509_UNKNOWN_SIG_ALG,
+                "X509 - Signature algorithm (oid) is unsupported"},
+        {MBEDTLS_ERR_X509_SIG_MISMATCH,
+                "X509 - Signature algorithms do not match. (see \\c "
+                "::mbedtls_x509_crt sig_oid)"},
+        {MBEDTLS_ERR_X509_CERT_UNKNOWN_FORMAT,
+                "X509 - Format not recognized as DER or PEM"},
+        {MBEDTLS_ERR_X509_BAD_INPUT_DATA, "X509 - Input invalid"},
+        {MBEDTLS_ERR_X509_FILE_IO_ERROR, "X509 - Read/write of file failed"},
+        {MBEDTLS_ERR_X509_CERT_VERIFY_FAILED,
+                "X509 - Certificate verification failed, e.g. CRL, CA or "
+                "signature check failed"},
+        {MBEDTLS_ERR_PEM_NO_HEADER_FOOTER_PRESENT,
+                "PEM - No PEM header or footer found"},
+        {MBEDTLS_ERR_PEM_INVALID_DATA, "PEM - PEM string is not as expected"},
+        {MBEDTLS_ERR_PEM_BAD_INPUT_DATA,
+                "PEM - Bad input parameters to function"},
+        {MBEDTLS_ERR_PK_KEY_INVALID_FORMAT, "PK - Invalid key tag or value"},
+        {MBEDTLS_ERR_PK_UNKNOWN_PK_ALG, "PK - Key algorithm is unsupported "
+                                        "(only RSA and EC are supported)"},
+        {MBEDTLS_ERR_PK_INVALID_PUBKEY,
+                "PK - The pubkey tag or value is invalid (only RSA and EC are "
+                "supported)"},
+        {MBEDTLS_ERR_PK_BAD_INPUT_DATA,
+                "PK - Bad input parameters to function"},
+        {MBEDTLS_ERR_SSL_FEATURE_UNAVAILABLE,
+                "SSL - The requested feature is not available"},
+        {MBEDTLS_ERR_SSL_BAD_INPUT_DATA,
+                "SSL - Bad input parameters to function"},
+        {MBEDTLS_ERR_SSL_INVALID_MAC,
+                "SSL - Verification of the message MAC failed"},
+        {MBEDTLS_ERR_SSL_UNKNOWN_CIPHER,
+                "SSL - An unknown cipher was received"},
+        {MBEDTLS_ERR_SSL_NO_CIPHER_CHOSEN,
+                "SSL - The server has no ciphersuites in common with the "
+                "client"},
+        {MBEDTLS_ERR_SSL_UNEXPECTED_MESSAGE,
+                "SSL - An unexpected message was received from our peer"},
+        {MBEDTLS_ERR_SSL_PEER_VERIFY_FAILED,
+                "SSL - Verification of our peer failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO,
+                "SSL - Processing of the ServerHello handshake message failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_CERTIFICATE,
+                "SSL - Processing of the Certificate handshake message failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_SERVER_KEY_EXCHANGE,
+                "SSL - Processing of the ServerKeyExchange handshake message "
+                "failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_SERVER_HELLO_DONE,
+                "SSL - Processing of the ServerHelloDone handshake message "
+                "failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_CHANGE_CIPHER_SPEC,
+                "SSL - Processing of the ChangeCipherSpec handshake message "
+                "failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_FINISHED,
+                "SSL - Processing of the Finished handshake message failed"},
+        {MBEDTLS_ERR_SSL_BAD_HS_PROTOCOL_VERSION,
+                "SSL - Handshake protocol not within min/max boundaries"},
+        {MBEDTLS_ERR_SSL_INTERNAL_ERROR, "SSL - Internal error (eg, unexpected "
+                                         "failure in lower-level module)"},
+        {MBEDTLS_ERR_ASN1_OUT_OF_DATA,
+                "ASN1 - Out of data when parsing an ASN1 data structure"},
+        {MBEDTLS_ERR_ASN1_UNEXPECTED_TAG,
+                "ASN1 - ASN1 tag was of an unexpected value"},
+        {MBEDTLS_ERR_ASN1_INVALID_LENGTH,
+                "ASN1 - Error when trying to determine the length or invalid "
+                "length"},
+        {MBEDTLS_ERR_ASN1_LENGTH_MISMATCH,
+                "ASN1 - Actual length differs from expected length"},
+        {MBEDTLS_ERR_ASN1_INVALID_DATA, "ASN1 - Data is invalid"},
+        {MBEDTLS_ERR_ECP_VERIFY_FAILED, "ECP - The signature is not valid"},
+        {MBEDTLS_ERR_RSA_VERIFY_FAILED, "RSA - The PKCS#1 verification failed"},
+        {MBEDTLS_ERR_RSA_INVALID_PADDING,
+                "RSA - Input data contains invalid padding and is rejected"},
+};
+
+static size_t
+strerr(int code, char *out, size_t cap)
+{
+	for (size_t i = 0; i < sizeof errors / sizeof errors[0]; i++)
+		if (errors[i].code == -code)
+			return (size_t)fmt_snprintf(
+			        out, cap, "%s", errors[i].text);
+	return (size_t)fmt_snprintf(
+	        out, cap, "UNKNOWN ERROR CODE (%04X)", code);
+}
+
+/* err = "<what>: <text> (-0xNNNN)", the text as mbedtls_strerror() has it. */
 static void
 describe(char *err, size_t len, const char *what, int ret)
 {
 	char text[160];
+	int high = -ret & 0xff80, low = -ret & 0x7f;
+	size_t n = 0;
 
 	if (is_alloc_error(ret)) {
-		snprintf(err, len,
+		fmt_snprintf(err, len,
 		        "%s: out of TLS heap (%zu bytes; build with a larger "
 		        "LURE_TLS_HEAP)",
 		        what, heap_size);
 		return;
 	}
-#if defined(MBEDTLS_ERROR_C)
-	mbedtls_strerror(ret, text, sizeof text);
-#else
-	snprintf(text, sizeof text, "mbedTLS error");
-#endif
-	snprintf(err, len, "%s: %s (-0x%04x)", what, text, (unsigned)-ret);
+	text[0] = '\0';
+	if (high)
+		n = strerr(high, text, sizeof text);
+	if (low && high != -MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
+	        n + 5 < sizeof text) {
+		if (n) {
+			memcpy(text + n, " : ", 4);
+			n += 3;
+		}
+		strerr(low, text + n, sizeof text - n);
+	}
+	fmt_snprintf(err, len, "%s: %s (-0x%04x)", what, text, (unsigned)-ret);
 }
 
 /* Record why the session failed; it stays failed. */
@@ -240,7 +425,7 @@ fail(struct tls *t, const char *what, int ret)
 		mbedtls_x509_crt_verify_info(info, sizeof info, " ", flags);
 		for (p = info; (p = strchr(p, '\n')) != NULL;)
 			*p = p[1] ? ';' : '\0';
-		snprintf(t->err, sizeof t->err,
+		fmt_snprintf(t->err, sizeof t->err,
 		        "certificate verify failed for %s:%s", t->name, info);
 	} else if (ret == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE &&
 	           t->ssl.in_msg != NULL) {
@@ -249,15 +434,15 @@ fail(struct tls *t, const char *what, int ret)
 		for (i = 0; i < sizeof alerts / sizeof alerts[0]; i++)
 			if (alerts[i].code == code)
 				name = alerts[i].name;
-		snprintf(t->err, sizeof t->err,
+		fmt_snprintf(t->err, sizeof t->err,
 		        "%s: the %s sent the fatal alert %u %s", what,
 		        t->server ? "client" : "server", code, name);
 	} else if (ret == MBEDTLS_ERR_SSL_INVALID_RECORD && !t->done) {
-		snprintf(t->err, sizeof t->err,
+		fmt_snprintf(t->err, sizeof t->err,
 		        "%s: the %s does not speak TLS (invalid record)", what,
 		        t->server ? "client" : "server");
 	} else if (ret == MBEDTLS_ERR_SSL_CONN_EOF) {
-		snprintf(t->err, sizeof t->err,
+		fmt_snprintf(t->err, sizeof t->err,
 		        "%s: the %s closed the connection", what,
 		        t->server ? "client" : "server");
 	} else {
@@ -304,7 +489,7 @@ seed(void)
 	        (const unsigned char *)pers, sizeof pers - 1);
 	if (ret != 0) {
 		mbedtls_ctr_drbg_free(&drbg);
-		snprintf(global_err, sizeof global_err,
+		fmt_snprintf(global_err, sizeof global_err,
 		        "tls: no random bytes from the kernel yet "
 		        "(getrandom: %s); retry later",
 		        strerror(errno));
@@ -328,7 +513,7 @@ load_ca(const char *file, char *err, size_t errlen)
 
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
-		snprintf(err, errlen, "tls: CA file %s: %s", file,
+		fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
 		        strerror(errno));
 		if (fd >= 0)
 			close(fd);
@@ -344,14 +529,14 @@ load_ca(const char *file, char *err, size_t errlen)
 	close(fd);
 	if (buf == NULL || r < 0) {
 		if (buf == NULL)
-			snprintf(err, errlen,
+			fmt_snprintf(err, errlen,
 			        "tls: CA file %s: %lld bytes do not fit the "
 			        "TLS "
 			        "heap (%zu bytes; build with a larger "
 			        "LURE_TLS_HEAP)",
 			        file, (long long)st.st_size, heap_size);
 		else
-			snprintf(err, errlen, "tls: CA file %s: %s", file,
+			fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
 			        strerror(errno));
 		mbedtls_free(buf);
 		return -1;
@@ -364,16 +549,16 @@ load_ca(const char *file, char *err, size_t errlen)
 	mbedtls_free(buf);
 	if (ca.raw.p == NULL) {
 		char what[300];
-		snprintf(what, sizeof what, "tls: CA file %s", file);
+		fmt_snprintf(what, sizeof what, "tls: CA file %s", file);
 		if (ret >= 0)
-			snprintf(
+			fmt_snprintf(
 			        err, errlen, "%s: no usable certificate", what);
 		else
 			describe(err, errlen, what, ret);
 		return -1;
 	}
 	if (ret > 0)
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "tls: CA file %s: %d certificates skipped (unsupported "
 		        "algorithms or malformed)",
 		        file, ret);
@@ -385,13 +570,13 @@ tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 {
 	int ret;
 
-	snprintf(err, errlen, "%s", "");
+	fmt_snprintf(err, errlen, "%s", "");
 	if (ready) {
-		snprintf(err, errlen, "tls: already initialised");
+		fmt_snprintf(err, errlen, "tls: already initialised");
 		return -1;
 	}
 	if (!c->insecure && (c->ca_file == NULL || c->ca_file[0] == '\0')) {
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "tls: no CA file to verify the server with (set a CA "
 		        "file, or insecure to skip verification)");
 		return -1;
@@ -427,22 +612,24 @@ tls_client_new(const char *server_name)
 	int ret;
 
 	if (!ready || t->in_use) {
-		snprintf(global_err, sizeof global_err, "tls: %s",
+		fmt_snprintf(global_err, sizeof global_err, "tls: %s",
 		        ready ? "a session is already open"
 		              : "tls_global_init() was not called");
 		return NULL;
 	}
 	if (server_name == NULL || server_name[0] == '\0' ||
 	        strlen(server_name) >= sizeof t->name) {
-		snprintf(global_err, sizeof global_err,
+		fmt_snprintf(global_err, sizeof global_err,
 		        "tls: a server name is required");
 		return NULL;
 	}
 	if (seed() < 0)
 		return NULL;
 	memset(t, 0, sizeof *t);
+	t->out = client_out;
+	t->out_cap = sizeof client_out;
 	mbedtls_ssl_init(&t->ssl);
-	snprintf(t->name, sizeof t->name, "%s", server_name);
+	fmt_snprintf(t->name, sizeof t->name, "%s", server_name);
 	if (inet_pton(AF_INET, server_name, t->ip) == 1)
 		t->iplen = 4;
 	else if (inet_pton(AF_INET6, server_name, t->ip) == 1)
@@ -646,12 +833,45 @@ tls_heap_size(void)
 
 /* --- server side --------------------------------------------------------- */
 
+#if !defined(MBEDTLS_SSL_SRV_C)
+/* A client-only library: no server sessions (certgen.h logs and skips the
+ * tls ports, as with TLS=none). */
 int
 tls_server_init(unsigned sessions, char *err, size_t errlen)
 {
-	snprintf(err, errlen, "%s", "");
+	fmt_snprintf(err, errlen, "%s", "");
+	if (sessions > 0) {
+		fmt_snprintf(err, errlen,
+		        "tls: this build's mbedTLS has no server side");
+		return -1;
+	}
+	heap_init();
+	return 0;
+}
+
+int
+tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
+        size_t certlen, char *err, size_t errlen)
+{
+	fmt_snprintf(
+	        err, errlen, "tls: this build's mbedTLS has no server side");
+	return -1;
+}
+
+struct tls *
+tls_server_new(void)
+{
+	fmt_snprintf(global_err, sizeof global_err,
+	        "tls: the server side is not set up");
+	return NULL;
+}
+#else
+int
+tls_server_init(unsigned sessions, char *err, size_t errlen)
+{
+	fmt_snprintf(err, errlen, "%s", "");
 	if (heap_ready || servers != NULL) {
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "tls: tls_server_init() must come first, once");
 		return -1;
 	}
@@ -661,7 +881,7 @@ tls_server_init(unsigned sessions, char *err, size_t errlen)
 		heap = malloc(heap_size);
 		servers = calloc(sessions, sizeof *servers);
 		if (heap == NULL || servers == NULL) {
-			snprintf(err, errlen,
+			fmt_snprintf(err, errlen,
 			        "tls: out of memory for %u server sessions "
 			        "(%zu bytes of heap)",
 			        sessions, heap_size);
@@ -684,15 +904,15 @@ tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
 {
 	int ret;
 
-	snprintf(err, errlen, "%s", "");
+	fmt_snprintf(err, errlen, "%s", "");
 	if (servers == NULL || sready) {
-		snprintf(err, errlen,
+		fmt_snprintf(err, errlen,
 		        "tls: tls_server_cert() needs tls_server_init() with "
 		        "sessions, once");
 		return -1;
 	}
 	if (seed() < 0) {
-		snprintf(err, errlen, "%s", global_err);
+		fmt_snprintf(err, errlen, "%s", global_err);
 		return -1;
 	}
 	mbedtls_x509_crt_init(&scert);
@@ -727,7 +947,7 @@ tls_server_new(void)
 	int ret;
 
 	if (!sready) {
-		snprintf(global_err, sizeof global_err,
+		fmt_snprintf(global_err, sizeof global_err,
 		        "tls: the server side is not set up");
 		return NULL;
 	}
@@ -735,12 +955,14 @@ tls_server_new(void)
 		if (!servers[i].in_use)
 			t = &servers[i];
 	if (t == NULL) {
-		snprintf(global_err, sizeof global_err,
+		fmt_snprintf(global_err, sizeof global_err,
 		        "tls: all %u server sessions are busy", nservers);
 		return NULL;
 	}
 	memset(t, 0, sizeof *t);
 	t->server = 1;
+	t->out = t->own_out;
+	t->out_cap = sizeof t->own_out;
 	mbedtls_ssl_init(&t->ssl);
 	if ((ret = mbedtls_ssl_setup(&t->ssl, &sconf)) != 0) {
 		describe(global_err, sizeof global_err,
@@ -753,6 +975,8 @@ tls_server_new(void)
 	sbusy++;
 	return t;
 }
+
+#endif
 
 unsigned
 tls_server_busy(void)
@@ -771,7 +995,11 @@ tls_server_max(void)
 int
 tls_md5(const void *p, size_t n, uint8_t out[16])
 {
+#if defined(MBEDTLS_MD5_C)
 	return mbedtls_md5_ret(p, n, out) == 0 ? 0 : -1;
+#else
+	return -1;
+#endif
 }
 
 int
@@ -780,6 +1008,7 @@ tls_sha256(const void *p, size_t n, uint8_t out[32])
 	return mbedtls_sha256_ret(p, n, out, 0) == 0 ? 0 : -1;
 }
 
+#if defined(MBEDTLS_GENPRIME) && defined(MBEDTLS_PK_WRITE_C)
 /* mbedTLS writes DER at the end of the buffer: move it to the front. */
 static ssize_t
 der_front(uint8_t *buf, size_t cap, int len)
@@ -799,7 +1028,7 @@ tls_rsa_keygen(
 	int ret;
 
 	if (seed() < 0) {
-		snprintf(err, errlen, "%s", global_err);
+		fmt_snprintf(err, errlen, "%s", global_err);
 		return -1;
 	}
 	mbedtls_pk_init(&pk);
@@ -811,7 +1040,8 @@ tls_rsa_keygen(
 		n = der_front(
 		        key, cap, mbedtls_pk_write_key_der(&pk, key, cap));
 		if (n < 0)
-			snprintf(err, errlen, "tls: RSA key: buffer too small");
+			fmt_snprintf(
+			        err, errlen, "tls: RSA key: buffer too small");
 	} else {
 		describe(err, errlen, "tls: RSA key generation", ret);
 	}
@@ -833,6 +1063,23 @@ tls_rsa_pubkey(const uint8_t *key, size_t keylen, uint8_t *out, size_t cap)
 	mbedtls_pk_free(&pk);
 	return n;
 }
+#else
+ssize_t
+tls_rsa_keygen(
+        unsigned bits, uint8_t *key, size_t cap, char *err, size_t errlen)
+{
+	fmt_snprintf(err, errlen,
+	        "tls: this build's mbedTLS has no RSA key "
+	        "generation");
+	return -1;
+}
+
+ssize_t
+tls_rsa_pubkey(const uint8_t *key, size_t keylen, uint8_t *out, size_t cap)
+{
+	return -1;
+}
+#endif
 
 ssize_t
 tls_rsa_sign_sha256(const uint8_t *key, size_t keylen, const uint8_t *msg,

@@ -3,6 +3,7 @@
  * conn.c skips the persona's tls ports (tls_server_init() fails). */
 #include <stdio.h>
 
+#include "fmt.h"
 #include "tls.h"
 
 static const char msg[] = "TLS support is not compiled in (build with "
@@ -14,7 +15,7 @@ int
 tls_global_init(const struct tls_conf *c, char *err, size_t errlen)
 {
 	(void)c;
-	snprintf(err, errlen, "%s", msg);
+	fmt_snprintf(err, errlen, "%s", msg);
 	return -1;
 }
 
@@ -130,7 +131,7 @@ int
 tls_server_init(unsigned sessions, char *err, size_t errlen)
 {
 	(void)sessions;
-	snprintf(err, errlen, "%s", server_msg);
+	fmt_snprintf(err, errlen, "%s", server_msg);
 	return -1;
 }
 
@@ -142,7 +143,7 @@ tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
 	(void)keylen;
 	(void)cert;
 	(void)certlen;
-	snprintf(err, errlen, "%s", server_msg);
+	fmt_snprintf(err, errlen, "%s", server_msg);
 	return -1;
 }
 
@@ -189,7 +190,7 @@ tls_rsa_keygen(
 	(void)bits;
 	(void)key;
 	(void)cap;
-	snprintf(err, errlen, "%s", msg);
+	fmt_snprintf(err, errlen, "%s", msg);
 	return -1;
 }
 

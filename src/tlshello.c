@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "tls.h"
 #include "tlshello.h"
@@ -198,7 +199,7 @@ put(struct out *o, const char *fmt, unsigned v)
 
 	if (o->cut)
 		return;
-	n = snprintf(o->p + o->len, o->cap - o->len, fmt, v);
+	n = fmt_snprintf(o->p + o->len, o->cap - o->len, fmt, v);
 	if (n < 0 || (size_t)n >= o->cap - o->len) {
 		o->p[o->len] = '\0';
 		o->cut = 1;
@@ -363,10 +364,10 @@ fingerprints(struct tlshello *h)
 	nc = filtered(tmp, h->ciphers, h->nciphers, 0, -1, -1);
 	ne = filtered(tmp, h->exts, h->nexts, 0, -1, -1);
 	ja4_alpn(h, alpn);
-	snprintf(a, sizeof a, "t%s%c%02u%02u%s", ja4_version(h),
+	fmt_snprintf(a, sizeof a, "t%s%c%02u%02u%s", ja4_version(h),
 	        h->has_sni ? 'd' : 'i', (unsigned)(nc > 99 ? 99 : nc),
 	        (unsigned)(ne > 99 ? 99 : ne), alpn);
-	r.len = (size_t)snprintf(h->ja4_r, sizeof h->ja4_r, "%s_", a);
+	r.len = (size_t)fmt_snprintf(h->ja4_r, sizeof h->ja4_r, "%s_", a);
 
 	/* JA4_b: sorted ciphers */
 	m = filtered(tmp, h->ciphers, h->nciphers, 1, -1, -1);
@@ -390,7 +391,7 @@ fingerprints(struct tlshello *h)
 	}
 	trunc_sha256(hc, buf, b.len, ne == 0);
 	h->truncated |= r.cut | b.cut;
-	snprintf(h->ja4, sizeof h->ja4, "%s_%s_%s", a, hb, hc);
+	fmt_snprintf(h->ja4, sizeof h->ja4, "%s_%s_%s", a, hb, hc);
 }
 
 /* --- records ------------------------------------------------------------- */

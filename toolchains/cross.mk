@@ -8,7 +8,8 @@
 # point (tools/floatcheck.sh), stripped.
 TC_DIR = build/deps/$(TARGET)/toolchain
 CC = $(abspath $(TC_DIR))/bin/cc
-AR = $(TRIPLE)-ar
+# gcc-ar: an archive of LTO objects needs the plugin's symbol table
+AR = $(TRIPLE)-gcc-ar
 OBJDUMP = $(TRIPLE)-objdump
 NM = $(TRIPLE)-nm
 OPT = -Os
@@ -17,10 +18,21 @@ CFLAGS_TARGET = -ffunction-sections -fdata-sections \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables $(CFLAGS_CPU)
 # the map (BINARY.map) feeds tools/floatcheck.sh and tools/size.sh
 LDFLAGS_TARGET = -static -Wl,--gc-sections -Wl,-Map=$@.map \
-	-Wl,-z,noseparate-code $(LDFLAGS_CPU)
+	-Wl,-z,noseparate-code $(LDFLAGS_PACK) $(LDFLAGS_CPU)
 # after the link of build/<target>-<persona>/lure: no floating point (the
 # symbols tell objdump which code is MIPS16), then stripped
 POSTLINK = sh tools/floatcheck.sh $(TARGET) $@ && $(STRIP) $@
+# The data segment right after the code in the file, not at the next 4 KiB
+# (up to a page less): no RELRO padding (a static musl binary never applies
+# PT_GNU_RELRO: only musl's dynamic linker does) and a small common page
+# size, so ld keeps the offset congruent without rounding it up.
+LDFLAGS_PACK = -Wl,-z,norelro -Wl,-z,common-page-size=16
+# link-time optimisation of lure's own code (the Makefile passes it to the
+# compile and the link)
+LTO = -flto
+# the TLS libraries too (toolchains/tls.mk), but not on MIPS: mbedTLS's
+# bignum.o must stay MIPS32 (its assembly) while the link compiles MIPS16
+LTO_LIBS ?= $(LTO)
 TOOLCHAIN_STAMP = $(TC_DIR)/.stamp
 
 # deps.sh runs on every make (a hash compare when nothing changed) and

@@ -14,11 +14,12 @@
 #	instruction: an illegal instruction on a router without an FPU
 #	emulator). Gives bin/cc, a gcc wrapper that compiles and links against
 #	that musl: the CC of toolchains/<target>.mk.
-#   deps.sh mbedtls <target> <cc> <ar> [cflags]
+#   deps.sh mbedtls <target> <cc> <ar> [cflags] [config] [dir]
 #	mbedTLS from Debian's source archive (apt-get source), unpacked once
 #	into build/deps/src/, built as static libmbedtls.a libmbedx509.a
-#	libmbedcrypto.a with lure's src/mbedtls_config.h into
-#	build/deps/<target>/mbedtls/{include,lib}.
+#	libmbedcrypto.a with lure's configuration (default
+#	src/mbedtls_config.h) into build/deps/<target>/<dir, default
+#	mbedtls>/{include,lib}.
 #   deps.sh bearssl <target> <cc> <ar> [cflags]
 #	BearSSL 0.6 from Debian's source archive, as libbearssl.a (every
 #	source file; --gc-sections keeps what lure uses) into
@@ -230,19 +231,21 @@ softfp_src() {
 }
 
 mbedtls() {
-	[ $# -ge 3 ] || die "usage: deps.sh mbedtls <target> <cc> <ar> [cflags]"
+	[ $# -ge 3 ] ||
+		die "usage: deps.sh mbedtls <target> <cc> <ar> [cflags] [config] [dir]"
 	target=$1 cc=$2 ar=$3
 	cflags=${4:--Os}
 	cflags="$cflags -ffunction-sections -fdata-sections"
-	cfg=$top/src/mbedtls_config.h
-	out=$DEPS/$target/mbedtls
+	cfg=${5:-src/mbedtls_config.h}
+	case "$cfg" in /*) ;; *) cfg=$top/$cfg ;; esac
+	out=$DEPS/$target/${6:-mbedtls}
 	[ -f "$cfg" ] || die "missing $cfg"
 
 	lock
 	mbedtls_src
 	key=$({
 		cat "$src/.lure-unpacked" 2>/dev/null || echo "$src"
-		cat "$cfg"
+		cat "$cfg" "$top/src/mbedtls_config.h"
 		printf '%s\n' "$cc" "$ar" "$cflags"
 		# this step's code, not the whole script: another step's edit
 		# rebuilds nothing here
@@ -258,7 +261,9 @@ mbedtls() {
 	rm -rf "$out"
 	mkdir -p "$w" "$out/lib"
 	cp -R "$src/library" "$src/include" "$src/3rdparty" "$w/"
+	# a variant (src/mbedtls_config_client.h) includes the main file
 	cp "$cfg" "$w/include/mbedtls/config.h"
+	cp "$top/src/mbedtls_config.h" "$w/include/mbedtls/mbedtls_config.h"
 	t0=$(date +%s)
 	# MIPS16 cannot hold bn_mul.h's MIPS32 assembly: bignum.o is built
 	# first as MIPS32 (make then keeps it; -minterlink-compressed links it)

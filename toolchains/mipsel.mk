@@ -8,4 +8,5 @@ TC_CPU = -march=24kc -msoft-float
 # PIC code: a fifth smaller; mbedTLS's bignum stays MIPS32 (its assembly)
 CFLAGS_CPU = -mips16 -minterlink-compressed -mno-abicalls -fno-pic
 QEMU = qemu-mipsel-static
+LTO_LIBS =
 include toolchains/cross.mk

@@ -69,6 +69,9 @@ deploy) # test/deploy: systemd-analyze, nspawn test hosts, ssh, qemu-system imag
 	want ar binutils
 	want qemu-system-mipsel qemu-system-mips
 	want qemu-system-arm qemu-system-arm
+	# test_openwrt.py runs lure-uci's packaged binary check under qemu-user
+	want qemu-mipsel-static qemu-user-static
+	want qemu-arm-static qemu-user-static
 	;;
 esac
 if [ -n "$need_pkgs" ]; then
@@ -84,12 +87,13 @@ if [ "$step" = deploy ] && ! command -v ansible-playbook >/dev/null 2>&1; then
 		python3 -m pip install -q --break-system-packages ansible-core
 fi
 if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ]; then
-	# python test libraries: pytest runs the suite, pexpect drives telnet
-	if ! python3 -c 'import pytest, pexpect' 2>/dev/null; then
-		python3 -m pip install -q pytest pexpect 2>/dev/null ||
-			python3 -m pip install -q --break-system-packages pytest pexpect 2>/dev/null || {
+	# python test libraries: pytest runs the suite, pexpect drives telnet,
+	# pytest-xdist runs a suite's tests in parallel (make test)
+	if ! python3 -c 'import pytest, pexpect, xdist' 2>/dev/null; then
+		python3 -m pip install -q pytest pexpect pytest-xdist 2>/dev/null ||
+			python3 -m pip install -q --break-system-packages pytest pexpect pytest-xdist 2>/dev/null || {
 			SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-			$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest python3-pexpect >&2
+			$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest python3-pexpect python3-pytest-xdist >&2
 		}
 	fi
 fi

@@ -1,9 +1,26 @@
 /* mkpersona: turn emu/personas/<name>/ into C tables (build-time tool).
- * usage: mkpersona <persona-dir> <name> > persona_data.c
+ * usage: mkpersona <persona-dir> <name> [emulator...] > persona_data.c
+ *        mkpersona --keys [emulator...]   (list the declared keys)
  * Reads persona.conf, then every other *.conf in the directory in name
  * order (see src/persona.h for the syntax), and embeds every regular file
- * under files/ (recursively: "doc/page/login.asp") as a byte array. Exits 2
- * on a syntax error, naming file and line. */
+ * under files/ (recursively: "doc/page/login.asp") as a byte array.
+ *
+ * Every key must be declared by a module that reads it: emu/<e>.c for each
+ * emulator named (the Makefile passes EMUS) and the files in mods[] below,
+ * paths relative to the top of the tree. A declaration is a line of the
+ * file's first comment, after the line that says "Persona keys", of the
+ * form " *   key[ key...]  what it does": three spaces after the star,
+ * then keys (lower-case words joined by dots, separated by a space or
+ * ", "; a key without a dot needs two spaces after it). A word <port> is
+ * any port of the persona that the declaring emulator serves, any other
+ * <word> one word (banner.<port>, http.head.<kind>). "[required]" on the
+ * line makes its keys required (per port for a <port> key), "[repeated]"
+ * lets them appear more than once (else a second one is an error: only the
+ * first is read). A TLS module's keys are required only when a port is
+ * marked tls.
+ * Exits 2 on a syntax error, an unknown key, a key repeated that may not
+ * be, or a required key missing, naming file and line ("file:line: unknown
+ * key "telnet.baner" (did you mean telnet.banner?)"). */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
@@ -14,7 +31,10 @@
 static void
 die(const char *file, int line, const char *msg)
 {
-	fprintf(stderr, "mkpersona: %s:%d: %s\n", file, line, msg);
+	if (line)
+		fprintf(stderr, "%s:%d: %s\n", file, line, msg);
+	else
+		fprintf(stderr, "%s: %s\n", file, msg);
 	exit(2);
 }
 
@@ -95,6 +115,17 @@ cmp(const void *a, const void *b)
 
 static size_t nkv, nports;
 static char ports[256][128];
+static struct {
+	unsigned port;
+	char emu[64];
+	int tls;
+} pinfo[256];
+
+/* Every key read, where, for the checks. */
+static struct kvpos {
+	char *key, *file;
+	int line;
+} * kvs;
 
 static void
 conf(const char *path)
@@ -143,11 +174,19 @@ conf(const char *path)
 				        "<emulator> [tls]\" (tls: tcp only)");
 			if (nports == 256)
 				die(path, line, "too many ports");
+			pinfo[nports].port = port;
+			memcpy(pinfo[nports].emu, emu, sizeof emu);
+			pinfo[nports].tls = nf == 4;
 			snprintf(ports[nports++], sizeof ports[0],
 			        "{%u, %s, \"%s\", %d}", port,
 			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu,
 			        nf == 4);
 		}
+		if (!(kvs = realloc(kvs, (nkv + 1) * sizeof *kvs)) ||
+		        !(kvs[nkv].key = strdup(k)) ||
+		        !(kvs[nkv].file = strdup(path)))
+			die(path, line, "out of memory");
+		kvs[nkv].line = line;
 		n = decode(v, path, line);
 		printf("\t{\"%s\", %zu, ", k, strlen(k));
 		emit_bytes((unsigned char *)v, n);
@@ -155,6 +194,391 @@ conf(const char *path)
 		nkv++;
 	}
 	fclose(f);
+}
+
+/* --- key declarations ----------------------------------------------------- */
+
+/* The modules besides the emulators that read persona keys, each declaring
+ * them in its first comment (the Makefile's PERSONA_KEYS lists them too, as
+ * dependencies). */
+enum { M_EMU, M_CORE, M_TLS };
+static const struct {
+	const char *path;
+	int kind;
+} mods[] = {
+        {"src/persona.h", M_CORE}, /* persona.conf itself: port, hostname */
+        {"src/identity.h", M_CORE}, /* identity.<name> */
+        {"src/shell.c", M_CORE}, /* shell.* */
+        {"src/certgen.c", M_TLS}, /* tls.cert.*: used with a tls port */
+};
+
+enum { F_REQ = 1, F_REP = 2 };
+static struct decl {
+	char key[96];
+	const char *file, *emu; /* emu: the emulator, NULL for a module */
+	int line, flags, kind;
+} decls[1024];
+static size_t ndecls;
+static int errors;
+
+static void
+err(const char *file, int line, const char *fmt, const char *a, const char *b)
+{
+	if (line)
+		fprintf(stderr, "%s:%d: ", file, line);
+	else
+		fprintf(stderr, "%s: ", file);
+	fprintf(stderr, fmt, a, b);
+	fputc('\n', stderr);
+	errors++;
+}
+
+/* Length of the key at s (0: none): [a-z0-9_] words or <word>s joined by
+ * dots; *dots counts the dots. */
+static size_t
+key_len(const char *s, int *dots)
+{
+	size_t i = 0;
+
+	*dots = 0;
+	for (;;) {
+		size_t w = i;
+		if (s[i] == '<') {
+			for (i++; s[i] >= 'a' && s[i] <= 'z'; i++)
+				;
+			if (s[i] != '>' || i == w + 1)
+				return 0;
+			i++;
+		} else {
+			while ((s[i] >= 'a' && s[i] <= 'z') ||
+			        (s[i] >= '0' && s[i] <= '9') || s[i] == '_')
+				i++;
+			if (i == w)
+				return 0;
+		}
+		if (s[i] != '.')
+			return i;
+		i++;
+		(*dots)++;
+	}
+}
+
+/* The flags of "[required]", "[repeated]", "[required, repeated]" in s. */
+static int
+flags_of(const char *s)
+{
+	int fl = 0;
+
+	for (const char *b = strchr(s, '['); b; b = strchr(b + 1, '[')) {
+		const char *p = b + 1;
+		int f = 0;
+		for (;;) {
+			if (strncmp(p, "required", 8) == 0)
+				f |= F_REQ, p += 8;
+			else if (strncmp(p, "repeated", 8) == 0)
+				f |= F_REP, p += 8;
+			else
+				break;
+			if (*p == ']') {
+				fl |= f;
+				break;
+			}
+			if (strncmp(p, ", ", 2) != 0)
+				break;
+			p += 2;
+		}
+	}
+	return fl;
+}
+
+static void
+declare(const char *path, const char *emu, int kind)
+{
+	char buf[1024];
+	int line = 0, in = 0;
+	FILE *f;
+
+	if (!(f = fopen(path, "r"))) {
+		fprintf(stderr,
+		        "mkpersona: %s: %s (run from the top of the "
+		        "tree)\n",
+		        path, strerror(errno));
+		exit(2);
+	}
+	while (fgets(buf, sizeof buf, f)) {
+		char *s = buf + 2;
+		size_t sp = 0, n;
+		int dots, flags, last;
+
+		line++;
+		buf[strcspn(buf, "\n")] = 0;
+		if (strncmp(buf, line == 1 ? "/*" : " *", 2) != 0)
+			break;
+		last = strstr(buf + 2, "*/") != NULL;
+		if (strstr(buf, "Persona keys"))
+			in = 1;
+		while (s[sp] == ' ' && sp < 4)
+			sp++;
+		if (!in || line == 1 || sp != 3 ||
+		        !(n = key_len(s + sp, &dots)) ||
+		        (s[sp + n] && s[sp + n] != ' ' && s[sp + n] != ',') ||
+		        (!dots && strncmp(s + sp + n, "  ", 2) != 0)) {
+			if (last)
+				break;
+			continue;
+		}
+		s += sp;
+		flags = flags_of(s);
+		for (;;) {
+			if (ndecls == sizeof decls / sizeof decls[0] ||
+			        n >= sizeof decls[0].key)
+				die(path, line, "too many or too long keys");
+			memcpy(decls[ndecls].key, s, n);
+			decls[ndecls].key[n] = 0;
+			decls[ndecls].file = path;
+			decls[ndecls].emu = emu;
+			decls[ndecls].line = line;
+			decls[ndecls].flags = flags;
+			decls[ndecls++].kind = kind;
+			if (!dots)
+				break;
+			s += n;
+			if (s[0] == ' ' && s[1] != ' ')
+				s += 1;
+			else if (s[0] == ',' && s[1] == ' ')
+				s += 2;
+			else
+				break;
+			if (!(n = key_len(s, &dots)) || !dots ||
+			        (s[n] && s[n] != ' ' && s[n] != ','))
+				break;
+		}
+		if (last)
+			break;
+	}
+	fclose(f);
+}
+
+/* Is port p served by emulator emu (NULL: any emulator)? */
+static int
+port_of(unsigned p, const char *emu)
+{
+	for (size_t i = 0; i < nports; i++)
+		if (pinfo[i].port == p && (!emu || !strcmp(pinfo[i].emu, emu)))
+			return 1;
+	return 0;
+}
+
+/* Does key match declaration d? A <port> word must be a port of d's
+ * emulator, and port itself when port is not 0. */
+static int
+match(const char *key, const struct decl *d, unsigned port)
+{
+	const char *p = d->key, *k = key;
+
+	for (;;) {
+		size_t pl = strcspn(p, "."), kl = strcspn(k, ".");
+		if (*p == '<') {
+			char *end;
+			unsigned long v = strtoul(k, &end, 10);
+			if (!kl)
+				return 0;
+			if (strncmp(p, "<port>", 6) == 0 &&
+			        (end != k + kl || *k == '0' || v > 65535 ||
+			                !port_of((unsigned)v, d->emu) ||
+			                (port && v != port)))
+				return 0;
+		} else if (pl != kl || memcmp(p, k, kl) != 0) {
+			return 0;
+		}
+		p += pl;
+		k += kl;
+		if (!*p || !*k)
+			return !*p && !*k;
+		p++;
+		k++;
+	}
+}
+
+/* Levenshtein distance, for "did you mean". */
+static size_t
+distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), row[128];
+
+	if (la >= 128 || lb >= 128)
+		return (size_t)-1;
+	for (size_t j = 0; j <= lb; j++)
+		row[j] = j;
+	for (size_t i = 1; i <= la; i++) {
+		size_t diag = row[0];
+		row[0] = i;
+		for (size_t j = 1; j <= lb; j++) {
+			size_t up = row[j],
+			       best = diag + (a[i - 1] != b[j - 1]);
+			if (up + 1 < best)
+				best = up + 1;
+			if (row[j - 1] + 1 < best)
+				best = row[j - 1] + 1;
+			diag = up;
+			row[j] = best;
+		}
+	}
+	return row[lb];
+}
+
+/* d's key with its <word>s taken from key where the word counts agree. */
+static void
+spell(const struct decl *d, const char *key, char *out, size_t cap)
+{
+	const char *p = d->key, *k = key;
+	size_t o = 0;
+
+	for (;;) {
+		size_t pl = strcspn(p, "."), kl = strcspn(k, ".");
+		const char *w = *p == '<' && kl ? k : p;
+		size_t wl = w == k ? kl : pl;
+		if (o + wl + 2 >= cap)
+			break;
+		memcpy(out + o, w, wl);
+		o += wl;
+		p += pl;
+		k += kl;
+		if (!*p)
+			break;
+		out[o++] = *p++;
+		if (*k)
+			k++;
+	}
+	out[o] = 0;
+}
+
+static int
+tls_port(void)
+{
+	for (size_t i = 0; i < nports; i++)
+		if (pinfo[i].tls)
+			return 1;
+	return 0;
+}
+
+static void
+check_unknown(size_t i, char **emus, int nemus)
+{
+	const char *key = kvs[i].key;
+	char best[128] = "", s[128], why[160] = "";
+	size_t bd = (size_t)-1, d;
+	const struct decl *bdecl = NULL;
+	FILE *f;
+
+	for (size_t j = 0; j < ndecls; j++) {
+		spell(&decls[j], key, s, sizeof s);
+		if ((d = distance(key, s)) < bd) {
+			bd = d;
+			bdecl = &decls[j];
+			snprintf(best, sizeof best, "%s", s);
+		}
+	}
+	if (bd <= 3 && bd * 3 <= strlen(key) && strcmp(best, key) != 0) {
+		snprintf(why, sizeof why, " (did you mean %s?)", best);
+	} else if (bdecl && strcmp(best, key) == 0) { /* a <port> misfit */
+		if (bdecl->emu)
+			snprintf(why, sizeof why,
+			        " (not a port of emulator %s here)",
+			        bdecl->emu);
+		else
+			snprintf(why, sizeof why,
+			        " (not a port of this persona)");
+	} else { /* an emulator's key, that emulator not in this persona */
+		int pl = (int)strcspn(key, "."), used = 0;
+		for (int e = 0; e < nemus; e++)
+			used |= (int)strlen(emus[e]) == pl &&
+			        !strncmp(emus[e], key, (size_t)pl);
+		snprintf(s, sizeof s, "emu/%.*s.c", pl, key);
+		if (!used && (f = fopen(s, "r"))) {
+			fclose(f);
+			snprintf(why, sizeof why,
+			        " (emulator %.*s serves no port here)", pl,
+			        key);
+		}
+	}
+	err(kvs[i].file, kvs[i].line, "unknown key \"%s\"%s", key, why);
+}
+
+static void
+check(const char *dir, char **emus, int nemus)
+{
+	char path[4096], file[4200];
+
+	for (size_t i = 0; i < nkv; i++) {
+		int found = 0, flags = 0;
+		for (size_t j = 0; j < ndecls; j++)
+			if (match(kvs[i].key, &decls[j], 0)) {
+				found = 1;
+				flags |= decls[j].flags;
+			}
+		if (!found) {
+			check_unknown(i, emus, nemus);
+			continue;
+		}
+		if (flags & F_REP) /* declared [repeated] anywhere */
+			continue;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(kvs[j].key, kvs[i].key) == 0) {
+				snprintf(path, sizeof path, "%s:%d",
+				        kvs[j].file, kvs[j].line);
+				err(kvs[i].file, kvs[i].line,
+				        "key \"%s\" given twice (first at %s): "
+				        "only the first is read",
+				        kvs[i].key, path);
+				break;
+			}
+	}
+	for (size_t j = 0; j < ndecls; j++) {
+		const struct decl *d = &decls[j];
+		unsigned want[257];
+		size_t nw = 0;
+
+		if (!(d->flags & F_REQ) || (d->kind == M_TLS && !tls_port()))
+			continue;
+		if (strstr(d->key, "<port>")) {
+			for (size_t p = 0; p < nports; p++)
+				if (!d->emu || !strcmp(pinfo[p].emu, d->emu))
+					want[nw++] = pinfo[p].port;
+		} else {
+			want[nw++] = 0;
+		}
+		for (size_t w = 0; w < nw; w++) {
+			size_t i = 0;
+			char k[128];
+			while (i < nkv && !match(kvs[i].key, d, want[w]))
+				i++;
+			if (i < nkv)
+				continue;
+			if (!want[w]) {
+				snprintf(k, sizeof k, "%.96s", d->key);
+			} else { /* the port in place of <port> */
+				const char *lt = strstr(d->key, "<port>");
+				snprintf(k, sizeof k, "%.*s%u%s",
+				        (int)(lt - d->key), d->key, want[w],
+				        lt + 6);
+			}
+			/* where it belongs: <first word>.conf if the persona
+			 * has one, else persona.conf */
+			snprintf(file, sizeof file, "%s/%.*s.conf", dir,
+			        (int)strcspn(k, "."), k);
+			FILE *f = fopen(file, "r");
+			if (f)
+				fclose(f);
+			else
+				snprintf(file, sizeof file, "%s/persona.conf",
+				        dir);
+			snprintf(path, sizeof path, "%s:%d", d->file, d->line);
+			err(file, 0,
+			        "missing required key \"%s\" (declared at %s)",
+			        k, path);
+		}
+	}
 }
 
 static char *names[4096];
@@ -205,12 +629,32 @@ main(int argc, char **argv)
 {
 	char path[4096];
 	struct dirent **confs;
-	int nconfs;
+	int nconfs, keys = argc > 1 && strcmp(argv[1], "--keys") == 0;
+	int first = keys ? 2 : 3;
 	FILE *f;
 
-	if (argc != 3) {
-		fprintf(stderr, "usage: mkpersona DIR NAME\n");
+	if (argc < 3 && !keys) {
+		fprintf(stderr, "usage: mkpersona DIR NAME [EMULATOR...]\n"
+		                "       mkpersona --keys [EMULATOR...]\n");
 		return 2;
+	}
+	for (int i = first; i < argc; i++) {
+		static char epath[64][128];
+		if (i - first == 64 || strlen(argv[i]) > 100)
+			die(argv[i], 0, "too many or too long emulator names");
+		snprintf(
+		        epath[i - first], sizeof epath[0], "emu/%s.c", argv[i]);
+		declare(epath[i - first], argv[i], M_EMU);
+	}
+	for (size_t i = 0; i < sizeof mods / sizeof mods[0]; i++)
+		declare(mods[i].path, NULL, mods[i].kind);
+	if (keys) {
+		for (size_t i = 0; i < ndecls; i++)
+			printf("%s:%d: %s%s%s\n", decls[i].file, decls[i].line,
+			        decls[i].key,
+			        decls[i].flags & F_REQ ? " [required]" : "",
+			        decls[i].flags & F_REP ? " [repeated]" : "");
+		return 0;
 	}
 	printf("/* generated by tools/mkpersona from %s: do not edit */\n",
 	        argv[1]);
@@ -224,6 +668,9 @@ main(int argc, char **argv)
 		snprintf(path, sizeof path, "%s/%s", argv[1], confs[i]->d_name);
 		conf(path);
 	}
+	check(argv[1], argv + first, argc - first);
+	if (errors)
+		return 2;
 	printf("\t{0, 0, 0, 0}};\nconst size_t persona_nkv = %zu;\n\n", nkv);
 	printf("const struct persona_port persona_ports[] = {\n");
 	for (size_t i = 0; i < nports; i++)

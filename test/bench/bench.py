@@ -1,13 +1,16 @@
 """Benchmarks for lure, each against a baseline in the same run.
 
-1. New-connection rate: wrk (one request per connection: Connection: close)
-   against lure's HTTP emulator (event written to a file for every request)
-   and against Debian's nginx (1 worker, access log on) serving the same
-   page; prints both rates and the ratio lure/nginx.
+1. HTTP, one request per connection (wrk, Connection: close) against lure's
+   HTTP emulator (its events written to a file: connection.open, request,
+   connection.close) and against Debian's nginx (1 worker, access log on)
+   serving the same page, in interleaved rounds: new connections per second,
+   and CPU per request (utime + stime from /proc/<pid>/stat over the round,
+   every nginx process counted, divided by the requests wrk completed).
+   Prints the medians and the ratios lure/nginx.
 2. Memory: lure's RSS idle, with 1,000 and with 4,000 idle connections, and
    the cost per connection.
 
-Loopback only. Usage: bench.py LURE_BIN [seconds]."""
+Loopback only. Usage: bench.py LURE_BIN [seconds [rounds]]."""
 import json
 import os
 import re
@@ -22,7 +25,9 @@ import time
 
 LURE = sys.argv[1]
 SECS = int(sys.argv[2]) if len(sys.argv) > 2 else 10
-OFFSET = 31000
+ROUNDS = int(sys.argv[3]) if len(sys.argv) > 3 else 5
+HZ = os.sysconf("SC_CLK_TCK")
+OFFSET = int(os.environ.get("LURE_BENCH_OFFSET", "31000"))
 tmp = tempfile.mkdtemp(prefix="lure-bench-")
 
 
@@ -66,13 +71,50 @@ http {{
     time.sleep(0.3)
 
 
-def wrk(port):
+def cpu_ticks(pids):
+    """utime + stime of the processes, in clock ticks."""
+    t = 0
+    for pid in pids:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        t += int(fields[11]) + int(fields[12])
+    return t
+
+
+def nginx_pids():
+    with open(f"{tmp}/nginx.pid") as f:
+        master = int(f.read())
+    pids = [master]
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == master:
+                        pids.append(int(d))
+            except OSError:
+                pass
+    return pids
+
+
+def wrk(port, pids=()):
+    """One run: (requests/s, requests, CPU seconds of pids)."""
+    c0 = cpu_ticks(pids)
     out = subprocess.run(["wrk", "-t1", "-c32", f"-d{SECS}s", "-H",
                           "Connection: close", f"http://127.0.0.1:{port}/"],
                          capture_output=True, text=True).stdout
+    cpu = (cpu_ticks(pids) - c0) / HZ
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
+    n = re.search(r"(\d+) requests in", out)
     errs = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return float(m.group(1)) if m else 0.0, out, errs
+    if errs or re.search(r"Socket errors", out):
+        print(f"wrk on port {port}: {out.strip()}")
+    return (float(m.group(1)) if m else 0.0, int(n.group(1)) if n else 0,
+            cpu)
+
+
+def median(xs):
+    xs = sorted(xs)
+    return (xs[(len(xs) - 1) // 2] + xs[len(xs) // 2]) / 2
 
 
 def main():
@@ -80,6 +122,7 @@ def main():
     # the page lure serves on / comes from the persona; nginx gets the same
     page_dir = f"{tmp}/www"
     os.makedirs(page_dir)
+    os.chmod(tmp, 0o755)  # nginx's worker (nobody) reads the page: no 403
     lure = start_lure(8192)
     body = b""
     s = socket.create_connection(("127.0.0.1", OFFSET + 80))
@@ -96,24 +139,36 @@ def main():
         f.write(body)
 
     print(f"# lure benchmarks, {time.strftime('%Y-%m-%d')}, "
-          f"{os.cpu_count()} cores, {SECS}s per run, page {len(body)} bytes, "
+          f"{os.cpu_count()} cores, load {os.getloadavg()[0]:.2f}, "
+          f"{ROUNDS} rounds of {SECS}s per server, page {len(body)} bytes, "
           f"binary {LURE}")
-    # alternate the two servers three times and take the medians: a busy
-    # machine then slows both alike
+    # alternate the two servers and take the medians: a busy machine then
+    # slows both alike
     nginx_port = OFFSET + 90
     start_nginx(nginx_port, page_dir)
-    lr, nr = [], []
-    for _ in range(3):
-        lr.append(wrk(OFFSET + 80)[0])
-        nr.append(wrk(nginx_port)[0])
+    npids = nginx_pids()
+    lr, nr, lc, nc = [], [], [], []
+    for _ in range(ROUNDS):
+        rate, n, cpu = wrk(OFFSET + 80, [lure.pid])
+        lr.append(rate)
+        lc.append(cpu / n * 1e6 if n else 0.0)
+        rate, n, cpu = wrk(nginx_port, npids)
+        nr.append(rate)
+        nc.append(cpu / n * 1e6 if n else 0.0)
     subprocess.run(["nginx", "-c", f"{tmp}/nginx.conf", "-p", tmp, "-s", "stop"])
-    lure_rate, nginx_rate = sorted(lr)[1], sorted(nr)[1]
-    print(f"runs: lure {[round(x) for x in lr]}, nginx {[round(x) for x in nr]}")
+    lure_rate, nginx_rate = median(lr), median(nr)
+    lure_us, nginx_us = median(lc), median(nc)
+    print(f"runs (connections/s): lure {[round(x) for x in lr]}, "
+          f"nginx {[round(x) for x in nr]}")
+    print(f"runs (CPU us/request): lure {[round(x, 1) for x in lc]}, "
+          f"nginx {[round(x, 1) for x in nc]}")
     with open(f"{tmp}/events.ndjson", "rb") as f:
         nev = sum(1 for line in f if b'"action":"request"' in line)
     print(f"new connections/s: lure {lure_rate:.0f}, nginx {nginx_rate:.0f}, "
           f"ratio {lure_rate / nginx_rate if nginx_rate else 0:.2f}x "
           f"(lure wrote {nev} request events)")
+    print(f"CPU per request: lure {lure_us:.1f} us, nginx {nginx_us:.1f} us, "
+          f"ratio {lure_us / nginx_us if nginx_us else 0:.2f}x (goal <= 1.0x)")
 
     # memory: idle, then 1,000 and 4,000 idle connections
     lure.send_signal(signal.SIGTERM)

@@ -27,22 +27,23 @@ if [ -n "$need" ]; then
 	apt-get install -y -qq $need >&2
 fi
 
-# lure's objects (TLS=mbedtls), then the driver linked with them all but
-# main.o: the Makefile's LIB_OBJ when make can tell it, else every object
+# lure's objects (TLS=mbedtls), then the driver linked with what the daemon
+# links (the Makefile's LURE_OBJ but main.o, and its TLS library: the
+# client-only mbedTLS for a persona without tls ports or SSH)
 make B="$B" "$B/lure" >&2
-MBEDTLS=build/deps/host/mbedtls
-OBJS=$(make -s B="$B" --eval 'shipbench-objs: ; @echo $(LIB_OBJ)' \
-	shipbench-objs 2>/dev/null) || OBJS=""
-[ -n "$OBJS" ] || OBJS="$(ls "$B"/src/*.o | grep -v '/main\.o$') \
-	$(ls "$B"/emu/*.o) $B/persona_data.o $B/platform/linux.o"
+OBJS=$(make -s B="$B" --eval \
+	'shipbench-objs: ; @echo $(filter-out $(B)/src/main.o,$(LURE_OBJ))' \
+	shipbench-objs)
+LIBS=$(make -s B="$B" --eval \
+	'shipbench-libs: ; @echo $(or $(TLS_LURE_LIBS),$(TLS_LIBS))' \
+	shipbench-libs)
 # shellcheck disable=SC2086
 cc -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wundef -Wshadow \
 	-Wstrict-prototypes -Wno-unused-parameter -O2 -g \
 	-Isrc -Iplatform -Itest -I"$B" -I"$B/include" \
 	-DLURE_VERSION="\"$(cat VERSION)\"" -DLURE_PERSONA='"generic"' \
-	-DLURE_TLS='"mbedtls"' -isystem "$MBEDTLS/include" \
-	-o "$B/shipbench" test/bench/shipbench.c $OBJS \
-	-L"$MBEDTLS/lib" -lmbedtls -lmbedx509 -lmbedcrypto
+	-DLURE_TLS='"mbedtls"' \
+	-o "$B/shipbench" test/bench/shipbench.c $OBJS $LIBS
 
 uptime >&2
 exec python3 test/bench/ship_bench.py --shipbench "$B/shipbench" "$@"

@@ -21,9 +21,15 @@ byte-counting TCP forwarder in this script, so both are measured the same way
 headers not included).
 
 Usage: python3 test/bench/ship_bench.py [--n N] [--budget SECONDS] [--shipbench PATH]
+         [--repeat R] [--base-shipbench PATH] [--variant NAME=PATH] [--tls-only] [--no-extras]
 N defaults to 1,000,000, lowered so that one lure run should take about
---budget seconds (180) at the rate a calibration run over TLS measured
-(after two warm-up runs; none of them is in the table).
+--budget seconds (60) at the rate a calibration run over TLS measured
+(after two warm-up runs; none of them is in the table). --repeat R (3) runs R
+interleaved rounds (lure, rsyslog, each over HTTP and TLS) and the ratio
+table gives medians over them; --base-shipbench PATH (and --variant NAME=PATH,
+repeatable) add other builds of shipbench (an earlier lure, a different TLS
+configuration) to each round over TLS, with their ratios to rsyslog and to
+the base.
 """
 import argparse
 import datetime
@@ -33,6 +39,7 @@ import platform
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -294,11 +301,13 @@ class Bench:
         self.runs += 1
         return f"lure-bench-{self.runs:03d}"
 
-    def run_lure(self, name, url_for, n, ca=None, defaults=False):
+    def run_lure(self, name, url_for, n, ca=None, defaults=False, who="lure"):
         index = self.index_name()
         proxy = CountingProxy(url_for[1])
         url = f"{url_for[0]}://127.0.0.1:{proxy.port}"
-        cmd = [self.args.shipbench, "-n", str(n), "-i", index, "-T", str(self.args.timeout)]
+        exe = (self.args.base_shipbench if who == "lure-base"
+               else dict(self.args.variant).get(who[5:], self.args.shipbench))
+        cmd = [exe, "-n", str(n), "-i", index, "-T", str(self.args.timeout)]
         if not defaults:   # else lure's own: outbox 1 MiB, 200 events / 512 KiB per request
             cmd += ["-b", str(BATCH), "-B", str(LURE_BATCH_BYTES), "-o", str(LURE_OUTBOX)]
         if ca:
@@ -326,7 +335,7 @@ class Bench:
             raise RuntimeError(f"shipbench failed ({p.returncode}): {out[-2000:]} {err[-2000:]}")
         final = self.node.count(index)
         res = {
-            "who": "lure-defaults" if defaults else "lure", "name": name, "n": n, "count": final, "ok": r["ok"] and final == n,
+            "who": "lure-defaults" if defaults else who, "name": name, "n": n, "count": final, "ok": r["ok"] and final == n,
             "wall_s": r["wall_s"], "events_per_s": r["events_per_s"],
             "cpu_s": r["ship_cpu_s"], "cpu_us": r["ship_cpu_us_per_event"],
             "rss_kib": r["vm_hwm_kib"], "up": proxy.up, "down": proxy.down, "conns": proxy.conns,
@@ -484,26 +493,34 @@ ruleset(name="out") {{
 
             results = []
             plan = [("lure", "http"), ("rsyslog", "http"), ("lure", "https"), ("rsyslog", "https")]
+            if a.base_shipbench:
+                plan.insert(3, ("lure-base", "https"))
+            for name, _ in a.variant:
+                plan.insert(3, (f"lure-{name}", "https"))
+            if a.tls_only:
+                plan = [p for p in plan if p[1] == "https"]
             for rep in range(a.repeat):
+                # interleaved: a round runs each shipper once, so load from elsewhere hits all alike
                 for who, proto in plan:
                     name = f"{who}-{proto}-{rep}"
                     log(f"run {name}: N={n} ...")
                     uf = http if proto == "http" else https
-                    if who == "lure":
-                        res = self.run_lure(name, uf, n, ca if proto == "https" else None)
+                    if who.startswith("lure"):
+                        res = self.run_lure(name, uf, n, ca if proto == "https" else None, who=who)
                     else:
                         res = self.run_rsyslog(name, uf, n, events, ca)
                     res["proto"] = proto
                     log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
                         f"{res['rss_kib']} KiB, count {res['count']}")
                     results.append(res)
-            log(f"run lure-defaults-https: N={n} ...")
-            res = self.run_lure("lure-defaults-https", https, n, ca, defaults=True)
-            res["proto"] = "https"
-            log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
-                f"{res['rss_kib']} KiB, count {res['count']}")
-            results.append(res)
-            if a.rsyslog_ids:
+            if a.extras:
+                log(f"run lure-defaults-https: N={n} ...")
+                res = self.run_lure("lure-defaults-https", https, n, ca, defaults=True)
+                res["proto"] = "https"
+                log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
+                    f"{res['rss_kib']} KiB, count {res['count']}")
+                results.append(res)
+            if a.rsyslog_ids and a.extras:
                 for proto in ("https",):
                     log(f"run rsyslog-ids-{proto}: N={n} ...")
                     res = self.run_rsyslog(f"rsyslog-ids-{proto}", https, n, events, ca, ids=True)
@@ -511,9 +528,11 @@ ruleset(name="out") {{
                     log(f"  {res['events_per_s']:.0f} ev/s, {res['cpu_us']:.2f} us/ev, "
                         f"{res['rss_kib']} KiB, count {res['count']}")
                     results.append(res)
-            log("run rsyslog-file (imfile -> omfile, no Elasticsearch) ...")
-            base = self.run_rsyslog("rsyslog-file", http, n, events, None, es=False)
-            base["proto"] = "-"
+            base = None
+            if a.extras:
+                log("run rsyslog-file (imfile -> omfile, no Elasticsearch) ...")
+                base = self.run_rsyslog("rsyslog-file", http, n, events, None, es=False)
+                base["proto"] = "-"
             self.report(n, gen, results, base, w, w2, wr)
             return 0 if all(r["ok"] for r in results) else 1
         finally:
@@ -558,7 +577,7 @@ ruleset(name="out") {{
                f"{'B/ev up':>8} {'B/ev down':>9} {'conns':>5} {'count':>9}")
         print(hdr)
         print("-" * len(hdr))
-        for r in results + [base]:
+        for r in results + ([base] if base else []):
             print(f"{r['who'] + '/' + r['proto']:<20} {r['events_per_s']:>9.0f} {r['cpu_us']:>10.2f} "
                   f"{r['cpu_s']:>7.2f} {r['rss_kib'] / 1024:>7.1f} MiB "
                   f"{r['up'] / r['n']:>8.1f} {r['down'] / r['n']:>9.1f} {r['conns']:>5} "
@@ -567,10 +586,14 @@ ruleset(name="out") {{
         keys = ("events_per_s", "cpu_us", "rss_kib", "up")
 
         def mean(who, proto):
+            """The median of each measure over the rounds (the name is kept from when it was a
+            mean: with other work on the machine, one slow round should not move the result)."""
             rs = [r for r in results if r["who"] == who and r["proto"] == proto]
-            return {k: sum(r[k] for r in rs) / len(rs) for k in keys} if rs else None
+            return {k: statistics.median(r[k] for r in rs) for k in keys} if rs else None
 
-        print(f"{'ratio lure/rsyslog':<24} {'events/s':>9} {'CPU/ev':>8} {'peak RSS':>9} {'B/ev up':>8}   goal")
+        rounds = self.args.repeat
+        print(f"{'ratio lure/rsyslog':<24} {'events/s':>9} {'CPU/ev':>8} {'peak RSS':>9} {'B/ev up':>8}   goal"
+              f"  (medians of {rounds} interleaved round{'s' if rounds > 1 else ''})")
         for who, proto, label in (("rsyslog", "https", "over TLS"), ("rsyslog", "http", "plain HTTP"),
                                   ("rsyslog-ids", "https", "over TLS, rsyslog-ids"),
                                   ("rsyslog", "https", "over TLS, lure-defaults")):
@@ -583,9 +606,20 @@ ruleset(name="out") {{
                     f"RSS <= 0.1x {'met' if rss_r <= 0.1 else 'NOT met'}")
             print(f"{label:<24} {L['events_per_s'] / R['events_per_s']:>8.2f}x {cpu_r:>7.2f}x "
                   f"{rss_r:>8.3f}x {L['up'] / R['up']:>7.2f}x   {goal}")
+        B, R = mean("lure-base", "https"), mean("rsyslog", "https")
+        for name in ["lure"] + [f"lure-{v}" for v, _ in self.args.variant]:
+            L = mean(name, "https")
+            if L and name != "lure" and R:
+                print(f"{'over TLS, ' + name:<24} {L['events_per_s'] / R['events_per_s']:>8.2f}x "
+                      f"{L['cpu_us'] / R['cpu_us']:>7.2f}x {L['rss_kib'] / R['rss_kib']:>8.3f}x "
+                      f"{L['up'] / R['up']:>7.2f}x   (against rsyslog)")
+            if L and B:
+                print(f"{'over TLS, ' + name + '/base':<24} {L['events_per_s'] / B['events_per_s']:>8.2f}x "
+                      f"{L['cpu_us'] / B['cpu_us']:>7.2f}x {L['rss_kib'] / B['rss_kib']:>8.3f}x "
+                      f"{L['up'] / B['up']:>7.2f}x   (lure-base: {self.args.base_shipbench})")
         for proto in ("https", "http"):
             L, R = mean("lure", proto), mean("rsyslog", proto)
-            if L and R and R["cpu_us"] > base["cpu_us"]:
+            if L and R and base and R["cpu_us"] > base["cpu_us"]:
                 ex = R["cpu_us"] - base["cpu_us"]
                 print(f"  {proto}: rsyslog without its file input ({R['cpu_us']:.2f} - {base['cpu_us']:.2f} "
                       f"us/ev of imfile->omfile = {ex:.2f}): lure CPU/ev {L['cpu_us'] / ex:.2f}x of that")
@@ -626,18 +660,26 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000, help="events per run (upper bound)")
     ap.add_argument("--fixed-n", action="store_true", help="use --n as is, no calibration")
-    ap.add_argument("--budget", type=float, default=180.0,
+    ap.add_argument("--budget", type=float, default=60.0,
                     help="target seconds for one lure run when choosing N")
     ap.add_argument("--warmup", type=int, default=20000, help="events in each warm-up run")
     ap.add_argument("--calibrate", type=int, default=50000,
                     help="events in the run over TLS that sets N (after the warm-ups)")
-    ap.add_argument("--repeat", type=int, default=1, help="rounds of the four runs")
+    ap.add_argument("--repeat", type=int, default=3, help="interleaved rounds (the table gives medians)")
     ap.add_argument("--timeout", type=int, default=1800, help="seconds before a run gives up")
     ap.add_argument("--shipbench", default=str(ROOT / "build" / "bench" / "shipbench"))
     ap.add_argument("--java-opts", default="-Xms1g -Xmx1g", help="the node's JVM options")
     ap.add_argument("--no-rsyslog-ids", dest="rsyslog_ids", action="store_false",
                     help="skip the extra rsyslog run with lure's semantics (create, _id = event.id)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary directory")
+    ap.add_argument("--base-shipbench", help="another shipbench (an earlier lure) to run in each "
+                    "round over TLS beside this one, as lure-base")
+    ap.add_argument("--variant", action="append", default=[], metavar="NAME=PATH",
+                    type=lambda v: tuple(v.split("=", 1)),
+                    help="one more shipbench to run in each round over TLS, as lure-NAME")
+    ap.add_argument("--tls-only", action="store_true", help="rounds over TLS only")
+    ap.add_argument("--no-extras", dest="extras", action="store_false",
+                    help="skip the single runs after the rounds (lure-defaults, rsyslog-ids, rsyslog-file)")
     args = ap.parse_args()
     for tool in (NGINX, RSYSLOGD, shutil.which("openssl")):
         if not tool or not os.access(tool, os.X_OK):

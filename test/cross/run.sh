@@ -9,7 +9,9 @@
 # (idle RSS, a TLS handshake of the cross-built client under qemu); on
 # mips (CROSS_HTTPS_TARGET) also the hikvision persona's HTTPS suite
 # (test/persona/test_hik_https.py: the TLS server side).
-# Prints one line per step and a summary; exit 1 when any step failed.
+# CROSS_PAR targets (default 2) go at once: the unit tests under qemu-user
+# take one core each. Prints one line per step (each target's lines together,
+# in order) and a summary; exit 1 when any step failed.
 set -u
 persona=$1
 shift
@@ -17,6 +19,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 backends=${CROSS_TLS:-mbedtls bearssl}
 jobs=${CROSS_JOBS:-2}
+par=${CROSS_PAR:-2}
 passed=0 failed=0
 fails=""
 
@@ -47,9 +50,14 @@ qemu_of() {
 }
 
 mkdir -p build/cross
-log=build/cross/step.log
 : > build/cross/rss.txt
-for t in "$@"; do
+
+# one target, both backends: its lines in build/cross/<t>.out, its counts
+# and failed steps in build/cross/<t>.res, its RSS lines in <t>.rss
+target() {
+	t=$1
+	log=build/cross/step-$t.log
+	: > "build/cross/$t.rss"
 	q=$(qemu_of "$t")
 	for b in $backends; do
 		suffix=""
@@ -79,7 +87,7 @@ for t in "$@"; do
 			LURE_CROSS_TARGET="$t" LURE_CROSS_TLS="$b" \
 			LURE_CROSS_QEMU="$q" LURE_CROSS_DIR="$top/$d" \
 			python3 -m pytest -q -p no:cacheprovider -s test/cross
-		grep -a '^RSS idle' "$log" >> build/cross/rss.txt || true
+		grep -a '^RSS idle' "$log" >> "build/cross/$t.rss" || true
 		# the TLS server side (emulated HTTPS of a persona with a tls
 		# port) on the most foreign target: big-endian, soft-float,
 		# MIPS16
@@ -95,7 +103,37 @@ for t in "$@"; do
 			LURE_PERSONA=hikvision python3 -m pytest -q \
 			-p no:cacheprovider test/persona/test_hik_https.py
 	done
+	echo "$passed $failed$fails" > "build/cross/$t.res"
+}
+
+# $par targets at a time; each batch's lines printed when it is done
+total_p=0 total_f=0 all_fails=""
+while [ $# -gt 0 ]; do
+	batch=""
+	n=0
+	while [ $# -gt 0 ] && [ "$n" -lt "$par" ]; do
+		qemu_of "$1" > /dev/null || exit 2
+		rm -f "build/cross/$1.res"
+		target "$1" > "build/cross/$1.out" 2>&1 &
+		batch="$batch $1"
+		n=$((n + 1))
+		shift
+	done
+	wait
+	for t in $batch; do
+		cat "build/cross/$t.out"
+		cat "build/cross/$t.rss" >> build/cross/rss.txt 2>/dev/null
+		if [ -f "build/cross/$t.res" ]; then
+			read -r p f rest < "build/cross/$t.res"
+		else
+			p=0 f=1 rest=" $t"
+		fi
+		total_p=$((total_p + p))
+		total_f=$((total_f + f))
+		all_fails="$all_fails${rest:+ $rest}"
+	done
 done
+passed=$total_p failed=$total_f fails=$all_fails
 sed 's/^/test-cross: /' build/cross/rss.txt
 echo "test-cross: $passed passed, $failed failed"
 [ "$failed" = 0 ] || { echo "test-cross: failed:$fails"; exit 1; }

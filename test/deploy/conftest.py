@@ -13,6 +13,7 @@ at its own 127.0.0.1:9200 through two socat hops (container loopback -> a unix s
 The OpenSearch node and helpers come from test/ship/conftest.py (start_node, wait_until, get).
 LURE_DEPLOY_BIN: the static binary deployed (default build/x86_64-generic/lure, built when missing).
 """
+import fcntl
 import importlib.util
 import os
 import shutil
@@ -45,7 +46,18 @@ def make_env():
 
 
 def run(cmd, timeout=120, check=True, **kw):
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    """cmd; a make (the .ipk and image tests build build/<target>-generic/) waits for any other
+    make of the suite: make test-deploy runs the modules in parallel (pytest-xdist)."""
+    lock = None
+    if not isinstance(cmd, str) and cmd and cmd[0] == "make":
+        BUILD.mkdir(parents=True, exist_ok=True)
+        lock = open(BUILD / ".make.lock", "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kw)
+    finally:
+        if lock:
+            lock.close()
     if check and r.returncode != 0:
         pytest.fail(f"{cmd if isinstance(cmd, str) else ' '.join(map(str, cmd))}: rc={r.returncode}\n"
                     f"{r.stdout[-3000:]}\n{r.stderr[-3000:]}")

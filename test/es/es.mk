@@ -29,4 +29,5 @@ es-clean:
 # data stream tests skip). The other targets above take ES_FLAVOR=es7 too (make es-up ES_FLAVOR=es7).
 .PHONY: test-ship-es7
 test-ship-es7: $(B)/lure
-	ES_FLAVOR=es7 LURE_BIN=$(B)/lure python3 -m pytest -q test/ship
+	ES_FLAVOR=es7 ES_NODE_PORTS=61000-63999 LURE_BIN=$(B)/lure python3 -m pytest -q \
+		$(call XDIST,loadfile) test/ship

@@ -23,11 +23,15 @@ import signal
 import socket
 import subprocess
 import tempfile
+import sys
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from workers import worker_share  # noqa: E402  (pytest-xdist port shares)
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -54,16 +58,21 @@ class NodeError(RuntimeError):
 def free_port():
     """A free port in 61000..64999: above Linux's ephemeral range (32768..60999) and above every port
     the suites give lure (port_offset + persona port < 61000), so a stopped node's port is never
-    taken by a sensor that would then ship its events to itself."""
+    taken by a sensor that would then ship its events to itself. Under pytest-xdist, each worker
+    draws from its own share of that range: a node one worker stopped keeps its port free.
+    ES_NODE_PORTS=lo-hi narrows the range (make test gives the deployment suite, which runs beside
+    the shipping suites, a range of its own)."""
+    lo, hi = (int(x) for x in os.environ.get("ES_NODE_PORTS", "61000-64999").split("-"))
+    lo, hi = worker_share(lo, hi + 1)
     for _ in range(300):
-        port = random.randrange(61000, 65000)
+        port = random.randrange(lo, hi)
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
             try:
                 s.bind(("127.0.0.1", port))
             except OSError:
                 continue
             return port
-    raise NodeError("no free port in 61000..64999")
+    raise NodeError(f"no free port in {lo}..{hi - 1}")
 
 
 def build():

@@ -1,4 +1,4 @@
-/* fuzz_shell.c: libFuzzer target for the fake shell (src/shell.c). The
+/* fuzz_shell.c: libFuzzer target for the fake shell (src/shell*.c). The
  * input is split on '\n' into command lines run one after another on one
  * session (the first byte picks the user: root or another, and the
  * output cap). Aborts when an event is not valid JSON, when the output

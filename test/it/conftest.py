@@ -18,12 +18,15 @@ import resource
 import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO / "test"))
+from workers import worker_share  # noqa: E402  (pytest-xdist port shares)
 ADDRS = ("127.0.0.1", "::1")
 
 # 1,000-connection tests: the test process holds one fd per client socket.
@@ -203,20 +206,27 @@ def free_offset():
     """A random port_offset with every persona port free, all of them in
     2000..60999: test nodes live at 61000.. (test/es/node.py)."""
     top = max(p for p, _, _ in info().ports)
-    hi = min(40000, 61000 - top - 1)
-    for _ in range(400):
-        off = random.randrange(2000, hi)
-        if any(abs(off - u) < 100 for u in _used_offsets):
-            continue
-        if all(port_free(p + off, (t,)) for p, t, _ in info().ports):
-            _used_offsets.add(off)
-            return off
+    lo, hi = worker_share(2000, min(40000, 61000 - top - 1))
+    # offsets 100 apart, not reused while others are left (a stopped
+    # sensor's ports may linger); a worker's share holds ~95 of them, and
+    # one module (test_config.py) can take more: then reuse from scratch
+    for _ in range(2):
+        start = random.randrange(lo, hi)
+        for k in range(0, hi - lo, 37):
+            off = lo + (start - lo + k) % (hi - lo)
+            if any(abs(off - u) < 100 for u in _used_offsets):
+                continue
+            if all(port_free(p + off, (t,)) for p, t, _ in info().ports):
+                _used_offsets.add(off)
+                return off
+        _used_offsets.clear()
     raise RuntimeError("no free port offset")
 
 
 def free_port(transports=("tcp",)):
+    lo, hi = worker_share(41000, 60000)
     for _ in range(200):
-        p = random.randrange(41000, 60000)
+        p = random.randrange(lo, hi)
         if port_free(p, transports):
             return p
     raise RuntimeError("no free port")

@@ -39,6 +39,9 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "test" / "es"))
 from node import DATA_STREAMS, FLAVOR, JavaUnavailable, Node, NodeError, build  # noqa: E402, F401
 
+sys.path.insert(0, str(REPO / "test"))
+from workers import worker_share  # noqa: E402  (pytest-xdist port shares)
+
 # ES_FLAVOR=es7: Elasticsearch 7.17 from Maven Central has no x-pack, so no data streams
 needs_data_streams = pytest.mark.skipif(not DATA_STREAMS, reason="data streams need x-pack, not on Maven Central")
 
@@ -133,8 +136,9 @@ _used = set()
 
 def free_offset():
     """A port_offset in 20000..40000 with the persona's ports (21 23 80 8080 tcp, 161 udp) free."""
+    lo, hi = worker_share(20000, 40000)
     for _ in range(300):
-        off = random.randrange(20000, 40000)
+        off = random.randrange(lo, hi)
         if any(abs(off - u) < 50 for u in _used):
             continue
         if all(_bindable("127.0.0.1", p + off) for p in (21, 23, 80, 8080)) and \
@@ -145,8 +149,9 @@ def free_offset():
 
 
 def free_port(addr="127.0.0.1"):
+    lo, hi = worker_share(41000, 60000)
     for _ in range(300):
-        p = random.randrange(41000, 60000)
+        p = random.randrange(lo, hi)
         if p not in _used and _bindable(addr, p) and _udp_bindable(addr, p):
             _used.add(p)
             return p
@@ -402,9 +407,16 @@ def sensor(tmp_path):
 def node_ids(node, pattern):
     """Every document's _id in pattern (duplicates across indices kept), via scroll."""
     node.refresh(pattern)
-    st, r = node.request("POST", f"/{pattern}/_search?scroll=1m&ignore_unavailable=true"
-                                 f"&allow_no_indices=true&expand_wildcards=all",
-                         {"size": 5000, "_source": False, "query": {"match_all": {}}})
+    for _ in range(2):
+        st, r = node.request("POST", f"/{pattern}/_search?scroll=1m&ignore_unavailable=true"
+                                     f"&allow_no_indices=true&expand_wildcards=all",
+                             {"size": 5000, "_source": False, "query": {"match_all": {}}})
+        if st != 503:
+            break
+        # an index lure has just created, its shard not started yet (a busy machine): wait for it
+        node.request("GET", f"/_cluster/health/{pattern}?wait_for_status=yellow&timeout=30s"
+                            f"&expand_wildcards=all", timeout=40)
+        node.refresh(pattern)
     assert st == 200, f"search {pattern}: {st} {r}"
     out = []
     sid = r.get("_scroll_id")

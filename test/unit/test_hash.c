@@ -95,11 +95,39 @@ test_base64(void)
 	CHECK_STR(out, "YWRtaW46MTEK");
 	CHECK(hash_b64((const uint8_t *)"ab", 2, out) == 4);
 	CHECK_STR(out, "YWI=");
-	CHECK(hash_unb64("YWI=", 4, back, sizeof back) == 2);
+	CHECK(hash_unb64("YWI=", 4, back, sizeof back, 0) == 2);
 	CHECK(back[0] == 'a' && back[1] == 'b');
-	CHECK(hash_unb64("YWI", 3, back, sizeof back) == 2);
-	CHECK(hash_unb64("Y!I=", 4, back, sizeof back) == -1);
-	CHECK(hash_unb64("YWJjZA==", 8, back, 3) == -1); /* over cap */
+	CHECK(hash_unb64("YWI", 3, back, sizeof back, 0) ==
+	        2); /* pad optional */
+	CHECK(hash_unb64("Y!I=", 4, back, sizeof back, 0) == -1);
+	CHECK(hash_unb64("YWJjZA==", 8, back, 3, 0) == -1); /* over cap */
+	CHECK(hash_unb64("YWJj", 4, back, 3, 0) == 3); /* exactly cap */
+	CHECK(hash_unb64("", 0, back, sizeof back, 0) == 0);
+	CHECK(hash_unb64("YW\0J", 4, back, sizeof back, 0) == -1); /* NUL */
+	CHECK(hash_unb64("YWI=x", 5, back, sizeof back, 0) == -1);
+	CHECK(hash_unb64("YW=I", 4, back, sizeof back, 0) == -1);
+	/* the last 6 bits make no byte: dropped, or an error when WHOLE */
+	CHECK(hash_unb64("YWJjZ", 5, back, sizeof back, 0) == 3);
+	CHECK(hash_unb64("YWJjZ", 5, back, sizeof back, HASH_B64_WHOLE) == -1);
+	CHECK(hash_unb64("YWJjZA=", 7, back, sizeof back, HASH_B64_WHOLE) == 4);
+	/* PAD_ENDS: the first '=' ends the text, whatever follows */
+	CHECK(hash_unb64("YWI=x!", 6, back, sizeof back, HASH_B64_PAD_ENDS) ==
+	        2);
+	CHECK(back[0] == 'a' && back[1] == 'b');
+	CHECK(hash_unb64("Y!I=", 4, back, sizeof back, HASH_B64_PAD_ENDS) ==
+	        -1);
+	CHECK(hash_unb64("=YWI", 4, back, sizeof back, HASH_B64_PAD_ENDS) == 0);
+	/* every byte value both ways */
+	{
+		uint8_t all[256], dec[256];
+		char enc[345];
+		for (int i = 0; i < 256; i++)
+			all[i] = (uint8_t)i;
+		CHECK(hash_b64(all, 256, enc) == 344);
+		CHECK(hash_unb64(enc, 344, dec, sizeof dec, HASH_B64_WHOLE) ==
+		        256);
+		CHECK(memcmp(all, dec, 256) == 0);
+	}
 }
 
 const struct unit_test unit_hash[] = {

@@ -1,6 +1,9 @@
-/* test_ship.c: the shipper's parsers: HTTP responses, bulk items, DNS. */
+/* test_ship.c: the shipper's parsers: HTTP responses, bulk items, DNS, and
+ * reading event.id and @timestamp back from a line. */
 #include <stdio.h>
 
+#include "event.h"
+#include "outbox.h"
 #include "resolve.h"
 #include "ship.h"
 #include "unit.h"
@@ -104,9 +107,54 @@ test_dns(void)
 	CHECK(resolve_parse(bad, sizeof bad - 4, 0x1234, 28, a) == -1);
 }
 
+static int
+keys(const char *line, char *id, char *ts)
+{
+	struct outbox_keys k;
+
+	if (event_keys(line, strlen(line), &k) < 0)
+		return -1;
+	snprintf(id, 64, "%.*s", (int)k.id_len, line + k.id_off);
+	snprintf(ts, 64, "%.*s", (int)k.ts_len, line + k.ts_off);
+	return 0;
+}
+
+static void
+test_keys(void)
+{
+	char id[64], ts[64];
+
+	CHECK(keys("{\"@timestamp\":\"T\",\"event\":{\"id\":\"a-b-1\"}}", id,
+	              ts) == 0);
+	CHECK_STR(id, "a-b-1");
+	CHECK_STR(ts, "T");
+	/* values before "event" are skipped whole: strings with quotes and
+	 * braces, nested objects and arrays with their own "id" */
+	CHECK(keys("{ \"@timestamp\" : \"T\", \"a\":\"\\\"id\\\":{[\",\"b\":"
+	           "{\"id\":\"no\",\"c\":[1,{\"id\":\"no\"}]},\"d\":-1.5e3,"
+	           "\"e\":true,\"event\":{\"kind\":\"x\",\"id\":\"yes\"}}",
+	              id, ts) == 0);
+	CHECK_STR(id, "yes");
+	/* an escaped id is taken as it is written (it goes into JSON) */
+	CHECK(keys("{\"@timestamp\":\"T\",\"event\":{\"id\":\"a\\\"b\"}}", id,
+	              ts) == 0);
+	CHECK_STR(id, "a\\\"b");
+	CHECK(keys("{\"@timestamp\":\"T\",\"event\":{\"idx\":\"a\"}}", id, ts) <
+	        0);
+	CHECK(keys("{\"@timestamp\":\"T\",\"event\":{\"id\":7}}", id, ts) < 0);
+	CHECK(keys("{\"event\":{\"id\":\"a\"}}", id, ts) < 0);
+	CHECK(keys("{\"@timestamp\":\"T\",\"event\":{\"id\":\"a", id, ts) < 0);
+	CHECK(keys("{\"@timestamp\":\"T\",\"event\":\"id\"}", id, ts) < 0);
+	CHECK(keys("[\"@timestamp\"]", id, ts) < 0);
+	CHECK(keys("", id, ts) < 0);
+	CHECK(keys("{\"@timestamp\":\"T\",\"x\":{\"event\":{\"id\":\"a\"}", id,
+	              ts) < 0);
+}
+
 const struct unit_test unit_ship[] = {
         {"http", test_http},
         {"bulk", test_bulk},
         {"dns", test_dns},
+        {"keys", test_keys},
         {0, 0},
 };

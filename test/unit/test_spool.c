@@ -1,10 +1,13 @@
 /* test_spool.c: the on-disk queue keeps what was not acknowledged across a
- * reopen, drops the oldest beyond its cap, and never applies an ack offset
- * to another file. */
+ * reopen, drops the oldest beyond its cap, never applies an ack offset
+ * to another file, and its lines (plain NDJSON, as every version wrote them)
+ * give the shipper their event.id and @timestamp back. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "event.h"
+#include "outbox.h"
 #include "spool.h"
 #include "unit.h"
 
@@ -114,9 +117,49 @@ test_position_survives_truncation(void)
 	unlink(path);
 }
 
+/* A spool file left by an earlier run (lines only, no keys stored): after a
+ * restart each line's keys are read back from the line itself. */
+static void
+test_keys_after_restart(void)
+{
+	static const char old[] =
+	        "{\"@timestamp\":\"2026-12-01T10:00:00.000Z\",\"destination\":"
+	        "{\"port\":80},\"event\":{\"action\":\"request\",\"id\":"
+	        "\"s1-00aa-7\",\"sequence\":7},\"url\":{\"path\":\"/\"}}\n";
+	char buf[EVENT_LINE_MAX];
+	struct outbox_keys k;
+	struct event *e;
+	uint64_t pos;
+	size_t n;
+	FILE *f;
+	long l;
+
+	fresh();
+	f = fopen(path, "w");
+	fputs(old, f);
+	e = event_begin("login", "ssh");
+	event_str(e, "user.name", "root\",\"id\":\"x");
+	n = event_encode(e, buf, sizeof buf, 42);
+	event_discard(e);
+	CHECK(n > 0 && fwrite(buf, 1, n, f) == n);
+	fclose(f);
+	CHECK(spool_open(path, 1 << 20) == 0);
+	pos = spool_cursor();
+	l = spool_line(&pos, buf, sizeof buf);
+	CHECK(l == (long)strlen(old) && event_keys(buf, (size_t)l, &k) == 0);
+	CHECK(k.id_len == 9 && memcmp(buf + k.id_off, "s1-00aa-7", 9) == 0);
+	CHECK(k.ts_off == 15 && k.ts_len == 24);
+	l = spool_line(&pos, buf, sizeof buf);
+	CHECK(l > 0 && event_keys(buf, (size_t)l, &k) == 0);
+	CHECK(k.id_len > 3 &&
+	        memcmp(buf + k.id_off + k.id_len - 3, "-42", 3) == 0);
+	unlink(path);
+}
+
 const struct unit_test unit_spool[] = {
         {"position_survives_truncation", test_position_survives_truncation},
         {"reopen", test_reopen},
         {"torn_tail_and_cap", test_torn_tail_and_cap},
+        {"keys_after_restart", test_keys_after_restart},
         {0, 0},
 };

@@ -1,8 +1,16 @@
 /* test_sshkex.c: the SSH wire helpers (RFC 4251's mpint examples, bounded
- * reads), algorithm names, and GEX's group choice as sshd 9.2 makes it
- * (bounds, best size from a moduli file, the RFC 3526 fallback). */
+ * reads), algorithm names, GEX's group choice as sshd 9.2 makes it
+ * (bounds, best size from a moduli file, the RFC 3526 fallback), and the
+ * X25519 exchange (libsodium) against mbedTLS's as the client. */
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "mbedtls/ecdh.h"
+#include "mbedtls/platform.h"
+#include "mbedtls/sha512.h"
+#include "sodium/crypto_hash_sha512.h"
+#include "sodium/crypto_sign_ed25519.h"
 #include "sshkex.h"
 #include "unit.h"
 
@@ -137,11 +145,206 @@ test_gex_choice(void)
 	CHECK_STR(pick(7000, 7000, 7500, 1), "rfc8192");
 }
 
+/* a fixed byte stream for the client's key: the test is reproducible */
+static int
+test_rng(void *ctx, unsigned char *out, size_t n)
+{
+	unsigned *x = ctx;
+
+	for (size_t i = 0; i < n; i++)
+		out[i] =
+		        (unsigned char)((*x = *x * 1103515245u + 12345u) >> 16);
+	return 0;
+}
+
+/* Direct calls into libc, as sshkex_setup installs for lure: mbedTLS's
+ * default allocator is a pointer to calloc itself, and on MIPS the C
+ * library is PIC (it finds its $gp from $t9) while our code is not and
+ * calls through a pointer without setting $t9: calloc then crashes. */
+static void *
+test_calloc(size_t n, size_t size)
+{
+	return calloc(n, size);
+}
+
+static void
+test_free(void *p)
+{
+	free(p);
+}
+
+/* curve25519-sha256: the client's side computed by mbedTLS's ECP; both
+ * must reach the same K (RFC 8731: the 32 bytes read as big-endian) */
+static void
+test_x25519_exchange(void)
+{
+	mbedtls_ecp_group g;
+	mbedtls_mpi d, z;
+	mbedtls_ecp_point q, qs;
+	unsigned seed = 7;
+	uint8_t qc[32], rb[64], kb[64], zle[32], want[64];
+	struct sshkex_buf reply = {rb, 0, sizeof rb, 0};
+	struct sshkex_buf kout = {kb, 0, sizeof kb, 0};
+	struct sshkex_buf w = {want, 0, sizeof want, 0};
+	size_t n;
+	int rc;
+
+	mbedtls_platform_set_calloc_free(test_calloc, test_free);
+	mbedtls_ecp_group_init(&g);
+	mbedtls_mpi_init(&d);
+	mbedtls_mpi_init(&z);
+	mbedtls_ecp_point_init(&q);
+	mbedtls_ecp_point_init(&qs);
+	rc = mbedtls_ecp_group_load(&g, MBEDTLS_ECP_DP_CURVE25519);
+	if (!rc)
+		rc = mbedtls_ecp_gen_keypair(&g, &d, &q, test_rng, &seed);
+	if (!rc)
+		rc = mbedtls_ecp_point_write_binary(
+		        &g, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &n, qc, 32);
+	if (!rc)
+		rc = sshkex_exchange(
+		        SSHKEX_X25519, NULL, qc, 32, &reply, &kout);
+	/* reply: string Q_S */
+	if (!rc)
+		rc = reply.n != 36 || sshkex_peek32(rb) != 32;
+	if (!rc)
+		rc = mbedtls_ecp_point_read_binary(&g, &qs, rb + 4, 32);
+	if (!rc)
+		rc = mbedtls_ecdh_compute_shared(
+		        &g, &z, &qs, &d, test_rng, &seed);
+	if (!rc)
+		rc = mbedtls_mpi_write_binary_le(&z, zle, 32);
+	mbedtls_ecp_group_free(&g);
+	mbedtls_mpi_free(&d);
+	mbedtls_mpi_free(&z);
+	mbedtls_ecp_point_free(&q);
+	mbedtls_ecp_point_free(&qs);
+	CHECK(rc == 0);
+	sshkex_mpint(&w, zle, 32);
+	CHECK(!kout.err && kout.n == w.n && memcmp(kb, want, w.n) == 0);
+}
+
+/* small-order points (and a non-canonical encoding of one) give an
+ * all-zero secret: refused, as OpenSSH refuses them */
+static void
+test_x25519_small_order(void)
+{
+	static const uint8_t bad[][32] = {
+	        {0}, /* 0 */
+	        {1}, /* 1 */
+	        {0xec, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                0xff, 0xff, 0xff, 0x7f}, /* p - 1 */
+	        {0xed, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
+	                0xff, 0xff, 0xff, 0x7f}, /* p: 0 again */
+	};
+	uint8_t rb[64], kb[64];
+
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		struct sshkex_buf reply = {rb, 0, sizeof rb, 0};
+		struct sshkex_buf kout = {kb, 0, sizeof kb, 0};
+
+		CHECK(sshkex_exchange(SSHKEX_X25519, NULL, bad[i], 32, &reply,
+		              &kout) == -1);
+	}
+}
+
+static void
+unhex(const char *h, uint8_t *out, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		unsigned v = 0;
+		for (int j = 0; j < 2; j++) {
+			char c = h[2 * i + (size_t)j];
+			v = v * 16 +
+			    (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
+		}
+		out[i] = (uint8_t)v;
+	}
+}
+
+/* libsodium's SHA-512 API as src/sshkex.c gives it (on mbedTLS's): every
+ * length across the block and padding edges, fed in two pieces at every
+ * split, against mbedTLS's one-shot SHA-512 */
+static void
+test_sodium_sha512(void)
+{
+	static uint8_t msg[300];
+	uint8_t want[64], got[64];
+	int bad = 0;
+
+	for (size_t i = 0; i < sizeof msg; i++)
+		msg[i] = (uint8_t)(i * 7 + 3);
+	for (size_t n = 0; n <= sizeof msg; n++) {
+		(void)mbedtls_sha512_ret(msg, n, want, 0);
+		for (size_t cut = 0; cut <= n; cut += n < 20 ? 1 : 13) {
+			crypto_hash_sha512_state st;
+			crypto_hash_sha512_init(&st);
+			crypto_hash_sha512_update(&st, msg, cut);
+			crypto_hash_sha512_update(&st, msg + cut, n - cut);
+			crypto_hash_sha512_final(&st, got);
+			bad += memcmp(got, want, 64) != 0;
+		}
+		crypto_hash_sha512(got, msg, n);
+		bad += memcmp(got, want, 64) != 0;
+	}
+	CHECK(bad == 0);
+}
+
+/* Ed25519 through it: RFC 8032 section 7.1, tests 1 and 3 */
+static void
+test_ed25519_rfc8032(void)
+{
+	static const struct {
+		const char *seed, *pk, *msg, *sig;
+	} v[] = {
+	        {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7"
+	         "f60",
+	                "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a"
+	                "68f707511a",
+	                "",
+	                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e0"
+	                "65224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595b"
+	                "be24655141438e7a100b"},
+	        {"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b445"
+	         "8f7",
+	                "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb91"
+	                "1548908025",
+	                "af82",
+	                "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680"
+	                "d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716e"
+	                "d28dc027beceea1ec40a"},
+	};
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		uint8_t seed[32], pk[32], sk[64], want_pk[32], msg[2], sig[64],
+		        want[64];
+		size_t mn = strlen(v[i].msg) / 2;
+		unsigned long long sn = 0;
+
+		unhex(v[i].seed, seed, 32);
+		unhex(v[i].pk, want_pk, 32);
+		unhex(v[i].msg, msg, mn);
+		unhex(v[i].sig, want, 64);
+		crypto_sign_ed25519_seed_keypair(pk, sk, seed);
+		CHECK(memcmp(pk, want_pk, 32) == 0);
+		crypto_sign_ed25519_detached(sig, &sn, msg, mn, sk);
+		CHECK(sn == 64 && memcmp(sig, want, 64) == 0);
+	}
+}
+
 const struct unit_test unit_sshkex[] = {
         {"mpint_rfc4251", test_mpint_rfc4251},
         {"reads_bounded", test_reads_bounded},
         {"names", test_names},
         {"hash_sha1", test_hash_sha1},
         {"gex_choice", test_gex_choice},
+        {"x25519_exchange", test_x25519_exchange},
+        {"x25519_small_order", test_x25519_small_order},
+        {"sodium_sha512", test_sodium_sha512},
+        {"ed25519_rfc8032", test_ed25519_rfc8032},
         {0, 0},
 };

@@ -1,0 +1,733 @@
+/* shell_file.c: the fake shell's applets on files (see shell_int.h): cat,
+ * dd, head and tail, grep, wc, ls, chmod, rm, cp and mv, mkdir, touch, with
+ * BusyBox's output and error texts (shell.err.*, src/shell.c), over the
+ * file system of src/shell_fs.c.
+ */
+#include <string.h>
+
+#include "persona.h"
+#include "shell_int.h"
+
+/* ---- reading files: cat, dd, head, tail, grep, wc -------------------- */
+
+int
+shellfile_cat(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int st = 0, files = 0;
+
+	for (int i = 1; i < ac; i++)
+		files += !(av[i].n && av[i].p[0] == '-');
+	if (!files && r->in)
+		shell_write(r, 1, r->in, r->in_len);
+	for (int i = 1; i < ac; i++) {
+		char path[SH_PATH];
+		int vf, k;
+		if (av[i].n && av[i].p[0] == '-')
+			continue;
+		k = shellfs_look(r, av[i], path, &vf);
+		if (k == SH_DIR) {
+			shell_err(r, "shell.err.cat_isdir", av[0], av[i]);
+			st = 1;
+		} else if (k == SH_NONE) {
+			shell_err(r, "shell.err.cat_noent", av[0], av[i]);
+			st = 1;
+		} else {
+			shellfs_print(r, k, vf, path, 0, SHELL_OUT);
+		}
+	}
+	return st;
+}
+
+/* dd if= of= bs= count= skip=: BusyBox's record counts on stderr */
+int
+shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	struct sh_arg in = {NULL, 0}, of = {NULL, 0};
+	unsigned long bs = 512, count = (unsigned long)-1, skip = 0, got = 0;
+	char path[SH_PATH];
+	int vf = -1, k = SH_NONE, saved = r->sink[1], savedf = r->sinkf[1];
+
+	for (int i = 1; i < ac; i++) {
+		struct sh_arg v = {av[i].p + 3, av[i].n > 3 ? av[i].n - 3 : 0};
+		if (av[i].n > 3 && memcmp(av[i].p, "if=", 3) == 0)
+			in = v;
+		else if (av[i].n > 3 && memcmp(av[i].p, "of=", 3) == 0)
+			of = v;
+		else if (av[i].n > 3 && memcmp(av[i].p, "bs=", 3) == 0)
+			bs = shell_atoul(v, 512);
+		else if (av[i].n > 6 && memcmp(av[i].p, "count=", 6) == 0)
+			count = shell_atoul(
+			        (struct sh_arg){av[i].p + 6, av[i].n - 6},
+			        (unsigned long)-1);
+		else if (av[i].n > 5 && memcmp(av[i].p, "skip=", 5) == 0)
+			skip = shell_atoul(
+			        (struct sh_arg){av[i].p + 5, av[i].n - 5}, 0);
+	}
+	if (!bs)
+		bs = 512;
+	if (in.p) {
+		k = shellfs_look(r, in, path, &vf);
+		if (k == SH_NONE || k == SH_DIR) {
+			shell_err(r, "shell.err.dd_noent", av[0], in);
+			return 1;
+		}
+	}
+	if (of.p) {
+		char op[SH_PATH];
+		int fi = -1;
+		if (shellfs_path(r->sh, of.p, of.n, op) &&
+		        !shell_listed("shell.devnull", (const uint8_t *)op,
+		                strlen(op)) &&
+		        shellfs_parent_ok(r->pv, op))
+			fi = shellfs_create(r->pv, op, 0);
+		r->sink[1] = fi >= 0 ? SINK_FILE : SINK_NULL;
+		r->sinkf[1] = fi;
+	}
+	if (in.p) {
+		/* 64-bit products: unsigned long is 32 bits on the routers */
+		unsigned long long want = (unsigned long long)count * bs,
+		                   off = (unsigned long long)skip * bs;
+		got = off > SHELL_OUT
+		              ? 0
+		              : shellfs_print(r, k, vf, path, (size_t)off,
+		                        want > SHELL_OUT ? SHELL_OUT
+		                                         : (size_t)want);
+		if (k == SH_BIN) {
+			unsigned long long sz = shellfs_bin_size();
+			unsigned long long left = sz > off ? sz - off : 0;
+			got = (unsigned long)(want < left ? want : left);
+		}
+	}
+	r->sink[1] = saved;
+	r->sinkf[1] = savedf;
+	/* records: full + partial */
+	shell_putu(r, 2, got / bs);
+	shell_write(r, 2, "+", 1);
+	shell_putu(r, 2, got % bs ? 1 : 0);
+	shell_puts(r, 2, " records in\n");
+	shell_putu(r, 2, got / bs);
+	shell_write(r, 2, "+", 1);
+	shell_putu(r, 2, got % bs ? 1 : 0);
+	shell_puts(r, 2, " records out\n");
+	return 0;
+}
+
+/* Lines [from, to) of p[0..n) (to 0: all) to stdout. */
+static void
+sh_put_lines(struct sh_run *r, const uint8_t *p, size_t n, unsigned long from,
+        unsigned long to)
+{
+	unsigned long line = 0;
+	size_t start = 0;
+
+	for (size_t j = 0; j < n; j++)
+		if (p[j] == '\n' || j + 1 == n) {
+			if (line >= from && (!to || line < to))
+				shell_write(r, 1, p + start, j + 1 - start);
+			line++;
+			start = j + 1;
+		}
+}
+
+static unsigned long
+sh_count_lines(const uint8_t *p, size_t n)
+{
+	unsigned long l = 0;
+
+	for (size_t j = 0; j < n; j++)
+		l += p[j] == '\n' || (j + 1 == n && p[j] != '\n');
+	return l;
+}
+
+/* head/tail [-c N] [-n N] [-N] [FILE...]; stdin without a file */
+int
+shellfile_head(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	unsigned long bytes = 0, lines = 10;
+	int st = 0, files = 0, tail = av[0].n && av[0].p[0] == 't';
+	uint8_t isfile[SH_ARGS] = {0};
+
+	for (int i = 1; i < ac; i++) {
+		if ((shell_eq(av[i], "-c") || shell_eq(av[i], "-n")) &&
+		        i + 1 < ac) {
+			if (av[i].p[1] == 'c')
+				bytes = shell_atoul(av[i + 1], 0);
+			else
+				lines = shell_atoul(av[i + 1], 10);
+			i++;
+		} else if (av[i].n > 2 && av[i].p[0] == '-' &&
+		           (av[i].p[1] == 'n' || av[i].p[1] == 'c')) {
+			struct sh_arg v = {av[i].p + 2, av[i].n - 2};
+			if (av[i].p[1] == 'c')
+				bytes = shell_atoul(v, 0);
+			else
+				lines = shell_atoul(v, 10);
+		} else if (av[i].n > 1 && av[i].p[0] == '-') {
+			lines = shell_atoul(
+			        (struct sh_arg){av[i].p + 1, av[i].n - 1}, 10);
+		} else {
+			isfile[i] = 1;
+			files++;
+		}
+	}
+	for (int i = files ? 1 : 0; i < (files ? ac : 1); i++) {
+		char path[SH_PATH];
+		int vf, k;
+		const uint8_t *p = r->in;
+		size_t n = r->in_len;
+		if (files) {
+			if (!isfile[i])
+				continue;
+			k = shellfs_look(r, av[i], path, &vf);
+			if (k == SH_NONE || k == SH_DIR) {
+				shell_err(r, "shell.err.head_noent", av[0],
+				        av[i]);
+				st = 1;
+				continue;
+			}
+			n = shellfs_bytes(r, k, vf, path, &p);
+		}
+		if (!p || !n)
+			continue;
+		if (bytes) {
+			shell_write(r, 1, tail && n > bytes ? p + n - bytes : p,
+			        n < bytes ? n : bytes);
+		} else if (tail) {
+			unsigned long t = sh_count_lines(p, n);
+			sh_put_lines(r, p, n, t > lines ? t - lines : 0, 0);
+		} else if (lines) {
+			sh_put_lines(r, p, n, 0, lines);
+		}
+	}
+	return st;
+}
+
+static int
+sh_ieq(uint8_t a, uint8_t b, int icase)
+{
+	if (a == b)
+		return 1;
+	return icase && (a | 0x20) == (b | 0x20) && (a | 0x20) >= 'a' &&
+	       (a | 0x20) <= 'z';
+}
+
+/* grep [-i] [-v] [-c] [-q] [-E|-F] TEXT [FILE...]: fixed text only */
+int
+shellfile_grep(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int icase = 0, inv = 0, count = 0, quiet = 0, pat = 0;
+	unsigned long hits = 0;
+
+	for (int i = 1; i < ac && !pat; i++)
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			for (size_t j = 1; j < av[i].n; j++) {
+				icase |= av[i].p[j] == 'i';
+				inv |= av[i].p[j] == 'v';
+				count |= av[i].p[j] == 'c';
+				quiet |= av[i].p[j] == 'q';
+			}
+		else
+			pat = i;
+	if (!pat)
+		return 2;
+	for (int i = pat + 1; i <= ac; i++) {
+		char path[SH_PATH];
+		int vf, k;
+		const uint8_t *p = r->in;
+		size_t n = r->in_len, start = 0;
+		struct sh_arg t = av[pat];
+		if (i == ac && pat + 1 < ac)
+			break;
+		if (i < ac) {
+			k = shellfs_look(r, av[i], path, &vf);
+			if (k == SH_NONE || k == SH_DIR) {
+				shell_err(r, "shell.err.grep_noent", av[0],
+				        av[i]);
+				continue;
+			}
+			n = shellfs_bytes(r, k, vf, path, &p);
+		}
+		for (size_t j = 0; p && j < n; j++) {
+			int m = 0;
+			if (p[j] != '\n' && j + 1 < n)
+				continue;
+			for (size_t a = start; !m && a + t.n <= j + 1; a++) {
+				size_t b = 0;
+				while (b < t.n &&
+				        sh_ieq(p[a + b], t.p[b], icase))
+					b++;
+				m = b == t.n;
+			}
+			if (m != inv) {
+				hits++;
+				if (!count && !quiet) {
+					shell_write(
+					        r, 1, p + start, j + 1 - start);
+					if (p[j] != '\n')
+						shell_write(r, 1, "\n", 1);
+				}
+			}
+			start = j + 1;
+		}
+	}
+	if (count) {
+		shell_putu(r, 1, hits);
+		shell_write(r, 1, "\n", 1);
+	}
+	return hits ? 0 : 1;
+}
+
+/* wc [-l] [-w] [-c]: stdin (or the files, summed) */
+int
+shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	unsigned long v[3] = {0, 0, 0};
+	unsigned want = 0, shown = 0;
+	int files = 0;
+
+	for (int i = 1; i < ac; i++)
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			for (size_t j = 1; j < av[i].n; j++)
+				want |= av[i].p[j] == 'l'   ? 1u
+				        : av[i].p[j] == 'w' ? 2u
+				        : av[i].p[j] == 'c' ? 4u
+				                            : 0u;
+		else
+			files++;
+	if (!want)
+		want = 7;
+	for (int i = files ? 1 : 0; i < (files ? ac : 1); i++) {
+		char path[SH_PATH];
+		int vf, k, inword = 0;
+		const uint8_t *p = r->in;
+		size_t n = r->in_len;
+		if (files) {
+			if (av[i].n > 1 && av[i].p[0] == '-')
+				continue;
+			if ((k = shellfs_look(r, av[i], path, &vf)) ==
+			                SH_NONE ||
+			        k == SH_DIR)
+				continue;
+			n = shellfs_bytes(r, k, vf, path, &p);
+		}
+		for (size_t j = 0; p && j < n; j++) {
+			int sp = p[j] == ' ' || (p[j] >= '\t' && p[j] <= '\r');
+			v[0] += p[j] == '\n';
+			v[1] += !sp && !inword;
+			inword = !sp;
+		}
+		v[2] += n;
+	}
+	for (int b = 0; b < 3; b++) {
+		char pad[16];
+		size_t k = sizeof pad;
+		unsigned long x = v[b];
+		if (!(want & (1u << b)))
+			continue;
+		do
+			pad[--k] = (char)('0' + x % 10);
+		while ((x /= 10) && k);
+		/* one count alone is bare; several are %9u apart */
+		while (want != 1 && want != 2 && want != 4 &&
+		        k > sizeof pad - 9)
+			pad[--k] = ' ';
+		if (shown++)
+			shell_write(r, 1, " ", 1);
+		shell_write(r, 1, pad + k, sizeof pad - k);
+	}
+	shell_write(r, 1, "\n", 1);
+	return 0;
+}
+
+/* ---- ls -------------------------------------------------------------- */
+
+#define SH_LS_MAX 96
+static char sh_ls_name[SH_LS_MAX][40];
+static size_t sh_ls_n;
+
+static void
+sh_ls_add(const char *s, size_t n)
+{
+	if (!n || n >= sizeof sh_ls_name[0] || sh_ls_n >= SH_LS_MAX)
+		return;
+	for (size_t i = 0; i < sh_ls_n; i++)
+		if (strncmp(sh_ls_name[i], s, n) == 0 && !sh_ls_name[i][n])
+			return;
+	memcpy(sh_ls_name[sh_ls_n], s, n);
+	sh_ls_name[sh_ls_n++][n] = 0;
+}
+
+/* The entry of dir (pl bytes, "/" = 0) that path p names, if under it. */
+static void
+sh_ls_child(const char *dir, size_t pl, const char *p, size_t n)
+{
+	size_t e;
+
+	if (n <= pl + 1 || memcmp(p, dir, pl) || p[pl] != '/')
+		return;
+	for (e = pl + 1; e < n && p[e] != '/'; e++)
+		;
+	sh_ls_add(p + pl + 1, e - pl - 1);
+}
+
+static void
+sh_ls_key(const char *key, const char *dir, size_t pl)
+{
+	size_t i = 0;
+	const struct persona_kv *kv;
+
+	while ((kv = persona_next(key, &i)))
+		for (const char *v = kv->val; *v;) {
+			size_t l;
+			while (*v == ' ')
+				v++;
+			for (l = 0; v[l] && v[l] != ' '; l++)
+				;
+			sh_ls_child(dir, pl, v, l);
+			v += l;
+		}
+}
+
+static void
+sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng)
+{
+	char path[SH_PATH];
+	int vf = -1, k;
+	unsigned long size = 0;
+	size_t dl = strlen(dir), nl = strlen(name), tl;
+	const char *t;
+
+	if (!lng) {
+		shell_puts(r, 1, name);
+		return;
+	}
+	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+		k = SH_DIR;
+	} else if (dl + nl + 2 >= SH_PATH) {
+		k = SH_FILE;
+	} else if (!dl) {
+		memcpy(path, name, nl + 1);
+		k = shellfs_kind(r->pv, path, &vf);
+	} else {
+		memcpy(path, dir, dl);
+		path[dl] = '/';
+		memcpy(path + (dl > 1 ? dl + 1 : 1), name, nl + 1);
+		k = shellfs_kind(r->pv, path, &vf);
+	}
+	if (k == SH_VFILE)
+		size = r->pv->f[vf].size;
+	else if (k == SH_BIN)
+		size = shellfs_bin_size();
+	else if (k == SH_FILE)
+		size = (unsigned long)shellfs_pfile(path)->len;
+	shell_puts(r, 1,
+	        k == SH_DIR ? "drwxr-xr-x    2 "
+	        : k == SH_BIN || (k == SH_VFILE && r->pv->f[vf].exec)
+	                ? "-rwxr-xr-x    1 "
+	                : "-rw-r--r--    1 ");
+	shell_puts(r, 1, "root     root     ");
+	{
+		char b[12];
+		size_t j = sizeof b;
+		unsigned long v = size;
+		do
+			b[--j] = (char)('0' + v % 10);
+		while ((v /= 10) && j);
+		while (j > sizeof b - 9)
+			b[--j] = ' ';
+		shell_write(r, 1, b + j, sizeof b - j);
+	}
+	shell_write(r, 1, " ", 1);
+	if ((t = shell_key("shell.ls_date", &tl)))
+		shell_write(r, 1, t, tl);
+	shell_write(r, 1, " ", 1);
+	shell_puts(r, 1, name);
+}
+
+/* Print the names gathered (sorted, dot files only with -a) as BusyBox
+ * ls does on an 80-column tty: columns of the widest name + 2, filled down
+ * first; -l and -1 one a line. */
+static void
+sh_ls_show(struct sh_run *r, const char *dir, int all, int lng, int one)
+{
+	size_t width = 0, cols, rows, o = 0;
+
+	for (size_t x = 1; x < sh_ls_n; x++)
+		for (size_t y = x;
+		        y > 0 && strcmp(sh_ls_name[y - 1], sh_ls_name[y]) > 0;
+		        y--) {
+			char t[sizeof sh_ls_name[0]];
+			memcpy(t, sh_ls_name[y], sizeof t);
+			memcpy(sh_ls_name[y], sh_ls_name[y - 1], sizeof t);
+			memcpy(sh_ls_name[y - 1], t, sizeof t);
+		}
+	for (size_t x = 0; x < sh_ls_n; x++)
+		if (all || sh_ls_name[x][0] != '.')
+			memmove(sh_ls_name[o++], sh_ls_name[x],
+			        sizeof sh_ls_name[0]);
+	sh_ls_n = o;
+	if (!sh_ls_n)
+		return;
+	for (size_t x = 0; x < sh_ls_n; x++)
+		if (strlen(sh_ls_name[x]) > width)
+			width = strlen(sh_ls_name[x]);
+	width += 2;
+	cols = lng || one ? 1 : 80 / width;
+	if (cols < 1)
+		cols = 1;
+	rows = (sh_ls_n + cols - 1) / cols;
+	for (size_t row = 0; row < rows; row++) {
+		size_t column = 0, nexttab = 0;
+		for (size_t c = 0; c < cols; c++) {
+			size_t x = c * rows + row;
+			if (x >= sh_ls_n)
+				continue;
+			while (column > 0 && column < nexttab) {
+				shell_write(r, 1, " ", 1);
+				column++;
+			}
+			nexttab = column + width;
+			sh_ls_entry(r, dir, sh_ls_name[x], lng);
+			column += strlen(sh_ls_name[x]);
+		}
+		shell_write(r, 1, "\n", 1);
+	}
+}
+
+/* ls [-a] [-l] [-1] [PATH...]: errors first, then the files named, then
+ * each directory ("name:" when more than one path was given). */
+int
+shellfile_ls(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int all = 0, lng = 0, one = 0, st = 0, nargs = 0, shown = 0;
+	char path[SH_PATH];
+	int vf, k;
+
+	for (int i = 1; i < ac; i++)
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			for (size_t j = 1; j < av[i].n; j++)
+				all |= av[i].p[j] == 'a',
+				        lng |= av[i].p[j] == 'l',
+				        one |= av[i].p[j] == '1';
+		else
+			nargs++;
+	if (!nargs) {
+		av = NULL;
+		ac = 0;
+	}
+	for (int i = 1; i < ac; i++)
+		if (!(av[i].n > 1 && av[i].p[0] == '-') &&
+		        shellfs_look(r, av[i], path, &vf) == SH_NONE) {
+			shell_err(r, "shell.err.ls_noent", av[0], av[i]);
+			st = 1;
+		}
+	sh_ls_n = 0;
+	for (int i = 1; i < ac; i++)
+		if (!(av[i].n > 1 && av[i].p[0] == '-') &&
+		        (k = shellfs_look(r, av[i], path, &vf)) != SH_NONE &&
+		        k != SH_DIR) {
+			sh_ls_add((const char *)av[i].p, av[i].n);
+			shown = 1;
+		}
+	if (shown)
+		sh_ls_show(r, "", 1, lng, one);
+	for (int i = nargs ? 1 : 0; i < (nargs ? ac : 1); i++) {
+		struct sh_arg a = nargs ? av[i] : sh_a(".");
+		size_t pl;
+		if (nargs && ((a.n > 1 && a.p[0] == '-') ||
+		                     shellfs_look(r, a, path, &vf) != SH_DIR))
+			continue;
+		if (!nargs)
+			shellfs_look(r, a, path, &vf);
+		if (shown++)
+			shell_write(r, 1, "\n", 1);
+		if (nargs > 1) {
+			shell_write(r, 1, a.p, a.n);
+			shell_puts(r, 1, ":\n");
+		}
+		pl = strcmp(path, "/") ? strlen(path) : 0;
+		sh_ls_n = 0;
+		if (all) {
+			sh_ls_add(".", 1);
+			sh_ls_add("..", 2);
+		}
+		for (size_t f = 0; f < persona_nfiles; f++) {
+			const char *nm = persona_files[f].name;
+			if (nm[0] == 'f' && nm[1] == 's')
+				sh_ls_child(path, pl, nm + 2, strlen(nm + 2));
+		}
+		sh_ls_key("shell.dir", path, pl);
+		sh_ls_key("shell.bin", path, pl);
+		for (int f = 0; f < SH_VFILES; f++)
+			if (r->pv->f[f].used)
+				sh_ls_child(path, pl, r->pv->f[f].path,
+				        strlen(r->pv->f[f].path));
+		sh_ls_show(r, path, all, lng, one);
+	}
+	return st;
+}
+
+/* ---- files ----------------------------------------------------------- */
+
+int
+shellfile_chmod(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int x = 0, st = 0, i = 1;
+
+	if (ac < 3)
+		return 1;
+	for (; i < ac && av[i].n && av[i].p[0] == '-'; i++)
+		;
+	if (i >= ac)
+		return 1;
+	/* +x, u+x, a+rwx, 755, 777 (an odd digit: executable for someone) */
+	for (size_t j = 0; j < av[i].n; j++)
+		if (av[i].p[j] == 'x' ||
+		        (av[i].p[j] >= '1' && av[i].p[j] <= '7' &&
+		                (av[i].p[j] & 1)))
+			x = 1;
+	for (i++; i < ac; i++) {
+		char path[SH_PATH];
+		int vf, k = shellfs_look(r, av[i], path, &vf);
+		if (k == SH_NONE) {
+			shell_err(r, "shell.err.chmod_noent", av[0], av[i]);
+			st = 1;
+		} else if (k == SH_VFILE) {
+			r->pv->f[vf].exec = (uint8_t)x;
+		}
+	}
+	return st;
+}
+
+int
+shellfile_rm(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int force = 0, st = 0;
+
+	for (int i = 1; i < ac; i++)
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			force |= memchr(av[i].p, 'f', av[i].n) != NULL;
+	for (int i = 1; i < ac; i++) {
+		char path[SH_PATH];
+		int vf, k;
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			continue;
+		k = shellfs_look(r, av[i], path, &vf);
+		if (k == SH_NONE && !force) {
+			shell_err(r, "shell.err.rm_noent", av[0], av[i]);
+			st = 1;
+		} else if (vf >= 0) {
+			shellfs_free(r->pv, vf);
+		}
+		/* the device's own files "go" too, but stay listed: a gap
+		 * the attacker's next ls shows, accepted for no state */
+	}
+	return st;
+}
+
+/* cp/mv SRC DST: a written file is copied; a binary becomes a file of its
+ * size whose bytes are not kept (the Mirai "cp /bin/busybox x; >x"). */
+int
+shellfile_cp(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	struct sh_arg a[2];
+	int na = 0, vf, k, d, dv;
+	char src[SH_PATH], dst[SH_PATH];
+	size_t dl;
+
+	for (int i = 1; i < ac; i++)
+		if (!(av[i].n > 1 && av[i].p[0] == '-') && na < 2)
+			a[na++] = av[i];
+	if (na < 2)
+		return 1;
+	k = shellfs_look(r, a[0], src, &vf);
+	if (k == SH_NONE || k == SH_DIR) {
+		shell_err(r, "shell.err.cp_noent", av[0], a[0]);
+		return 1;
+	}
+	d = shellfs_look(r, a[1], dst, &dv);
+	dl = strlen(dst);
+	if (d == SH_DIR) {
+		const char *b = strrchr(src, '/') + 1;
+		if (dl + 1 + strlen(b) >= SH_PATH)
+			return 1;
+		if (dl > 1)
+			dst[dl++] = '/';
+		memcpy(dst + dl, b, strlen(b) + 1);
+	}
+	if (!dl || !shellfs_parent_ok(r->pv, dst) ||
+	        (dv = shellfs_create(r->pv, dst, 0)) < 0) {
+		shell_err(r, "shell.err.cp_create", av[0], a[1]);
+		return 1;
+	}
+	if (k == SH_VFILE && (vf = shellfs_find(r->pv, src)) >= 0) {
+		struct sh_vfile *s = &r->pv->f[vf];
+		uint8_t tmp[sizeof r->pv->pool];
+		size_t n = s->len;
+		memcpy(tmp, r->pv->pool + s->off, n);
+		shellfs_append(r, dv, tmp, n);
+		r->pv->f[dv].size = s->size;
+		r->pv->f[dv].lost |= s->lost;
+		r->pv->f[dv].exec = s->exec;
+		if (shell_eq(av[0], "mv"))
+			shellfs_free(r->pv, vf);
+	} else if (k == SH_FILE) {
+		const struct persona_file *pf = shellfs_pfile(src);
+		shellfs_append(r, dv, pf->data, pf->len);
+	} else {
+		r->pv->f[dv].size = (uint32_t)shellfs_bin_size();
+		r->pv->f[dv].lost = 1;
+		r->pv->f[dv].exec = 1;
+	}
+	return 0;
+}
+
+int
+shellfile_mkdir(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int st = 0, parents = 0;
+
+	for (int i = 1; i < ac; i++)
+		if (shell_eq(av[i], "-p"))
+			parents = 1;
+	for (int i = 1; i < ac; i++) {
+		char path[SH_PATH];
+		int vf, k;
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			continue;
+		k = shellfs_look(r, av[i], path, &vf);
+		if (k != SH_NONE) {
+			if (!parents) {
+				shell_err(r, "shell.err.mkdir_exist", av[0],
+				        av[i]);
+				st = 1;
+			}
+		} else if (!shellfs_parent_ok(r->pv, path) ||
+		           shellfs_create(r->pv, path, 1) < 0) {
+			shell_err(r, "shell.err.mkdir_noent", av[0], av[i]);
+			st = 1;
+		}
+	}
+	return st;
+}
+
+int
+shellfile_touch(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	int st = 0;
+
+	for (int i = 1; i < ac; i++) {
+		char path[SH_PATH];
+		int vf, k;
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			continue;
+		k = shellfs_look(r, av[i], path, &vf);
+		if (k == SH_NONE &&
+		        (!shellfs_parent_ok(r->pv, path) ||
+		                shellfs_create(r->pv, path, 0) < 0)) {
+			shell_err(r, "shell.err.touch_noent", av[0], av[i]);
+			st = 1;
+		}
+	}
+	return st;
+}

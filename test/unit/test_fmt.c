@@ -1,0 +1,208 @@
+/* test_fmt.c: fmt_snprintf against the C library's snprintf, one vector per
+ * conversion, flag, width, precision and length lure uses, each at several
+ * buffer sizes (0, 1, cut in the middle, exact, ample): same return value,
+ * same bytes, nothing written past size. fmt_fprintf past its buffer. */
+#include <arpa/inet.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "fmt.h"
+#include "unit.h"
+
+#pragma GCC diagnostic ignored "-Wformat-truncation"
+#pragma GCC diagnostic ignored "-Wformat-zero-length"
+
+static int failed;
+
+/* Both into buffers of 'x' at sizes 0, 1, 2, 5, the length, the length + 1
+ * and 64; compare return values and all 72 bytes. */
+#define V(...)                                                                 \
+	do {                                                                   \
+		static const size_t sizes[] = {0, 1, 2, 5, 0, 0, 64};          \
+		char want[72], got[72];                                        \
+		int len = snprintf(NULL, 0, __VA_ARGS__);                      \
+		for (size_t i_ = 0; i_ < sizeof sizes / sizeof *sizes; i_++) { \
+			size_t n_ = i_ == 4   ? (size_t)len                    \
+			            : i_ == 5 ? (size_t)len + 1                \
+			                      : sizes[i_];                     \
+			if (n_ > 64)                                           \
+				continue;                                      \
+			memset(want, 'x', sizeof want);                        \
+			memset(got, 'x', sizeof got);                          \
+			int a_ = snprintf(n_ ? want : NULL, n_, __VA_ARGS__);  \
+			int b_ = fmt_snprintf(                                 \
+			        n_ ? got : NULL, n_, __VA_ARGS__);             \
+			if (a_ != b_ || memcmp(want, got, sizeof want) != 0) { \
+				fprintf(stderr, "fmt: size %zu: %s\n", n_,     \
+				        #__VA_ARGS__);                         \
+				failed++;                                      \
+			}                                                      \
+		}                                                              \
+	} while (0)
+
+static void
+test_strings(void)
+{
+	failed = 0;
+	V("plain text");
+	V("%s", "");
+	V("");
+	V("%s", "abc");
+	V("a%sb%sc", "12", "345");
+	V("%.*s", 2, "abcdef");
+	V("%.*s", 0, "abcdef");
+	V("%.*s", 10, "abc");
+	V("%.*s", -1, "abc");
+	V("%.6sZ", "123456789");
+	V("%.3s", "ab");
+	V("[%8s]", "abc");
+	V("[%-8s]", "abc");
+	V("[%2s]", "abcdef");
+	V("[%*s]", 6, "ab");
+	V("[%*s]", -6, "ab");
+	V("[%-*.*s]", 7, 2, "abcdef");
+	V("%c%c%c", 'a', 0x7f, '%');
+	V("[%3c][%-3c]", 'a', 'b');
+	V("100%%");
+	V("%%%s%%", "x");
+	V("%s", "a string longer than the 64-byte buffer of this test, so "
+	        "that every size cuts it");
+	CHECK(failed == 0);
+}
+
+static void
+test_signed(void)
+{
+	failed = 0;
+	V("%d", 0);
+	V("%d %i", 42, -42);
+	V("%d %d", INT_MAX, INT_MIN);
+	V("[%5d][%-5d][%05d]", -12, -12, -12);
+	V("[%02d][%02d][%04d]", 7, 123, 45);
+	V("[%.3d][%.0d][%.0d][%5.3d]", 7, 0, 1, -7);
+	V("%ld %ld", LONG_MAX, LONG_MIN);
+	V("%02ld%04ld", 5L, 2026L);
+	V("%lld %lld", LLONG_MAX, LLONG_MIN);
+	V("%lld", (long long)-1);
+	V("%zd %zd", (ssize_t)-5, (ssize_t)123456789);
+	V("%hd %hhd", (short)-300, (signed char)-3);
+	V("%jd %td", (intmax_t)-9, (ptrdiff_t)77);
+	CHECK(failed == 0);
+}
+
+static void
+test_unsigned(void)
+{
+	failed = 0;
+	V("%u %u", 0u, UINT_MAX);
+	V("%02u%02u%02u", 1u, 23u, 59u);
+	V("[%9u][%-9u]", 12345u, 12345u);
+	V("%lu %llu", ULONG_MAX, ULLONG_MAX);
+	V("%zu %zu", (size_t)0, SIZE_MAX);
+	V("%x %X", 0xdeadbeefu, 0xdeadbeefu);
+	V("%02x%02x", 0x0u, 0xabu);
+	V("%04x %04X %08x", 0x1fu, 0xabcu, 0x1234u);
+	V("-0x%04x", 0x7080u);
+	V("(%04X)", 0x12345u);
+	V("%lx %llx %zx", 0xfffffUL, 0x123456789abcdefULL, (size_t)255);
+	V("%hu %hhu %hx %hhx", (unsigned short)65535, (unsigned char)255,
+	        (unsigned short)0xbeef, (unsigned char)0x7f);
+	V("[%.4x][%.0u][%-6x]", 0xau, 0u, 0xabu);
+	V("%ju %tu", (uintmax_t)18, (ptrdiff_t)19);
+	V("%u.%u.%u.%u", 192u, 168u, 0u, 1u);
+	CHECK(failed == 0);
+}
+
+static void
+test_file(void)
+{
+	/* past the 256-byte buffer of fmt_vfprintf, then read back */
+	static char big[700], back[1100];
+	FILE *f = tmpfile();
+
+	CHECK(f != NULL);
+	memset(big, 'b', sizeof big - 1);
+	CHECK(fmt_fprintf(f, "<%s|%-300d|%05u>", big, -1, 42u) ==
+	        1 + 699 + 1 + 300 + 1 + 5 + 1);
+	rewind(f);
+	size_t n = fread(back, 1, sizeof back, f);
+	fclose(f);
+	CHECK(n == 1008);
+	char want[1009];
+	snprintf(want, sizeof want, "<%s|%-300d|%05u>", big, -1, 42u);
+	CHECK(memcmp(back, want, n) == 0);
+}
+
+/* fmt_ntop: musl's inet_ntop output (glibc's differs for ::a.b.c.d) */
+static const char *
+ntop6(const char *text)
+{
+	static char out[64];
+	uint8_t a[16];
+
+	if (inet_pton(AF_INET6, text, a) != 1)
+		return "(bad test)";
+	return fmt_ntop(AF_INET6, a, out, sizeof out) ? out : "(null)";
+}
+
+static void
+test_ntop(void)
+{
+	static const char *same[] = {"::", "::1", "2001:db8::1",
+	        "1::", "::ffff:1.2.3.4", "::ffff:0.0.0.0", "fe80::1:2",
+	        "1:0:0:2::3", "1::2:0:0:3:4", "1:2:3:4:5:6:0:8",
+	        "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff", "0:1:0:1:0:1:0:1",
+	        "2001:db8:0:1:1:1:1:1", "::102:304"};
+	const uint8_t v4[4] = {192, 168, 0, 255}, zero4[4] = {0};
+	const uint8_t v6[16] = {0x20, 0x01};
+	char b[16];
+
+	for (size_t i = 0; i < sizeof same / sizeof *same; i++)
+		CHECK_STR(ntop6(same[i]), same[i]);
+	CHECK_STR(ntop6("2001:DB8:0:0:0:0:0:1"), "2001:db8::1");
+	CHECK_STR(ntop6("::1.2.3.4"), "::102:304");
+	CHECK_STR(fmt_ntop(AF_INET, v4, b, sizeof b), "192.168.0.255");
+	CHECK_STR(fmt_ntop(AF_INET, zero4, b, 8), "0.0.0.0");
+	CHECK(fmt_ntop(AF_INET, v4, b, 13) == NULL);
+	CHECK_STR(b, "192.168.0.25");
+	memcpy(b, "keep", 5);
+	CHECK(fmt_ntop(AF_INET6, v6, b, 6) == NULL); /* "2001::" */
+	CHECK(fmt_ntop(AF_INET6 + AF_INET, v4, b, sizeof b) == NULL);
+	CHECK_STR(b, "keep");
+}
+
+/* fmt_utc against gmtime_r and strftime, 1900 to 9999, leap days */
+static void
+test_utc(void)
+{
+	static const int64_t at[] = {0, -1, 59, 86399, 86400, 951782400,
+	        951868799, 951868800, 1709164800, 4107542399, -2208988800,
+	        -2203891200, 253402300799, 1796595000, 68256000};
+	char want[32], got[32];
+
+	for (size_t i = 0; i < sizeof at / sizeof *at + 2000; i++) {
+		int64_t s = i < sizeof at / sizeof *at
+		                    ? at[i]
+		                    : (int64_t)(i * 126230401u) - 2208988800;
+		time_t t = (time_t)s;
+		struct tm tm;
+		CHECK(gmtime_r(&t, &tm) != NULL);
+		strftime(want, sizeof want, "%Y-%m-%d %H:%M:%S", &tm);
+		CHECK(fmt_utc(got, sizeof got, s, ' ') == 19);
+		CHECK_STR(got, want);
+	}
+	CHECK(fmt_utc(got, 10, 0, 'T') == 19);
+	CHECK_STR(got, "1970-01-0");
+}
+
+const struct unit_test unit_fmt[] = {
+        {"strings", test_strings},
+        {"signed", test_signed},
+        {"unsigned", test_unsigned},
+        {"file", test_file},
+        {"ntop", test_ntop},
+        {"utc", test_utc},
+        {0, 0},
+};
