@@ -87,6 +87,7 @@
 #include "digest.h"
 #include "emu.h"
 #include "event.h"
+#include "fmt.h"
 #include "hash.h"
 #include "httpparse.h"
 #include "httpresp.h"
@@ -887,9 +888,9 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 	}
 	if (r->q.rl == HTTPPARSE_RL_DONE) {
 		char v[16];
-		size_t vn = httpresp_dec(v, r->q.major);
+		size_t vn = fmt_dec(v, r->q.major);
 		v[vn++] = '.';
-		vn += httpresp_dec(v + vn, r->q.minor);
+		vn += fmt_dec(v + vn, r->q.minor);
 		v[vn] = 0;
 		event_str(e, "http.version", v);
 	}

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "fmt.h"
 #include "json.h"
 #include "lure.h"
 #include "outbox.h"
@@ -161,21 +162,6 @@ cat(char *b, size_t *k, size_t cap, const char *s, size_t n)
 	n = LURE_MIN(n, cap - *k);
 	memcpy(b + *k, s, n);
 	*k += n;
-}
-
-/* The decimal digits of v into out (20 at most); returns their number. */
-static size_t
-decimal(char *out, uint64_t v)
-{
-	char t[20];
-	size_t n = 0, k = 0;
-
-	do
-		t[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		out[k++] = t[--n];
-	return k;
 }
 
 struct event *
@@ -347,7 +333,7 @@ encode(struct event *e, char *buf, size_t cap, uint64_t sq,
 	memcpy(f, e->f, nf * sizeof f[0]);
 	if (e->tags_len)
 		extra(f, &nf, "tags", e->tags, e->tags_len);
-	sqn = decimal(sqbuf, sq);
+	sqn = fmt_dec(sqbuf, sq);
 	extra(f, &nf, "event.sequence", sqbuf, sqn);
 	/* "<sensor>-<boot>-<seq>", cut to fit id as snprintf would */
 	idn = 0;

@@ -307,3 +307,31 @@ fmt_utc(char *out, size_t cap, int64_t sec, char sep)
 	        d, sep, (unsigned)rem / 3600, (unsigned)rem / 60 % 60,
 	        (unsigned)rem % 60);
 }
+
+size_t
+fmt_dec(char *out, uint64_t v)
+{
+	char t[20];
+	size_t n = 0, k = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while (v /= 10);
+	while (n)
+		out[k++] = t[--n];
+	return k;
+}
+
+size_t
+fmt_hex(char *out, uint64_t v)
+{
+	char t[16];
+	size_t n = 0, k = 0;
+
+	do
+		t[n++] = "0123456789abcdef"[v & 15];
+	while (v >>= 4);
+	while (n)
+		out[k++] = t[--n];
+	return k;
+}

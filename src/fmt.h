@@ -45,4 +45,11 @@ fmt_ntop(int af, const void *src, char *dst, size_t cap);
 int
 fmt_utc(char *out, size_t cap, int64_t sec, char sep);
 
+/* v in decimal or in lower-case hex into out (no NUL: at most 20 or 16
+ * bytes); returns the length. */
+size_t
+fmt_dec(char *out, uint64_t v);
+size_t
+fmt_hex(char *out, uint64_t v);
+
 #endif

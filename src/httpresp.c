@@ -52,34 +52,6 @@ httpresp_date(char out[32], int64_t t)
 	return 29;
 }
 
-size_t
-httpresp_hex(char *out, uint64_t v)
-{
-	char tmp[16];
-	size_t n = 0, k = 0;
-
-	do
-		tmp[n++] = "0123456789abcdef"[v & 15];
-	while (v >>= 4);
-	while (n)
-		out[k++] = tmp[--n];
-	return k;
-}
-
-size_t
-httpresp_dec(char *out, uint64_t v)
-{
-	char tmp[20];
-	size_t n = 0, k = 0;
-
-	do
-		tmp[n++] = (char)('0' + v % 10);
-	while (v /= 10);
-	while (n)
-		out[k++] = tmp[--n];
-	return k;
-}
-
 const char *
 httpresp_realm(size_t *n)
 {
@@ -100,7 +72,7 @@ httpresp_etag(char *out, size_t cap, int64_t mtime, int64_t flen)
 	for (size_t i = 0; f && i < n && k + 17 < cap; i++) {
 		if (f[i] == '%' && i + 1 < n &&
 		        (f[i + 1] == 'm' || f[i + 1] == 'l')) {
-			k += httpresp_hex(out + k,
+			k += fmt_hex(out + k,
 			        (uint64_t)(f[++i] == 'm' ? mtime : flen));
 			continue;
 		}
@@ -146,8 +118,7 @@ httpresp_head(const struct httpresp_out *o, char *out, size_t cap)
 			case 'L':
 				drop = o->len < 0;
 				if (!drop)
-					vn = httpresp_dec(
-					        val, (uint64_t)o->len);
+					vn = fmt_dec(val, (uint64_t)o->len);
 				break;
 			case 'M':
 				drop = o->mtime < 0;
@@ -176,9 +147,9 @@ httpresp_head(const struct httpresp_out *o, char *out, size_t cap)
 				v = "chunked", vn = 7;
 				break;
 			case 'V':
-				vn = httpresp_dec(val, o->major);
+				vn = fmt_dec(val, o->major);
 				val[vn++] = '.';
-				vn += httpresp_dec(val + vn, o->minor);
+				vn += fmt_dec(val + vn, o->minor);
 				break;
 			case 'N':
 				vn = digest_nonce_stamped(val, sizeof val);
@@ -188,13 +159,13 @@ httpresp_head(const struct httpresp_out *o, char *out, size_t cap)
 			case 'K':
 				drop = !o->keepalive;
 				memcpy(val, "timeout=", 8);
-				vn = 8 + httpresp_dec(val + 8,
-				                 (uint64_t)o->ka_timeout);
+				vn = 8 +
+				     fmt_dec(val + 8, (uint64_t)o->ka_timeout);
 				if (kv->val[i] == 'k')
 					break;
 				memcpy(val + vn, ", max=", 6);
 				vn += 6;
-				vn += httpresp_dec(val + vn, o->ka_left);
+				vn += fmt_dec(val + vn, o->ka_left);
 				break;
 			default:
 				v = kv->val + i - 1,
@@ -256,7 +227,7 @@ httpresp_send(struct emu_ctx *ctx, const struct httpresp_out *o, int cont)
 		return emu_send(ctx, "0\r\n\r\n", 5);
 	if (o->chunked) {
 		char line[24];
-		size_t ln = httpresp_hex(line, o->b1n);
+		size_t ln = fmt_hex(line, o->b1n);
 		line[ln++] = '\r';
 		line[ln++] = '\n';
 		if (emu_send(ctx, line, ln) < 0 ||
@@ -323,7 +294,7 @@ httpresp_template(const uint8_t *in, size_t n, const uint8_t *path, size_t plen,
 		name[nl] = 0;
 		if (nl == 5 && memcmp(name, "now.", 4) == 0 &&
 		        strchr("YmdHMS", name[4])) {
-			vn = httpresp_dec(
+			vn = fmt_dec(
 			        val, (uint64_t)c[strchr("YmdHMS", name[4]) -
 			                         "YmdHMS"]);
 			v = val;

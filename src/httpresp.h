@@ -63,11 +63,4 @@ httpresp_etag(char *out, size_t cap, int64_t mtime, int64_t flen);
 const char *
 httpresp_realm(size_t *n);
 
-/* v in lower-case hex or in decimal into out; return the length (no NUL;
- * at most 16 or 20 bytes). */
-size_t
-httpresp_hex(char *out, uint64_t v);
-size_t
-httpresp_dec(char *out, uint64_t v);
-
 #endif

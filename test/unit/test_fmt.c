@@ -197,6 +197,26 @@ test_utc(void)
 	CHECK_STR(got, "1970-01-0");
 }
 
+/* fmt_dec and fmt_hex against the C library's %llu and %llx. */
+static void
+test_digits(void)
+{
+	static const uint64_t v[] = {0, 1, 9, 10, 15, 16, 255, 4096, 99999,
+	        4294967295u, 18446744073709551615u};
+	char got[24], want[24];
+
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		size_t n = fmt_dec(got, v[i]);
+		got[n] = 0;
+		snprintf(want, sizeof want, "%llu", (unsigned long long)v[i]);
+		CHECK_STR(got, want);
+		n = fmt_hex(got, v[i]);
+		got[n] = 0;
+		snprintf(want, sizeof want, "%llx", (unsigned long long)v[i]);
+		CHECK_STR(got, want);
+	}
+}
+
 const struct unit_test unit_fmt[] = {
         {"strings", test_strings},
         {"signed", test_signed},
@@ -204,5 +224,6 @@ const struct unit_test unit_fmt[] = {
         {"file", test_file},
         {"ntop", test_ntop},
         {"utc", test_utc},
+        {"digits", test_digits},
         {0, 0},
 };
