@@ -1,12 +1,15 @@
 # lure: one non-recursive Makefile. Build variables (see README):
 #   TARGET=host|x86_64  PERSONA=<emu/personas/NAME>  TLS=none  EMUS="http ..."
-#   SAN=1 (ASan+UBSan)  CONFIG=<file> (for make run)
+#   SAN=1 (ASan+UBSan)  POLLER=poll  CONFIG=<file> (for make run)
 # Outputs go to build/$(TARGET)-$(PERSONA)[-san]/ and are rebuilt when any of
 # the build variables change.
 
 TARGET ?= host
 PERSONA ?= generic
 TLS ?= mbedtls
+# the loop's readiness backend (src/poller.h): epoll (Linux: every TARGET),
+# or poll
+POLLER ?= epoll
 SAN ?= 0
 OPT ?= -O2
 CC_SAN = $(CC)
@@ -23,14 +26,29 @@ endif
 PCONF := $(wildcard $(PDIR)/*.conf)
 EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PCONF) | sort -u)
 
-B ?= build/$(TARGET)-$(PERSONA)$(if $(filter none,$(TLS)),-notls)$(if $(filter bearssl,$(TLS)),-bearssl)$(if $(filter 1,$(SAN)),-san)
+B ?= build/$(TARGET)-$(PERSONA)$(if $(filter none,$(TLS)),-notls)$(if $(filter bearssl,$(TLS)),-bearssl)$(if $(filter 1,$(SAN)),-san)$(if $(filter poll,$(POLLER)),-poll)
 # TLS_SERVER=1 when a persona port is marked tls (src/conn_tls.c,
 # src/certgen.c, src/tlshello.c serve it); 0 compiles their calls out, and
 # the mbedTLS of a persona with no SSH either is the client-only library
 # (toolchains/tls.mk)
 TLS_SERVER := $(if $(shell awk '$$1 == "port" && $$5 == "tls"' $(PCONF)),1,0)
+# CATCHALL=0: no catch-all listener nor PROXY protocol (src/sniff.h). Off
+# for the generic persona on the release TARGETs whose size budget it does
+# not fit (x86_64: +9.7 KB, the ClientHello parser comes with it; aarch64,
+# armhf); on elsewhere (host builds, mips/mipsel, personas with a TLS
+# server, which parse ClientHellos anyway)
+CATCHALL ?= $(if $(filter generic,$(PERSONA)),$(if $(filter host mips mipsel,$(TARGET)),1,0),1)
 
 all: $(B)/lure
+# a TARGET whose compiler is a Debian package gets it from tools/deps.sh
+# before anything is built with it, the TLS libraries included (x86_64 and
+# the cross TARGETs build their own musl toolchain: cross.mk)
+ifeq ($(TOOLCHAIN_STAMP)$(filter host,$(TARGET)),)
+TOOLCHAIN_STAMP = build/deps/$(TARGET)/.packages
+$(TOOLCHAIN_STAMP): FORCE
+	@sh tools/deps.sh $(TARGET)
+	@test -f $@ || { mkdir -p $(@D) && touch $@; }
+endif
 include toolchains/tls.mk
 include test/es/es.mk
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
@@ -42,7 +60,8 @@ SANFLAGS = $(if $(filter 1,$(SAN)),$(SAN_ON))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAGS) \
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
-	-DLURE_TLS_SERVER=$(TLS_SERVER) $(TLS_CFLAGS) $(LTO)
+	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_SCAN=$(SCAN) \
+	-DLURE_CATCHALL=$(CATCHALL) $(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
 # again, with the same code generation flags (and, with LTO_LIBS, the TLS
 # library: TLS_LTO_LDFLAGS in toolchains/tls.mk)
@@ -51,12 +70,23 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS) \
 
 # EMU_OBJ: what emulators need (transcripts, fuzzers); CORE_OBJ: the daemon.
 EMU_SRC = src/lure.c src/fmt.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
-	src/persona.c src/identity.c src/emu_registry.c src/hash.c src/rules.c \
+	src/persona.c src/identity.c src/fdio.c src/emu_registry.c src/hash.c src/rules.c \
 	src/indicators.c src/shell.c src/shell_fs.c src/shell_cmd.c \
 	src/shell_file.c $(foreach e,$(EMUS),emu/$(e).c)
-CORE_SRC = src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
+CORE_SRC = src/admit.c src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c \
-	src/tlshello.c src/certgen.c src/conn_tls.c
+	src/tlshello.c src/certgen.c src/conn_tls.c src/udpguard.c \
+	src/proxyproto.c src/sniff.c
+# the loop's readiness backend (src/poller_$(POLLER).c) and its timers
+CORE_SRC += src/poller.c src/poller_$(POLLER).c
+# scanner tool and OS fingerprints of captured packets (issue 13)
+CORE_SRC += src/scanfp.c
+# scan observation: packet sockets and the frame parser (issue 13);
+# SCAN=0 leaves them out (scan.enabled is then refused at start)
+SCAN ?= 1
+CORE_SRC += $(if $(filter 1,$(SCAN)),src/scan.c src/scanpkt.c)
+# the frame parser's unit tests (test_scanpkt.c) whatever SCAN is
+$(B)/unit: $(B)/src/scanpkt.o
 EMU_OBJ = $(patsubst %.c,$(B)/%.o,$(EMU_SRC)) $(B)/persona_data.o
 LIB_OBJ = $(EMU_OBJ) $(patsubst %.c,$(B)/%.o,$(CORE_SRC))
 OBJ = $(LIB_OBJ) $(B)/src/main.o
@@ -76,31 +106,26 @@ $(B)/unit: $(B)/src/lineedit.o
 # (src/httpresp.c) for http
 EMU_SRC += src/httpparse.c src/digest.c src/httpresp.c
 
-# --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c and src/sntrup761.c, with mbedTLS
-# whatever TLS is, and libsodium (Ed25519) built by toolchains/deps.sh
-SODIUM_DIR = build/deps/$(TARGET)/libsodium
-SODIUM_STAMP = $(SODIUM_DIR)/.stamp
-SSH_LIBS = $(TLS_MBEDTLS_LIBS) -L$(SODIUM_DIR)/lib -lsodium
+# --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c, src/sntrup761.c and
+# src/ed25519.c (Ed25519, X25519), with mbedTLS whatever TLS is
+SSH_LIBS = $(TLS_MBEDTLS_LIBS)
 SSH_OBJ = $(B)/emu/ssh.o $(B)/src/sshpkt.o $(B)/src/sshauth.o \
 	$(B)/src/sshchan.o $(B)/src/sshkex.o $(B)/src/sntrup761.o \
-	$(B)/test/unit/test_sshkex.o
-$(SSH_OBJ): ALL_CFLAGS += $(TLS_MBEDTLS_CFLAGS) -isystem $(SODIUM_DIR)/include
-$(SSH_OBJ): $(TLS_MBEDTLS_STAMP) $(SODIUM_STAMP)
+	$(B)/src/ed25519.o $(B)/test/unit/test_sshkex.o
+$(SSH_OBJ): ALL_CFLAGS += $(TLS_MBEDTLS_CFLAGS)
+$(SSH_OBJ): $(TLS_MBEDTLS_STAMP)
 ifneq ($(filter ssh,$(EMUS)),)
 EMU_SRC += src/sshpkt.c src/sshauth.c src/sshchan.c src/sshkex.c \
-	src/sntrup761.c src/sshzlib.c
+	src/sntrup761.c src/sshzlib.c src/ed25519.c
 ALL_LDFLAGS += $(SSH_LIBS)
 endif
-$(SODIUM_STAMP): tls-always $(TOOLCHAIN_STAMP)
-	@sh toolchains/deps.sh libsodium $(TARGET) "$(DEPS_CC)" "$(AR)" \
-		"$(OPT) $(CFLAGS_TARGET)"
 # --- end SSH ---
 
 
-.PHONY: test-cross test-persona fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
+.PHONY: test-cross test-persona test-scan fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@
@@ -123,7 +148,7 @@ $(B)/mkpersona: tools/mkpersona.c
 # every key is checked against the "Persona keys" comments of emu/<e>.c and
 # of the modules listed in tools/mkpersona.c
 PERSONA_KEYS = $(foreach e,$(EMUS),emu/$(e).c) src/persona.h src/identity.h \
-	src/shell.c src/certgen.c
+	src/shell.c src/certgen.c src/conn_tls.c
 $(B)/persona_data.c: $(B)/mkpersona $(PCONF) $(shell find $(PDIR)/files -type f 2>/dev/null) $(B)/.settings $(PERSONA_KEYS)
 	$(B)/mkpersona $(PDIR) $(PERSONA) $(EMUS) > $@.tmp && mv $@.tmp $@
 
@@ -147,8 +172,10 @@ $(B)/lure: $(LURE_OBJ)
 
 # --- running ---------------------------------------------------------------
 CONFIG ?= etc/lure.json
-run: $(B)/lure
-	$(QEMU) $(B)/lure -c $(CONFIG) $(if $(ES),-e '$(ES)')
+# stdout carries only the events (NDJSON): the build's lines go to stderr
+run:
+	@$(MAKE) --no-print-directory $(B)/lure >&2
+	@$(if $(ES),STATE_DIRECTORY=$${STATE_DIRECTORY:-$(abspath $(B))}) exec $(QEMU) $(B)/lure -c $(CONFIG) $(if $(ES),-e '$(ES)')
 
 # --- tests -----------------------------------------------------------------
 UNIT_SRC = $(wildcard test/unit/*.c)
@@ -189,6 +216,13 @@ test-it: $(B)/lure $(B)/propdrive
 	LURE_BIN=$(B)/lure LURE_PROPDRIVE=$(B)/propdrive LURE_PERSONA=$(PERSONA) \
 		python3 -m pytest -q $(call XDIST,loadfile) test/it test/prop
 
+# scan observation (src/scan.c) against nmap, masscan, zmap and hping3 in
+# network namespaces the suite makes (root; skipped otherwise)
+test-scan: $(B)/lure
+	sh tools/deps.sh scan
+	LURE_BIN=$(B)/lure LURE_PERSONA=$(PERSONA) python3 -m pytest -q \
+		$(call XDIST,loadfile) test/scan
+
 # the shipping suites: the OpenSearch rig itself, then lure against it (a
 # worker per module: each module's node is started once)
 test-ship: $(B)/lure
@@ -216,11 +250,12 @@ test-persona:
 # containers, qemu-system boots: mostly waiting) runs beside the others at a
 # lower priority (the SSH suites compare lure's timing with sshd's), its
 # output in build/test-deploy.log, printed when both are done.
-TEST_SUITES = test-unit test-emu test-it test-persona test-tls test-ship \
+TEST_SUITES = test-unit test-emu test-it test-scan test-persona test-tls test-ship \
 	test-ship-es7 test-ct-sntrup761
 test:
 	@sh tools/deps.sh test
 	@sh tools/deps.sh persona
+	@sh tools/deps.sh scan
 	@sh tools/deps.sh deploy
 	@sh tools/deps.sh ct
 	@sh toolchains/deps.sh tls-test
@@ -240,6 +275,7 @@ test:
 
 # the suites that run lure's own code, again under ASan+UBSan: unit,
 # transcripts, test/it (telnet, config, robustness) and the property run,
+# test/scan (the packet path, against real scanners),
 # every persona (HTTP, RTSP, discovery, HTTPS, SSH, telnet, the shell);
 # make fuzz runs the fuzz corpora under the sanitizers. Not the OpenSearch
 # suites (test/es, test/ship: lure's shipper is fuzzed, fuzz_ship), nor
@@ -251,7 +287,7 @@ test-san:
 		build/$(TARGET)-$(PERSONA)-san/transcript \
 		build/$(TARGET)-$(PERSONA)-san/propdrive \
 		build/$(TARGET)-$(PERSONA)-san/mkpersona
-	$(MAKE) SAN=1 test-unit test-emu test-it test-persona
+	$(MAKE) SAN=1 test-unit test-emu test-it test-scan test-persona
 
 # --- fuzzing (clang libFuzzer), benchmarks, size -----------------------------
 # make fuzz: every target for FUZZ_SECONDS each (build/fuzz-<persona>/).
@@ -292,6 +328,14 @@ $(B)/fuzz_shell: test/fuzz/fuzz_shell.c $(EMU_OBJ) $(TEST_OBJ)
 FUZZ_TARGETS += httpparse
 $(B)/fuzz_httpparse: test/fuzz/fuzz_httpparse.c $(B)/src/httpparse.o
 	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
+# the PROXY protocol v1/v2 header parser (src/proxyproto.c)
+FUZZ_TARGETS += proxyproto
+$(B)/fuzz_proxyproto: test/fuzz/fuzz_proxyproto.c $(B)/src/proxyproto.o
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
+# the captured-frame parser of scan observation (src/scanpkt.c)
+FUZZ_TARGETS += scanpkt
+$(B)/fuzz_scanpkt: test/fuzz/fuzz_scanpkt.c $(B)/src/scanpkt.o
+	$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer -o $@ $^ $(ALL_LDFLAGS)
 fuzz-build: $(addprefix $(B)/fuzz_,$(FUZZ_TARGETS))
 # sntrup761 (the KEM of sntrup761x25519-sha512 for the SSH emulator; not in
 # lure yet): unit suite, fuzz target and constant-time check, with SHA-512
@@ -302,7 +346,7 @@ $(SNTRUP_OBJ) $(B)/test/unit/test_sntrup761.o: $(TLS_MBEDTLS_STAMP)
 $(B)/unit: $(SNTRUP_OBJ)
 $(B)/unit: TLS_LIBS += $(TLS_MBEDTLS_LIBS)
 # the SSH helpers' unit suite (test_sshkex.c) whatever the persona
-$(B)/unit: $(B)/src/sshkex.o $(B)/src/sshzlib.o
+$(B)/unit: $(B)/src/sshkex.o $(B)/src/sshzlib.o $(B)/src/ed25519.o
 $(B)/unit: TLS_LIBS += $(SSH_LIBS)
 $(B)/fuzz_sntrup761: test/fuzz/fuzz_sntrup761.c $(SNTRUP_OBJ)
 	$(CC) $(ALL_CFLAGS) $(TLS_MBEDTLS_CFLAGS) -fsanitize=fuzzer -o $@ $^ \
@@ -328,7 +372,7 @@ test-ct-sntrup761:
 endif
 .PHONY: test-ct-sntrup761
 
-# The libraries (mbedTLS, BearSSL, libsodium: not instrumented either way)
+# The libraries (mbedTLS, BearSSL: not instrumented either way)
 # are those of the host build (DEPS_CC): built once, not again with clang.
 # FUZZ_JOBS targets run at once (one core each).
 # make fuzz-bins: only the build (of FUZZ_TARGETS).
@@ -344,7 +388,8 @@ fuzz: fuzz-bins
 		$(FUZZ_SECONDS) $(FUZZ_TARGETS)
 .PHONY: fuzz-bins
 
-# make bench: the static x86_64 binary (what is deployed) against nginx, then
+# make bench: the static x86_64 binary (what is deployed) against nginx (and
+# again with 10,000 idle connections held: test/bench/idle.py), then
 # the shipper against rsyslog's omelasticsearch, then SSH handshakes of the
 # linux persona against Cowrie, OpenCanary, dropbear and sshd
 bench:
@@ -352,9 +397,20 @@ bench:
 	sh tools/deps.sh size
 	$(MAKE) TARGET=x86_64 PERSONA=$(PERSONA)
 	sh test/bench/run.sh build/x86_64-$(PERSONA)/lure
+	python3 test/bench/idle.py build/x86_64-$(PERSONA)/lure
 	@if [ -f test/bench/ship.sh ]; then sh test/bench/ship.sh; fi
 	$(MAKE) TARGET=x86_64 PERSONA=linux
 	sh test/bench/ssh.sh build/x86_64-linux/lure
+
+# make bench-soak: issue 12's soak, not part of bench (30 min at 500
+# connections/s over every port of SOAK_PERSONA, a 5-minute OpenSearch
+# outage, two kill -9s: lost, duplicated, RSS curve, counters; exit 1 when
+# one fails). A short run: SOAK_ARGS="--minutes 3 --rate 200 --outage-seconds 40"
+SOAK_PERSONA ?= hikvision
+SOAK_ARGS ?=
+bench-soak:
+	python3 test/bench/soak.py --persona $(SOAK_PERSONA) $(SOAK_ARGS)
+.PHONY: bench-soak
 
 # make size: the static binary of every cross target with each TLS backend
 # (toolchains/*.mk; the first build of a target fetches and builds its

@@ -49,23 +49,14 @@ banner_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	struct banner_state *st = state;
 	size_t cap = (size_t)persona_int("banner.capture", 4096);
 	unsigned max_events = (unsigned)persona_int("banner.events", 16);
-	size_t take = n, rn;
+	size_t rn;
 	const char *reply = st->replied ? NULL : banner_for(ctx, "reply.", &rn);
 
 	if (reply && rn) {
 		emu_send_const(ctx, reply, rn);
 		st->replied = 1;
 	}
-	if (st->captured < cap && st->events < max_events) {
-		struct event *e = emu_event(ctx, "request");
-		if (take > cap - st->captured)
-			take = cap - st->captured;
-		event_bytes(e, "lure.payload", p, n, take);
-		event_int(e, "source.bytes", (int64_t)n);
-		event_commit(e);
-		st->captured += take;
-		st->events++;
-	}
+	emu_capture(ctx, p, n, &st->captured, &st->events, cap, max_events);
 	return n;
 }
 

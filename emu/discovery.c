@@ -1,13 +1,19 @@
 /* discovery.c: answer XML-over-UDP discovery probes (ONVIF WS-Discovery on
  * 3702, Hikvision SADP on 37020) with the device's own description. Each
- * datagram is logged as a "request" event; it is answered only when it holds
- * the element the persona requires and the words of the filtered element all
- * belong to the device. Elements are found by local name (any namespace
- * prefix; namespaces themselves are not resolved). Persona keys, per port:
+ * datagram is logged as a "request" event; it is answered only when it is
+ * one well-formed XML element (tags balanced, one root, no text outside it,
+ * nothing but <?..?> and comments beside it, at most 16 deep) whose elements
+ * from the root down have the local names the persona requires, the last in
+ * the persona's namespace, and the words of the filtered element all belong
+ * to the device. Elements are found by local name (any namespace prefix);
+ * the namespace of the last required one is the nearest xmlns declaration
+ * of its prefix on it or its ancestors. Persona keys, per port:
  *
  *   discovery.<port>.reply "file"        [required] the answer template
  *                                        (files/)
- *   discovery.<port>.require "ELEMENT"   answer only datagrams holding it
+ *   discovery.<port>.require "E1 E2..."  the root element E1 holds E2,
+ *     which holds...: answer only such datagrams (none without the key)
+ *   discovery.<port>.ns "URI"            the last of them is in namespace URI
  *   discovery.<port>.words "ELEMENT w..." when ELEMENT is present, each of its
  *     whitespace-separated words (prefix before ':' dropped) must be one of
  *     the w... (WS-Discovery Types), else no answer
@@ -24,11 +30,10 @@
  * whose placeholder has no value is left out. The answer must fit one
  * datagram.
  *
- * Answers are larger than probes and UDP sources can be forged, so a sensor
- * must not become a reflector: at most discovery.rate answers per second
- * (default 10, all sources together); probes beyond it are logged with
- * lure.discovery.limited and not answered.
- *   discovery.rate                       answers per second (10) */
+ * Answers are larger than probes and UDP sources can be forged: the core
+ * (src/udpguard.h) lets an answer out only within the source's byte budget
+ * and rates; one it refuses is logged with lure.discovery.limited and
+ * lure.discovery.answered false. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
@@ -49,24 +54,6 @@ struct span {
 };
 
 static uint32_t disc_msgno;
-static int64_t disc_window; /* lure_now() second of the current window */
-static long disc_sent; /* answers in it */
-
-/* May one more answer go out this second? */
-static int
-disc_rate_ok(void)
-{
-	int64_t now = lure_now() / 1000;
-
-	if (now != disc_window) {
-		disc_window = now;
-		disc_sent = 0;
-	}
-	if (disc_sent >= persona_int("discovery.rate", 10))
-		return 0;
-	disc_sent++;
-	return 1;
-}
 
 /* --- reading the datagram ---------------------------------------------- */
 
@@ -125,6 +112,153 @@ disc_find(const uint8_t *p, size_t n, const char *name, int *found)
 		return s;
 	}
 	return s;
+}
+
+static int
+disc_ws(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n';
+}
+
+/* Attribute name an (al bytes) in a start tag's attributes t: 1 when its
+ * value is v, -1 when another, 0 when the tag has no such attribute. */
+static int
+disc_attr(struct span t, const char *an, size_t al, const char *v)
+{
+	size_t i = 0, na, nl, va;
+
+	while (i < t.n) {
+		while (i < t.n && (disc_ws(t.p[i]) || t.p[i] == '/'))
+			i++;
+		na = i;
+		while (i < t.n && t.p[i] != '=' && !disc_ws(t.p[i]))
+			i++;
+		nl = i - na;
+		while (i < t.n && t.p[i] != '"' && t.p[i] != '\'')
+			i++;
+		if (i == t.n)
+			return 0;
+		va = ++i; /* the value, up to the same quote */
+		while (i < t.n && t.p[i] != t.p[va - 1])
+			i++;
+		if (nl == al && !memcmp(t.p + na, an, al))
+			return i - va == strlen(v) &&
+			                       !memcmp(t.p + va, v, i - va)
+			               ? 1
+			               : -1;
+		i++;
+	}
+	return 0;
+}
+
+/* 1 when p[0..n) is one well-formed element whose chain of elements from the
+ * root down has the local names of path ("A B C"), the last in namespace ns
+ * (NULL: any). Entities and attribute syntax are not checked. */
+static int
+disc_xml(const uint8_t *p, size_t n, const char *path, const char *ns)
+{
+	struct span st[16], want[8], attrs[8], last = {NULL, 0};
+	size_t i = 0, nw = 0;
+	int depth = 0, roots = 0, matched = 0;
+	char an[64] = "xmlns:";
+
+	for (const char *w = path; *w && nw < 8;) {
+		size_t k = strcspn(w, " ");
+		if (k)
+			want[nw++] = (struct span){(const uint8_t *)w, k};
+		w += k + (w[k] == ' ');
+	}
+	if (n >= 3 && !memcmp(p, "\xef\xbb\xbf", 3))
+		i = 3; /* UTF-8 byte order mark */
+	while (i < n) {
+		size_t a, b, e;
+		const char *end = NULL;
+		struct span q;
+		uint8_t quote = 0;
+		int close;
+		if (p[i] != '<') {
+			if (!depth && !disc_ws(p[i]))
+				return 0; /* text outside the root */
+			i++;
+			continue;
+		}
+		if (i + 1 < n && p[i + 1] == '?')
+			end = "?>";
+		else if (n - i >= 4 && !memcmp(p + i, "<!--", 4))
+			end = "-->";
+		if (end) {
+			size_t k = strlen(end);
+			for (i += 2; i + k <= n && memcmp(p + i, end, k); i++)
+				;
+			if (i + k > n)
+				return 0;
+			i += k;
+			continue;
+		}
+		close = i + 1 < n && p[i + 1] == '/';
+		a = i + 1 + (size_t)close;
+		b = a;
+		while (b < n && disc_namech(p[b]))
+			b++;
+		if (b == a || p[a] == '!') /* no DOCTYPE, no CDATA */
+			return 0;
+		for (e = b; e < n && (quote || p[e] != '>'); e++)
+			if (!quote && (p[e] == '"' || p[e] == '\''))
+				quote = p[e];
+			else if (quote == p[e])
+				quote = 0;
+		if (e == n)
+			return 0;
+		q = (struct span){p + a, b - a};
+		i = e + 1;
+		if (close) {
+			if (!depth || st[depth - 1].n != q.n ||
+			        memcmp(st[depth - 1].p, q.p, q.n) != 0)
+				return 0;
+			if (matched >= depth)
+				matched = depth - 1;
+			depth--;
+			continue;
+		}
+		if (!depth && roots++)
+			return 0; /* a second root */
+		{
+			size_t l = q.n;
+			while (l && q.p[l - 1] != ':')
+				l--;
+			if (matched == depth && (size_t)depth < nw &&
+			        want[depth].n == q.n - l &&
+			        !memcmp(want[depth].p, q.p + l, q.n - l)) {
+				attrs[matched++] = (struct span){p + b, e - b};
+				if ((size_t)matched == nw && !last.p)
+					last = q;
+			}
+		}
+		if (p[e - 1] == '/') { /* <q/> */
+			if (matched > depth)
+				matched = depth;
+		} else if (depth == 16)
+			return 0;
+		else
+			st[depth++] = q;
+	}
+	if (depth || !roots || !last.p)
+		return 0;
+	/* the namespace of last's prefix: the nearest declaration of it on
+	 * the chain (the chain is every ancestor of last) */
+	for (i = 0; i < last.n && last.p[i] != ':';)
+		i++;
+	if (i == last.n) /* no prefix: the default namespace */
+		i = 0, an[5] = 0;
+	else if (i > sizeof an - 7)
+		return 0;
+	memcpy(an + 6, last.p, i);
+	for (size_t k = nw; ns && k-- > 0;) {
+		int r = disc_attr(attrs[k], an, i ? 6 + i : 5, ns);
+		if (r)
+			return r > 0;
+	}
+	return !ns;
 }
 
 /* Every word of s (prefix before ':' dropped) is one of list's words. */
@@ -333,7 +467,8 @@ disc_expand(struct emu_ctx *ctx, const char *tpl, size_t tn, const char *echo,
 	return o;
 }
 
-static void
+/* 1: answered, 0: no answer to give, -1: the core refused it. */
+static int
 disc_answer(struct emu_ctx *ctx, struct span echo)
 {
 	static char tpl[DISC_OUT_MAX], out[DISC_OUT_MAX];
@@ -344,19 +479,18 @@ disc_answer(struct emu_ctx *ctx, struct span echo)
 	char name[128];
 
 	if (!fname || fn >= sizeof name)
-		return;
+		return 0;
 	memcpy(name, fname, fn);
 	name[fn] = 0;
 	if (!(f = persona_file(name)))
-		return;
+		return 0;
 	tn = identity_expand((const char *)f->data, f->len, tpl, sizeof tpl);
 	if (tn >= sizeof tpl)
-		return; /* cut: never send half a document */
+		return 0; /* cut: never send half a document */
 	en = echo.p ? disc_escape(echo, esc, sizeof esc) : 0;
 	disc_msgno++;
 	on = disc_expand(ctx, tpl, tn, esc, en, out, sizeof out);
-	if (on)
-		emu_send(ctx, out, on);
+	return on ? (emu_send(ctx, out, on) ? -1 : 1) : 0;
 }
 
 /* --- the emulator ------------------------------------------------------- */
@@ -369,13 +503,10 @@ disc_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	const char *words = disc_key(ctx, "words", NULL);
 	const char *echo_el = disc_key(ctx, "echo", NULL);
 	struct span w = {NULL, 0}, echo = {NULL, 0};
-	int found = 0, answer = req != NULL;
+	int found = 0,
+	    answer = req && disc_xml(p, n, req, disc_key(ctx, "ns", NULL));
 
 	(void)state;
-	if (req) {
-		disc_find(p, n, req, &found);
-		answer = found;
-	}
 	if (words) {
 		char el[64];
 		size_t k = strcspn(words, " ");
@@ -390,12 +521,12 @@ disc_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	}
 	if (echo_el)
 		echo = disc_find(p, n, echo_el, &found);
-	if (answer && !disc_rate_ok()) {
-		answer = 0;
-		event_bool(e, "lure.discovery.limited", 1);
+	if (answer) {
+		int r = disc_answer(ctx, echo);
+		if (r < 0) /* over the source's budget (src/udpguard.h) */
+			event_bool(e, "lure.discovery.limited", 1);
+		answer = r > 0;
 	}
-	if (answer)
-		disc_answer(ctx, echo);
 	if (w.n)
 		event_bytes(
 		        e, "lure.discovery.types", w.p, w.n, EVENT_CAP_DEFAULT);

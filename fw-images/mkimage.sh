@@ -121,6 +121,8 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 mkdir -p /var/etc /tmp/lure
+# as /etc/init.d/lure: the state directory, where the default spool is, in RAM
+export STATE_DIRECTORY=/tmp/lure
 echo "LURE-INIT uptime=$(cut -d' ' -f1 /proc/uptime)"
 for m in $(cat /lib/modules/order); do insmod /lib/modules/$m || echo "insmod $m failed"; done
 hostname "$(sed -n 's/.*lure.hostname=\([^ ]*\).*/\1/p' /proc/cmdline)"

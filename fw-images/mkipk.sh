@@ -1,8 +1,9 @@
 #!/bin/sh
 # mkipk.sh <target> <lure binary> <out dir> <version>: an OpenWrt .ipk of the
-# static binary with the procd init, the UCI default config and its mapper
-# (platform/openwrt/files/). Prints the .ipk's path. Byte-reproducible: fixed
-# owner, mode and mtime (SOURCE_DATE_EPOCH, default 0), sorted names, gzip -n.
+# static binary with the procd init, the UCI default config and its mapper,
+# the logrotate recipe (platform/openwrt/files/). Prints the .ipk's path.
+# Byte-reproducible: fixed owner, mode and mtime (SOURCE_DATE_EPOCH, default
+# 0), sorted names, gzip -n.
 # Layout as OpenWrt's ipkg-build: an outer tar.gz of ./debian-binary,
 # ./data.tar.gz and ./control.tar.gz.
 set -eu
@@ -29,11 +30,13 @@ epoch=${SOURCE_DATE_EPOCH:-0}
 w=$out/ipk.work
 rm -rf "$w"
 mkdir -p "$w/data/usr/sbin" "$w/data/usr/libexec" "$w/data/etc/init.d" "$w/data/etc/config" \
-	"$w/data/etc/lure" "$w/control"
+	"$w/data/etc/lure" "$w/data/etc/logrotate.d" "$w/control"
 install -m 0755 "$bin" "$w/data/usr/sbin/lure"
 install -m 0755 "$files/lure-uci" "$w/data/usr/libexec/lure-uci"
 install -m 0755 "$files/lure.init" "$w/data/etc/init.d/lure"
 install -m 0600 "$files/lure.config" "$w/data/etc/config/lure"
+install -m 0644 "$files/lure.logrotate" "$w/data/etc/logrotate.d/lure"
+install -D -m 0644 "$files/lure-catchall.nft" "$w/data/usr/share/lure/lure-catchall.nft"
 chmod 0755 "$w/data/etc/lure"
 size=$(du -sb "$w/data" | cut -f1)
 cat >"$w/control/control" <<C
@@ -47,7 +50,7 @@ Installed-Size: $size
 Description: lure, a tiny network sensor (low-interaction honeypot): device
  personas, ECS events shipped to Elasticsearch or OpenSearch, one static binary.
 C
-printf '/etc/config/lure\n' >"$w/control/conffiles"
+printf '/etc/config/lure\n/etc/logrotate.d/lure\n' >"$w/control/conffiles"
 install -m 0755 "$files/postinst" "$w/control/postinst"
 install -m 0755 "$files/prerm" "$w/control/prerm"
 printf '2.0\n' >"$w/debian-binary"

@@ -1,27 +1,38 @@
 /* linux.c: privilege drop, RSS, fd limits for Linux (glibc and musl). */
 #include <errno.h>
-#include <grp.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "fmt.h"
 #include "platform.h"
+
+/* The system calls themselves: lure has one thread, so libc's versions,
+ * which apply the change to every thread (musl's __synccall, ~1.3 KB),
+ * are not needed. 32-bit ARM's plain names take 16-bit ids. */
+#ifdef SYS_setuid32
+#define SYS_SETGROUPS SYS_setgroups32
+#define SYS_SETGID SYS_setgid32
+#define SYS_SETUID SYS_setuid32
+#else
+#define SYS_SETGROUPS SYS_setgroups
+#define SYS_SETGID SYS_setgid
+#define SYS_SETUID SYS_setuid
+#endif
 
 int
 platform_drop_privileges(const char *user)
 {
-	struct passwd *pw = getpwnam(user);
 	uid_t uid;
 	gid_t gid;
 
-	if (pw) {
-		uid = pw->pw_uid, gid = pw->pw_gid;
-	} else {
+	/* /etc/passwd read as musl's getpwnam does (no NSS), without stdio */
+	if (fdio_passwd("/etc/passwd", user, &uid, &gid) < 0) {
 		char *end;
 		long v = strtol(user, &end, 10);
 		if (!*user || *end || v <= 0) {
@@ -35,13 +46,15 @@ platform_drop_privileges(const char *user)
 		fmt_fprintf(stderr, "lure: user \"%s\": is root\n", user);
 		return -1;
 	}
-	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+	if (syscall(SYS_SETGROUPS, 1L, &gid) < 0 ||
+	        syscall(SYS_SETGID, (long)gid) < 0 ||
+	        syscall(SYS_SETUID, (long)uid) < 0) {
 		fmt_fprintf(stderr, "lure: drop to \"%s\": %s\n", user,
 		        strerror(errno));
 		return -1;
 	}
 	/* setuid() from root clears every capability set; check it stuck */
-	if (setuid(0) == 0) {
+	if (syscall(SYS_SETUID, 0L) == 0) {
 		fmt_fprintf(stderr, "lure: drop to \"%s\": could regain root\n",
 		        user);
 		return -1;
@@ -56,16 +69,16 @@ platform_rss_kib(void)
 {
 	char line[256];
 	long kib = -1;
-	FILE *f = fopen("/proc/self/status", "r");
+	struct fdio f;
 
-	if (!f)
+	if (fdio_open(&f, "/proc/self/status") < 0)
 		return -1;
-	while (fgets(line, sizeof line, f))
+	while (fdio_gets(&f, line, sizeof line))
 		if (strncmp(line, "VmRSS:", 6) == 0) {
 			kib = strtol(line + 6, NULL, 10);
 			break;
 		}
-	fclose(f);
+	fdio_close(&f);
 	return kib;
 }
 
@@ -81,7 +94,9 @@ platform_raise_nofile(long want)
 		        rl.rlim_max == RLIM_INFINITY || (long)rl.rlim_max > want
 		                ? (rlim_t)want
 		                : rl.rlim_max;
-		setrlimit(RLIMIT_NOFILE, &rl);
+		/* prlimit64 as musl's setrlimit() calls it, without its
+		 * fallback for older kernels (__synccall, ~1.3 KB) */
+		prlimit(0, RLIMIT_NOFILE, &rl, NULL);
 		getrlimit(RLIMIT_NOFILE, &rl);
 	}
 	return (long)rl.rlim_cur;

@@ -1,6 +1,7 @@
 /* config.c: JSON config through jsmn (strict mode, caller-owned tokens) and
  * a table of keys. A key's path is its dotted name ("limits.max_conns"). */
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -31,7 +32,9 @@ enum ktype {
 	K_OBJ,
 	K_LISTEN,
 	K_EXCLUDE,
-	K_PORTS
+	K_PORTS,
+	K_IFACES,
+	K_URL
 };
 
 struct key {
@@ -53,7 +56,11 @@ static const struct key keys[] = {
         {"limits", K_OBJ, 0, 0, 0, 0},
         {"limits.max_conns", K_UINT, F(max_conns), 1, 65536},
         {"limits.per_ip", K_UINT, F(per_ip), 1, 65536},
+        {"limits.udp_grace", K_UINT, F(udp_grace), 0, 65536},
         {"limits.idle_timeout", K_UINT, F(idle_timeout), 1, 86400},
+        {"limits.ipv6_prefix", K_UINT, F(ipv6_prefix), 1, 128},
+        {"limits.request_timeout", K_UINT, F(request_timeout), 1, 86400},
+        {"limits.refused_window", K_UINT, F(refused_window), 1, 86400},
         {"limits.session_timeout", K_UINT, F(session_timeout), 1, 604800},
         {"limits.max_input", K_UINT, F(max_input), 1, 1L << 30},
         {"limits.in_buf", K_UINT, F(in_buf), 512, 1 << 20},
@@ -67,8 +74,18 @@ static const struct key keys[] = {
         {"heartbeat", K_UINT, F(heartbeat), 0, 86400},
         {"tls", K_OBJ, 0, 0, 0, 0},
         {"tls.server_sessions", K_UINT, F(tls_server_sessions), 0, 256},
+        {"tls.handshake_timeout", K_UINT, F(tls_handshake_timeout), 0, 3600},
+        {"catch_all", K_OBJ, 0, 0, 0, 0},
+        {"catch_all.port", K_UINT, F(catch_all_port), 0, 65535},
+        {"proxy_protocol", K_BOOL, F(proxy_protocol), 0, 1},
+        {"scan", K_OBJ, 0, 0, 0, 0},
+        {"scan.enabled", K_BOOL, F(scan_enabled), 0, 1},
+        {"scan.interfaces", K_IFACES, 0, 0, 0, 0},
+        {"scan.window", K_UINT, F(scan_window), 1, 86400},
+        {"scan.max_sources", K_UINT, F(scan_max_sources), 16, 65536},
+        {"scan.payload_bytes", K_UINT, F(scan_payload_bytes), 0, 1024},
         {"elasticsearch", K_OBJ, 0, 0, 0, 0},
-        {"elasticsearch.url", K_STR, F(es.url), 1, 0},
+        {"elasticsearch.url", K_URL, F(es.url), 1, 0},
         {"elasticsearch.index", K_STR, F(es.index), 1, 0},
         {"elasticsearch.data_stream", K_BOOL, F(es.data_stream), 0, 1},
         {"elasticsearch.user", K_STR, F(es.user), 1, 0},
@@ -87,7 +104,7 @@ static const struct key keys[] = {
         {"elasticsearch.template", K_STR, F(es.template_file), 1, 0},
         {"elasticsearch.resolver", K_STR, F(es.resolver), 1, 0},
         {"elasticsearch.spool", K_OBJ, 0, 0, 0, 0},
-        {"elasticsearch.spool.path", K_STR, F(es.spool), 1, 0},
+        {"elasticsearch.spool.path", K_STR, F(es.spool), 0, 0},
         {"elasticsearch.spool.max_bytes", K_UINT, F(es.spool_max_bytes), 65536,
                 1L << 30},
 };
@@ -104,12 +121,18 @@ config_defaults(struct config *c)
 	c->max_conns = 1024;
 	c->per_ip = 32;
 	c->idle_timeout = 60;
+	c->ipv6_prefix = 64;
+	c->request_timeout = 60;
+	c->refused_window = 60;
 	c->session_timeout = 600;
 	c->max_input = 1 << 20;
 	c->in_buf = 4096;
 	c->out_buf = 4096;
 	c->outbox_bytes = 1 << 20;
 	c->tls_server_sessions = 4;
+	c->scan_window = 60;
+	c->scan_max_sources = 1024;
+	c->scan_payload_bytes = 64;
 	strcpy(c->output_file, "-");
 	strcpy(c->es.index, "lure-%Y.%m.%d");
 	c->es.batch_events = 200;
@@ -117,7 +140,12 @@ config_defaults(struct config *c)
 	c->es.flush_ms = 1000;
 	c->es.retry_max_ms = 30000;
 	c->es.timeout_ms = 30000;
-	c->es.spool_max_bytes = 64 << 20;
+	/* shipping spools by default, in the state directory (systemd's
+	 * StateDirectory=, OpenWrt's init sets /tmp/lure); "" = memory only;
+	 * spool_max_bytes 0: sized by spool_open to the file system */
+	fmt_snprintf(c->es.spool, sizeof c->es.spool, "%s/spool",
+	        getenv("STATE_DIRECTORY") ? getenv("STATE_DIRECTORY")
+	                                  : "/var/lib/lure");
 }
 
 struct parse {
@@ -307,7 +335,9 @@ parse_list(const struct parse *p, int i, struct config *c, const char *key,
 	if (p->t[i].type != JSMN_ARRAY)
 		return fail(
 		        p, p->t[i].start, key, "expected an array of strings");
-	max = type == K_LISTEN ? CONFIG_MAX_LISTEN : CONFIG_MAX_EXCLUDE;
+	max = type == K_LISTEN   ? CONFIG_MAX_LISTEN
+	      : type == K_IFACES ? CONFIG_MAX_SCAN_IFACES
+	                         : CONFIG_MAX_EXCLUDE;
 	if (n > max) {
 		fmt_snprintf(s, sizeof s, "at most %d entries", max);
 		return fail(p, p->t[i].start, key, s);
@@ -316,6 +346,13 @@ parse_list(const struct parse *p, int i, struct config *c, const char *key,
 		return fail(p, p->t[i].start, key, "must not be empty");
 	for (int k = 0; k < n; k++, j = skip(p, j)) {
 		struct cidr cd;
+		if (type == K_IFACES) { /* interface names */
+			if (want_str(p, j, key, c->scan_ifaces[k],
+			            sizeof c->scan_ifaces[k]) < 0)
+				return -1;
+			c->nscan_ifaces = k + 1;
+			continue;
+		}
 		if (want_str(p, j, key, s, sizeof s) < 0)
 			return -1;
 		if (config_cidr(s, &cd) < 0 ||
@@ -379,6 +416,43 @@ parse_ports(const struct parse *p, int i, struct config *c)
 	return 0;
 }
 
+/* The offset in u of the first byte that keeps it from being a URL the
+ * shipper can use, or -1: http:// or https://, printable ASCII (no CR/LF
+ * to split a request header with), whole %XX escapes, nothing between an
+ * [IPv6] host and its :port or path. (The shipper checks host and port.) */
+static int
+url_bad(const char *u)
+{
+	const char *rb = strchr(u, ']');
+	size_t h = 7;
+
+	if (strncmp(u, "http://", 7) && (h = 8, strncmp(u, "https://", 8)))
+		return 0;
+	for (int i = 0; u[i]; i++)
+		if ((unsigned char)u[i] <= ' ' || (unsigned char)u[i] >= 0x7f ||
+		        strchr("\"<>\\^`{|}", u[i]) ||
+		        (u[i] == '%' &&
+		                !(isxdigit((unsigned char)u[i + 1]) &&
+		                        isxdigit((unsigned char)u[i + 2]))))
+			return i;
+	return rb && rb < u + h + strcspn(u + h, "/?#") &&
+	                       !strchr(":/?#", rb[1])
+	               ? (int)(rb - u) + 1
+	               : -1;
+}
+
+#define URL_MSG "expected http[s]://[user:password@]host[:port][/path]"
+
+int
+config_url(struct config *c, const char *url)
+{
+	const struct parse p = {"-e", url, NULL, 0};
+	int off = strlen(url) < sizeof c->es.url ? url_bad(url) : 0;
+
+	return off < 0 ? (strcpy(c->es.url, url), 0)
+	               : fail(&p, off, "elasticsearch.url", URL_MSG);
+}
+
 static int
 parse_object(
         const struct parse *p, int i, struct config *c, const char *prefix);
@@ -402,7 +476,19 @@ parse_value(const struct parse *p, int i, struct config *c, const struct key *k)
 	char *field = (char *)c + k->off;
 
 	switch (k->type) {
-	case K_STR: return want_str(p, i, k->path, field, k->size);
+	case K_STR: /* min 0: "" is a value (state_file, spool.path) */
+		if (!k->min && p->t[i].type == JSMN_STRING &&
+		        p->t[i].start == p->t[i].end)
+			return (*field = 0);
+		return want_str(p, i, k->path, field, k->size);
+	case K_URL: {
+		int off;
+		if (want_str(p, i, k->path, field, k->size) < 0)
+			return -1;
+		off = url_bad(field);
+		return off < 0 ? 0
+		               : fail(p, p->t[i].start + off, k->path, URL_MSG);
+	}
 	case K_UINT:
 	case K_INT:
 		if (want_int(p, i, k->path, k->min, k->max, &v) < 0)
@@ -426,6 +512,7 @@ parse_value(const struct parse *p, int i, struct config *c, const struct key *k)
 			        "expected an object");
 		return parse_object(p, i, c, k->path);
 	case K_LISTEN:
+	case K_IFACES:
 	case K_EXCLUDE: return parse_list(p, i, c, k->path, k->type);
 	case K_PORTS: return parse_ports(p, i, c);
 	}
@@ -464,6 +551,24 @@ parse_object(const struct parse *p, int i, struct config *c, const char *prefix)
 	return 0;
 }
 
+/* 1 when the JSON error at r (all valid before it) is an array or object
+ * past json_check()'s 32 levels. */
+static int
+too_deep(const char *js, int r)
+{
+	int d = 0, q = 0;
+
+	for (int i = 0; i < r; i++)
+		if (q && js[i] == '\\')
+			i++;
+		else if (q)
+			q = js[i] != '"';
+		else
+			q = js[i] == '"', d += (js[i] == '{' || js[i] == '[') -
+			                       (js[i] == '}' || js[i] == ']');
+	return d >= 32 && (js[r] == '{' || js[r] == '[');
+}
+
 int
 config_parse(struct config *c, const char *name, const char *js, size_t n)
 {
@@ -473,10 +578,13 @@ config_parse(struct config *c, const char *name, const char *js, size_t n)
 	int r;
 
 	config_defaults(c);
+	if (n >= 3 && memcmp(js, "\xef\xbb\xbf", 3) == 0) /* UTF-8 BOM */
+		p.js = js += 3, n -= 3;
 	if ((r = (int)json_check(js, n)) >= 0)
 		return fail(&p, r, NULL,
-		        (size_t)r >= n ? "unexpected end of file"
-		                       : "invalid JSON");
+		        (size_t)r >= n    ? "unexpected end of file"
+		        : too_deep(js, r) ? "nested deeper than 32 levels"
+		                          : "invalid JSON");
 	jsmn_init(&jp);
 	r = jsmn_parse(&jp, js, n, tok, CONFIG_MAX_TOKENS);
 	if (r == JSMN_ERROR_PART || r == 0)

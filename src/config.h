@@ -1,6 +1,8 @@
 /* config.h: the runtime configuration, one JSON file parsed with jsmn.
  * Every error names file:line:column and the key, and makes config_load()
- * return -1 (the caller exits 2). Unknown keys and wrong types are errors. */
+ * return -1 (the caller exits 2). Unknown keys and wrong types are errors.
+ * A UTF-8 byte order mark before the text is skipped (columns count after
+ * it); elasticsearch.url must be a URL the shipper can put in a request. */
 #ifndef LURE_CONFIG_H
 #define LURE_CONFIG_H
 
@@ -10,6 +12,7 @@
 #define CONFIG_MAX_LISTEN 4
 #define CONFIG_MAX_PORTMAP 64
 #define CONFIG_MAX_EXCLUDE 64
+#define CONFIG_MAX_SCAN_IFACES 4
 
 struct cidr {
 	uint8_t family; /* 4 or 6 */
@@ -32,6 +35,12 @@ struct config {
 	int nexclude;
 	/* limits */
 	unsigned max_conns, per_ip;
+	unsigned ipv6_prefix; /* bits of an IPv6 source counted as one */
+	unsigned request_timeout; /* seconds to the first request */
+	unsigned refused_window; /* seconds a refusal event covers */
+	/* bytes a UDP source may get beyond what it sent, per window
+	 * (src/udpguard.h; 0: never more than it sent) */
+	unsigned udp_grace;
 	unsigned idle_timeout, session_timeout; /* seconds */
 	unsigned max_input; /* bytes read from one connection */
 	unsigned in_buf, out_buf; /* per-connection buffers, bytes */
@@ -45,6 +54,16 @@ struct config {
 	/* concurrent TLS server sessions for the persona's tls ports (the TLS
 	 * heap grows by one session's worth each; 0 = serve no tls port) */
 	unsigned tls_server_sessions;
+	unsigned tls_handshake_timeout; /* s; 0: the persona's */
+	/* scan observation (src/scan.h); no interface: every one but lo */
+	int scan_enabled;
+	char scan_ifaces[CONFIG_MAX_SCAN_IFACES][16];
+	int nscan_ifaces;
+	unsigned scan_window, scan_max_sources, scan_payload_bytes;
+	/* the catch-all listener's port (src/sniff.h; 0: none) and a PROXY
+	 * protocol header first on every TCP connection (src/proxyproto.h) */
+	unsigned catch_all_port;
+	int proxy_protocol;
 	/* elasticsearch shipping ("" url = off) */
 	struct config_es {
 		char url[512];
@@ -73,6 +92,10 @@ config_load(struct config *c, const char *file);
 /* Same, from memory (tests); name is used in messages. */
 int
 config_parse(struct config *c, const char *name, const char *json, size_t n);
+/* elasticsearch.url from -e URL, checked as in a file (errors name "-e",
+ * the column of the bad byte and the key); 0 or -1 after the message. */
+int
+config_url(struct config *c, const char *url);
 
 /* Parse "a.b.c.d[/n]" or "x::y[/n]"; returns 0 or -1. */
 int

@@ -5,36 +5,50 @@
  * On a tls port (persona "port 443 tcp http tls") src/conn_tls.c sits
  * between the socket and the slot's buffers: the ClientHello first, then a
  * server session; the emulator sees plaintext only, exactly as on a plain
- * port (input buffer in, emu_ctx output out). */
+ * port (input buffer in, emu_ctx output out).
+ * Before any emulator a connection may have a phase (c->pre): a PROXY
+ * protocol header to read first (config proxy_protocol, src/proxyproto.h),
+ * then on the catch-all listener (config catch_all.port) the first bytes
+ * that src/sniff.h names a protocol from; open_conn() then hands the slot
+ * to that emulator (on_open, then the held bytes). */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "admit.h"
 #include "config.h"
 #include "conn.h"
 #include "conn_tls.h"
 #include "emu_ctx.h"
 #include "fmt.h"
 #include "lure.h"
+#include "out_file.h"
 #include "persona.h"
+#include "poller.h"
+#include "proxyproto.h"
+#include "sniff.h"
 #include "tls.h"
+#include "udpguard.h"
 
 #define LISTEN_MAX 256
 #define ACCEPT_BURST 64
 #define UDP_BURST 64
 #define UDP_MAX 65536
+#define SNIFF_WAIT_MS 3000 /* a silent catch-all client gets the banner */
+#define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h; IPv6's is also 80 */
 
 struct listener {
 	int fd;
 	uint8_t transport, tls;
 	uint16_t port, persona_port;
-	const struct emulator *emu;
+	const struct emulator *emu; /* NULL: the catch-all */
 	char addr[48];
 	char local[48]; /* a specific bound address as accept sees it; "" */
 };
@@ -45,12 +59,13 @@ struct conn {
 	uint32_t free_next; /* free list: slot + 1 */
 	uint8_t family, ip[16];
 	uint8_t peer_eof;
+	uint8_t dirty; /* in dirty_list: conn_tick() settles it */
+	uint8_t pre; /* PRE_*: no emulator yet (ctx.emu is sniff.h's) */
+	uint8_t tls; /* src/conn_tls.c sits in between */
 	const struct listener *l;
 	int64_t t_open, t_active;
 	uint64_t bytes_in, bytes_out;
 	size_t in_len, in_cap; /* input bytes held; most held */
-	int64_t next_at; /* kept by conn_tick() for conn_poll_prepare() */
-	short want; /* poll events, likewise */
 	struct emu_ctx ctx;
 };
 
@@ -70,23 +85,69 @@ static uint32_t used;
 static unsigned nopen;
 static struct conn_stats stats;
 static char listeners_json[LISTEN_MAX * 112];
-/* what each pollfd added by conn_poll_prepare() stands for */
-static uint32_t *poll_ref; /* listener i: i; connection s: LISTEN_MAX + s */
-static size_t poll_n;
+static size_t jl; /* its length */
+/* slots that had I/O or are due: the only ones conn_tick() looks at */
+static uint32_t *dirty_list, ndirty;
+static int listening = -1; /* TCP listeners polled (a slot is free) */
 static uint64_t session_counter;
+static int no_victim; /* full, and victim() found none: wait for a close */
+static const struct emulator *tls_emu; /* a tls port's, for the catch-all */
+
+enum { PRE_PROXY = 1, PRE_SNIFF = 2 };
 
 /* a tls port's connection (always 0 when the persona has none: the
  * calls to conn_tls.c compile out) */
 static int
 is_tls(size_t slot)
 {
-	return LURE_TLS_SERVER && conns[slot].l->tls;
+	return LURE_TLS_SERVER && conns[slot].tls;
 }
 
+static void
+close_conn(size_t slot, enum emu_close_reason why);
+
+/* conn_tls.c reclaims a TLS session from the slowest holder */
+static void
+tls_evict(size_t slot)
+{
+	close_conn(slot, EMU_CLOSE_EVICTED);
+}
+
+/* The one place that decides whether the TCP listeners are polled: not
+ * while descriptors have run out (admit.c rests them), nor while the pool
+ * is full with no connection to evict (a close ends that). Otherwise a
+ * full pool still accepts: the newcomer takes a victim()'s slot. */
 static int
 pool_full(void)
 {
-	return !free_head && used >= cfg->max_conns;
+	return admit_resting ||
+	       (no_victim && !free_head && used >= cfg->max_conns);
+}
+
+/* The connection whose slot a newcomer from source key takes (-1: none):
+ * its own source's first, then the oldest that has made no request yet,
+ * then the one that has sent least per second; never an excluded
+ * source's. */
+static long
+victim(int family, const uint8_t *key, int64_t now)
+{
+	long best = -1;
+	int64_t low = 0;
+
+	for (size_t s = 0; s < used; s++) {
+		const struct conn *c = &conns[s];
+		int64_t age = now - c->t_open + 1, v;
+		if (c->fd < 0 || c->ctx.excluded)
+			continue;
+		v = c->ctx.requested
+		            ? (int64_t)(c->bytes_in * 1000 / (uint64_t)age)
+		            : -age; /* ages and rates stay far below 2^40 */
+		v -= (int64_t)(c->family == family && !memcmp(c->ip, key, 16))
+		     << 40;
+		if (best < 0 || v < low)
+			low = v, best = (long)s;
+	}
+	return best;
 }
 
 static void *
@@ -119,7 +180,7 @@ ip_hash(int family, const uint8_t *ip)
 {
 	uint32_t h = 2166136261u;
 
-	for (int i = 0; i < (family == 4 ? 4 : 16); i++)
+	for (int i = 0; i < 16; i++) /* a key from admit_key() */
 		h = (h ^ ip[i]) * 16777619u;
 	return h & ip_mask;
 }
@@ -132,7 +193,7 @@ ip_count(int family, const uint8_t *ip)
 	for (uint32_t s = ip_bucket[ip_hash(family, ip)]; s;
 	        s = conns[s - 1].ip_next)
 		if (conns[s - 1].family == family &&
-		        memcmp(conns[s - 1].ip, ip, family == 4 ? 4 : 16) == 0)
+		        memcmp(conns[s - 1].ip, ip, 16) == 0)
 			n++;
 	return n;
 }
@@ -278,14 +339,62 @@ local_port(const struct config *c, uint16_t persona_port, int offset)
 	                          : persona_port + offset);
 }
 
+/* Bind port on every listen address; the catch-all's emu is NULL. */
+static int
+listen_on(const struct config *c, uint16_t port, uint16_t persona_port,
+        uint8_t transport, const struct emulator *emu, uint8_t tls)
+{
+	for (int a = 0; a < c->nlisten; a++) {
+		struct listener *l = &listeners[nlisteners];
+		if (nlisteners == LISTEN_MAX) {
+			fmt_fprintf(stderr, "lure: more than %d listeners\n",
+			        LISTEN_MAX);
+			return -1;
+		}
+		l->transport = transport;
+		l->port = port;
+		l->persona_port = persona_port;
+		l->emu = emu;
+		l->tls = tls;
+		if (bind_one(l, c->listen[a]) < 0) {
+			if (errno == EAFNOSUPPORT &&
+			        strchr(c->listen[a], ':')) {
+				lure_log("BIND addr=%s port=%u skipped=no_ipv6",
+				        c->listen[a], port);
+				continue;
+			}
+			fmt_fprintf(stderr, "lure: bind %s port %u/%s: %s\n",
+			        c->listen[a], port,
+			        transport == EMU_UDP ? "udp" : "tcp",
+			        strerror(errno));
+			return -1;
+		}
+		jl += (size_t)fmt_snprintf(listeners_json + jl,
+		        sizeof listeners_json - jl,
+		        "%s{\"address\":\"%s\",\"port\":%u,"
+		        "\"persona_port\":%u,\"transport\":\"%s\","
+		        "\"emulator\":\"%s\"%s}",
+		        nlisteners ? "," : "", l->addr, port, persona_port,
+		        transport == EMU_UDP ? "udp" : "tcp",
+		        emu ? emu->name : "catchall",
+		        tls ? ",\"tls\":true" : "");
+		nlisteners++;
+	}
+	return 0;
+}
+
 int
 conn_setup(const struct config *c)
 {
 	int offset = c->port_offset >= 0 ? c->port_offset
 	                                 : (geteuid() == 0 ? 0 : 8000);
-	size_t jl = 0, poll_cap;
 
 	cfg = c;
+	if (!LURE_CATCHALL && (c->catch_all_port || c->proxy_protocol)) {
+		fmt_fprintf(stderr, "lure: catch_all and proxy_protocol are "
+		                    "not compiled in (CATCHALL=0)\n");
+		return -1;
+	}
 	for (size_t i = 0; emu_registry[i]; i++)
 		state_max = LURE_MAX(state_max, emu_registry[i]->state_size);
 	in_stride = c->in_buf;
@@ -300,10 +409,9 @@ conn_setup(const struct config *c)
 		;
 	ip_bucket = calloc(ip_mask, sizeof *ip_bucket);
 	ip_mask--;
-	poll_cap = c->max_conns + LISTEN_MAX;
-	poll_ref = calloc(poll_cap, sizeof *poll_ref);
+	dirty_list = calloc(c->max_conns, sizeof *dirty_list);
 	if (!conns || !states || !inbufs || !outbufs || !ip_bucket ||
-	        !poll_ref) {
+	        !dirty_list) {
 		fmt_fprintf(stderr, "lure: out of memory for %u connections\n",
 		        c->max_conns);
 		return -1;
@@ -312,6 +420,7 @@ conn_setup(const struct config *c)
 	used = 0;
 	stats.max = c->max_conns;
 
+	jl = 0;
 	listeners_json[jl++] = '[';
 	for (size_t p = 0; p < persona_nports; p++) {
 		const struct persona_port *pp = &persona_ports[p];
@@ -341,49 +450,22 @@ conn_setup(const struct config *c)
 			        pp->port, pp->emu);
 			continue;
 		}
-		for (int a = 0; a < c->nlisten; a++) {
-			struct listener *l = &listeners[nlisteners];
-			if (nlisteners == LISTEN_MAX) {
-				fmt_fprintf(stderr,
-				        "lure: more than %d listeners\n",
-				        LISTEN_MAX);
-				return -1;
-			}
-			l->transport = pp->transport;
-			l->port = port;
-			l->persona_port = pp->port;
-			l->emu = emu;
-			l->tls = pp->tls;
-			if (bind_one(l, c->listen[a]) < 0) {
-				if (errno == EAFNOSUPPORT &&
-				        strchr(c->listen[a], ':')) {
-					lure_log("BIND addr=%s port=%u "
-					         "skipped=no_ipv6",
-					        c->listen[a], port);
-					continue;
-				}
-				fmt_fprintf(stderr,
-				        "lure: bind %s port %u/%s: %s\n",
-				        c->listen[a], port,
-				        pp->transport == EMU_UDP ? "udp"
-				                                 : "tcp",
-				        strerror(errno));
-				return -1;
-			}
-			jl += (size_t)fmt_snprintf(listeners_json + jl,
-			        sizeof listeners_json - jl,
-			        "%s{\"address\":\"%s\",\"port\":%u,"
-			        "\"persona_port\":%u,\"transport\":\"%s\","
-			        "\"emulator\":\"%s\"%s}",
-			        nlisteners ? "," : "", l->addr, port, pp->port,
-			        pp->transport == EMU_UDP ? "udp" : "tcp",
-			        emu->name, l->tls ? ",\"tls\":true" : "");
-			nlisteners++;
-		}
+		if (pp->tls)
+			tls_emu = emu;
+		if (listen_on(c, port, pp->port, pp->transport, emu, pp->tls) <
+		        0)
+			return -1;
 	}
+	if (LURE_CATCHALL && c->catch_all_port &&
+	        listen_on(c, (uint16_t)c->catch_all_port,
+	                (uint16_t)c->catch_all_port, EMU_TCP, NULL, 0) < 0)
+		return -1;
 	fmt_snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
-	for (size_t i = 0; LURE_TLS_SERVER && i < nlisteners; i++)
-		if (listeners[i].tls && conn_tls_setup(c->max_conns) < 0) {
+	if (!c->catch_all_port || !tls_server_max())
+		tls_emu = NULL; /* the catch-all hands no ClientHello on */
+	for (size_t i = 0; LURE_TLS_SERVER && i <= nlisteners; i++)
+		if ((i < nlisteners ? listeners[i].tls : tls_emu != NULL) &&
+		        conn_tls_setup(c, tls_evict) < 0) {
 			fmt_fprintf(
 			        stderr, "lure: out of memory for TLS state\n");
 			return -1;
@@ -403,6 +485,25 @@ conn_poll_max(void)
 	return cfg->max_conns + nlisteners;
 }
 
+/* A slot's poller reference: after the loop's and the listeners'. */
+static uint32_t
+conn_ref(size_t slot)
+{
+	return POLLER_CONN + (uint32_t)(nlisteners + slot);
+}
+
+/* To be settled by the next conn_tick(): anything that may change what a
+ * connection wants polled or its deadline (I/O, a new connection, a change
+ * made from another slot) marks it. */
+static void
+dirty(size_t slot)
+{
+	if (!conns[slot].dirty) {
+		conns[slot].dirty = 1;
+		dirty_list[ndirty++] = (uint32_t)slot;
+	}
+}
+
 static void
 close_conn(size_t slot, enum emu_close_reason why)
 {
@@ -411,8 +512,8 @@ close_conn(size_t slot, enum emu_close_reason why)
 
 	if (c->fd < 0)
 		return;
-	if (c->l->emu->on_close && (!is_tls(slot) || conn_tls_opened(slot)))
-		c->l->emu->on_close(&c->ctx, state_of(slot), why);
+	if (c->ctx.emu->on_close && (!is_tls(slot) || conn_tls_opened(slot)))
+		c->ctx.emu->on_close(&c->ctx, state_of(slot), why);
 	if ((e = emu_event(&c->ctx, "connection.close"))) {
 		event_int(e, "event.duration",
 		        (lure_now() - c->t_open) * 1000000LL);
@@ -427,11 +528,14 @@ close_conn(size_t slot, enum emu_close_reason why)
 		conn_tls_free(slot);
 	close(c->fd);
 	c->fd = -1;
+	poller_set(conn_ref(slot), -1, 0);
+	poller_timer_set(conn_ref(slot), 0);
 	ip_remove(slot);
 	c->free_next = free_head;
 	free_head = (uint32_t)slot + 1;
 	nopen--;
 	stats.closed++;
+	no_victim = 0;
 }
 
 /* Send what the emulator queued; close when it asked and all is sent. */
@@ -440,6 +544,7 @@ flush_conn(size_t slot)
 {
 	struct conn *c = &conns[slot];
 
+	out_file_sync(); /* the events first: then the bytes they describe */
 	if (is_tls(slot)) {
 		struct conn_tls_io io;
 		enum emu_close_reason why;
@@ -506,6 +611,111 @@ serve(size_t slot)
 	}
 }
 
+static int
+tls_hello(size_t slot);
+
+/* connection.open, once its source is known (after a PROXY header) */
+static void
+announce(size_t slot)
+{
+	struct event *e = emu_event(&conns[slot].ctx, "connection.open");
+
+	if (e)
+		event_commit(e);
+}
+
+/* The slot's emulator from now on: on_open (a tls port's after the
+ * handshake), then the bytes held so far. */
+static void
+open_conn(size_t slot, const struct emulator *emu, uint8_t tls)
+{
+	struct conn *c = &conns[slot];
+
+	c->pre = 0;
+	c->tls = tls;
+	c->ctx.emu = emu;
+	if (emu->state_size)
+		memset(state_of(slot), 0, emu->state_size);
+	if (is_tls(slot)) { /* on_open once the handshake is done */
+		conn_tls_reset(slot);
+		if (c->in_len && tls_hello(slot) < 0)
+			return;
+	} else if (emu->on_open)
+		emu->on_open(&c->ctx, state_of(slot));
+	serve(slot);
+}
+
+/* A redirected connection's original destination (nftables redirect):
+ * the address and port the scanner aimed at, in its events. */
+static void
+orig_dst(int fd, struct emu_ctx *ctx)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof ss;
+	uint8_t ip[16];
+	int family;
+
+	if (getsockopt(fd, IPPROTO_IP, SO_ORIGINAL_DST, &ss, &sl) == 0 ||
+	        (sl = sizeof ss, getsockopt(fd, IPPROTO_IPV6, SO_ORIGINAL_DST,
+	                                 &ss, &sl) == 0)) {
+		addr_of(&ss, &family, ip, &ctx->local_port, ctx->dst_ip,
+		        sizeof ctx->dst_ip);
+		ctx->persona_port = ctx->local_port;
+	}
+}
+
+/* The phase before any emulator, on every input: the PROXY header (a bad
+ * one closes with an event saying why), then the catch-all's guess. */
+static void
+pre_conn(size_t slot)
+{
+	struct conn *c = &conns[slot];
+	uint8_t *in = inbufs + slot * in_stride;
+	int more = !c->peer_eof && c->in_len < c->in_cap, r;
+	enum sniff_kind k;
+
+	if (c->pre & PRE_PROXY) {
+		struct proxyproto h;
+		if (!(r = proxyproto_parse(in, c->in_len, &h)) && !more)
+			r = -1, h.error = "no complete PROXY header";
+		if (r < 0) {
+			sniff_event(&c->ctx, h.error, in, c->in_len, -1);
+			close_conn(slot, EMU_CLOSE_INPUT);
+		}
+		if (r <= 0)
+			return;
+		if (h.family) {
+			fmt_ntop(h.family == 4 ? AF_INET : AF_INET6, h.src,
+			        c->ctx.src_ip, sizeof c->ctx.src_ip);
+			c->ctx.src_port = h.sport;
+			c->ctx.excluded = config_excluded(cfg, h.family, h.src);
+		}
+		c->in_len -= (size_t)r;
+		memmove(in, in + r, c->in_len);
+		c->ctx.emu = c->l->emu ? c->l->emu : &sniff_catchall;
+		announce(slot);
+		if (!(c->pre &= (uint8_t)~PRE_PROXY)) {
+			open_conn(slot, c->l->emu, c->l->tls);
+			return;
+		}
+	}
+	if (!c->in_len) {
+		if (c->peer_eof) /* a connect scan: nothing to guess */
+			close_conn(slot, EMU_CLOSE_PEER);
+		return;
+	}
+	k = sniff_kind(in, c->in_len);
+	if (k == SNIFF_MORE && more)
+		return;
+	if (k == SNIFF_TLS && tls_emu)
+		open_conn(slot, tls_emu, 1);
+	else if (k == SNIFF_TLS) {
+		if (!sniff_tls(&c->ctx, in, c->in_len, more))
+			close_conn(slot, EMU_CLOSE_EMU);
+	} else
+		open_conn(slot, sniff_emu(k), 0);
+}
+
 static void
 accept_tcp(struct listener *l)
 {
@@ -516,11 +726,19 @@ accept_tcp(struct listener *l)
 		        SOCK_NONBLOCK | SOCK_CLOEXEC);
 		size_t slot;
 		struct conn *c;
-		int family;
+		int family, excl, why = ADMIT_OK;
+		long v = -1;
 		uint8_t ip[16], lip[16];
-		uint16_t lport;
-		struct event *e;
+		uint16_t lport, sport;
+		char text[48];
 
+		if (fd < 0 && (errno == EMFILE || errno == ENFILE)) {
+			if (!admit_nofile() ||
+			        (fd = accept4(l->fd, (struct sockaddr *)&peer,
+			                 &pl, SOCK_CLOEXEC)) < 0)
+				return;
+			why = ADMIT_NOFILE;
+		}
 		if (fd < 0) {
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			        errno != EINTR && errno != ECONNABORTED)
@@ -528,17 +746,29 @@ accept_tcp(struct listener *l)
 				        strerror(errno));
 			return;
 		}
+		addr_of(&peer, &family, ip, &sport, text, sizeof text);
+		excl = config_excluded(cfg, family, ip);
+		admit_key(family, ip);
+		if (!why)
+			why = admit_check(ip_count(family, ip));
+		if (!why && !free_head && used >= cfg->max_conns &&
+		        (v = victim(family, ip, lure_now())) < 0)
+			why = ADMIT_FULL, no_victim = 1;
+		if (why) {
+			stats.rejected_per_ip += why == ADMIT_PER_IP;
+			close(fd);
+			admit_refuse(
+			        family, ip, l->port, excl ? ADMIT_OK : why);
+			continue;
+		}
+		if (v >= 0)
+			close_conn((size_t)v, EMU_CLOSE_EVICTED);
 		slot = free_head ? free_head - 1 : used;
 		c = &conns[slot];
 		c->ctx.out = outbufs + slot * cfg->out_buf;
 		c->ctx.out_cap = cfg->out_buf;
-		addr_of(&peer, &family, ip, &c->ctx.src_port, c->ctx.src_ip,
-		        sizeof c->ctx.src_ip);
-		if (ip_count(family, ip) >= cfg->per_ip) {
-			stats.rejected_per_ip++;
-			close(fd);
-			continue;
-		}
+		memcpy(c->ctx.src_ip, text, sizeof text);
+		c->ctx.src_port = sport;
 		if (free_head)
 			free_head = c->free_next;
 		else
@@ -553,14 +783,23 @@ accept_tcp(struct listener *l)
 		c->t_open = c->t_active = lure_now();
 		c->bytes_in = c->bytes_out = 0;
 		c->in_len = 0;
-		c->in_cap = LURE_MAX(cfg->in_buf, l->emu->in_min);
+		c->in_cap = l->emu ? LURE_MAX(cfg->in_buf, l->emu->in_min)
+		                   : in_stride;
 		emu_ctx_reset(&c->ctx);
-		c->ctx.emu = l->emu;
+		c->pre = (uint8_t)(!LURE_CATCHALL
+		                           ? 0
+		                           : (cfg->proxy_protocol ? PRE_PROXY
+		                                                  : 0) |
+		                                     (l->emu ? 0 : PRE_SNIFF));
+		c->tls = 0;
+		c->ctx.emu = !c->pre              ? l->emu
+		             : c->pre & PRE_PROXY ? &sniff_proxy
+		                                  : &sniff_catchall;
 		c->ctx.transport = EMU_TCP;
 		c->ctx.local_port = l->port;
 		c->ctx.persona_port = l->persona_port;
 		c->ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
-		c->ctx.excluded = config_excluded(cfg, family, ip);
+		c->ctx.excluded = excl;
 		if (l->local[0]) /* nginx too asks only a wildcard socket */
 			memcpy(c->ctx.dst_ip, l->local, sizeof l->local);
 		else if (getsockname(fd, (struct sockaddr *)&local, &ll) == 0)
@@ -572,17 +811,15 @@ accept_tcp(struct listener *l)
 		fmt_snprintf(c->ctx.session, sizeof c->ctx.session, "%s-%llu",
 		        event_identity()->boot_id,
 		        (unsigned long long)++session_counter);
+		if (LURE_CATCHALL && !l->emu)
+			orig_dst(fd, &c->ctx);
 		nopen++;
 		stats.accepted++;
-		if ((e = emu_event(&c->ctx, "connection.open")))
-			event_commit(e);
-		if (l->emu->state_size)
-			memset(state_of(slot), 0, l->emu->state_size);
-		if (is_tls(slot)) /* on_open once the handshake is done */
-			conn_tls_reset(slot);
-		else if (l->emu->on_open)
-			l->emu->on_open(&c->ctx, state_of(slot));
-		serve(slot);
+		if (!(c->pre & PRE_PROXY))
+			announce(slot);
+		if (!c->pre)
+			open_conn(slot, l->emu, l->tls);
+		dirty(slot);
 	}
 }
 
@@ -638,7 +875,7 @@ recv_udp(struct listener *l)
 		socklen_t pl = mh.msg_namelen;
 		uint8_t ip[16];
 		int family;
-		size_t rl = 0, m;
+		size_t rl = 0, m, budget;
 		const uint8_t *p;
 
 		if (n < 0)
@@ -647,13 +884,15 @@ recv_udp(struct listener *l)
 		memset(&ctx, 0, sizeof ctx);
 		ctx.emu = l->emu;
 		ctx.out = reply;
-		ctx.out_cap = sizeof reply;
 		ctx.transport = EMU_UDP;
 		ctx.local_port = l->port;
 		ctx.persona_port = l->persona_port;
 		ctx.hostname = cfg->hostname[0] ? cfg->hostname : NULL;
 		addr_of(&peer, &family, ip, &ctx.src_port, ctx.src_ip,
 		        sizeof ctx.src_ip);
+		/* the emulator's emu_send() refuses an answer beyond it */
+		budget = udpguard_in(family, ip, (size_t)n, cfg->udp_grace);
+		ctx.out_cap = LURE_MIN(budget, sizeof reply);
 		udp_local_addr(&mh, l, ctx.dst_ip, sizeof ctx.dst_ip);
 		ctx.excluded = config_excluded(cfg, family, ip);
 		if (l->emu->state_size > sizeof state)
@@ -676,9 +915,16 @@ recv_udp(struct listener *l)
 			if (rl == sizeof reply)
 				break;
 		}
+		if (ctx.refused || rl > budget) { /* whole or nothing */
+			stats.udp_withheld++;
+			stats.udp_withheld_bytes += ctx.refused + rl;
+			rl = 0;
+		}
+		out_file_sync(); /* the events before the datagram */
 		if (rl)
 			sendto(l->fd, reply, rl, 0, (struct sockaddr *)&peer,
 			        pl);
+		udpguard_out(rl);
 	}
 }
 
@@ -696,18 +942,35 @@ read_tls(size_t slot)
 		serve(slot);
 }
 
-/* Socket bytes in the input buffer -> ClientHello. -1: closed. */
+/* Socket bytes in the input buffer -> ClientHello. -1: closed, or no
+ * session yet (nothing for the emulator). */
 static int
 tls_hello(size_t slot)
 {
 	struct conn_tls_io io;
 	enum emu_close_reason why;
+	int r = conn_tls_hello(slot, io_of(slot, &io), &why);
 
-	if (conn_tls_hello(slot, io_of(slot, &io), &why) < 0) {
+	if (r < 0)
 		close_conn(slot, why);
-		return -1;
-	}
-	return 0;
+	return r ? -1 : 0;
+}
+
+/* The handshake deadline, a waiting ClientHello's next try: the next
+ * deadline, 0: closed. */
+static int64_t
+tls_tick(size_t slot, int64_t now)
+{
+	struct conn_tls_io io;
+	enum emu_close_reason why;
+	int64_t at;
+	int r = conn_tls_tick(slot, io_of(slot, &io), now, &at, &why);
+
+	if (r < 0)
+		close_conn(slot, why);
+	else if (r > 0)
+		serve(slot);
+	return conns[slot].fd < 0 ? 0 : at;
 }
 
 static void
@@ -731,6 +994,10 @@ read_conn(size_t slot)
 	}
 	if (n == 0) {
 		c->peer_eof = 1;
+		if (LURE_CATCHALL && c->pre) {
+			pre_conn(slot);
+			return;
+		}
 		if (is_tls(slot) && tls_hello(slot) < 0)
 			return;
 		serve(slot);
@@ -745,9 +1012,12 @@ read_conn(size_t slot)
 		close_conn(slot, EMU_CLOSE_INPUT);
 		return;
 	}
-	if (is_tls(slot) && tls_hello(slot) < 0)
+	if (LURE_CATCHALL && c->pre)
+		pre_conn(slot);
+	else if (is_tls(slot) && tls_hello(slot) < 0)
 		return;
-	serve(slot);
+	else
+		serve(slot);
 }
 
 /* Fire due timers; returns the connection's next deadline. */
@@ -757,11 +1027,34 @@ tick_conn(size_t slot, int64_t now)
 	struct conn *c = &conns[slot];
 	int64_t idle = c->t_active + (int64_t)cfg->idle_timeout * 1000;
 	int64_t session = c->t_open + (int64_t)cfg->session_timeout * 1000;
+	/* the first request's deadline, which trickling cannot move (nginx's
+	 * client_header_timeout); an emulator's own timer (a login grace
+	 * time) stands for its daemon's instead */
+	int64_t first =
+	        c->ctx.requested || c->ctx.timer_at
+	                ? session
+	                : c->t_open + (int64_t)cfg->request_timeout * 1000;
 
-	if (now >= session) {
-		close_conn(slot, EMU_CLOSE_SESSION);
+	if (now >= LURE_MIN(session, first)) {
+		close_conn(slot,
+		        now >= session ? EMU_CLOSE_SESSION : EMU_CLOSE_REQUEST);
 		return 0;
 	}
+	session = LURE_MIN(session, first);
+	/* a silent catch-all client (or one that stopped within a prefix):
+	 * record it, then the banner emulator */
+	if (LURE_CATCHALL && c->pre == PRE_SNIFF) {
+		int64_t at = c->t_open + SNIFF_WAIT_MS;
+		if (now < at)
+			return LURE_MIN(session, at);
+		if (!c->in_len)
+			sniff_event(&c->ctx, NULL, NULL, 0, now - c->t_open);
+		open_conn(slot, sniff_emu(SNIFF_OTHER), 0);
+		if (c->fd < 0)
+			return 0;
+	}
+	if (is_tls(slot) && !(session = LURE_MIN(session, tls_tick(slot, now))))
+		return 0;
 	if ((c->ctx.wake_at && now >= c->ctx.wake_at) ||
 	        (c->ctx.timer_at && now >= c->ctx.timer_at)) {
 		if (c->ctx.wake_at && now >= c->ctx.wake_at)
@@ -769,8 +1062,8 @@ tick_conn(size_t slot, int64_t now)
 		if (c->ctx.timer_at && now >= c->ctx.timer_at)
 			c->ctx.timer_at = 0;
 		c->t_active = now; /* a pending delay is not idleness */
-		if (c->l->emu->on_timeout)
-			c->l->emu->on_timeout(&c->ctx, state_of(slot));
+		if (c->ctx.emu->on_timeout)
+			c->ctx.emu->on_timeout(&c->ctx, state_of(slot));
 		serve(slot);
 		if (c->fd < 0)
 			return 0;
@@ -815,86 +1108,70 @@ tls_wants(size_t s)
 	return (short)ev;
 }
 
+/* What a connection wants polled and its next deadline, registered. */
+static void
+settle(size_t s, int64_t now)
+{
+	struct conn *c = &conns[s];
+	int64_t at;
+	short ev = 0;
+
+	c->dirty = 0;
+	if (c->fd < 0 || !(at = tick_conn(s, now)))
+		return;
+	if (is_tls(s) && conn_tls_active(s)) {
+		if ((ev = tls_wants(s)) < 0)
+			return;
+	} else if (emu_ctx_pending(&c->ctx))
+		ev = POLLOUT;
+	else if (!c->peer_eof && !c->ctx.wake_at && c->in_len < c->in_cap)
+		ev = POLLIN;
+	poller_set(conn_ref(s), c->fd, ev);
+	poller_timer_set(conn_ref(s), at);
+}
+
 void
 conn_tick(int64_t now)
 {
-	for (size_t s = 0; s < used; s++) {
-		struct conn *c = &conns[s];
-		short ev = 0;
+	uint32_t ref;
+	int on;
 
-		if (c->fd < 0 || !(c->next_at = tick_conn(s, now)))
-			continue;
-		if (is_tls(s) && conn_tls_active(s)) {
-			if ((ev = tls_wants(s)) < 0)
-				continue;
-		} else if (emu_ctx_pending(&c->ctx))
-			ev |= POLLOUT;
-		else if (!c->peer_eof && !c->ctx.wake_at &&
-		         c->in_len < c->in_cap)
-			ev |= POLLIN;
-		c->want = ev;
-	}
-}
-
-size_t
-conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline)
-{
-	size_t n = 0;
-
-	for (size_t s = 0; s < used && n < cap; s++) {
-		const struct conn *c = &conns[s];
-
-		if (c->fd < 0)
-			continue;
-		if (*deadline == 0 || c->next_at < *deadline)
-			*deadline = c->next_at;
-		if (!c->want)
-			continue;
-		pfd[n].fd = c->fd;
-		pfd[n].events = c->want;
-		pfd[n].revents = 0;
-		poll_ref[n++] = LISTEN_MAX + (uint32_t)s;
-	}
-	for (size_t i = 0; i < nlisteners && n < cap; i++) {
-		/* a full pool takes TCP listeners out of the poll set */
-		if (listeners[i].transport == EMU_TCP && pool_full())
-			continue;
-		pfd[n].fd = listeners[i].fd;
-		pfd[n].events = POLLIN;
-		pfd[n].revents = 0;
-		poll_ref[n++] = (uint32_t)i;
-	}
-	poll_n = n;
-	return n;
+	while (poller_timer_due(now, &ref))
+		dirty(ref - conn_ref(0));
+	for (uint32_t i = 0; i < ndirty; i++)
+		settle(dirty_list[i], now);
+	ndirty = 0;
+	/* a full pool takes the TCP listeners out of the poll set (asked
+	 * after the timers: they may have freed a slot) */
+	on = !pool_full();
+	for (size_t i = 0; on != listening && i < nlisteners; i++)
+		poller_set(POLLER_CONN + (uint32_t)i, listeners[i].fd,
+		        on || listeners[i].transport == EMU_UDP ? POLLIN : 0);
+	listening = on;
 }
 
 void
-conn_poll_handle(const struct pollfd *pfd, size_t n)
+conn_poll_handle(uint32_t ref, short ev)
 {
-	for (size_t i = 0; i < n && i < poll_n; i++) {
-		uint32_t ref = poll_ref[i];
+	size_t s = ref - nlisteners;
 
-		if (!pfd[i].revents)
-			continue;
-		if (ref < LISTEN_MAX) {
-			struct listener *l = &listeners[ref];
-			if (l->transport == EMU_UDP)
-				recv_udp(l);
-			else
-				accept_tcp(l);
-			continue;
-		}
-		ref -= LISTEN_MAX;
-		if (conns[ref].fd != pfd[i].fd)
-			continue; /* closed and reused in this pass */
-		if (pfd[i].revents & POLLOUT)
-			flush_conn(ref);
-		else if (pfd[i].revents & (POLLIN | POLLHUP | POLLERR))
-			read_conn(ref);
-		if (conns[ref].fd >= 0 && (pfd[i].revents & POLLOUT) &&
-		        !emu_ctx_pending(&conns[ref].ctx))
-			serve(ref);
+	if (ref < nlisteners) {
+		if (listeners[ref].transport == EMU_UDP)
+			recv_udp(&listeners[ref]);
+		else
+			accept_tcp(&listeners[ref]);
+		return;
 	}
+	if (conns[s].fd < 0)
+		return; /* closed in this pass */
+	dirty(s);
+	if (ev & POLLOUT)
+		flush_conn(s);
+	else if (ev & (POLLIN | POLLHUP | POLLERR))
+		read_conn(s);
+	if (conns[s].fd >= 0 && (ev & POLLOUT) &&
+	        !emu_ctx_pending(&conns[s].ctx))
+		serve(s);
 }
 
 void
@@ -906,6 +1183,7 @@ conn_shutdown(void)
 	for (size_t i = 0; i < nlisteners; i++)
 		close(listeners[i].fd);
 	nlisteners = 0;
+	admit_tick(INT64_MAX); /* every refusal still counted */
 }
 
 void

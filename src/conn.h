@@ -4,7 +4,6 @@
 #ifndef LURE_CONN_H
 #define LURE_CONN_H
 
-#include <poll.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,19 +16,17 @@ conn_setup(const struct config *c);
 /* JSON array of the listeners for the status event. */
 const char *
 conn_listeners_json(void);
-/* Fire the timers due at now (idle, session, emulator wake-ups) and settle
- * each connection: what it wants polled next is decided here. */
+/* Fire the connection timers due at now (idle, session, emulator
+ * wake-ups; src/poller.h's heap) and settle each connection that is due or
+ * had I/O since the last call: what it wants polled and its next deadline
+ * are registered with src/poller.h here. */
 void
 conn_tick(int64_t now);
-/* Append the pollfds the pool wants (listeners only while a slot is free)
- * and lower *deadline to the earliest connection deadline; no side effects
- * (conn_tick() ran first). Returns how many were added. */
-size_t
-conn_poll_prepare(struct pollfd *pfd, size_t cap, int64_t *deadline);
-/* Act on the revents of the pollfds conn_poll_prepare() added. */
+/* Act on revents of conn.c's poller reference ref (counted from
+ * POLLER_CONN). */
 void
-conn_poll_handle(const struct pollfd *pfd, size_t n);
-/* Most pollfds conn_poll_prepare() can add. */
+conn_poll_handle(uint32_t ref, short revents);
+/* How many poller references conn.c uses (listeners and slots). */
 size_t
 conn_poll_max(void);
 /* Close every connection (on_close with EMU_CLOSE_SHUTDOWN) and listener. */
@@ -38,6 +35,8 @@ conn_shutdown(void);
 
 struct conn_stats {
 	uint64_t accepted, rejected_per_ip, datagrams, closed;
+	/* answers src/udpguard.h did not let out, and their bytes */
+	uint64_t udp_withheld, udp_withheld_bytes;
 	unsigned open, max;
 };
 void

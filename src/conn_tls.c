@@ -3,7 +3,32 @@
  * its fingerprints; the server session then takes every byte gathered and
  * the input buffer holds plaintext from then on. The loop's rules hold: no
  * call blocks, a socket error or a failed session closes one connection
- * (after the failed session's fatal alert, sent best effort). */
+ * (after the failed session's fatal alert, sent best effort).
+ *
+ * Sessions under pressure. A handshake must end (the session's first
+ * plaintext may be read) within the handshake deadline of accept, whatever
+ * trickles in meanwhile, as nginx arms client_header_timeout once at
+ * accept for the whole SSL handshake; then the close has event.reason
+ * "handshake_timeout" (a ClientHello still incomplete gets its "request"
+ * event first). A ClientHello that finds every session busy takes one
+ * from the slowest holder: of the sessions at least RECLAIM_MS old, one of
+ * a source (an IPv4 address, an IPv6 /64) holding two or more first, then
+ * one still in its handshake; the oldest of those. Never from a source that
+ * already holds a session: its newcomer waits. A ClientHello that gets no
+ * session waits unanswered (its "request" event has
+ * lure.tls_hello.busy), trying again every RETRY_MS, until a session frees
+ * or the deadline passes: what a client of a loaded server sees, a
+ * ServerHello late or a close at the deadline, not a close right after its
+ * hello (a connection limit's tell).
+ *
+ * Persona keys:
+ *   tls.handshake_timeout  seconds from accept to the end of the handshake
+ *                          (default 60, nginx's client_header_timeout);
+ *                          the config key of that name overrides it
+ *
+ * Not modelled: TLS session resumption; a queue in arrival order (waiting
+ * ClientHellos take a free session as their next try comes). */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
@@ -11,28 +36,47 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "config.h"
 #include "conn_tls.h"
 #include "emu_ctx.h"
 #include "fmt.h"
 #include "lure.h"
+#include "persona.h"
 #include "tls.h"
 #include "tlshello.h"
 
-enum { CT_HELLO, CT_SHAKE, CT_OPEN };
+#define RECLAIM_MS 1000 /* a younger session is never reclaimed */
+#define RETRY_MS 200 /* a waiting ClientHello's next try for a session */
+
+/* gathering the ClientHello, waiting for a session, handshake, open */
+enum { CT_HELLO, CT_WAIT, CT_SHAKE, CT_OPEN };
 struct conn_tls {
-	struct tls *t; /* NULL while the ClientHello is gathered */
+	struct tls *t; /* NULL until a session is taken */
 	uint8_t st, opened, notified;
+	int64_t t0; /* accept */
+	uint64_t src; /* the source: IPv4 address or IPv6 /64 */
 	char ja3[33], ja4[37];
 };
 static struct conn_tls *ctls;
+static uint32_t *held, nheld; /* the slots holding a session */
+static int64_t shake_ms;
+static void (*evict_slot)(size_t slot);
+static struct tlshello hello;
 /* event.dataset "lure.tls" for the ClientHello event */
 static const struct emulator tls_hello_emu = {
         .name = "tls", .transports = EMU_TCP};
 
 int
-conn_tls_setup(size_t max_conns)
+conn_tls_setup(const struct config *c, void (*evict)(size_t slot))
 {
-	if (!ctls && !(ctls = calloc(max_conns, sizeof *ctls)))
+	long s = c->tls_handshake_timeout;
+
+	if (!s)
+		s = persona_int("tls.handshake_timeout", 60);
+	shake_ms = s * 1000;
+	evict_slot = evict;
+	if (!ctls && (!(ctls = calloc(c->max_conns, sizeof *ctls)) ||
+	                     !(held = calloc(tls_server_max(), 4))))
 		return -1;
 	return 0;
 }
@@ -41,6 +85,7 @@ void
 conn_tls_reset(size_t slot)
 {
 	memset(&ctls[slot], 0, sizeof ctls[slot]);
+	ctls[slot].t0 = lure_now();
 }
 
 int
@@ -82,6 +127,9 @@ conn_tls_free(size_t slot)
 	if (ctls[slot].t) {
 		tls_free(ctls[slot].t);
 		ctls[slot].t = NULL;
+		for (uint32_t i = 0; i < nheld; i++)
+			if (held[i] == slot)
+				held[i] = held[--nheld];
 	}
 }
 
@@ -140,40 +188,57 @@ hello_event(
 	event_commit(e);
 }
 
-int
-conn_tls_hello(
-        size_t slot, const struct conn_tls_io *io, enum emu_close_reason *why)
+/* 1 when another holder than held[i] has its source. */
+static int
+shared(uint32_t i)
 {
-	static struct tlshello h;
+	for (uint32_t j = 0; j < nheld; j++)
+		if (j != i && ctls[held[j]].src == ctls[held[i]].src)
+			return 1;
+	return 0;
+}
+
+/* A session for slot, reclaimed from the slowest holder if none is free
+ * (see the top of this file); NULL: none. */
+static struct tls *
+take(size_t slot, int64_t now)
+{
+	struct conn_tls *v = NULL;
+	uint32_t vi = 0;
+	int vs = 0;
+
+	for (uint32_t i = 0; i < nheld && nheld >= tls_server_max(); i++) {
+		struct conn_tls *y = &ctls[held[i]];
+		int sc = 2 * shared(i) + (y->st != CT_OPEN);
+		if (y->src == ctls[slot].src)
+			return NULL;
+		if (now - y->t0 >= RECLAIM_MS &&
+		        (sc > vs || (sc == vs && v && y->t0 < v->t0))) {
+			vs = sc;
+			v = y;
+			vi = held[i];
+		}
+	}
+	if (v)
+		evict_slot(vi);
+	if (!(ctls[slot].t = tls_server_new()))
+		return NULL;
+	held[nheld++] = (uint32_t)slot;
+	return ctls[slot].t;
+}
+
+/* A complete ClientHello, its session taken if one is to be had: hand it
+ * every byte gathered. 0: serve; 1: still waiting; -1: close with *why. */
+static int
+start(size_t slot, const struct conn_tls_io *io, enum emu_close_reason *why)
+{
 	struct conn_tls *x = &ctls[slot];
 	uint8_t *p;
-	int r = tlshello_parse(io->in, *io->in_len, &h);
 	size_t off = 0, n;
 
-	if (r == TLSHELLO_MORE && *io->in_len < io->in_cap && !*io->peer_eof)
-		return 0;
-	if (*io->in_len == 0) { /* opened and closed: a port scan, no hello */
-		*why = EMU_CLOSE_PEER;
-		return -1;
-	}
-	if (r == TLSHELLO_MORE && *io->in_len == io->in_cap)
-		h.error = "ClientHello larger than the input buffer";
-	if (r != TLSHELLO_DONE) {
-		hello_event(io, r == TLSHELLO_MORE ? TLSHELLO_BAD : r, &h, 0);
-		*why = EMU_CLOSE_INPUT;
-		return -1;
-	}
-	memcpy(x->ja3, h.ja3, sizeof x->ja3);
-	memcpy(x->ja4, h.ja4, sizeof x->ja4);
-	io->ctx->tls_ja3 = x->ja3;
-	io->ctx->tls_ja4 = x->ja4;
-	x->t = tls_server_new();
-	hello_event(io, r, &h, x->t == NULL);
-	/* overloaded: the device drops the connection (the event says so;
-	 * no log line, which a flood would fill) */
-	if (!x->t) {
-		*why = EMU_CLOSE_ERROR;
-		return -1;
+	if (!x->t && !take(slot, lure_now())) {
+		*why = EMU_CLOSE_PEER; /* gave up waiting */
+		return *io->peer_eof ? -1 : 1;
 	}
 	x->st = CT_SHAKE;
 	while (off < *io->in_len) {
@@ -192,6 +257,70 @@ conn_tls_hello(
 		tls_net_in_done(x->t, 0);
 	*io->peer_eof = 0; /* the engine reports the end of the stream */
 	return 0;
+}
+
+int
+conn_tls_hello(
+        size_t slot, const struct conn_tls_io *io, enum emu_close_reason *why)
+{
+	struct conn_tls *x = &ctls[slot];
+	uint8_t a[16] = {0};
+	int r, v6;
+
+	if (x->st == CT_WAIT)
+		return start(slot, io, why);
+	r = tlshello_parse(io->in, *io->in_len, &hello);
+	if (r == TLSHELLO_MORE && *io->in_len < io->in_cap && !*io->peer_eof)
+		return 1;
+	if (*io->in_len == 0) { /* opened and closed: a port scan, no hello */
+		*why = EMU_CLOSE_PEER;
+		return -1;
+	}
+	if (r == TLSHELLO_MORE && *io->in_len == io->in_cap)
+		hello.error = "ClientHello larger than the input buffer";
+	if (r != TLSHELLO_DONE) {
+		hello_event(io, TLSHELLO_BAD, &hello, 0);
+		*why = EMU_CLOSE_INPUT;
+		return -1;
+	}
+	memcpy(x->ja3, hello.ja3, sizeof x->ja3);
+	memcpy(x->ja4, hello.ja4, sizeof x->ja4);
+	io->ctx->tls_ja3 = x->ja3;
+	io->ctx->tls_ja4 = x->ja4;
+	v6 = strchr(io->ctx->src_ip, ':') != NULL;
+	inet_pton(v6 ? AF_INET6 : AF_INET, io->ctx->src_ip, a);
+	memcpy(&x->src, a, sizeof x->src); /* the address, or the /64 */
+	x->st = CT_WAIT;
+	take(slot, lure_now());
+	hello_event(io, r, &hello, x->t == NULL);
+	return start(slot, io, why);
+}
+
+int
+conn_tls_tick(size_t slot, const struct conn_tls_io *io, int64_t now,
+        int64_t *at, enum emu_close_reason *why)
+{
+	struct conn_tls *x = &ctls[slot];
+	int r;
+
+	*at = INT64_MAX;
+	if (x->opened)
+		return 0;
+	*at = x->t0 + shake_ms;
+	if (now >= *at) {
+		if (x->st == CT_HELLO && *io->in_len) {
+			hello.error = "no complete ClientHello before the "
+			              "handshake deadline";
+			hello_event(io, TLSHELLO_BAD, &hello, 0);
+		}
+		*why = EMU_CLOSE_HANDSHAKE;
+		return -1;
+	}
+	if (x->st != CT_WAIT)
+		return 0;
+	*at = LURE_MIN(*at, now + RETRY_MS);
+	r = start(slot, io, why);
+	return r < 0 ? -1 : !r;
 }
 
 int

@@ -6,7 +6,12 @@
  * slots: it hands each call a struct conn_tls_io (the slot's socket,
  * buffers and counters) and closes the connection when a call returns -1,
  * with the reason the call gives. Compiled out with the calls to it when
- * the persona has no tls port (LURE_TLS_SERVER 0, src/tls.h). */
+ * the persona has no tls port (LURE_TLS_SERVER 0, src/tls.h).
+ * The sessions (tls.server_sessions) are few: a ClientHello that finds
+ * none free reclaims one (conn.c closes that slot, reason "evicted") or
+ * waits for one, unanswered, as on a loaded server; the handshake has a
+ * deadline from accept that trickled bytes do not extend (see
+ * conn_tls.c). */
 #ifndef LURE_CONN_TLS_H
 #define LURE_CONN_TLS_H
 
@@ -15,6 +20,7 @@
 
 #include "emu.h"
 
+struct config;
 struct event;
 
 struct conn_tls_io {
@@ -31,9 +37,11 @@ struct conn_tls_io {
 /* conn_tls_wants(): the session needs one more pass of the emulator. */
 #define CONN_TLS_STUCK (-2)
 
-/* Once, when a tls listener exists: state for max_conns slots. 0 or -1. */
+/* Once, when a tls listener exists: state for c->max_conns slots, the
+ * handshake deadline (c->tls_handshake_timeout, else the persona's), and
+ * how to close a slot whose session is reclaimed. 0 or -1. */
 int
-conn_tls_setup(size_t max_conns);
+conn_tls_setup(const struct config *c, void (*evict)(size_t slot));
 /* A new connection on a tls port: ClientHello first. */
 void
 conn_tls_reset(size_t slot);
@@ -44,9 +52,11 @@ conn_tls_active(size_t slot);
 int
 conn_tls_opened(size_t slot);
 
-/* Socket bytes held in the input buffer -> ClientHello: 0 to go on (more
- * to gather, or the session took every byte and the buffer now holds
- * plaintext); -1 to close with *why (the hello event is written). */
+/* Socket bytes held in the input buffer -> ClientHello: 0 to serve (the
+ * session took every byte and the buffer now holds plaintext); 1 while
+ * there is no session (more to gather, or waiting for one: the emulator
+ * must not see these bytes); -1 to close with *why (the hello event is
+ * written). */
 int
 conn_tls_hello(
         size_t slot, const struct conn_tls_io *io, enum emu_close_reason *why);
@@ -70,6 +80,13 @@ conn_tls_flush(
  * again, and close if it is still stuck. */
 int
 conn_tls_wants(size_t slot, const struct conn_tls_io *io);
+/* The handshake deadline, before conn.c's own timers: -1 to close with
+ * *why (EMU_CLOSE_HANDSHAKE) when it passed; 1 when a waiting ClientHello
+ * got its session (serve it), else 0. *at: the deadline, or the next try
+ * of a waiting ClientHello (INT64_MAX once the handshake is done). */
+int
+conn_tls_tick(size_t slot, const struct conn_tls_io *io, int64_t now,
+        int64_t *at, enum emu_close_reason *why);
 /* connection.close: tls.established, tls.version, tls.cipher and the
  * session's error.message. */
 void

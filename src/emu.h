@@ -7,7 +7,10 @@
  * (so an emulator handles one request per call and pipelining stays bounded).
  * If the input buffer is full and on_data consumes nothing, the core closes
  * the connection ("input cap"). For UDP, each datagram is one on_open,
- * on_data, on_close sequence on fresh state; emu_send() replies to the sender. */
+ * on_data, on_close sequence on fresh state; emu_send() replies to the sender,
+ * one datagram, within the budget src/udpguard.h gives that source: an answer
+ * beyond it is refused (-1) and the core sends none of the datagram's answer,
+ * so send the whole answer in one emu_send() and log that it was refused. */
 #ifndef LURE_EMU_H
 #define LURE_EMU_H
 
@@ -26,6 +29,9 @@ enum emu_close_reason {
 	EMU_CLOSE_INPUT, /* input byte cap or unconsumed full buffer */
 	EMU_CLOSE_ERROR, /* socket error */
 	EMU_CLOSE_SHUTDOWN,
+	EMU_CLOSE_HANDSHAKE, /* TLS handshake deadline */
+	EMU_CLOSE_EVICTED, /* its slot went to a newcomer */
+	EMU_CLOSE_REQUEST, /* no first request by limits.request_timeout */
 	EMU_CLOSE__MAX
 };
 extern const char *const emu_close_reason_name[EMU_CLOSE__MAX];
@@ -79,6 +85,12 @@ emu_timer(struct emu_ctx *ctx, int64_t ms);
  * skipping their event_*() calls (all event_*() accept NULL). */
 struct event *
 emu_event(struct emu_ctx *ctx, const char *action);
+/* Payload capture (the banner emulator's, and the catch-all's fallback): a
+ * "request" event with lure.payload (at most what is left of cap bytes) and
+ * source.bytes n, while *captured < cap and *events < max_events. */
+void
+emu_capture(struct emu_ctx *ctx, const uint8_t *p, size_t n, size_t *captured,
+        unsigned *events, size_t cap, unsigned max_events);
 /* Local port the client reached (after offsets) and the persona's port. */
 uint16_t
 emu_port(struct emu_ctx *ctx);

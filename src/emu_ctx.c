@@ -12,6 +12,7 @@ emu_ctx_reset(struct emu_ctx *c)
 	c->ref = NULL;
 	c->ref_len = 0;
 	c->close = 0;
+	c->requested = 0;
 	c->wake_at = 0;
 	c->timer_at = 0;
 	c->tls_ja3 = c->tls_ja4 = NULL;
@@ -27,8 +28,10 @@ emu_send(struct emu_ctx *c, const void *p, size_t n)
 		c->out_len -= c->out_off;
 		c->out_off = 0;
 	}
-	if (n > c->out_cap - c->out_len)
+	if (n > c->out_cap - c->out_len) {
+		c->refused += n;
 		return -1;
+	}
 	memcpy(c->out + c->out_len, p, n);
 	c->out_len += n;
 	return 0;
@@ -96,6 +99,10 @@ emu_event(struct emu_ctx *c, const char *action)
 {
 	struct event *e;
 
+	/* not the TLS ClientHello's (conn_tls.c: an emulator with no
+	 * on_data) nor the core's connection.* */
+	if (c->emu && c->emu->on_data && strncmp(action, "conn", 4))
+		c->requested = 1;
 	if (c->excluded)
 		return NULL;
 	e = event_begin(action, c->emu ? c->emu->name : "unknown");
@@ -114,6 +121,22 @@ emu_event(struct emu_ctx *c, const char *action)
 	if (c->tls_ja4 && c->tls_ja4[0])
 		event_str(e, "tls.client.ja4", c->tls_ja4);
 	return e;
+}
+
+void
+emu_capture(struct emu_ctx *ctx, const uint8_t *p, size_t n, size_t *captured,
+        unsigned *events, size_t cap, unsigned max_events)
+{
+	struct event *e;
+
+	if (*captured >= cap || *events >= max_events)
+		return;
+	e = emu_event(ctx, "request");
+	event_bytes(e, "lure.payload", p, n, LURE_MIN(n, cap - *captured));
+	event_int(e, "source.bytes", (int64_t)n);
+	event_commit(e);
+	*captured += LURE_MIN(n, cap - *captured);
+	(*events)++;
 }
 
 size_t

@@ -13,7 +13,11 @@ struct emu_ctx {
 	const uint8_t *ref;
 	size_t ref_len;
 	int close; /* emulator asked to close after flushing */
+	size_t refused; /* bytes emu_send() refused (UDP: over the budget) */
 	int excluded; /* source never logged: emu_event() gives NULL */
+	/* the emulator made a request, login or command event: the first
+	 * request is done (the core's limits.request_timeout stops) */
+	uint8_t requested;
 	int64_t wake_at; /* lure_now() ms, 0 = none; holds input */
 	int64_t timer_at; /* lure_now() ms, 0 = none; does not */
 	uint8_t transport; /* EMU_TCP / EMU_UDP */

@@ -21,6 +21,9 @@ const char *const emu_close_reason_name[EMU_CLOSE__MAX] = {
         [EMU_CLOSE_INPUT] = "input_cap",
         [EMU_CLOSE_ERROR] = "error",
         [EMU_CLOSE_SHUTDOWN] = "shutdown",
+        [EMU_CLOSE_HANDSHAKE] = "handshake_timeout",
+        [EMU_CLOSE_EVICTED] = "evicted",
+        [EMU_CLOSE_REQUEST] = "request_timeout",
 };
 
 const struct emulator *

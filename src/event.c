@@ -49,6 +49,8 @@ static const struct action_class classes[] = {
         {"request", "event", "[\"network\"]", "[\"protocol\"]"},
         {"command", "event", "[\"intrusion_detection\"]", "[\"info\"]"},
         {"exploit", "alert", "[\"intrusion_detection\"]", "[\"info\"]"},
+        {"connection.refused", "event", "[\"network\"]",
+                "[\"connection\",\"denied\"]"},
         {"scan", "event", "[\"network\"]", "[\"connection\",\"denied\"]"},
         {"status", "state", "[\"host\"]", "[\"info\"]"},
 };

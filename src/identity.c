@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "fmt.h"
 #include "lure.h"
 #include "persona.h"
@@ -290,10 +291,13 @@ identity_get(const char *name)
 
 /* --- the state file ------------------------------------------------------- */
 static void
-hex(FILE *f, const uint8_t *p, size_t n)
+hex(struct fdio *f, const uint8_t *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++)
-		fmt_fprintf(f, "%02x", p[i]);
+	for (size_t i = 0; i < n; i++) {
+		char h[2] = {"0123456789abcdef"[p[i] >> 4],
+		        "0123456789abcdef"[p[i] & 15]};
+		fdio_put(f, h, 2);
+	}
 }
 
 static int
@@ -327,36 +331,40 @@ static int
 save(char *err, size_t errlen)
 {
 	char tmp[300];
-	FILE *f;
+	struct fdio f;
 	int fd;
 
 	if (!path_buf[0])
 		return 0;
 	fmt_snprintf(tmp, sizeof tmp, "%s.tmp", path_buf);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0 || !(f = fdopen(fd, "w"))) {
+	if (fd < 0) {
 		fmt_snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		if (fd >= 0)
-			close(fd);
 		return -1;
 	}
-	fmt_fprintf(f, "# lure state: this sensor's identity (keep private: it "
-	               "holds keys)\nseed ");
-	hex(f, seed, sizeof seed);
-	fmt_fprintf(f, "\n");
-	for (int i = 0; i < nids; i++)
-		fmt_fprintf(f, "value %s %s\n", ids[i].name, ids[i].value);
+	fdio_init(&f, fd);
+	fdio_puts(&f, "# lure state: this sensor's identity (keep private: it "
+	              "holds keys)\nseed ");
+	hex(&f, seed, sizeof seed);
+	for (int i = 0; i < nids; i++) {
+		fdio_puts(&f, "\nvalue ");
+		fdio_puts(&f, ids[i].name);
+		fdio_puts(&f, " ");
+		fdio_puts(&f, ids[i].value);
+	}
 	for (int i = 0; i < nblobs; i++) {
-		fmt_fprintf(f, "blob %s ", blobs[i].name);
-		hex(f, blob_mem + blobs[i].off, blobs[i].len);
-		fmt_fprintf(f, "\n");
+		fdio_puts(&f, "\nblob ");
+		fdio_puts(&f, blobs[i].name);
+		fdio_puts(&f, " ");
+		hex(&f, blob_mem + blobs[i].off, blobs[i].len);
 	}
-	if (fflush(f) != 0 || fsync(fileno(f)) < 0) {
+	fdio_puts(&f, "\n");
+	if (fdio_flush(&f) < 0 || fsync(fd) < 0) {
 		fmt_snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
-		fclose(f);
+		fdio_close(&f);
 		return -1;
 	}
-	fclose(f);
+	fdio_close(&f);
 	if (rename(tmp, path_buf) < 0) {
 		fmt_snprintf(err, errlen, "%s: %s", path_buf, strerror(errno));
 		return -1;
@@ -393,7 +401,7 @@ identity_load(const char *path, char *err, size_t errlen)
 	static char line[2 * IDENTITY_BLOB_BYTES + 128];
 	static uint8_t bin[IDENTITY_BLOB_BYTES];
 	int have_seed = 0, lineno = 0, added;
-	FILE *f;
+	struct fdio f;
 
 	*err = 0;
 	nids = nblobs = 0;
@@ -404,12 +412,13 @@ identity_load(const char *path, char *err, size_t errlen)
 		return -1;
 	}
 	strcpy(path_buf, path);
-	f = path[0] ? fopen(path, "r") : NULL;
-	if (!f && path[0] && errno != ENOENT) {
+	if (!path[0]) {
+		fdio_init(&f, -1);
+	} else if (fdio_open(&f, path) < 0 && errno != ENOENT) {
 		fmt_snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
-	while (f && fgets(line, sizeof line, f)) {
+	while (f.fd >= 0 && fdio_gets(&f, line, sizeof line)) {
 		char *k = line, *name, *v;
 		size_t n;
 
@@ -447,8 +456,7 @@ identity_load(const char *path, char *err, size_t errlen)
 			goto bad;
 		}
 	}
-	if (f)
-		fclose(f);
+	fdio_close(&f);
 	if (!have_seed) {
 		if (nids || nblobs) {
 			fmt_snprintf(err, errlen, "%s: no seed line", path);
@@ -462,7 +470,7 @@ identity_load(const char *path, char *err, size_t errlen)
 		return save(err, errlen);
 	return 0;
 bad:
-	fclose(f);
+	fdio_close(&f);
 	fmt_snprintf(err, errlen, "%s:%d: not a lure state line", path, lineno);
 	return -1;
 }

@@ -1,8 +1,8 @@
 /* loop.c: one pass is tick (signal flags, timers and every piece of work
- * that is due: connections, the shipper, the output file), prepare (the
- * pollfd set and the earliest deadline from what each part wants: no side
- * effects), ppoll until then, dispatch the revents. Signals are blocked
- * except inside ppoll(), so none is lost between the flag check and the
+ * that is due: the connections that are due or had I/O, the shipper, the
+ * output file), the earliest deadline from what each part wants, a wait
+ * on src/poller.h until then, dispatch what is ready. Signals are blocked
+ * except inside the wait, so none is lost between the flag check and the
  * sleep. */
 #include <errno.h>
 #include <poll.h>
@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admit.h"
 #include "config.h"
 #include "conn.h"
 #include "event.h"
@@ -19,6 +20,8 @@
 #include "out_file.h"
 #include "outbox.h"
 #include "platform.h"
+#include "poller.h"
+#include "scan.h"
 #include "ship.h"
 #include "tls.h"
 
@@ -79,6 +82,9 @@ loop_status(const char *reason)
 	event_int(e, "lure.connections.rejected_per_ip",
 	        (int64_t)cs.rejected_per_ip);
 	event_int(e, "lure.datagrams", (int64_t)cs.datagrams);
+	admit_status(e);
+	event_int(e, "lure.udp.withheld", (int64_t)cs.udp_withheld);
+	event_int(e, "lure.udp.withheld_bytes", (int64_t)cs.udp_withheld_bytes);
 	/* the status event itself is not counted: it is being written now */
 	event_int(e, "lure.events.accepted", (int64_t)event_count());
 	event_int(e, "lure.events.dropped", (int64_t)os.dropped);
@@ -86,6 +92,8 @@ loop_status(const char *reason)
 	event_int(e, "lure.queue.size", (int64_t)os.size);
 	event_int(e, "lure.rss_kib", platform_rss_kib());
 	event_str(e, "lure.version", LURE_VERSION);
+	if (LURE_SCAN)
+		scan_status(e);
 	if (ship_enabled()) {
 		struct ship_stats ss;
 		ship_stats(&ss);
@@ -98,6 +106,9 @@ loop_status(const char *reason)
 		event_int(e, "lure.ship.requests", (int64_t)ss.requests);
 		event_int(e, "lure.ship.queue_bytes", (int64_t)ss.queued_bytes);
 		event_int(e, "lure.ship.in_flight", (int64_t)ss.in_flight);
+		event_int(e, "lure.ship.queued", (int64_t)ss.queued);
+		event_int(e, "lure.ship.recovered", (int64_t)ss.recovered);
+		event_str(e, "lure.ship.spool", ss.spool);
 		if (ss.last_error[0])
 			event_str(e, "error.message", ss.last_error);
 		if (tls_heap_size()) {
@@ -140,7 +151,10 @@ tick(void)
 		loop_status("heartbeat");
 		next_heartbeat += (int64_t)config.heartbeat * 1000;
 	}
+	admit_tick(lure_now());
 	conn_tick(lure_now());
+	if (LURE_SCAN)
+		scan_tick(lure_now());
 	ship_tick();
 	ship_feed();
 	out_file_flush();
@@ -153,79 +167,77 @@ earliest(int64_t *deadline, int64_t d)
 		*deadline = d;
 }
 
-/* The poll set and the earliest deadline, from what each part wants now;
- * changes nothing. at[0], at[1]: where the output file's and the shipper's
- * pollfds are (-1: not polled). */
-static size_t
-prepare(struct pollfd *pfd, size_t cap, int at[2], int64_t *deadline)
+/* The output file and the shipper change descriptors (reopen, reconnect)
+ * behind the loop's back: they are polled for one wait at a time, asked
+ * each pass what they want (nothing, mostly), so no stale registration
+ * outlives a descriptor. The connections' interest stays registered. */
+static int
+own_fds(int ofd, const struct pollfd *sp, int on)
 {
-	size_t n = 0;
-	int ofd = out_file_fd();
+	int r = 0;
 
-	at[0] = at[1] = -1;
-	*deadline = 0;
-	if (ofd >= 0) {
-		pfd[n].fd = ofd;
-		pfd[n].events = POLLOUT;
-		pfd[n].revents = 0;
-		at[0] = (int)n++;
-	}
-	ship_pollfd(&pfd[n]);
-	if (pfd[n].fd >= 0)
-		at[1] = (int)n++;
-	earliest(deadline, ship_deadline());
-	earliest(deadline, next_heartbeat);
-	earliest(deadline, out_file_deadline());
-	return n + conn_poll_prepare(pfd + n, cap - n, deadline);
+	if (ofd >= 0)
+		r = poller_set(POLLER_OUT, ofd, on ? POLLOUT : 0);
+	if (sp->fd >= 0)
+		r |= poller_set(POLLER_SHIP, sp->fd, on ? sp->events : 0);
+	return r; /* -1: one cannot be polled: it is always ready */
 }
 
 int
 loop_run(void)
 {
-	size_t cap = conn_poll_max() + 2;
-	struct pollfd *pfd = calloc(cap, sizeof *pfd);
+	/* the scan sockets (src/scan.h) after the connections' references */
+	uint32_t scan_ref = POLLER_CONN + (uint32_t)conn_poll_max();
+	int nscan = LURE_SCAN ? scan_count() : 0;
 
-	if (!pfd)
-		lure_die(1, "out of memory for %zu pollfds", cap);
+	if (poller_init(scan_ref + (uint32_t)nscan) < 0)
+		lure_die(1, "out of memory for the poller");
+	for (int i = 0; i < nscan; i++)
+		poller_set(scan_ref + (uint32_t)i, scan_fd(i), POLLIN);
 	if (config.heartbeat)
 		next_heartbeat = lure_now() + (int64_t)config.heartbeat * 1000;
 	while (!sig_stop) {
-		int64_t deadline;
-		struct timespec ts, *tsp = NULL;
-		int at[2], r;
-		size_t n, first;
+		int64_t deadline = 0, ms = -1;
+		struct pollfd sp;
+		int ofd, r;
 
 		tick();
-		n = prepare(pfd, cap, at, &deadline);
-		if (deadline) {
-			int64_t now = lure_now();
-			int64_t ms = deadline > now ? deadline - now : 0;
-			ts.tv_sec = ms / 1000;
-			ts.tv_nsec = (ms % 1000) * 1000000;
-			tsp = &ts;
+		ofd = out_file_fd();
+		ship_pollfd(&sp);
+		earliest(&deadline, ship_deadline());
+		earliest(&deadline, next_heartbeat);
+		earliest(&deadline, out_file_deadline());
+		earliest(&deadline, poller_timer_first());
+		earliest(&deadline, admit_deadline());
+		if (LURE_SCAN)
+			earliest(&deadline, scan_deadline());
+		if (deadline)
+			ms = LURE_MAX(deadline - lure_now(), 0);
+		r = poller_wait(own_fds(ofd, &sp, 1) ? 0 : ms, &run_mask);
+		own_fds(ofd, &sp, 0);
+		if (r < 0 && errno != EINTR)
+			lure_log("POLL error=%s", strerror(errno));
+		for (int i = 0; i < r; i++) {
+			uint32_t ref;
+			short ev = poller_ready(i, &ref);
+			if (ref == POLLER_OUT) {
+				ship_feed();
+				out_file_flush();
+			} else if (ref == POLLER_SHIP) {
+				ship_handle(ev);
+			} else if (LURE_SCAN && ref >= scan_ref) {
+				scan_read((int)(ref - scan_ref));
+			} else {
+				conn_poll_handle(ref - POLLER_CONN, ev);
+			}
 		}
-		r = ppoll(pfd, n, tsp, &run_mask);
-		if (r < 0) {
-			if (errno != EINTR)
-				lure_log("POLL error=%s", strerror(errno));
-			continue;
-		}
-		if (r == 0)
-			continue;
-		if (at[0] >= 0 && pfd[at[0]].revents) {
-			ship_feed();
-			out_file_flush();
-		}
-		if (at[1] >= 0 && pfd[at[1]].revents)
-			ship_handle(pfd[at[1]].revents);
-		first = (size_t)(at[0] >= 0) + (size_t)(at[1] >= 0);
-		conn_poll_handle(pfd + first, n - first);
 	}
 	conn_shutdown();
+	if (LURE_SCAN)
+		scan_tick(INT64_MAX);
 	loop_status("stop");
 	ship_feed();
 	out_file_drain();
 	ship_drain((int64_t)config.es.timeout_ms);
-	free(pfd);
 	return 0;
 }

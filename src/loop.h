@@ -1,4 +1,5 @@
-/* loop.h: the one poll() loop: outputs, connections, timers, signals. */
+/* loop.h: the one event loop (src/poller.h): outputs, connections, timers,
+ * signals. */
 #ifndef LURE_LOOP_H
 #define LURE_LOOP_H
 

@@ -1,4 +1,4 @@
-/* lure.c: clock, randomness and logging shared by every module. */
+/* lure.c: clock, randomness, logging and the -t flag shared by every module. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -11,6 +11,7 @@
 #include "fmt.h"
 #include "lure.h"
 
+int lure_checking;
 static int64_t fixed_wall, fixed_mono;
 static uint64_t fixed_rng = 0x9e3779b97f4a7c15ull;
 

@@ -39,6 +39,10 @@ lure_clock_advance(int64_t ms);
 void
 lure_random(void *p, size_t n);
 
+/* 1 under `lure -t`: start-up code checks everything it can, but binds no
+ * port and opens no file for writing. */
+extern int lure_checking;
+
 /* Log lines to stderr: "WORD key=value ...". errno is preserved. */
 /* The value of the n (1-9) decimal digits at s, or -1 if one is not a
  * digit. (No sscanf in lure: it would link musl's float parsing.) */

@@ -29,6 +29,18 @@
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_PLATFORM_MEMORY
 #define MBEDTLS_DEPRECATED_REMOVED
+/* The library's snprintf (mbedtls_x509_crt_verify_info) and fprintf (the
+ * allocator's heap-corruption messages) are lure's (src/fmt.c), so that
+ * libc's printf family (and, on soft-float targets, its float helpers) is
+ * not linked: everything that links this library links src/fmt.c. */
+#include <stddef.h>
+#include <stdio.h>
+int
+fmt_snprintf(char *buf, size_t size, const char *fmt, ...);
+int
+fmt_fprintf(FILE *f, const char *fmt, ...);
+#define MBEDTLS_PLATFORM_SNPRINTF_MACRO fmt_snprintf
+#define MBEDTLS_PLATFORM_FPRINTF_MACRO fmt_fprintf
 
 /* All allocations come from one static array (tls_mbedtls.c); the DEBUG
  * counters give the peak that sizes it (a few words per call, no output

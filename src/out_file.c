@@ -11,6 +11,7 @@
 #include "lure.h"
 #include "out_file.h"
 #include "outbox.h"
+#include "ship.h"
 
 static int fd = -1, cons = -1;
 static char path[256];
@@ -114,4 +115,19 @@ out_file_drain(void)
 		        (retry_at || poll(&pfd, 1, 5000) <= 0))
 			return; /* write error, or reader gone for 5 s: give up */
 	}
+}
+
+void
+out_file_sync(void)
+{
+	static int stalled; /* a wait timed out: none again until it moves */
+	struct pollfd pfd = {fd, POLLOUT, 0};
+
+	if (!out_file_pending())
+		return;
+	ship_feed();
+	out_file_flush();
+	if (out_file_pending() && !stalled && poll(&pfd, 1, 100) > 0)
+		out_file_flush();
+	stalled = out_file_pending() != 0;
 }

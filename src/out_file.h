@@ -23,6 +23,12 @@ out_file_deadline(void);
 /* Write what the outbox holds until done or the fd would block. */
 void
 out_file_flush(void);
+/* Before bytes go to a peer: the events committed so far are written
+ * (write(2), no fsync) to the spool and the file, so an answer never leaves
+ * before its event. A stalled reader is waited for at most 100 ms, and not
+ * again until it has taken everything. */
+void
+out_file_sync(void);
 /* Blocking flush of everything (shutdown). */
 void
 out_file_drain(void);

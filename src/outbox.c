@@ -9,12 +9,13 @@
 #include "outbox.h"
 
 static char *ring;
+static size_t held; /* bytes of ring allocated */
 static size_t mask;
 static uint64_t head, tail; /* tail = oldest byte kept */
 /* start of the line holding tail: below tail when every consumer has taken
  * part of the oldest line; scanned = how far '\n' was searched */
 static uint64_t line_start, scanned;
-static uint64_t cur[OUTBOX_MAX_CONSUMERS];
+static uint64_t cur[OUTBOX_MAX_CONSUMERS], cdrop[OUTBOX_MAX_CONSUMERS];
 static int ncons;
 static uint64_t pushed, dropped, dropped_bytes;
 /* the keys side ring: one record per line pushed with keys, oldest first;
@@ -34,13 +35,18 @@ outbox_init(size_t size)
 
 	while (n < size)
 		n <<= 1;
-	free(ring);
-	free(keys);
 	/* a key record per 512 bytes: event lines are longer than that (the
-	 * shortest about 530); a line whose keys were forgotten is read back */
+	 * shortest about 530); a line whose keys were forgotten is read back.
+	 * Start-up only: a ring as large is kept, a larger one is new (never
+	 * free(): src/fdio.h) */
 	kmask = n / 512 - 1;
-	if (!(ring = malloc(n)) || !(keys = malloc((kmask + 1) * sizeof *keys)))
-		return -1;
+	if (n > held) {
+		held = 0;
+		if (!(ring = malloc(n)) ||
+		        !(keys = malloc((kmask + 1) * sizeof *keys)))
+			return -1;
+		held = n;
+	}
 	mask = n - 1;
 	outbox_reset();
 	ncons = 0;
@@ -53,7 +59,7 @@ outbox_reset(void)
 	head = tail = line_start = scanned = 0;
 	khead = ktail = 0;
 	for (int i = 0; i < OUTBOX_MAX_CONSUMERS; i++)
-		cur[i] = 0;
+		cur[i] = cdrop[i] = 0;
 	pushed = dropped = dropped_bytes = 0;
 }
 
@@ -120,12 +126,14 @@ outbox_push(const char *line, size_t n)
 		uint64_t end = oldest_end();
 		for (int i = 0; i < ncons; i++)
 			if (cur[i] > line_start && cur[i] < end) {
+				for (i = 0; i < ncons; i++)
+					cdrop[i]++;
 				dropped++, dropped_bytes += n;
 				return 0; /* the oldest is being written: drop newest */
 			}
 		for (int i = 0; i < ncons; i++)
 			if (cur[i] < end)
-				cur[i] = end;
+				cur[i] = end, cdrop[i]++;
 		dropped++, dropped_bytes += end - tail;
 		tail = line_start = scanned = end;
 	}
@@ -197,6 +205,17 @@ outbox_stats(struct outbox_stats *st)
 	st->dropped_bytes = dropped_bytes;
 	st->used = (size_t)(head - tail);
 	st->size = mask + 1;
+}
+
+uint64_t
+outbox_lines(int c, uint64_t *dropped_for_c)
+{
+	uint64_t n = 0;
+
+	*dropped_for_c = cdrop[c];
+	for (uint64_t p = cur[c]; (p = line_end(p)) != 0; n++)
+		;
+	return n;
 }
 
 uint64_t

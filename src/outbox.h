@@ -42,6 +42,10 @@ outbox_ack(int c, size_t n);
 /* Bytes consumer c has not yet taken. */
 size_t
 outbox_pending(int c);
+/* Whole lines consumer c has not yet taken; *dropped_for_c: lines dropped
+ * before c took them (what c itself lost, where the ring counts each once). */
+uint64_t
+outbox_lines(int c, uint64_t *dropped_for_c);
 
 /* For a consumer that reads ahead of what it acknowledges (the shipper):
  * copy the line at *pos (moved forward first if older lines were dropped

@@ -23,11 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* the two pointers first, then 32-bit lengths: 24 bytes on 64-bit
+ * targets rather than 32 (tools/mkpersona writes designated initializers) */
 struct persona_kv {
 	const char *key;
-	size_t klen;
 	const char *val; /* NUL-terminated too, but may hold NULs: use len */
-	size_t len;
+	uint32_t klen;
+	uint32_t len;
 };
 
 struct persona_file {

@@ -4,11 +4,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "fmt.h"
 #include "lure.h"
 #include "resolve.h"
@@ -42,7 +42,14 @@ static struct {
 	struct sockaddr_storage server, result;
 	socklen_t server_len, result_len;
 	const char *error;
-} rs = {.fd = -1};
+} rs;
+
+/* set before main(): an initializer would put all of rs in the data */
+__attribute__((constructor)) static void
+rs_unset(void)
+{
+	rs.fd = -1;
+}
 
 static int
 set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
@@ -71,12 +78,12 @@ static int
 from_hosts(const char *host)
 {
 	char line[512];
-	FILE *f = fopen("/etc/hosts", "r");
+	struct fdio f;
 	int found = 0;
 
-	if (!f)
+	if (fdio_open(&f, "/etc/hosts") < 0)
 		return 0;
-	while (!found && fgets(line, sizeof line, f)) {
+	while (!found && fdio_gets(&f, line, sizeof line)) {
 		char *save = NULL, *ip, *name;
 		line[strcspn(line, "#")] = 0;
 		if (!(ip = strtok_r(line, " \t\r\n", &save)))
@@ -89,7 +96,7 @@ from_hosts(const char *host)
 				break;
 			}
 	}
-	fclose(f);
+	fdio_close(&f);
 	return found;
 }
 
@@ -98,7 +105,7 @@ pick_server(const char *server)
 {
 	char line[256], ip[64];
 	unsigned port = 53;
-	FILE *f;
+	struct fdio f;
 
 	if (server) {
 		const char *colon = strrchr(server, ':');
@@ -113,15 +120,15 @@ pick_server(const char *server)
 		}
 		return set_addr(&rs.server, &rs.server_len, ip, (uint16_t)port);
 	}
-	if (!(f = fopen("/etc/resolv.conf", "r")))
+	if (fdio_open(&f, "/etc/resolv.conf") < 0)
 		return set_addr(&rs.server, &rs.server_len, "127.0.0.1", 53);
-	while (fgets(line, sizeof line, f))
+	while (fdio_gets(&f, line, sizeof line))
 		if (nameserver(line, ip, sizeof ip) == 0 &&
 		        set_addr(&rs.server, &rs.server_len, ip, 53) == 0) {
-			fclose(f);
+			fdio_close(&f);
 			return 0;
 		}
-	fclose(f);
+	fdio_close(&f);
 	return set_addr(&rs.server, &rs.server_len, "127.0.0.1", 53);
 }
 

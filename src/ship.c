@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,6 +26,7 @@
 
 #include "config.h"
 #include "event.h"
+#include "fdio.h"
 #include "fmt.h"
 #include "hash.h"
 #include "json.h"
@@ -97,7 +99,15 @@ static struct {
 	char last_error[256], io_err[200];
 	int eof; /* the TLS peer's end of stream went into the engine */
 	uint64_t shipped, dead, retried, requests, lost;
-} sh = {.fd = -1, .dlq_fd = -1, .cons = -1};
+} sh;
+
+/* Its -1s set before main(): an initializer would put the whole of sh
+ * (3 KB, mostly zeros) in the binary's data. */
+__attribute__((constructor)) static void
+sh_unset(void)
+{
+	sh.fd = sh.dlq_fd = sh.cons = -1;
+}
 
 static char line[EVENT_LINE_MAX];
 
@@ -176,11 +186,15 @@ src_line(uint64_t *pos, char *dst, size_t cap, struct outbox_keys *k)
 	return n;
 }
 
+/* A line is in the batch now (or lost): the outbox lets it go at once (the
+ * body holds it; what the ring drops later was never the shipper's), the
+ * spool keeps it until the batch is acknowledged. */
 static void
-src_ack(uint64_t pos)
+take(uint64_t pos)
 {
+	sh.read_pos = pos;
 	if (spool_enabled())
-		spool_ack_to(pos);
+		spool_take(pos);
 	else
 		outbox_ack_to(sh.cons, pos);
 }
@@ -276,20 +290,20 @@ parse_url(struct config_es *c)
 static int
 load_template(const char *path)
 {
-	FILE *f = fopen(path, "rb");
-	long n;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	off_t n = 0;
 
-	if (!f || fseek(f, 0, SEEK_END) < 0 || (n = ftell(f)) <= 0 ||
-	        n > 1 << 20 || fseek(f, 0, SEEK_SET) < 0 ||
-	        !(sh.tmpl = malloc((size_t)n)) ||
-	        fread(sh.tmpl, 1, (size_t)n, f) != (size_t)n) {
+	if (fd < 0 || fstat(fd, &st) < 0 || (n = st.st_size) <= 0 ||
+	        n > 1 << 20 || !(sh.tmpl = malloc((size_t)n)) ||
+	        fdio_read_all(fd, sh.tmpl, (size_t)n) != n) {
 		fmt_fprintf(stderr, "lure: elasticsearch.template \"%s\": %s\n",
-		        path, f ? "unreadable" : strerror(errno));
-		if (f)
-			fclose(f);
+		        path, fd >= 0 ? "unreadable" : strerror(errno));
+		if (fd >= 0)
+			close(fd);
 		return -1;
 	}
-	fclose(f);
+	close(fd);
 	sh.tmpl_len = (size_t)n;
 	if (json_check(sh.tmpl, sh.tmpl_len) != -1) {
 		fmt_fprintf(stderr,
@@ -358,6 +372,8 @@ ship_setup(struct config *cf)
 			return -1;
 		}
 	}
+	if (lure_checking) /* lure -t: open nothing (main.c checks the paths) */
+		return 0;
 	if (c->dead_letter[0]) {
 		sh.dlq_fd = open(c->dead_letter,
 		        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
@@ -538,13 +554,13 @@ fill_batch(void)
 		if (n == 0)
 			break;
 		if (n < 0) { /* longer than a line can be: cannot happen */
-			sh.read_pos = p;
+			take(p);
 			sh.lost++;
 			continue;
 		}
 		al = action_for(dst, &k, action, sizeof action);
 		if (!al) {
-			sh.read_pos = p;
+			take(p);
 			sh.lost++;
 			lure_log("SHIP skip=unparsable_line");
 			continue;
@@ -560,7 +576,7 @@ fill_batch(void)
 		sh.items[sh.nitems].len = (uint32_t)(al + (size_t)n);
 		sh.body_len += al + (size_t)n;
 		sh.nitems++;
-		sh.read_pos = p;
+		take(p);
 		sh.end_pos = p;
 	}
 }
@@ -968,7 +984,7 @@ ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
 static void
 batch_done(void)
 {
-	src_ack(sh.end_pos);
+	spool_ack_to(sh.end_pos);
 	sh.nitems = sh.body_len = 0;
 	sh.closed = 0;
 	sh.limit = 0;
@@ -1420,13 +1436,17 @@ ship_stats(struct ship_stats *st)
 	st->dead_lettered = sh.dead;
 	st->retried = sh.retried;
 	st->requests = sh.requests;
-	st->dropped = sh.lost;
+	st->queued = outbox_lines(sh.cons, &st->dropped) + sh.nitems;
+	st->dropped += sh.lost;
 	st->in_flight = sh.nitems;
 	st->state = state_name[sh.st];
+	st->spool = spool_enabled() ? sh.c->spool : "memory";
 	st->last_error = sh.last_error;
 	if (spool_enabled()) {
 		spool_stats(&sp);
 		st->queued_bytes = sp.bytes;
+		st->queued += sp.unread;
+		st->recovered = sp.recovered;
 		st->dropped += sp.dropped;
 	} else if (sh.cons >= 0) {
 		st->queued_bytes = outbox_pending(sh.cons);

@@ -1,8 +1,8 @@
 /* ship.h: the Elasticsearch bulk shipper, a non-blocking state machine in the
  * poll loop: resolve, connect, TLS, POST /_bulk (create actions, _id =
- * event.id), keep-alive, per-item results. Lines leave the queue (the outbox
- * or, with a spool, the spool file) only once the server has acknowledged
- * them: 2xx or 409 acked, 429/5xx retried with capped exponential backoff and
+ * event.id), keep-alive, per-item results. Lines leave the queue (the spool
+ * file; in memory, the outbox and then the batch) only once the server has
+ * acknowledged them: 2xx or 409 acked, 429/5xx retried with capped exponential backoff and
  * jitter, other 4xx written to the dead-letter file, 413 splits the batch. */
 #ifndef LURE_SHIP_H
 #define LURE_SHIP_H
@@ -39,10 +39,14 @@ ship_handle(short revents);
 void
 ship_drain(int64_t ms);
 
+/* Every event the shipper was given (accepted + recovered: lines a spool
+ * held at start) is in exactly one of shipped, dead_lettered, dropped and
+ * queued (in the outbox, in the spool not yet taken, or in the batch). */
 struct ship_stats {
 	uint64_t shipped, dead_lettered, retried, requests, dropped;
+	uint64_t queued, recovered;
 	uint64_t queued_bytes, in_flight;
-	const char *state, *last_error;
+	const char *state, *last_error, *spool; /* its path, or "memory" */
 };
 void
 ship_stats(struct ship_stats *st);

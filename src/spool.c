@@ -1,15 +1,21 @@
 /* spool.c: see spool.h. Inside, offsets are byte offsets in the current
  * data file; outside, positions are virtual (base + offset) and only grow,
  * so a reader's position stays right when the file is emptied or compacted.
- * Compaction copies the unacknowledged tail to <path>.tmp and renames it
- * over <path>; the ack file records the data file's inode, so an ack offset
- * is never applied to another file (after a crash mid-compaction the new
- * file is replayed from its start: duplicates at worst, never a loss). */
+ * Compaction happens in place (no file is created, so a directory the
+ * dropped user cannot write does not matter): once the acknowledged prefix
+ * is longer than the tail, the ack record is written, the tail copied over
+ * the prefix, the file cut, the record zeroed. A kill -9 at any step replays
+ * right: before the cut the record points at the intact tail; after it, past
+ * the end, so it is ignored and the copy at the front is replayed.
+ * The file never grows past max_bytes: the oldest lines go first, counted.
+ * rd is how far the reader (the shipper) has taken lines into its batch:
+ * a line dropped behind it is still counted once, when its batch resolves. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "fmt.h"
@@ -20,15 +26,24 @@
 
 static struct {
 	int fd, ackfd;
-	char path[256], ackpath[272];
+	char ackpath[272];
 	uint64_t max, size, acked, ino;
 	uint64_t base; /* virtual position of the file's first byte */
+	uint64_t rd, unread; /* reader's position (virtual), lines after it */
 	uint64_t dropped, dropped_bytes, recovered;
+	int full; /* said once that the cap drops lines, until it empties */
 	/* read cache (the bytes are in spool_cache: BSS, not in the binary) */
 	char *cache;
 	uint64_t cache_pos;
 	size_t cache_len;
-} sp = {.fd = -1, .ackfd = -1};
+} sp;
+
+/* set before main(): an initializer would put all of sp in the data */
+__attribute__((constructor)) static void
+sp_unset(void)
+{
+	sp.fd = sp.ackfd = -1;
+}
 static char spool_cache[65536];
 
 static void
@@ -40,13 +55,8 @@ write_ack(void)
 		lure_log("SPOOL ack_write error=%s", strerror(errno));
 }
 
-static uint64_t
-inode_of(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 ? (uint64_t)st.st_ino : 0;
-}
+static size_t
+cache_at(uint64_t pos);
 
 int
 spool_enabled(void)
@@ -60,7 +70,6 @@ spool_open(const char *path, uint64_t max_bytes)
 	uint64_t rec[3];
 	struct stat st;
 
-	fmt_snprintf(sp.path, sizeof sp.path, "%s", path);
 	fmt_snprintf(sp.ackpath, sizeof sp.ackpath, "%s.ack", path);
 	sp.max = max_bytes;
 	sp.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
@@ -69,6 +78,13 @@ spool_open(const char *path, uint64_t max_bytes)
 		fmt_fprintf(stderr, "lure: spool \"%s\": %s\n", path,
 		        strerror(errno));
 		return -1;
+	}
+	if (!max_bytes) { /* sized to the device: 1/16 of its file system */
+		struct statfs vs;
+		max_bytes = fstatfs(sp.fd, &vs) == 0
+		                    ? (uint64_t)vs.f_blocks * vs.f_bsize / 16
+		                    : 0;
+		sp.max = LURE_MAX(LURE_MIN(max_bytes, 64u << 20), 65536u);
 	}
 	sp.size = (uint64_t)st.st_size;
 	sp.ino = (uint64_t)st.st_ino;
@@ -86,10 +102,19 @@ spool_open(const char *path, uint64_t max_bytes)
 		if (end != sp.size && ftruncate(sp.fd, (off_t)end) == 0)
 			sp.size = end;
 	}
-	sp.recovered = sp.size - sp.acked;
-	sp.base = 0;
+	sp.base = sp.rd = sp.unread = sp.dropped = sp.dropped_bytes = 0;
 	sp.cache = spool_cache;
 	sp.cache_len = 0;
+	for (uint64_t p = sp.acked; p < sp.size;) { /* lines to replay */
+		size_t n = cache_at(p);
+		if (!n)
+			break;
+		for (const char *c = sp.cache + (p - sp.cache_pos), *e = c + n;
+		        (c = memchr(c, '\n', (size_t)(e - c))) != NULL; c++)
+			sp.unread++;
+		p += n;
+	}
+	sp.recovered = sp.unread;
 	write_ack();
 	return 0;
 }
@@ -142,37 +167,28 @@ spool_line(uint64_t *vpos, char *dst, size_t cap)
 	return 0; /* no whole line yet */
 }
 
+/* In place, once the acknowledged prefix is longer than the tail. */
 static int
 compact(void)
 {
-	char tmp[280];
-	uint64_t at = sp.acked;
-	int fd;
+	uint64_t len = sp.size - sp.acked, at = 0;
 
-	fmt_snprintf(tmp, sizeof tmp, "%s.tmp", sp.path);
-	if ((fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0640)) < 0)
-		return -1;
-	while (at < sp.size) {
-		size_t avail = cache_at(at);
-		if (!avail || write(fd, sp.cache + (at - sp.cache_pos),
-		                      avail) != (ssize_t)avail) {
-			close(fd);
-			unlink(tmp);
-			return -1;
-		}
-		at += avail;
+	if (sp.acked <= len)
+		return 0;
+	write_ack(); /* the record points at the tail while it is copied */
+	while (at < len) {
+		size_t n = cache_at(sp.acked + at);
+		if (!n ||
+		        pwrite(sp.fd, sp.cache + (sp.acked + at - sp.cache_pos),
+		                n, (off_t)at) != (ssize_t)n)
+			return 0;
+		at += n;
 	}
-	if (rename(tmp, sp.path) < 0) {
-		close(fd);
-		unlink(tmp);
-		return -1;
-	}
-	close(sp.fd);
-	sp.fd = fd;
-	sp.size -= sp.acked;
+	if (ftruncate(sp.fd, (off_t)len) < 0)
+		return 0;
 	sp.base += sp.acked;
+	sp.size = len;
 	sp.acked = 0;
-	sp.ino = inode_of(fd);
 	sp.cache_len = 0;
 	write_ack();
 	return 1;
@@ -187,17 +203,18 @@ spool_ack_to(uint64_t vpos)
 		return;
 	pos = vpos - sp.base;
 	sp.acked = pos > sp.size ? sp.size : pos;
-	if (sp.acked == sp.size) {
-		/* all delivered: start the file again */
-		if (ftruncate(sp.fd, 0) == 0) {
-			sp.base += sp.size;
-			sp.size = sp.acked = 0;
-			sp.cache_len = 0;
-		}
-	} else if (sp.acked > sp.max / 2 && compact() > 0) {
+	if (sp.acked == sp.size)
+		sp.full = 0; /* all delivered: start the file again */
+	if ((sp.acked == sp.size || sp.acked > sp.max / 2) && compact())
 		return;
-	}
 	write_ack();
+}
+
+void
+spool_take(uint64_t vpos)
+{
+	sp.rd = vpos;
+	sp.unread -= sp.unread > 0;
 }
 
 int
@@ -205,26 +222,34 @@ spool_append(const char *line, size_t n)
 {
 	if (sp.fd < 0)
 		return -1;
-	/* beyond the cap: drop the oldest unacknowledged lines, counted */
-	while (sp.size - sp.acked + n > sp.max && sp.acked < sp.size) {
+	/* the file stays within the cap: compact, else drop the oldest
+	 * unacknowledged line (counted unless the reader has it) */
+	while (sp.size + n > sp.max && !compact()) {
 		uint64_t pos = sp.base + sp.acked;
 		char skip[1];
-		long l = spool_line(&pos, skip, 0);
-		if (l == 0)
+		if (spool_line(&pos, skip, 0) == 0)
 			break;
-		sp.dropped++;
-		sp.dropped_bytes += pos - sp.base - sp.acked;
+		if (!sp.full) {
+			sp.full = 1;
+			lure_log("SPOOL full max_bytes=%llu: dropping the "
+			         "oldest",
+			        (unsigned long long)sp.max);
+		}
+		if (pos > sp.rd) {
+			sp.dropped++;
+			sp.unread--;
+			sp.dropped_bytes += pos - sp.base - sp.acked;
+		}
 		sp.acked = pos - sp.base;
 	}
-	if (sp.size - sp.acked + n > sp.max)
+	if (sp.size + n > sp.max)
 		return sp.dropped++, 0;
-	if (sp.acked > sp.max / 2)
-		compact();
 	if (pwrite(sp.fd, line, n, (off_t)sp.size) != (ssize_t)n) {
 		lure_log("SPOOL write error=%s", strerror(errno));
 		return -1;
 	}
 	sp.size += n;
+	sp.unread++;
 	if (sp.cache_len && sp.cache_pos + sp.cache_len == sp.size - n)
 		sp.cache_len = 0; /* the cache ended at the old end: refresh */
 	return 0;
@@ -234,6 +259,7 @@ void
 spool_stats(struct spool_stats *st)
 {
 	st->bytes = sp.size - sp.acked;
+	st->unread = sp.unread;
 	st->dropped = sp.dropped;
 	st->dropped_bytes = sp.dropped_bytes;
 	st->recovered = sp.recovered;

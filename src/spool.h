@@ -2,7 +2,8 @@
  * survive an outage, a restart and a kill -9. <path> holds the lines,
  * <path>.ack how far they were acknowledged (and which file that offset
  * belongs to). Only acknowledged lines are ever removed; beyond the byte cap
- * the oldest lines are dropped and counted. A line acknowledged by the server
+ * the oldest lines are dropped and counted (the file itself never grows past
+ * the cap: it is compacted in place). A line acknowledged by the server
  * but not yet in <path>.ack when the process dies is sent again: the
  * deterministic _id makes that a 409, not a duplicate.
  * The lines are stored as they are (no record around them): the shipper
@@ -27,12 +28,17 @@ long
 spool_line(uint64_t *pos, char *dst, size_t cap);
 uint64_t
 spool_cursor(void);
+/* The reader has taken the line ending at pos into its batch: a line behind
+ * pos that the cap drops is not counted as dropped (its batch counts it). */
+void
+spool_take(uint64_t pos);
 /* Everything before pos is acknowledged: persist, compact when worth it. */
 void
 spool_ack_to(uint64_t pos);
 
+/* unread: lines not yet taken; recovered: lines found at open */
 struct spool_stats {
-	uint64_t bytes, dropped, dropped_bytes, recovered;
+	uint64_t bytes, unread, dropped, dropped_bytes, recovered;
 };
 void
 spool_stats(struct spool_stats *st);

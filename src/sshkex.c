@@ -1,12 +1,14 @@
 /* sshkex.c: see sshkex.h. Host keys are kept as bytes; every exchange and
  * signature done with mbedTLS allocates its bignums from mbedTLS's
  * allocator and frees them before returning (a few KiB; DH group 18 the
- * most); X25519 and Ed25519 (libsodium) and sntrup761 allocate nothing.
+ * most); X25519 and Ed25519 (src/ed25519.c) and sntrup761 allocate
+ * nothing.
  * The RFC 3526 primes are the numbers OpenSSH's dh.c carries. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "ed25519.h"
 #include "fmt.h"
 #include "identity.h"
 #include "lure.h"
@@ -19,9 +21,6 @@
 #include "mbedtls/platform_util.h"
 #include "mbedtls/rsa.h"
 #include "sntrup761.h"
-#include "sodium/crypto_hash_sha512.h"
-#include "sodium/crypto_scalarmult_curve25519.h"
-#include "sodium/crypto_sign_ed25519.h"
 #include "sshkex.h"
 
 /* RFC 3526 MODP groups 14 (2048 bits), 16 (4096), 18 (8192); g = 2 */
@@ -292,95 +291,6 @@ sshkex_hfinish(struct sshkex_hctx *h, uint8_t *out)
 	memcpy(out, full, sshkex_hash_len(h->alg));
 }
 
-/* libsodium's SHA-512 entry points, which its Ed25519 calls (key pair,
- * signature), here on mbedTLS's SHA-512 (its block function): lure links
- * mbedTLS's for the exchange hash, rsa-sha2-512, hmac-sha2-512 and TLS's
- * SHA-384 anyway, and ours keep libsodium's own copy (11 KB on mipsel) out
- * of the link. These names are libsodium's, not ours: static linking takes
- * the first definition, so its hash_sha512_cp.o is never pulled in. The
- * state is libsodium's struct (mbedTLS's context is 8 bytes bigger):
- * state[] the chaining value, count[1] the bytes hashed, buf[] the
- * partial block. */
-static void
-sha512_blocks(crypto_hash_sha512_state *s, const uint8_t *p, size_t nblk)
-{
-	mbedtls_sha512_context c;
-
-	mbedtls_sha512_init(&c);
-	memcpy(c.state, s->state, sizeof c.state);
-	for (; nblk--; p += 128)
-		(void)mbedtls_internal_sha512_process(&c, p);
-	memcpy(s->state, c.state, sizeof s->state);
-	mbedtls_sha512_free(&c);
-}
-
-int
-crypto_hash_sha512_init(crypto_hash_sha512_state *s)
-{
-	mbedtls_sha512_context c;
-
-	mbedtls_sha512_init(&c);
-	(void)mbedtls_sha512_starts_ret(&c, 0);
-	memcpy(s->state, c.state, sizeof s->state);
-	mbedtls_sha512_free(&c);
-	s->count[0] = s->count[1] = 0;
-	return 0;
-}
-
-int
-crypto_hash_sha512_update(crypto_hash_sha512_state *s, const unsigned char *in,
-        unsigned long long inlen)
-{
-	size_t fill = (size_t)(s->count[1] % 128), n = (size_t)inlen;
-
-	if (n == 0)
-		return 0; /* in may be NULL */
-	s->count[1] += inlen;
-	if (fill) {
-		size_t take = n < 128 - fill ? n : 128 - fill;
-		memcpy(s->buf + fill, in, take);
-		in += take;
-		n -= take;
-		if (fill + take < 128)
-			return 0;
-		sha512_blocks(s, s->buf, 1);
-	}
-	sha512_blocks(s, in, n / 128);
-	memcpy(s->buf, in + n / 128 * 128, n % 128);
-	return 0;
-}
-
-int
-crypto_hash_sha512_final(crypto_hash_sha512_state *s, unsigned char *out)
-{
-	size_t fill = (size_t)(s->count[1] % 128);
-	uint64_t bits = s->count[1] << 3;
-
-	s->buf[fill++] = 0x80;
-	if (fill > 112) {
-		memset(s->buf + fill, 0, 128 - fill);
-		sha512_blocks(s, s->buf, 1);
-		fill = 0;
-	}
-	memset(s->buf + fill, 0, 128 - fill);
-	/* the length in bits, 128-bit big-endian */
-	s->buf[119] = (uint8_t)(s->count[1] >> 61);
-	for (int i = 0; i < 8; i++)
-		s->buf[127 - i] = (uint8_t)(bits >> 8 * i);
-	sha512_blocks(s, s->buf, 1);
-	for (int i = 0; i < 64; i++)
-		out[i] = (uint8_t)(s->state[i / 8] >> (56 - 8 * (i % 8)));
-	mbedtls_platform_zeroize(s, sizeof *s);
-	return 0;
-}
-
-int
-crypto_hash_sha512(
-        unsigned char *out, const unsigned char *in, unsigned long long inlen)
-{
-	return mbedtls_sha512_ret(in, (size_t)inlen, out, 0) ? -1 : 0;
-}
-
 void
 sshkex_derive(enum sshkex_hash alg, const uint8_t *k, size_t kn,
         const uint8_t *h, const uint8_t *sid, size_t hn, char x, uint8_t *out,
@@ -536,8 +446,9 @@ setup_ecdsa(char *err, size_t errlen)
 	return 0;
 }
 
-static uint8_t ed_pk[crypto_sign_ed25519_PUBLICKEYBYTES];
-static uint8_t ed_sk[crypto_sign_ed25519_SECRETKEYBYTES];
+/* Ed25519 (src/ed25519.c): the secret seed and its public key */
+static uint8_t ed_pk[32];
+static uint8_t ed_seed[32];
 static uint8_t ready;
 
 int
@@ -545,7 +456,6 @@ sshkex_setup(unsigned rsa_bits, char *err, size_t errlen)
 {
 	const uint8_t *p;
 	size_t n;
-	uint8_t seed[32];
 	struct sshkex_buf b = {blob_ed, 0, sizeof blob_ed, 0};
 
 	if (ready)
@@ -560,14 +470,14 @@ sshkex_setup(unsigned rsa_bits, char *err, size_t errlen)
 		return -1;
 	/* Ed25519: the 32-byte seed */
 	if (identity_blob_get("ssh.ed25519", &p, &n) == 0 && n == 32) {
-		memcpy(seed, p, 32);
+		memcpy(ed_seed, p, 32);
 	} else {
-		lure_random(seed, 32);
-		if (identity_blob_put("ssh.ed25519", seed, 32, err, errlen) < 0)
+		lure_random(ed_seed, 32);
+		if (identity_blob_put("ssh.ed25519", ed_seed, 32, err, errlen) <
+		        0)
 			return -1;
 	}
-	crypto_sign_ed25519_seed_keypair(ed_pk, ed_sk, seed);
-	mbedtls_platform_zeroize(seed, sizeof seed);
+	ed25519_public(ed_pk, ed_seed);
 	sshkex_cstr(&b, "ssh-ed25519");
 	sshkex_str(&b, ed_pk, sizeof ed_pk);
 	blob_ed_len = b.err ? 0 : b.n;
@@ -685,7 +595,7 @@ sshkex_sign(enum sshkex_hostkey alg, const uint8_t *h, size_t hn, uint8_t *out,
         size_t cap)
 {
 	struct sshkex_buf b = {out, 0, cap, 0};
-	uint8_t sig[crypto_sign_ed25519_BYTES];
+	uint8_t sig[64];
 
 	if (!ready)
 		return 0;
@@ -695,8 +605,7 @@ sshkex_sign(enum sshkex_hostkey alg, const uint8_t *h, size_t hn, uint8_t *out,
 	case SSHKEX_HK_RSA1: return sign_rsa(alg, h, hn, &b);
 	case SSHKEX_HK_ECDSA: return sign_ecdsa(h, hn, &b);
 	case SSHKEX_HK_ED25519:
-		if (crypto_sign_ed25519_detached(sig, NULL, h, hn, ed_sk) != 0)
-			return 0;
+		ed25519_sign(sig, h, hn, ed_seed, ed_pk);
 		sshkex_cstr(&b, "ssh-ed25519");
 		sshkex_str(&b, sig, sizeof sig);
 		return b.err ? 0 : b.n;
@@ -705,21 +614,20 @@ sshkex_sign(enum sshkex_hostkey alg, const uint8_t *h, size_t hn, uint8_t *out,
 }
 
 /* --- exchanges ------------------------------------------------------------- */
-/* X25519 with libsodium (RFC 7748, its portable ref10 code: the fixed-base
- * half on the Edwards form, as for Ed25519; a tenth of the instructions of
- * mbedTLS's generic ECP): q_s (32 bytes, our public value) and the shared
+/* X25519 (src/ed25519.c): q_s (32 bytes, our public value) and the shared
  * secret z (32 bytes, little-endian as RFC 7748 outputs it). The scalar is
  * made from random bytes as mbedTLS made it (ecp_gen_privkey_mx: 32 bytes
  * read big-endian, shifted right by one, then clamped), and 128 more are
  * drawn for what its coordinate blinding drew (32 bytes before and after
  * each of the two ladders), so that under the fixed RNG of the transcripts
- * (test/emu) every byte on the wire is what it was.
- * libsodium refuses the small-order points (and their non-canonical
- * encodings) that gave mbedTLS an all-zero z, which was refused as well. */
+ * (test/emu) every byte on the wire is what it was. The small-order points
+ * (and their non-canonical encodings) give an all-zero z, refused as
+ * mbedTLS and libsodium refused it. */
 static int
 x25519(const uint8_t *q_c, uint8_t *q_s, uint8_t *z)
 {
-	uint8_t r[32 + 128], d[crypto_scalarmult_curve25519_SCALARBYTES];
+	static const uint8_t nine[32] = {9}; /* the base point's u */
+	uint8_t r[32 + 128], d[32];
 	int rc;
 
 	lure_random(r, sizeof r);
@@ -728,9 +636,9 @@ x25519(const uint8_t *q_c, uint8_t *q_s, uint8_t *z)
 		                 (i < 31 ? r[30 - i] << 7 : 0));
 	d[31] |= 0x40;
 	d[0] &= 0xf8;
-	rc = crypto_scalarmult_curve25519_base(q_s, d);
+	rc = ed25519_x25519(q_s, d, nine);
 	if (!rc)
-		rc = crypto_scalarmult_curve25519(z, d, q_c);
+		rc = ed25519_x25519(z, d, q_c);
 	mbedtls_platform_zeroize(r, sizeof r);
 	mbedtls_platform_zeroize(d, sizeof d);
 	return rc ? -1 : 0;

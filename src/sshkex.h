@@ -3,8 +3,8 @@
  * exchange methods of OpenSSH 9.2 (sntrup761x25519, X25519, ECDH on the NIST
  * curves, finite-field DH with the RFC 3526 groups and group exchange), the
  * exchange hash, key derivation, and the wire helpers both files use. All
- * primitives come from mbedTLS, Ed25519 and X25519 from libsodium, sntrup761
- * from src/sntrup761.c. Randomness is lure_random(). */
+ * primitives come from mbedTLS, Ed25519 and X25519 from src/ed25519.c,
+ * sntrup761 from src/sntrup761.c. Randomness is lure_random(). */
 #ifndef LURE_SSHKEX_H
 #define LURE_SSHKEX_H
 

@@ -5,9 +5,10 @@
 # skips it while nothing changed. `make` calls these steps itself.
 #
 #   deps.sh toolchain <target> <triple> <cpu flags>
-#	a static musl toolchain for a cross target in
+#	a static musl toolchain for a cross target (and x86_64: triple
+#	x86_64-linux-gnu, Debian's own gcc) in
 #	build/deps/<target>/toolchain/: Debian's gcc-<triple> (installed when
-#	missing), musl 1.2 built from Debian's source with <cpu flags>, and for
+#	missing), musl 1.2 built -Os from Debian's source with <cpu flags>, and for
 #	soft-float flags (-msoft-float: OpenWrt mips, mipsel) libsoftfp.a,
 #	gcc's soft-fp routines from Debian's gcc-12 source built soft-float,
 #	because Debian's cross libgcc has only hard-float helpers (each one FPU
@@ -271,8 +272,10 @@ mbedtls() {
 		env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -C "$w/library" \
 			CC="$cc" AR="$ar" \
 			CFLAGS="$(echo " $cflags " | sed 's/ -mips16 / /')" \
-			bignum.o > "$w/build.log" 2>&1 ||
+			bignum.o > "$w/build.log" 2>&1 || {
+			tail -30 "$w/build.log" >&2
 			die "mbedTLS bignum.c failed (log: $w/build.log)"
+		}
 		;;
 	esac
 	# the library Makefile only: the top-level `static` target also builds

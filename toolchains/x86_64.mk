@@ -1,21 +1,11 @@
-# x86_64: static musl binary (Debian's musl-tools), sized for deployment;
-# the link writes lure.map for tools/size.sh and tools/floatcheck.sh.
-CC = musl-gcc
-AR = gcc-ar
-OPT = -Os
-CFLAGS_TARGET = -ffunction-sections -fdata-sections \
-	-fno-asynchronous-unwind-tables -fno-unwind-tables
-LDFLAGS_TARGET = -static -Wl,--gc-sections -Wl,-Map=$@.map \
-	-Wl,-z,noseparate-code $(LDFLAGS_PACK)
-POSTLINK = sh tools/floatcheck.sh $(TARGET) $@ && strip $@
-# The data segment right after the code in the file, not at the next 4 KiB
-# (up to a page less): no RELRO padding (a static musl binary never applies
-# PT_GNU_RELRO: only musl's dynamic linker does) and a small common page
-# size, so ld keeps the offset congruent without rounding it up.
-LDFLAGS_PACK = -Wl,-z,norelro -Wl,-z,common-page-size=16
-# link-time optimisation of lure's own code (the Makefile passes it to the
-# compile and the link) and of its TLS libraries (gcc-ar: the archives
-# need the LTO plugin's symbol table)
-LTO = -flto
-LTO_LIBS = $(LTO)
-DEPS_TARGET = musl
+# x86_64: static musl binary, sized for deployment. Its musl is Debian's
+# (the source of the musl-tools package, 1.2.3) built by toolchains/deps.sh
+# into build/deps/x86_64/toolchain as for the cross targets: -Os with
+# function sections, behind a wrapper of Debian's gcc (x86_64-linux-gnu-gcc,
+# -fno-pie: a static ET_EXEC needs no position-independent code). musl-tools'
+# own libc.a is built -O2 without function sections: 11 KB more in generic.
+# Building it costs ~30 s once (cached like the cross toolchains). The link
+# writes lure.map for tools/size.sh and tools/floatcheck.sh (cross.mk).
+TRIPLE = x86_64-linux-gnu
+TC_CPU =
+include toolchains/cross.mk

@@ -1,5 +1,6 @@
 #!/bin/sh
-# deps.sh <build|unit|test|fuzz|bench|size|deploy>: install what that step needs, from
+# deps.sh <build|unit|test|fuzz|bench|size|deploy|x86_64>: install what that step
+# (or that TARGET: the Makefile asks before building for it) needs, from
 # Debian's archive (and PyPI for python test libraries), only when missing.
 # Idempotent; needs root (or sudo) only when something is actually missing.
 set -e
@@ -23,6 +24,11 @@ test)
 	want telnet telnet
 	want python3 python3
 	want nc netcat-openbsd
+	# test/it/test_catchall.py: the catch-all's redirect in a namespace
+	want nft nftables
+	want ip iproute2
+	want openssl openssl
+	want ssh openssh-client
 	;;
 persona)
 	want curl curl
@@ -40,6 +46,16 @@ persona)
 fuzz)
 	want clang clang
 	;;
+scan) # test/scan: lure's scan observation against real scanners
+	want nmap nmap
+	want masscan masscan
+	want /usr/sbin/zmap zmap
+	want /usr/sbin/hping3 hping3
+	want tcpdump tcpdump
+	want ip iproute2
+	want python3 python3
+	want nc netcat-openbsd
+	;;
 ct) # make test-ct-sntrup761: memcheck and its client-request header
 	want /usr/include/valgrind/memcheck.h valgrind
 	;;
@@ -48,7 +64,7 @@ bench)
 	want wrk wrk
 	want python3 python3
 	;;
-size)
+size | x86_64) # x86_64: the TARGET's compiler (toolchains/x86_64.mk)
 	want musl-gcc musl-tools
 	;;
 deploy) # test/deploy: systemd-analyze, nspawn test hosts, ssh, qemu-system images, ipk tools
@@ -64,6 +80,9 @@ deploy) # test/deploy: systemd-analyze, nspawn test hosts, ssh, qemu-system imag
 	want ss iproute2
 	want nsenter util-linux
 	want cpio cpio
+	# the ipk's and the unit's logrotate recipes; a CA file for lure -t's TLS check
+	want logrotate logrotate
+	want openssl openssl
 	want shellcheck shellcheck
 	want busybox busybox
 	want ar binutils
@@ -86,7 +105,7 @@ if [ "$step" = deploy ] && ! command -v ansible-playbook >/dev/null 2>&1; then
 	python3 -m pip install -q ansible-core 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages ansible-core
 fi
-if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ]; then
+if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ] || [ "$step" = scan ]; then
 	# python test libraries: pytest runs the suite, pexpect drives telnet,
 	# pytest-xdist runs a suite's tests in parallel (make test)
 	if ! python3 -c 'import pytest, pexpect, xdist' 2>/dev/null; then

@@ -188,9 +188,9 @@ conf(const char *path)
 			die(path, line, "out of memory");
 		kvs[nkv].line = line;
 		n = decode(v, path, line);
-		printf("\t{\"%s\", %zu, ", k, strlen(k));
+		printf("\t{.key = \"%s\", .klen = %zu, .val = ", k, strlen(k));
 		emit_bytes((unsigned char *)v, n);
-		printf(", %zu},\n", n);
+		printf(", .len = %zu},\n", n);
 		nkv++;
 	}
 	fclose(f);
@@ -210,6 +210,7 @@ static const struct {
         {"src/identity.h", M_CORE}, /* identity.<name> */
         {"src/shell.c", M_CORE}, /* shell.* */
         {"src/certgen.c", M_TLS}, /* tls.cert.*: used with a tls port */
+        {"src/conn_tls.c", M_TLS}, /* tls.handshake_timeout */
 };
 
 enum { F_REQ = 1, F_REP = 2 };

@@ -31,14 +31,15 @@ budget() { # budget <target> <persona> <tls>: KiB, or "" (none)
 	echo "$g"
 }
 # ceiling <target> <persona> <tls>: KiB, for a build whose budget is not
-# met yet: the size it had when the budget was set (issue 11, 2026-12-07),
-# rounded up. make size fails above it, so such a build can only shrink;
-# lower it as the code shrinks, delete the line once the budget holds.
+# met yet: its size on 2026-12-07 after issue 11's second size pass (libc
+# levers: musl -Os, no full malloc, no getopt...; issue 12's work in the
+# tree) plus 4 KiB, rounded up. make size fails above it, so such a build
+# can only shrink; lower it as the code shrinks, delete the line once the
+# budget holds.
 ceiling() {
 	case "$1-$2-$3" in
-	x86_64-generic-mbedtls) echo 288 ;;
-	x86_64-generic-bearssl) echo 258 ;;
-	mipsel-openwrt-mbedtls) echo 420 ;;
+	x86_64-generic-mbedtls) echo 269 ;;
+	x86_64-generic-bearssl) echo 242 ;;
 	esac
 }
 rc=0

@@ -14,11 +14,14 @@ The OpenSearch node and helpers come from test/ship/conftest.py (start_node, wai
 LURE_DEPLOY_BIN: the static binary deployed (default build/x86_64-generic/lure, built when missing).
 """
 import fcntl
+import functools
 import importlib.util
 import os
 import shutil
 import signal
+import stat
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 
@@ -27,7 +30,7 @@ import pytest
 REPO = Path(__file__).resolve().parents[2]
 BUILD = REPO / "build" / "deploy"
 ROOTFS = BUILD / "rootfs"
-ROOTFS_PKGS = "systemd,systemd-sysv,dbus,openssh-server,python3"
+ROOTFS_PKGS = "systemd,systemd-sysv,dbus,openssh-server,python3,logrotate"
 SSH_KEY = BUILD / "ssh" / "id_ed25519"
 ANSIBLE_DIR = REPO / "platform" / "ansible"
 
@@ -86,13 +89,66 @@ def deploy_bin():
     return p
 
 
+# --- a root for `lure -t` as the target runs it ----------------------------------------------------
+
+NOBODY = 65534
+
+
+@functools.lru_cache(maxsize=None)
+def make_ca():
+    """A CA certificate (PEM) the TLS backend parses, for a config's ca_file."""
+    d = Path(tempfile.mkdtemp(prefix="lure-deploy-ca-"))
+    try:
+        run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+             "-subj", "/CN=lure deploy test CA", "-days", "2", "-keyout", str(d / "key.pem"),
+             "-out", str(d / "ca.pem")])
+        return (d / "ca.pem").read_bytes()
+    finally:
+        shutil.rmtree(d)
+
+
+def make_root(path, files=(), dirs=()):
+    """A directory to chroot into, laid out as the target's file system: files = {abs path: (bytes,
+    mode)}, dirs = {abs path: (uid, mode)}; /etc/passwd and /etc/group name root and nobody (lure
+    drops to a user by name). `lure -t` then checks the target's own absolute paths."""
+    root = Path(path)
+    (root / "etc").mkdir(parents=True, exist_ok=True)
+    (root / "tmp").mkdir(mode=0o1777, exist_ok=True)
+    os.chmod(root / "tmp", 0o1777)
+    (root / "dev").mkdir(exist_ok=True)
+    if not (root / "dev/null").exists():
+        os.mknod(root / "dev/null", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        os.chmod(root / "dev/null", 0o666)
+    (root / "etc/passwd").write_text(f"root:x:0:0:root:/root:/bin/sh\nnobody:x:{NOBODY}:{NOBODY}:nobody:/:/bin/false\n")
+    (root / "etc/group").write_text(f"root:x:0:\nnogroup:x:{NOBODY}:\n")
+    for d, (uid, mode) in dict(dirs).items():
+        p = root / d.lstrip("/")
+        p.mkdir(parents=True, exist_ok=True)
+        os.chown(p, uid, uid)
+        os.chmod(p, mode)
+    for f, (body, mode) in dict(files).items():
+        p = root / f.lstrip("/")
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(body)
+        os.chmod(p, mode)
+    return root
+
+
+def in_root(root, cmd, user=None, env=None, check=False, timeout=60):
+    """cmd inside root (chroot), as root or as user ("uid:gid", as systemd's dynamic user)."""
+    pre = ["chroot"] + ([f"--userspec={user}"] if user else []) + [str(root)]
+    e = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    e.update(env or {})
+    return run(["env", "-i"] + [f"{k}={v}" for k, v in e.items()] + pre + list(cmd), check=check, timeout=timeout)
+
+
 # --- the container root -----------------------------------------------------------------------------
 
 def rootfs():
-    """build/deploy/rootfs: Debian 12 minbase + systemd, sshd and python3 (mmdebstrap, ~25 s once),
+    """build/deploy/rootfs: Debian 12 minbase + systemd, sshd, python3 and logrotate (mmdebstrap, ~25 s once),
     root's authorized_keys = the suite's key, timers and getty masked."""
     stamp = ROOTFS / ".lure-rootfs"
-    want = f"bookworm {ROOTFS_PKGS} v2"
+    want = f"bookworm {ROOTFS_PKGS} v3"
     if stamp.exists() and stamp.read_text() == want and SSH_KEY.exists():
         return ROOTFS
     need("mmdebstrap", "systemd-nspawn", "ssh", "nc", "socat", "nsenter")
@@ -109,7 +165,7 @@ def rootfs():
     shutil.copy(f"{SSH_KEY}.pub", ssh / "authorized_keys")
     os.chmod(ssh / "authorized_keys", 0o600)
     for unit in ("apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer", "dpkg-db-backup.timer",
-                 "fstrim.timer", "console-getty.service", "getty@.service"):
+                 "fstrim.timer", "logrotate.timer", "console-getty.service", "getty@.service"):
         link = tmp / "etc" / "systemd" / "system" / unit
         if link.is_symlink() or link.exists():
             link.unlink()

@@ -23,8 +23,9 @@ def config(name, **over):
         "output": {"file": "/var/log/lure/events.ndjson"},
         "state_file": "/var/lib/lure/state",
         "heartbeat": HEARTBEAT,
+        # the spool by default: $STATE_DIRECTORY/spool, the unit's StateDirectory
         "elasticsearch": {"url": "http://127.0.0.1:9200", "index": INDEX, "flush_ms": 200,
-                          "retry_max_ms": 2000, "spool": {"path": "/var/lib/lure/spool"}},
+                          "retry_max_ms": 2000},
     }
     c.update(over)
     return c
@@ -42,7 +43,8 @@ def configs(fleet):
     (repo / "platform" / "systemd").mkdir(parents=True)
     fleet.bin = repo / "build" / "x86_64-generic" / "lure"
     shutil.copy(deploy_bin(), fleet.bin)
-    shutil.copy(REPO / "platform" / "systemd" / "lure.service", repo / "platform" / "systemd")
+    for f in ("lure.service", "lure.logrotate"):
+        shutil.copy(REPO / "platform" / "systemd" / f, repo / "platform" / "systemd")
     fleet.bin_args = ["-e", f"lure_repo={repo}"]
     for name in fleet.hosts:
         (d / f"{name}.json").write_text(json.dumps(config(name), indent=1))
@@ -89,6 +91,12 @@ def test_deploy_fresh(fleet, configs):
         # the identity lives in the StateDirectory, written by the dynamic user
         owner = h.sh("test -s /var/lib/lure/state && stat -c %u /var/lib/private/lure/state").stdout.strip()
         assert owner == st["Uid"].split()[0], (owner, st["Uid"])
+        # the directories the play made for `lure -t` before the first start are the unit's now: systemd
+        # moved them under private/ and gave them to the dynamic user (the output's for HUP's new file)
+        for d in ("/var/lib/lure", "/var/log/lure"):
+            assert h.sh(f"readlink {d}").stdout.strip() == "private/lure", d
+            assert h.sh(f"stat -L -c %u {d}").stdout.strip() == st["Uid"].split()[0], d
+        assert h.sh("cat /etc/logrotate.d/lure").stdout == (REPO / "platform/systemd/lure.logrotate").read_text()
         # the persona on its real ports, from a client in the host's network namespace
         code = subprocess.run(["nsenter", "-t", str(h.leader), "-n", "curl", "-s", "-o", "/dev/null",
                                "-w", "%{http_code}", f"http://127.0.0.1:80/deploy-probe-{name}"],
@@ -107,6 +115,8 @@ def test_deploy_fresh(fleet, configs):
         hb = wait_until(lambda: es_events(fleet.node, f'observer.name:"{name}" AND event.reason:heartbeat'), 30,
                         f"{name}'s heartbeat in the node")
         assert get(hb[0], "observer.hostname") == name
+        assert get(hb[0], "lure.ship.spool") == "/var/lib/lure/spool"
+        assert h.sh("stat -c %u /var/lib/private/lure/spool").stdout.strip() == st["Uid"].split()[0]
 
 
 def test_redeploy_changes_nothing(fleet, configs):
@@ -129,6 +139,29 @@ def test_reload_reopens_the_output(fleet, configs):
     wait_until(lambda: "/after-reload" in h.sh("cat /var/log/lure/events.ndjson").stdout, 10,
                "the request event in the new file")
     assert "/after-reload" not in h.sh("cat /var/log/lure/events.ndjson.1").stdout
+    assert h.main_pid() == pid
+
+
+def test_logrotate_rotates_and_lure_reopens(fleet, configs):
+    """The installed /etc/logrotate.d/lure, run by the host's logrotate: the file is renamed, lure (HUP
+    through systemctl kill) creates the new one as the dynamic user, the same process goes on."""
+    h = fleet.hosts["sensor01"]
+    pid = h.main_pid()
+
+    def probe(path):
+        subprocess.run(["nsenter", "-t", str(h.leader), "-n", "curl", "-s", "-o", "/dev/null",
+                        f"http://127.0.0.1:80{path}"], timeout=20)
+        wait_until(lambda: path in h.sh("cat /var/log/lure/events.ndjson", check=False).stdout, 10,
+                   f"the {path} event in events.ndjson")
+    probe("/before-logrotate")
+    h.sh("logrotate -f /etc/logrotate.d/lure")
+    wait_until(lambda: h.sh("test -e /var/log/lure/events.ndjson", check=False).returncode == 0, 10,
+               "lure's new events.ndjson after logrotate")
+    assert "/before-logrotate" in h.sh("cat /var/log/lure/events.ndjson.1").stdout
+    probe("/after-logrotate")
+    assert "/before-logrotate" not in h.sh("cat /var/log/lure/events.ndjson").stdout
+    uid = h.sh(f"stat -c %u /proc/{pid}").stdout.strip()
+    assert h.sh("stat -c %u /var/log/lure/events.ndjson").stdout.strip() == uid
     assert h.main_pid() == pid
 
 

@@ -1,7 +1,10 @@
 """platform/openwrt and `make ipk`: the .ipk unpacked and checked member by member (layout, control
 fields, modes, owners, reproducibility, the packaged binary for its architecture), and lure-uci (the UCI
 -> JSON mapper the procd init and the qemu images run) under BusyBox's sh and awk, as on a router, and
-under Debian's sh/awk: every option type, UCI's quoting, and every error path (exit 2, file:line)."""
+under Debian's sh/awk: every option type, UCI's quoting, and every error path (exit 2, file:line).
+`lure -t` runs on the router's own paths in a root laid out as the router (chroot): the packaged init's
+start_service (a procd stub) makes the directories, maps and checks the config, and hands procd the
+command that test_init_first_start_on_a_router then runs."""
 import hashlib
 import io
 import json
@@ -14,7 +17,7 @@ import tarfile
 from pathlib import Path
 
 import pytest
-from conftest import REPO, make_env, need, run
+from conftest import NOBODY, REPO, in_root, make_ca, make_env, make_root, need, run, wait_until
 
 FILES = REPO / "platform" / "openwrt" / "files"
 VERSION = (REPO / "VERSION").read_text().strip()
@@ -64,7 +67,7 @@ def test_ipk(target, tmp_path):
     assert fields["Version"] == f"{VERSION}-1"
     assert fields["Architecture"] == arch
     assert "Depends" not in fields  # static: not even libc
-    assert control["./conffiles"][1] == b"/etc/config/lure\n"
+    assert control["./conffiles"][1] == b"/etc/config/lure\n/etc/logrotate.d/lure\n"
     for script in ("./postinst", "./prerm"):
         m, body = control[script]
         assert m.mode == 0o755 and body.startswith(b"#!/bin/sh\n")
@@ -78,7 +81,9 @@ def test_ipk(target, tmp_path):
     want = {"./usr/sbin/lure": (0o755, REPO / "build" / f"{target}-generic" / "lure"),
             "./usr/libexec/lure-uci": (0o755, FILES / "lure-uci"),
             "./etc/init.d/lure": (0o755, FILES / "lure.init"),
-            "./etc/config/lure": (0o600, FILES / "lure.config")}
+            "./etc/config/lure": (0o600, FILES / "lure.config"),
+            "./etc/logrotate.d/lure": (0o644, FILES / "lure.logrotate"),
+            "./usr/share/lure/lure-catchall.nft": (0o644, FILES / "lure-catchall.nft")}
     for name, (mode, src) in want.items():
         m, body = data[name]
         assert m.mode == mode, f"{name}: mode {oct(m.mode)}"
@@ -101,19 +106,12 @@ def test_ipk(target, tmp_path):
     out = run(cmd).stdout
     assert out.startswith(f"lure {VERSION}"), out
 
-    # the packaged config, mapped by the packaged lure-uci, is accepted by the packaged binary
-    root = tmp_path / "root"
-    for name, (m, body) in data.items():
-        if body is not None:
-            p = root / name
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(body)
-            p.chmod(m.mode)
-    cfg = run([str(root / "usr/libexec/lure-uci"), str(root / "etc/config/lure"), "router7"]).stdout
-    (tmp_path / "lure.json").write_text(cfg)
-    assert json.loads(cfg)["sensor_id"] == "router7"
-    r = run(cmd[:-1] + ["-t", "-c", str(tmp_path / "lure.json")], check=False)
-    assert r.returncode == 0, r.stderr
+    # the packaged init, on the packaged files laid out as the router's root: lure-uci maps the packaged
+    # config and the packaged binary accepts it (lure -t, dropping to nobody), then procd is asked to run it
+    root = router_root(tmp_path / "router", data, target)
+    r = init_start(root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert json.loads((root / "var/etc/lure.json").read_text())["sensor_id"] == "router7"
 
     # byte-reproducible: the same inputs twice (a private copy of the binary) give the same bytes
     digests = set()
@@ -124,6 +122,123 @@ def test_ipk(target, tmp_path):
         digests.add(hashlib.sha256(Path(r.stdout.strip()).read_bytes()).hexdigest())
     assert len(digests) == 1
     assert digests == {hashlib.sha256(ipk.read_bytes()).hexdigest()}
+
+
+# --- the packaged init script, as procd runs it ----------------------------------------------------
+
+# /etc/rc.common and procd's functions, reduced to what lure.init calls: procd's parameters are written
+# to /tmp/procd (one line each) for the test to read and run
+PROCD_STUB = r"""
+config_load() { :; }
+config_get_bool() { eval "$1=1"; }
+config_get() { eval "$1=\${4:-}"; }
+procd_open_instance() { : >/tmp/procd; }
+procd_set_param() { echo "$*" >>/tmp/procd; }
+procd_close_instance() { :; }
+procd_add_reload_trigger() { :; }
+logger() { echo "logger: $*" >&2; }
+"""
+BUSYBOX = REPO / "build" / "deps" / "busybox-static" / "bin" / "busybox"
+
+
+def router_root(path, data, target, config=None):
+    """The .ipk's data members (data: members() of data.tar.gz) installed in a fresh root, with BusyBox
+    (static) as /bin/sh and its applets, the router's host name in /proc/sys/kernel/hostname, and
+    nothing else: no /tmp/lure, no /etc/lure, no /var/etc. config: another /etc/config/lure. A foreign
+    target's binary runs through its qemu-user (copied in; /usr/sbin/lure calls it)."""
+    if not BUSYBOX.exists():
+        run(["sh", str(REPO / "tools" / "deps.sh"), "test"], timeout=900)
+    files = {"/" + n[2:]: (b, m.mode) for n, (m, b) in data.items() if b is not None}
+    if config is not None:
+        files["/etc/config/lure"] = (config.encode(), 0o600)
+    files["/bin/busybox"] = (BUSYBOX.read_bytes(), 0o755)
+    files["/lib/procd-stub.sh"] = (PROCD_STUB.encode(), 0o644)
+    files["/proc/sys/kernel/hostname"] = (b"router7\n", 0o644)
+    if target != "x86_64":
+        need(QEMU_USER[target])
+        files["/usr/sbin/lure.elf"] = files["/usr/sbin/lure"]
+        files[f"/usr/bin/{QEMU_USER[target]}"] = (Path(shutil.which(QEMU_USER[target])).read_bytes(), 0o755)
+        files["/usr/sbin/lure"] = (f'#!/bin/sh\nexec /usr/bin/{QEMU_USER[target]} /usr/sbin/lure.elf "$@"\n'
+                                   .encode(), 0o755)
+    root = make_root(path, files=files)
+    for applet in ("sh", "awk", "cat", "chown", "mkdir", "mv", "rm", "env"):
+        (root / "bin" / applet).symlink_to("busybox")
+    return root
+
+
+def init_start(root):
+    """/etc/init.d/lure's start_service in the router root, as root; then the procd parameters are
+    in root/tmp/procd."""
+    return in_root(root, ["/bin/sh", "-c", ". /lib/procd-stub.sh && . /etc/init.d/lure && start_service"])
+
+
+def procd_params(root):
+    return dict(line.split(" ", 1) for line in (root / "tmp/procd").read_text().splitlines())
+
+
+def test_init_first_start_on_a_router(tmp_path):
+    """The first start after `opkg install` with shipping on: lure.init makes /tmp/lure (RAM) for the
+    dropped user, checks the config with `lure -t` (the output file's directory as nobody, the default
+    spool /tmp/lure/spool, the CA file), and the command and environment it hands procd run lure:
+    it drops to nobody, writes its identity and spool, and after the packaged logrotate recipe (rename,
+    HUP) creates a new events file as nobody."""
+    ipk = make_ipk("x86_64")
+    with tarfile.open(ipk, "r:gz") as t:
+        data = members(t.extractfile("./data.tar.gz").read())
+    uci_text = (FILES / "lure.config").read_text()
+    assert "option enabled '0'" in uci_text.split("config elasticsearch", 1)[1]
+    uci_text = uci_text.replace("option enabled '0'", "option enabled '1'")
+    root = router_root(tmp_path / "router", data, "x86_64", config=uci_text)
+    r = init_start(root)
+    assert r.returncode != 0, r.stdout + r.stderr  # no CA file yet: refused
+    assert "ca_file" in r.stderr or "ca.pem" in r.stderr, r.stderr
+    assert not (root / "tmp/procd").exists() and not (root / "var/etc/lure.json").exists()
+
+    (root / "etc/lure/ca.pem").write_bytes(make_ca())
+    r = init_start(root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert (root / "tmp/lure").stat().st_uid == NOBODY
+    params = procd_params(root)
+    cmd = params["command"].split()
+    assert cmd == ["/usr/sbin/lure", "-c", "/var/etc/lure.json"], params
+    env = dict(kv.split("=", 1) for kv in params["env"].split())
+    assert env == {"STATE_DIRECTORY": "/tmp/lure"}, params
+    cfg = json.loads((root / "var/etc/lure.json").read_text())
+    assert cfg["elasticsearch"]["url"].startswith("https://") and "path" not in cfg["elasticsearch"]["spool"]
+
+    # procd's instance: its command and environment, in a network namespace of its own
+    p = subprocess.Popen(["unshare", "-n", "env", "-i"] + [f"{k}={v}" for k, v in env.items()] +
+                         [shutil.which("chroot"), str(root)] + cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        events = root / "tmp/lure/events.ndjson"
+
+        def started():
+            if p.poll() is not None:
+                pytest.fail(f"lure exited rc={p.returncode}: {p.stderr.read()}")
+            return events.exists() and events.stat().st_size > 0
+        wait_until(started, 10, "lure's start event in /tmp/lure/events.ndjson")
+        status = Path(f"/proc/{p.pid}/status").read_text()
+        assert re.search(rf"^Uid:\s+{NOBODY}\s", status, re.M), status
+        assert (root / "etc/lure/state").stat().st_size > 0
+        assert (root / "tmp/lure/spool").exists()  # the default spool, in RAM
+        # the packaged logrotate recipe, run by logrotate: its path into this root, and the process
+        # it signals named by pid (pidof would find every lure on this machine)
+        recipe = data["./etc/logrotate.d/lure"][1].decode()
+        assert "/tmp/lure/events.ndjson {" in recipe and "$(pidof lure)" in recipe
+        conf = tmp_path / "logrotate.conf"
+        conf.write_text(recipe.replace("/tmp/lure/", f"{root}/tmp/lure/").replace("$(pidof lure)", str(p.pid)))
+        need("logrotate")
+        before = events.read_bytes()
+        run(["logrotate", "-f", "-s", str(tmp_path / "logrotate.state"), str(conf)])
+        assert (root / "tmp/lure/events.ndjson.1").read_bytes()[:len(before)] == before
+        wait_until(lambda: events.exists(), 10, "lure's new events file after logrotate's HUP")
+        assert events.stat().st_uid == NOBODY
+        assert p.poll() is None
+    finally:
+        p.terminate()
+        err = p.communicate(timeout=10)[1]
+    assert p.returncode == 0, err
 
 
 @pytest.fixture(scope="module", params=["busybox", "debian"])
@@ -213,10 +328,14 @@ def test_uci_full_mapping(shell, tmp_path):
                           "resolver": "127.0.0.1:53",
                           "spool": {"path": "/tmp/lure/spool", "max_bytes": 1048576}},
     }
-    # and lure takes it as it is
-    (tmp_path / "full.json").write_text(r.stdout)
+    # and lure takes it as it is, on a router's file system as lure.init leaves it (/tmp/lure for the
+    # user lure drops to, the CA file installed)
     from conftest import deploy_bin
-    t = run([str(deploy_bin()), "-t", "-c", str(tmp_path / "full.json")], check=False)
+    root = make_root(tmp_path / "router", dirs={"/tmp/lure": (NOBODY, 0o755), "/etc/lure": (0, 0o755)},
+                     files={"/usr/sbin/lure": (deploy_bin().read_bytes(), 0o755),
+                            "/var/etc/lure.json": (r.stdout.encode(), 0o600),
+                            "/etc/lure/ca.pem": (make_ca(), 0o644)})
+    t = in_root(root, ["/usr/sbin/lure", "-t", "-c", "/var/etc/lure.json"])
     assert t.returncode == 0, t.stderr
 
 

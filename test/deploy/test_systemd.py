@@ -7,7 +7,9 @@ import re
 import shutil
 
 import pytest
-from conftest import REPO, deploy_bin, need, run
+from conftest import REPO, deploy_bin, in_root, make_ca, make_root, need, run
+
+DYNAMIC_UID = 61234  # a uid in systemd's dynamic range (61184-65519)
 
 UNIT = REPO / "platform" / "systemd" / "lure.service"
 
@@ -69,8 +71,53 @@ def test_unit_has_the_settings_the_issue_names():
                  "DynamicUser=yes", "ProtectSystem=strict", "NoNewPrivileges=yes", "SystemCallFilter=@system-service",
                  "StateDirectory=lure", "Restart=always"):
         assert re.search(rf"^{re.escape(line)}$", text, re.M), line
-    # the config the unit reads is valid for the binary it runs (state in the StateDirectory)
+
+
+def unit_value(key):
+    m = re.search(rf"^{key}=(.*)$", UNIT.read_text(), re.M)
+    assert m, key
+    return m.group(1)
+
+
+def unit_root(tmp_path, made=("StateDirectory", "LogsDirectory")):
+    """The host's file system as the unit's ExecStartPre sees it: the binary, /etc/lure (the config
+    and the CA certificate deploy.yml installs), and the directories systemd made for the dynamic user
+    (made: the unit's settings whose directory exists, owned by that user)."""
     cfg = REPO / "platform" / "systemd" / "lure.json"
-    assert json.loads(cfg.read_text())["state_file"] == "/var/lib/lure/state"
-    r = run([str(deploy_bin()), "-t", "-c", str(cfg)], check=False)
-    assert r.returncode == 0, r.stderr
+    base = {"StateDirectory": "/var/lib", "LogsDirectory": "/var/log"}
+    return make_root(tmp_path / "root",
+                     files={"/usr/local/bin/lure": (deploy_bin().read_bytes(), 0o755),
+                            f"/etc/{unit_value('ConfigurationDirectory')}/lure.json": (cfg.read_bytes(), 0o644),
+                            "/etc/lure/ca.pem": (make_ca(), 0o644)},
+                     dirs={f"{base[k]}/{unit_value(k)}": (DYNAMIC_UID, 0o755) for k in made})
+
+
+def exec_start_pre(root, **kw):
+    """The unit's ExecStartPre (lure -t), run as systemd runs it: the dynamic user, STATE_DIRECTORY."""
+    return in_root(root, unit_value("ExecStartPre").split(), user=f"{DYNAMIC_UID}:{DYNAMIC_UID}",
+                   env={"STATE_DIRECTORY": f"/var/lib/{unit_value('StateDirectory')}",
+                        "LOGS_DIRECTORY": f"/var/log/{unit_value('LogsDirectory')}"}, **kw)
+
+
+def test_unit_config_passes_exec_start_pre(tmp_path):
+    """platform/systemd/lure.json: every file lure writes lies in a directory the unit makes for it, and
+    the unit's own `lure -t` accepts it there (the drop-in state: HTTPS with a CA file)."""
+    cfg = json.loads((REPO / "platform" / "systemd" / "lure.json").read_text())
+    assert unit_value("ExecStartPre").split()[1:3] == ["-t", "-c"]
+    state, logs = f"/var/lib/{unit_value('StateDirectory')}/", f"/var/log/{unit_value('LogsDirectory')}/"
+    assert cfg["state_file"].startswith(state) and cfg["elasticsearch"]["spool"]["path"].startswith(state)
+    assert cfg["output"]["file"].startswith(logs)
+    assert cfg["elasticsearch"]["ca_file"].startswith(f"/etc/{unit_value('ConfigurationDirectory')}/")
+    r = exec_start_pre(unit_root(tmp_path))
+    assert r.returncode == 0 and "ok" in r.stderr, r.stderr
+
+
+@pytest.mark.parametrize("made, want", [
+    ((), 'output "/var/log/lure/events.ndjson": No such file or directory'),
+    (("LogsDirectory",), 'state_file "/var/lib/lure/state": No such file or directory'),
+])
+def test_exec_start_pre_needs_the_units_directories(tmp_path, made, want):
+    """Without StateDirectory=/LogsDirectory= (or before systemd made them) the same check fails: the
+    test above proves the unit's directories, not a lenient -t."""
+    r = exec_start_pre(unit_root(tmp_path, made))
+    assert r.returncode == 1 and want in r.stderr, r.stderr

@@ -12,6 +12,7 @@ Skipped when the persona's telnet is not BusyBox's (its telnet.negotiate)."""
 import os
 import pwd
 import re
+import signal
 import socket
 import subprocess
 import threading
@@ -46,6 +47,15 @@ def persona_conf():
     return kv
 
 
+def default_signals():
+    """A job started in the background by a non-interactive shell (a CI
+    runner's `cmd &`) inherits SIGINT and SIGQUIT ignored, and exec keeps
+    them so: BusyBox's login would then survive ^C and ^\\ where on a
+    router it dies. Give telnetd the defaults, as init gives it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+
 def need_busybox_persona():
     if "telnet" not in info().emulators or not info().first("telnet"):
         pytest.skip("no telnet emulator in this build")
@@ -71,7 +81,8 @@ def real(tmp_path_factory):
         ["unshare", "-u", "sh", "-c",
          'hostname "$1" && exec "$2" telnetd -F -b 127.0.0.1 -p "$3" -f /nonexistent -l "$4"',
          "sh", host, str(BUSYBOX), str(port), str(d / "login")],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        preexec_fn=default_signals)
     end = time.monotonic() + 5
     while port_free(port, ("tcp",)):
         if proc.poll() is not None or time.monotonic() > end:

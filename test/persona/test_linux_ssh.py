@@ -396,8 +396,10 @@ def test_failure_delay_and_max_tries_like_sshd(sshd, sensor):
     assert [o[0] for o in ours] == [r[0] for r in real]
     assert ours[-1][0].endswith("transport shut down or saw EOF")
     # PAM's failure delay (pam_unix: 2 s, randomised by libpam; 2.6 s on
-    # an idle machine): each of ours within what sshd took, give or take
-    lo = min(b for _, b in real[1:]) - 0.5
+    # an idle machine): each of ours within what sshd took, give or take;
+    # a loaded machine (the sanitizer pass) only slows the real sshd, so
+    # ours may be as fast as sshd on an idle one, never faster than 2 s
+    lo = min(min(b for _, b in real[1:]) - 0.5, 2.0)
     hi = max(b for _, b in real[1:]) + 0.5
     for _, a in ours[1:]:
         assert lo <= a <= hi, (ours, real)

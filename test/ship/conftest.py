@@ -19,6 +19,8 @@ Building blocks (see each docstring):
   node_ids(node, pattern)     every document's _id (scroll), duplicates kept
   assert_exactly_once(...)    "0 lost, 0 duplicated": every event.id of the output file(s)
                               is in the node exactly once, and nothing else is
+  assert_counted_once(s)      every event in exactly one final state (or still queued):
+                              accepted + recovered = shipped + dropped + dead_lettered + queued
   TcpProxy                    a threaded TCP forwarder (optionally delaying responses)
 """
 import collections
@@ -274,8 +276,12 @@ class Sensor:
         self.err_path = self.dir / f"{self.name}.stderr"
         self._err = open(self.err_path, "ab")
         self.events_at_start = len(parse_file(self.out))
+        # the default spool (elasticsearch.spool.path unset) is $STATE_DIRECTORY/spool: one per sensor
+        self.state_dir = self.dir / f"{self.name}.state"
+        self.state_dir.mkdir(exist_ok=True)
+        env = dict(os.environ, STATE_DIRECTORY=str(self.state_dir))
         self.proc = subprocess.Popen([lure_bin(), "-c", str(self.cfg_path)] + self.args, stdin=subprocess.DEVNULL,
-                                     stdout=subprocess.DEVNULL, stderr=self._err)
+                                     stdout=subprocess.DEVNULL, stderr=self._err, env=env)
         if wait:
             self.wait_event(lambda e: get(e, "event.reason") == "start", 5, "the start status event")
         return self
@@ -482,6 +488,30 @@ def assert_exactly_once(node, pattern, sensors_or_files, timeout=30, exclude=())
     missing = want - set(got)
     assert not missing
     return set(got)
+
+
+def counters(st):
+    """(accepted + recovered, shipped + ship_dropped + dead_lettered + queued) of a status event."""
+    ev, sh = st["lure"]["events"], st["lure"]["ship"]
+    return (ev["accepted"] + sh["recovered"],
+            ev["shipped"] + ev["ship_dropped"] + ev["dead_lettered"] + sh["queued"])
+
+
+def assert_counted_once(s, drained=False, timeout=30):
+    """Every event the sensor made (and every line its spool held at start) is in exactly one of
+    shipped, ship_dropped, dead_lettered and queued, in a fresh stats status event (SIGUSR1).
+    drained: wait (up to timeout) until nothing is queued any more, then check. Returns the
+    status event."""
+    end = time.monotonic() + timeout
+    while True:
+        st = s.status()
+        have, counted = counters(st)
+        assert have == counted, f"lure {s.name}: accepted + recovered = {have}, but shipped + dropped + " \
+                                f"dead_lettered + queued = {counted}: {st['lure']}"
+        if not drained or st["lure"]["ship"]["queued"] == 0:
+            return st
+        assert time.monotonic() < end, f"lure {s.name}: still queued after {timeout}s: {st['lure']}"
+        time.sleep(3.0)  # the stats event itself is queued: let it go (a slow node)
 
 
 def today_indices(prefix):

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from conftest import assert_exactly_once, connect_banner, get, parse_file, start_node, wait_until
+from conftest import assert_counted_once, assert_exactly_once, connect_banner, get, parse_file, start_node, wait_until
 
 LIMIT = 2048
 
@@ -46,6 +46,6 @@ def test_413_split_and_dead_letter(small_node, sensor, tmp_path):
     dead = parse_file(dlq)
     assert sorted(get(d, "event.event.id") for d in dead) == sorted(big)
     assert all(d["status"] == 413 for d in dead), dead
-    st = s.status()
+    st = assert_counted_once(s, drained=True)
     assert get(st, "lure.events.dead_lettered") == 3
     assert get(st, "lure.ship.requests") > 10  # the batches were split

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Traffic, assert_exactly_once, get, start_node
+from conftest import Traffic, assert_counted_once, assert_exactly_once, get, start_node
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_429_retried_and_exactly_once(busy_node, sensor):
     got = assert_exactly_once(node, "lure-busy-*", [a, b], timeout=60)
     assert len(got) >= 3 * sum(counts)
     for s in (a, b):
-        st = s.status()
+        st = assert_counted_once(s, drained=True)
         assert get(st, "lure.events.retried") > 0, f"lure {s.name} saw no 429 item: {st['lure']}"
         assert get(st, "lure.events.dead_lettered") == 0
         assert get(st, "lure.events.ship_dropped") == 0

@@ -1,14 +1,14 @@
 """Faults that need no node restart, on the session's shared node: permanent 400s (dead letter),
 a slow node, DNS (a private resolver, and one that never answers), the auto-exclusion of the
-node's address, and a data stream.
+node's address, and a data stream. Each fault test ends checking that every event is counted once.
 """
 import socket
 import struct
 import threading
 import time
 
-from conftest import (DS_TEMPLATE, TcpProxy, Traffic, assert_exactly_once, connect_banner, get,
-                      needs_data_streams, node_ids, parse_file, today_indices, wait_until)
+from conftest import (DS_TEMPLATE, TcpProxy, Traffic, assert_counted_once, assert_exactly_once, connect_banner,
+                      get, needs_data_streams, node_ids, parse_file, today_indices, wait_until)
 
 
 def closes(s, n):
@@ -55,7 +55,7 @@ def test_permanent_400_dead_lettered(shared_node, sensor, tmp_path):
         assert "payload" in d["error"] or "parse" in d["error"], d
         assert isinstance(d["event"], dict) and get(d, "event.lure.payload"), d
         assert "@timestamp" in d
-    st = s.status()
+    st = assert_counted_once(s, drained=True)
     assert get(st, "lure.events.dead_lettered") == 10
     assert get(st, "lure.events.retried") == 0
     assert get(st, "lure.ship.queue_bytes") == 0 or get(st, "lure.ship.in_flight") <= 2
@@ -79,6 +79,7 @@ def test_slow_node_does_not_slow_the_sensor(shared_node, sensor):
                               f"(median {lat[len(lat) // 2]:.3f}s)"
         got = assert_exactly_once(shared_node, "lure-slow-*", [s], timeout=40)
         assert len(got) >= 3 * n
+        assert_counted_once(s)
     finally:
         proxy.close()
 
@@ -146,6 +147,7 @@ def test_dns_private_resolver(shared_node, sensor):
         assert len(got) >= 16
         assert ("es.test", 1) in dns.queries, dns.queries
         assert not s.ship_errors(), s.ship_errors()
+        assert_counted_once(s, drained=True)
     finally:
         dns.close()
 
@@ -166,7 +168,7 @@ def test_dns_server_silent(shared_node, sensor):
         assert n >= 20 and max(t.latencies) < 0.2, max(t.latencies)
         evs = s.run_events()
         assert len([e for e in evs if get(e, "event.action") == "connection.open"]) >= n - 1
-        st = s.status()
+        st = assert_counted_once(s)
         assert get(st, "lure.events.shipped") == 0
         assert get(st, "lure.ship.queue_bytes") + get(st, "lure.ship.in_flight") > 0
         assert node_ids(shared_node, "lure-dnsmute-*") == []

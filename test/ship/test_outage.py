@@ -1,14 +1,14 @@
 """The node goes away and comes back (same port, data kept); lure is killed with SIGKILL.
 One node for the module, stopped and started by the tests. Every test checks "0 lost, 0
-duplicated" against lure's output files.
+duplicated" against lure's output files, and that every event is counted once.
 """
 import os
 import time
 
 import pytest
 
-from conftest import (Sensor, Traffic, assert_exactly_once, connect_banner, es_section, free_offset,
-                      get, node_ids, parse_file, start_node, wait_until)
+from conftest import (Sensor, Traffic, assert_counted_once, assert_exactly_once, connect_banner, es_section,
+                      free_offset, get, node_ids, parse_file, start_node, wait_until)
 
 
 @pytest.fixture(scope="module")
@@ -25,8 +25,7 @@ def up(node):
 
 def make(tmp_path, name, node, index, spool=None, **es):
     es = es_section(node.url, index, **es)
-    if spool:
-        es["spool"] = {"path": str(spool)}
+    es["spool"] = {"path": str(spool or "")}  # none: memory only, said explicitly
     cfg = {"sensor_id": f"{name}-{os.getpid():x}-{int(time.time()) % 100000}", "listen": ["127.0.0.1"],
            "port_offset": free_offset(), "run_as_root": True,
            "limits": {"idle_timeout": 10, "session_timeout": 60}, "elasticsearch": es}
@@ -61,6 +60,7 @@ def test_unreachable_at_start(onode, tmp_path):
         onode.start()  # same port, same data
         got = assert_exactly_once(onode, "lure-unreach-*", [s], timeout=30)
         assert len(got) == len(s.ids()) >= 26
+        assert_counted_once(s, drained=True)
     finally:
         s.close()
         up(onode)
@@ -102,7 +102,7 @@ def test_outage_60s_memory_queue(onode, outage):
     assert any(get(e, "event.reason") == "ship_error" for e in s.run_events())
     got = assert_exactly_once(onode, "lure-outmem-*", [s], timeout=60)
     assert len(got) >= 3 * outage["counts"][0]
-    st = s.status()
+    st = assert_counted_once(s, drained=True)
     assert get(st, "lure.events.ship_dropped") == 0 and get(st, "lure.events.dropped") == 0
 
 
@@ -112,7 +112,7 @@ def test_outage_60s_spool(onode, outage):
     assert outage["counts"][1] >= 120
     got = assert_exactly_once(onode, "lure-outspool-*", [s], timeout=30)
     assert len(got) >= 3 * outage["counts"][1]
-    assert get(s.status(), "lure.events.ship_dropped") == 0
+    assert get(assert_counted_once(s, drained=True), "lure.events.ship_dropped") == 0
 
 
 def test_kill9_spool_node_down(onode, tmp_path):
@@ -139,6 +139,8 @@ def test_kill9_spool_node_down(onode, tmp_path):
         got = assert_exactly_once(onode, "lure-k9down-*", [s, s2], timeout=30)
         assert set(first) <= got
         assert parse_file(tmp_path / "dead.ndjson") == []
+        st = assert_counted_once(s2, drained=True)  # the first run's events: recovered
+        assert get(st, "lure.ship.recovered") >= len(first) - 1
     finally:
         s.close()
         if s2:
@@ -170,7 +172,7 @@ def test_kill9_midflow_node_up(onode, tmp_path):
         assert set(first) <= got
         # events indexed but not yet acknowledged in the spool are sent again: 409, acknowledged
         assert parse_file(tmp_path / "dead.ndjson") == []
-        assert get(s2.status(), "lure.events.dead_lettered") == 0
+        assert get(assert_counted_once(s2, drained=True), "lure.events.dead_lettered") == 0
     finally:
         s.close()
         if s2:

@@ -4,6 +4,7 @@
  * give the shipper their event.id and @timestamp back. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "event.h"
@@ -89,6 +90,44 @@ test_torn_tail_and_cap(void)
 	unlink(path);
 }
 
+/* The file itself never passes the cap (nothing acknowledged, or a reader
+ * acknowledging now and then), compacted in place; every line appended is
+ * counted once: taken by the reader, dropped, or still unread; a reopen
+ * counts the unacknowledged lines as recovered. */
+static void
+test_file_within_cap(void)
+{
+	char line[200], buf[256];
+	struct spool_stats st;
+	struct stat sb;
+	uint64_t pos;
+	int taken = 0, big = 0;
+
+	fresh();
+	CHECK(spool_open(path, 65536) == 0);
+	memset(line, 'x', sizeof line);
+	line[0] = '"', line[198] = '"', line[199] = '\n';
+	pos = spool_cursor();
+	for (int i = 0; i < 3000; i++) {
+		CHECK(spool_append(line, sizeof line) == 0);
+		if (i >= 1000 && i % 3 == 0 &&
+		        spool_line(&pos, buf, sizeof buf) > 0)
+			spool_take(pos), taken++;
+		if (i >= 2000 && i % 200 == 0)
+			spool_ack_to(pos);
+		CHECK(stat(path, &sb) == 0);
+		big += sb.st_size > 65536;
+	}
+	CHECK(big == 0);
+	spool_stats(&st);
+	CHECK(st.dropped > 0 && taken + st.dropped + st.unread == 3000);
+	CHECK(spool_open(path, 65536) == 0);
+	spool_stats(&st);
+	CHECK(st.recovered == (uint64_t)count(spool_cursor()));
+	CHECK(st.recovered > 0 && st.unread == st.recovered);
+	unlink(path);
+}
+
 /* A reader's position survives the file being emptied and compacted. */
 static void
 test_position_survives_truncation(void)
@@ -160,6 +199,7 @@ const struct unit_test unit_spool[] = {
         {"position_survives_truncation", test_position_survives_truncation},
         {"reopen", test_reopen},
         {"torn_tail_and_cap", test_torn_tail_and_cap},
+        {"file_within_cap", test_file_within_cap},
         {"keys_after_restart", test_keys_after_restart},
         {0, 0},
 };

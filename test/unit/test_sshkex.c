@@ -1,16 +1,13 @@
 /* test_sshkex.c: the SSH wire helpers (RFC 4251's mpint examples, bounded
  * reads), algorithm names, GEX's group choice as sshd 9.2 makes it
  * (bounds, best size from a moduli file, the RFC 3526 fallback), and the
- * X25519 exchange (libsodium) against mbedTLS's as the client. */
+ * X25519 exchange (src/ed25519.c) against mbedTLS's as the client. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mbedtls/ecdh.h"
 #include "mbedtls/platform.h"
-#include "mbedtls/sha512.h"
-#include "sodium/crypto_hash_sha512.h"
-#include "sodium/crypto_sign_ed25519.h"
 #include "sshkex.h"
 #include "unit.h"
 
@@ -252,90 +249,6 @@ test_x25519_small_order(void)
 	}
 }
 
-static void
-unhex(const char *h, uint8_t *out, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		unsigned v = 0;
-		for (int j = 0; j < 2; j++) {
-			char c = h[2 * i + (size_t)j];
-			v = v * 16 +
-			    (unsigned)(c <= '9' ? c - '0' : c - 'a' + 10);
-		}
-		out[i] = (uint8_t)v;
-	}
-}
-
-/* libsodium's SHA-512 API as src/sshkex.c gives it (on mbedTLS's): every
- * length across the block and padding edges, fed in two pieces at every
- * split, against mbedTLS's one-shot SHA-512 */
-static void
-test_sodium_sha512(void)
-{
-	static uint8_t msg[300];
-	uint8_t want[64], got[64];
-	int bad = 0;
-
-	for (size_t i = 0; i < sizeof msg; i++)
-		msg[i] = (uint8_t)(i * 7 + 3);
-	for (size_t n = 0; n <= sizeof msg; n++) {
-		(void)mbedtls_sha512_ret(msg, n, want, 0);
-		for (size_t cut = 0; cut <= n; cut += n < 20 ? 1 : 13) {
-			crypto_hash_sha512_state st;
-			crypto_hash_sha512_init(&st);
-			crypto_hash_sha512_update(&st, msg, cut);
-			crypto_hash_sha512_update(&st, msg + cut, n - cut);
-			crypto_hash_sha512_final(&st, got);
-			bad += memcmp(got, want, 64) != 0;
-		}
-		crypto_hash_sha512(got, msg, n);
-		bad += memcmp(got, want, 64) != 0;
-	}
-	CHECK(bad == 0);
-}
-
-/* Ed25519 through it: RFC 8032 section 7.1, tests 1 and 3 */
-static void
-test_ed25519_rfc8032(void)
-{
-	static const struct {
-		const char *seed, *pk, *msg, *sig;
-	} v[] = {
-	        {"9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7"
-	         "f60",
-	                "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a"
-	                "68f707511a",
-	                "",
-	                "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e0"
-	                "65224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595b"
-	                "be24655141438e7a100b"},
-	        {"c5aa8df43f9f837bedb7442f31dcb7b166d38535076f094b85ce3a2e0b445"
-	         "8f7",
-	                "fc51cd8e6218a1a38da47ed00230f0580816ed13ba3303ac5deb91"
-	                "1548908025",
-	                "af82",
-	                "6291d657deec24024827e69c3abe01a30ce548a284743a445e3680"
-	                "d7db5ac3ac18ff9b538d16f290ae67f760984dc6594a7c15e9716e"
-	                "d28dc027beceea1ec40a"},
-	};
-
-	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
-		uint8_t seed[32], pk[32], sk[64], want_pk[32], msg[2], sig[64],
-		        want[64];
-		size_t mn = strlen(v[i].msg) / 2;
-		unsigned long long sn = 0;
-
-		unhex(v[i].seed, seed, 32);
-		unhex(v[i].pk, want_pk, 32);
-		unhex(v[i].msg, msg, mn);
-		unhex(v[i].sig, want, 64);
-		crypto_sign_ed25519_seed_keypair(pk, sk, seed);
-		CHECK(memcmp(pk, want_pk, 32) == 0);
-		crypto_sign_ed25519_detached(sig, &sn, msg, mn, sk);
-		CHECK(sn == 64 && memcmp(sig, want, 64) == 0);
-	}
-}
-
 const struct unit_test unit_sshkex[] = {
         {"mpint_rfc4251", test_mpint_rfc4251},
         {"reads_bounded", test_reads_bounded},
@@ -344,7 +257,5 @@ const struct unit_test unit_sshkex[] = {
         {"gex_choice", test_gex_choice},
         {"x25519_exchange", test_x25519_exchange},
         {"x25519_small_order", test_x25519_small_order},
-        {"sodium_sha512", test_sodium_sha512},
-        {"ed25519_rfc8032", test_ed25519_rfc8032},
         {0, 0},
 };

@@ -6,43 +6,14 @@ close
 open discovery 37020 udp
 > <?xml version="1.0" encoding="utf-8"?>\n<Probe>\n<Uuid>B0A1C2D3-0000-4000-8000-000000000001</Uuid>\n<Types>update</Types>\n<DeviceSN>x</DeviceSN>\n<method>modifyipdns</method>\n</Probe>
 close
-# at most discovery.rate (10) answers a second, all sources together: with
-# the first inquiry above, R9 and R10 are over it (logged as limited, not
-# answered); a second later R11 is answered
+# only a well-formed inquiry is answered (a <Probe> root holding Types):
+# not the bare Types of reflection attacks, not an unclosed Probe
 open discovery 37020 udp
-> <Probe><Uuid>R0</Uuid><Types>inquiry</Types></Probe>
+> <Types>inquiry</Types>
 close
 open discovery 37020 udp
-> <Probe><Uuid>R1</Uuid><Types>inquiry</Types></Probe>
+> <Probe><Uuid>R1</Uuid><Types>inquiry</Types>
 close
 open discovery 37020 udp
-> <Probe><Uuid>R2</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R3</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R4</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R5</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R6</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R7</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R8</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R9</Uuid><Types>inquiry</Types></Probe>
-close
-open discovery 37020 udp
-> <Probe><Uuid>R10</Uuid><Types>inquiry</Types></Probe>
-close
-+ 1000
-open discovery 37020 udp
-> <Probe><Uuid>R11</Uuid><Types>inquiry</Types></Probe>
+> <!-- a comment --><Probe a='>'><Uuid>R2</Uuid><Types>inquiry</Types></Probe>
 close

@@ -11,5 +11,37 @@ open discovery 3702 udp
 > \x00\x01 hello
 close
 open discovery 3702 udp
+> <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:a="http://schemas.xmlsoap.org/ws/2004/08/addressing"><s:Header><a:MessageID>id&amp;1&x"y</a:MessageID></s:Header><s:Body><d:Probe xmlns:d='http://schemas.xmlsoap.org/ws/2005/04/discovery'/></s:Body></s:Envelope>
+close
+# only a well-formed SOAP envelope whose Body holds a Probe of the 2005/04
+# WS-Discovery namespace is answered: not a bare Probe (the 8-byte probe of
+# reflection attacks, or with its namespace), not one of another namespace
+# or with an undeclared prefix (the nearest declaration counts), not
+# unbalanced tags, not a second root, not text outside the envelope
+open discovery 3702 udp
+> <Probe/>
+close
+open discovery 3702 udp
 > <d:Probe xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><a:MessageID>id&amp;1&x"y</a:MessageID></d:Probe>
+close
+open discovery 3702 udp
+> <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><d:Probe xmlns:d="http://docs.oasis-open.org/ws-dd/ns/discovery/2009/01"/></s:Body></s:Envelope>
+close
+open discovery 3702 udp
+> <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><d:Probe/></s:Body></s:Envelope>
+close
+open discovery 3702 udp
+> <s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><s:Body><d:Probe xmlns:d="urn:other"/></s:Body></s:Envelope>
+close
+open discovery 3702 udp
+> <Envelope xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><Body><d:Probe></Body></d:Probe></Envelope>
+close
+open discovery 3702 udp
+> <Envelope xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><Body><d:Probe/></Body></Envelope><Envelope/>
+close
+open discovery 3702 udp
+> <Envelope xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><Body><d:Probe/></Body></Envelope>x
+close
+open discovery 3702 udp
+> <Envelope xmlns:d="http://schemas.xmlsoap.org/ws/2005/04/discovery"><Header><d:Probe/></Header></Envelope>
 close
