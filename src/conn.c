@@ -388,6 +388,7 @@ conn_setup(const struct config *c)
 {
 	int offset = c->port_offset >= 0 ? c->port_offset
 	                                 : (geteuid() == 0 ? 0 : 8000);
+	int need_tls;
 
 	cfg = c;
 	if (!LURE_CATCHALL && (c->catch_all_port || c->proxy_protocol)) {
@@ -461,15 +462,13 @@ conn_setup(const struct config *c)
 	                (uint16_t)c->catch_all_port, EMU_TCP, NULL, 0) < 0)
 		return -1;
 	fmt_snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
+	need_tls = tls_emu != NULL; /* a tls port is served */
 	if (!c->catch_all_port || !tls_server_max())
 		tls_emu = NULL; /* the catch-all hands no ClientHello on */
-	for (size_t i = 0; LURE_TLS_SERVER && i <= nlisteners; i++)
-		if ((i < nlisteners ? listeners[i].tls : tls_emu != NULL) &&
-		        conn_tls_setup(c, tls_evict) < 0) {
-			fmt_fprintf(
-			        stderr, "lure: out of memory for TLS state\n");
-			return -1;
-		}
+	if (LURE_TLS_SERVER && need_tls && conn_tls_setup(c, tls_evict) < 0) {
+		fmt_fprintf(stderr, "lure: out of memory for TLS state\n");
+		return -1;
+	}
 	return 0;
 }
 
