@@ -313,9 +313,11 @@ $(B)/fuzz_indicators: test/fuzz/fuzz_indicators.c $(EMU_OBJ)
 # the BearSSL backend's parsers (CA file, subjectAltName), whatever TLS is
 FUZZ_TARGETS += bearssl
 $(B)/fuzz_bearssl: test/fuzz/fuzz_bearssl.c src/tls_bearssl.c src/fmt.c \
+		src/hash.c src/fdio.c \
 		$(TLS_BEARSSL_STAMP) $(B)/.settings
 	$(CC) $(ALL_CFLAGS) $(TLS_BEARSSL_CFLAGS) -fsanitize=fuzzer -o $@ \
-		test/fuzz/fuzz_bearssl.c src/fmt.c $(ALL_LDFLAGS) $(TLS_BEARSSL_LIBS)
+		test/fuzz/fuzz_bearssl.c src/fmt.c src/hash.c src/fdio.c \
+		$(ALL_LDFLAGS) $(TLS_BEARSSL_LIBS)
 # zlib@openssh.com's inflater (src/sshzlib.c), whatever the persona
 FUZZ_TARGETS += sshzlib
 $(B)/fuzz_sshzlib: test/fuzz/fuzz_sshzlib.c $(B)/src/sshzlib.o
@@ -398,6 +400,8 @@ bench:
 	$(MAKE) TARGET=x86_64 PERSONA=$(PERSONA)
 	sh test/bench/run.sh build/x86_64-$(PERSONA)/lure
 	python3 test/bench/idle.py build/x86_64-$(PERSONA)/lure
+	sh tools/deps.sh scan
+	python3 test/bench/scan.py build/x86_64-$(PERSONA)/lure
 	@if [ -f test/bench/ship.sh ]; then sh test/bench/ship.sh; fi
 	$(MAKE) TARGET=x86_64 PERSONA=linux
 	sh test/bench/ssh.sh build/x86_64-linux/lure

@@ -15,7 +15,7 @@
  *     304. Placeholders: %S status ("404 Not Found"), %D Date, %T the route's
  *     type, %L body length, %M Last-Modified, %E the ETag (http.etag), %C
  *     "keep-alive" or "close", %X "chunked" on a chunked body, %V the request
- *     version, %% a '%'. A line with a placeholder that has no value in this
+ *     version, %G the Content-Range (http.ranges), %% a '%'. A line with a placeholder that has no value in this
  *     response (no %L on a chunked body...) is left out.
  *   http.head.file http.head.error  [required]
  *   http.etag "fmt"          the ETag: %m mtime and %l length in hex.
@@ -37,6 +37,13 @@
  *   http.keepalive_requests  (default 1000)
  *   http.body_max            (1048576) a larger Content-Length gets 413
  *   http.body_wait           (500 ms, see below)
+ *   http.keepalive_hold      seconds a kept-alive connection waits for its
+ *     next request before it is closed (nginx: keepalive_timeout, 75); 0
+ *     (default): until limits.idle_timeout
+ *   http.ranges              1: "Range: bytes=" on a route's 200 as
+ *     nginx's range filter (206 with %G the Content-Range, kind "range";
+ *     not satisfiable: the http.error 416 page, %G "bytes * /LEN"); else
+ *     Range is ignored
  *
  * Beyond nginx (devices' web servers), route and error options, written
  * between the file and the type: m=PUT,POST (methods; default GET and
@@ -70,10 +77,14 @@
  * Digest and WS-Security credentials give "login" events with the
  * exchange in lure.auth.* (scheme, realm, nonce, uri, response, ...).
  *
- * Divergences from nginx, on purpose: the head must fit in HTTP_HEAD_MAX
- * (the core's input buffer; nginx allows 8 KiB per line): beyond it, 414 when
- * still in the request line, else the 494 page. Range, If-Unmodified-Since,
- * keepalive_disable msie6 and keepalive_time are not modelled;
+ * Sizes as nginx's buffers (client_header_buffer_size 1k,
+ * large_client_header_buffers 4 8k, see HTTP_BUF0): a request line that
+ * outgrows them gets 414, a header line the 494 page, and the rest of the
+ * input is read and dropped until it stops (nginx's lingering close) so the
+ * close is a FIN, not a reset.
+ * Divergences from nginx, on purpose: several ranges (multipart/byteranges),
+ * If-Unmodified-Since, keepalive_disable msie6 and keepalive_time are not
+ * modelled;
  * If-Modified-Since is compared as text with Last-Modified (nginx parses the
  * date). No directories but "/" (no 301/403). The answer goes out as soon as
  * the head is parsed, as nginx does, but a body that arrives split is logged
@@ -96,9 +107,28 @@
 #include "persona.h"
 #include "rules.h"
 
-#define HTTP_HEAD_MAX 4096 /* core input buffer: a head and a logged body */
+/* nginx's header buffers (client_header_buffer_size 1k,
+ * large_client_header_buffers 4 8k): a head is read into 1 KiB; a line that
+ * does not fit moves to an 8 KiB buffer, at most 4 of them, and a line must
+ * fit in one. The connection's input buffer (.in_min) holds the largest head
+ * nginx takes, 33 KiB: calloc'd per slot and touched only as far as a
+ * connection's input goes (SSH's in_min is already 35000). */
+#define HTTP_BUF0 1024
+#define HTTP_LINE_MAX 8192
+#define HTTP_LARGE_BUFS 4
+#define HTTP_HEAD_MAX (HTTP_BUF0 + HTTP_LARGE_BUFS * HTTP_LINE_MAX)
+#define HTTP_RANGES 16 /* ranges modelled in one Range header */
+#define HTTP_LINGER_MS 500 /* nginx: lingering_timeout 5s */
+#define HTTP_KA_STEP 30000u /* ms, see http_ka_step() */
 
-enum http_phase { HTTP_HEAD, HTTP_BODY, HTTP_DRAIN, HTTP_DONE, HTTP__MAX };
+enum http_phase {
+	HTTP_HEAD,
+	HTTP_ANSWER, /* the head is parsed, "100 Continue" is on its way */
+	HTTP_BODY,
+	HTTP_DRAIN,
+	HTTP_DONE,
+	HTTP__MAX
+};
 
 /* One request: what the parsers found, and what the emulator decided. */
 struct http_req {
@@ -111,14 +141,20 @@ struct http_req {
 	uint8_t waiting; /* a wake-up is pending */
 	uint8_t defer; /* answer once the body is in */
 	uint8_t ck_err; /* the chunked body read so far is bad */
+	uint8_t cont_sent; /* "100 Continue" went out */
 	uint16_t ka_left; /* requests left on this connection (%K) */
 	uint16_t status; /* what the status line said */
+	uint16_t bstart; /* where nginx's current header buffer starts */
+	uint8_t nlarge; /* large header buffers used */
 	uint64_t cl; /* Content-Length */
 };
 
 struct http_state {
 	uint8_t phase; /* enum http_phase */
 	uint8_t closing; /* emu_close() was called */
+	uint8_t linger; /* HTTP_DONE: close once input stops */
+	uint8_t ka_wait; /* kept alive, no byte of the next request yet */
+	uint32_t ka_left; /* ms of http.keepalive_hold after this step */
 	uint32_t requests; /* on this connection, this one included */
 	uint64_t left; /* Content-Length bytes still to drain */
 	uint64_t drained; /* body bytes drained after logging */
@@ -127,11 +163,14 @@ struct http_state {
 };
 
 /* Scratch that lives only during one on_data call. */
-static uint8_t http_scratch[HTTP_HEAD_MAX + 2];
+static uint8_t http_scratch[HTTP_LINE_MAX + 2];
 static uint8_t http_body_buf[EVENT_CAP_PAYLOAD];
 /* The last request's normalised path (http_path_of): routes, ${req.path}. */
-static uint8_t http_path[HTTP_HEAD_MAX + 2];
+static uint8_t http_path[HTTP_LINE_MAX + 2];
 static size_t http_path_len;
+/* The Content-Range of the answer being sent (%G), 0: none. */
+static char http_crange[64];
+static size_t http_crange_len;
 
 /* --- small helpers ------------------------------------------------------ */
 
@@ -183,7 +222,7 @@ http_file(const char *name, size_t n)
 static struct {
 	int read;
 	long body_max, keepalive_requests, answer_after_body, auth_basic;
-	long keepalive_timeout, body_wait;
+	long keepalive_timeout, body_wait, ranges, keepalive_hold;
 	const char *mtime_id; /* the sensor id mtime was made for */
 	int64_t mtime;
 } http_conf;
@@ -200,6 +239,8 @@ http_conf_read(void)
 	http_conf.auth_basic = persona_int("http.auth_basic", 0);
 	http_conf.keepalive_timeout = persona_int("http.keepalive_timeout", 10);
 	http_conf.body_wait = persona_int("http.body_wait", 500);
+	http_conf.ranges = persona_int("http.ranges", 0);
+	http_conf.keepalive_hold = persona_int("http.keepalive_hold", 0);
 	http_conf.read = 1;
 }
 
@@ -217,8 +258,8 @@ http_mtime(void)
 	http_conf.mtime_id = id;
 	if (!(v = persona_get("http.mtime", NULL)))
 		return http_conf.mtime = 0;
-	base = strtoll(v, &end, 10);
-	span = strtoll(end, NULL, 10);
+	base = fmt_strtoll(v, &end, 10);
+	span = fmt_strtoll(end, NULL, 10);
 	for (; id && *id; id++)
 		h = (h ^ (uint8_t)*id) * 16777619u;
 	return http_conf.mtime =
@@ -277,6 +318,8 @@ http_send(struct emu_ctx *ctx, const struct http_req *r, struct httpresp_out *o,
 	o->keepalive = r->keepalive;
 	o->ka_left = r->ka_left;
 	o->ka_timeout = http_conf.keepalive_timeout;
+	o->crange = http_crange_len ? http_crange : NULL;
+	o->crange_len = http_crange_len;
 	return httpresp_send(ctx, o, cont);
 }
 
@@ -968,6 +1011,20 @@ http_reset(struct http_state *st)
 	st->phase = HTTP_HEAD;
 }
 
+/* A kept-alive connection waits for its next request: the next step of
+ * http.keepalive_hold. Steps of HTTP_KA_STEP ms: each wake-up counts as
+ * activity for the core, so a hold beyond limits.idle_timeout works when
+ * that is at least a step (else the core closes first, a safety net). */
+static void
+http_ka_step(struct emu_ctx *ctx, struct http_state *st)
+{
+	uint32_t step = LURE_MIN(st->ka_left, HTTP_KA_STEP);
+
+	st->ka_left -= step;
+	st->ka_wait = 1;
+	emu_timer(ctx, step);
+}
+
 /* The request is over (body and all): next one, or close. */
 static size_t
 http_next(struct emu_ctx *ctx, struct http_state *st, size_t used, size_t n)
@@ -978,13 +1035,20 @@ http_next(struct emu_ctx *ctx, struct http_state *st, size_t used, size_t n)
 		return n;
 	}
 	http_reset(st);
+	if (http_conf.keepalive_hold > 0) { /* held idle, then closed */
+		st->ka_left = (uint32_t)http_conf.keepalive_hold * 1000u;
+		http_ka_step(ctx, st);
+	}
 	return used;
 }
 
-/* An error before the request reached a handler: answer, log, close. */
+/* An error before the request reached a handler: answer, log, close. With
+ * linger (a head too large: more of it is on its way), read and drop input
+ * until it stops for HTTP_LINGER_MS, then close, as nginx's lingering close
+ * does: closing with unread input would reset the connection. */
 static size_t
 http_fail(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
-        size_t n, int code)
+        size_t n, int code, int linger)
 {
 	struct http_log l = {0};
 
@@ -992,8 +1056,12 @@ http_fail(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	http_send_error(ctx, &st->r, p, code, 0);
 	l.payload = LURE_MIN(n, EVENT_CAP_PAYLOAD);
 	http_log_event(ctx, &st->r, p, n, &l);
-	emu_close(ctx);
 	st->phase = HTTP_DONE;
+	st->linger = (uint8_t)linger;
+	if (linger)
+		emu_timer(ctx, HTTP_LINGER_MS);
+	else
+		emu_close(ctx);
 	return n;
 }
 
@@ -1040,10 +1108,176 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 	return http_send(ctx, r, o, cont);
 }
 
+/* The Content-Range value into http_crange: "bytes S-E/" (star NULL; the
+ * caller appends the length), else "bytes ", '*', "/E" (not satisfiable). */
+static void
+http_crange_set(const char *star, int64_t s, int64_t e)
+{
+	size_t k = 6;
+
+	memcpy(http_crange, "bytes ", 6);
+	if (star) {
+		http_crange[k++] = '*';
+		http_crange[k++] = '/';
+		k += fmt_dec(http_crange + k, (uint64_t)e);
+	} else {
+		k += fmt_dec(http_crange + k, (uint64_t)s);
+		http_crange[k++] = '-';
+		k += fmt_dec(http_crange + k, (uint64_t)e);
+		http_crange[k++] = '/';
+	}
+	http_crange_len = k;
+}
+
+/* nginx's range filter (ngx_http_range_parse) on a static 200 of len
+ * bytes whose ETag and Last-Modified are etag and lm: 0 (no range: the
+ * whole file, Accept-Ranges), 206 with [*start, *end) (one range), 416 (not
+ * satisfiable), or 2 (several ranges: multipart/byteranges, not modelled). */
+static int
+http_range(const struct http_req *r, const uint8_t *p, int64_t len,
+        const char *etag, size_t el, const char *lm, int64_t (*rg)[2],
+        size_t *count)
+{
+	const struct httpparse_span *h = r->q.h;
+	const uint8_t *v = p + h[HTTPPARSE_H_RANGE].off;
+	size_t n = h[HTTPPARSE_H_RANGE].len, i = 6;
+	int64_t size = 0, cut = INT64_MAX / 10;
+
+	*count = 0;
+	if (!(r->q.seen & (1u << HTTPPARSE_H_RANGE)) || n < 7 ||
+	        !httpparse_caseeq(v, 6, "bytes="))
+		return 0;
+	if (r->q.seen & (1u << HTTPPARSE_H_IF_RANGE)) {
+		const uint8_t *ir = p + h[HTTPPARSE_H_IF_RANGE].off;
+		size_t irn = h[HTTPPARSE_H_IF_RANGE].len;
+		if (irn >= 2 && ir[irn - 1] == '"') {
+			if (irn != el || memcmp(ir, etag, el) != 0)
+				return 0;
+		} else if (irn != 29 || memcmp(ir, lm, 29) != 0) {
+			return 0; /* nginx parses the date: compared as text */
+		}
+	}
+	for (;;) {
+		int64_t s = 0, e = 0;
+		int suffix = 0;
+		while (i < n && v[i] == ' ')
+			i++;
+		if (i < n && v[i] == '-') {
+			suffix = 1;
+			i++;
+		} else {
+			if (i == n || v[i] < '0' || v[i] > '9')
+				return 416;
+			while (i < n && v[i] >= '0' && v[i] <= '9') {
+				if (s >= cut && (s > cut || v[i] - '0' > 7))
+					return 416;
+				s = s * 10 + (v[i++] - '0');
+			}
+			while (i < n && v[i] == ' ')
+				i++;
+			if (i == n || v[i++] != '-')
+				return 416;
+			while (i < n && v[i] == ' ')
+				i++;
+			if (i == n || v[i] == ',') {
+				e = len;
+				goto found;
+			}
+		}
+		if (i == n || v[i] < '0' || v[i] > '9')
+			return 416;
+		while (i < n && v[i] >= '0' && v[i] <= '9') {
+			if (e >= cut && (e > cut || v[i] - '0' > 7))
+				return 416;
+			e = e * 10 + (v[i++] - '0');
+		}
+		while (i < n && v[i] == ' ')
+			i++;
+		if (i < n && v[i] != ',')
+			return 416;
+		if (suffix) {
+			s = e < len ? len - e : 0;
+			e = len - 1;
+		}
+		e = e >= len ? len : e + 1;
+	found:
+		if (s < e) {
+			if (*count < HTTP_RANGES) {
+				rg[*count][0] = s;
+				rg[*count][1] = e;
+			}
+			++*count;
+			if (size > INT64_MAX - (e - s))
+				return 416;
+			size += e - s;
+		} else if (s == 0) {
+			return 0;
+		}
+		if (i == n || v[i++] != ',')
+			break;
+	}
+	if (!*count)
+		return 416;
+	if (size > len || *count > HTTP_RANGES)
+		return 0; /* more than HTTP_RANGES: whole, nginx sends them */
+	return *count == 1 ? 206 : 2;
+}
+
+/* Several ranges: nginx's multipart/byteranges body into http_scratch and
+ * its Content-Type into type; the body's length, or -1 when it does not
+ * fit. The boundary is nginx's temp-file counter (ngx_next_temp_number),
+ * counted here per process. */
+static long
+http_multipart(const uint8_t *f, int64_t len, const char *t, size_t tl,
+        const int64_t (*rg)[2], size_t count, char *type, size_t tcap)
+{
+	static uint64_t counter;
+	char b[24];
+	size_t k = 0, bl;
+	uint64_t v = ++counter;
+
+	for (bl = 20; bl-- > 0; v /= 10)
+		b[bl] = (char)('0' + v % 10);
+	if (tl + 52 > tcap)
+		return -1;
+	memcpy(type, "multipart/byteranges; boundary=", 31);
+	memcpy(type + 31, b, 20);
+	type[51] = 0;
+	for (size_t i = 0; i <= count; i++) {
+		size_t dn = i < count ? (size_t)(rg[i][1] - rg[i][0]) : 0;
+		if (k + 4 + 20 + 16 + tl + 23 + 3 * 20 + 7 + dn > HTTP_LINE_MAX)
+			return -1;
+		memcpy(http_scratch + k, "\r\n--", 4);
+		memcpy(http_scratch + k + 4, b, 20);
+		k += 24;
+		if (i == count) {
+			memcpy(http_scratch + k, "--\r\n", 4);
+			return (long)(k + 4);
+		}
+		memcpy(http_scratch + k, "\r\nContent-Type: ", 16);
+		memcpy(http_scratch + k + 16, t, tl);
+		k += 16 + tl;
+		memcpy(http_scratch + k, "\r\nContent-Range: bytes ", 23);
+		k += 23;
+		k += fmt_dec((char *)http_scratch + k, (uint64_t)rg[i][0]);
+		http_scratch[k++] = '-';
+		k += fmt_dec((char *)http_scratch + k, (uint64_t)rg[i][1] - 1);
+		http_scratch[k++] = '/';
+		k += fmt_dec((char *)http_scratch + k, (uint64_t)len);
+		memcpy(http_scratch + k, "\r\n\r\n", 4);
+		k += 4;
+		memcpy(http_scratch + k, f + rg[i][0], dn);
+		k += dn;
+	}
+	return -1;
+}
+
 /* Route, check credentials and answer: nginx's phases of the Debian site
  * ("try_files $uri $uri/ =404", index, static) plus the options above.
- * body is what is known of the body (NULL before it is read). */
-static void
+ * body is what is known of the body (NULL before it is read). Returns 0,
+ * or 1 when only "100 Continue" went out: the answer follows in
+ * HTTP_ANSWER once it has been sent. */
+static int
 http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
         const uint8_t *body, size_t blen)
 {
@@ -1068,13 +1302,24 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 			r->keepalive = 0;
 		if (http_send_error(ctx, r, p, code, 0) < 0)
 			st->closing = 1;
-		return;
+		return 0;
 	}
 	/* the static handler: "100 Continue" and the body check come first */
-	cont = !r->defer && version >= 1001 &&
+	cont = !r->defer && !r->cont_sent && version >= 1001 &&
 	       (r->q.seen & (1u << HTTPPARSE_H_EXPECT)) &&
 	       httpparse_caseeq(p + h[HTTPPARSE_H_EXPECT].off,
 	               h[HTTPPARSE_H_EXPECT].len, "100-continue");
+	if (cont) { /* nginx's own write: a segment of its own */
+		const char *c;
+		size_t cn;
+		if ((c = persona_get("http.continue", &cn)) &&
+		        emu_send(ctx, c, cn) == 0) {
+			r->cont_sent = 1;
+			st->phase = HTTP_ANSWER;
+			emu_wake(ctx, 1);
+			return 1;
+		}
+	}
 	memset(&o, 0, sizeof o);
 	http_kind(&o, &route, "file");
 	o.type = route.rest;
@@ -1086,7 +1331,7 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	if (route.auth && !http_auth_ok(r, p)) {
 		if (http_send_error(ctx, r, p, 401, cont) < 0)
 			st->closing = 1;
-		return;
+		return 0;
 	}
 	if (route.wsse) {
 		struct http_wsse w;
@@ -1095,7 +1340,7 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 			            (const uint8_t *)route.wsse, route.wsse_len,
 			            cont) < 0)
 				st->closing = 1;
-			return;
+			return 0;
 		}
 	}
 	if (route.tmpl) {
@@ -1105,7 +1350,7 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 		if (tn < 0) {
 			if (http_send_error(ctx, r, p, 500, cont) < 0)
 				st->closing = 1;
-			return;
+			return 0;
 		}
 		o.b1 = (const uint8_t *)tb;
 		o.b1n = (size_t)tn;
@@ -1135,9 +1380,47 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 		r->close = 1; /* nginx says keep-alive, then closes */
 		code = 412;
 	}
+	if (!code && !nm && http_conf.ranges && !route.status && !o.copy &&
+	        !o.chunked && !(route.gz && httpparse_gzip_ok(&r->q, p))) {
+		static int64_t rgs[HTTP_RANGES][2];
+		static char mtype[96];
+		size_t nr = 0;
+		int rg = http_range(r, p, o.len, etag, el, lm, rgs, &nr);
+		int64_t rs = rgs[0][0], re = rgs[0][1];
+		long mn = rg == 2 ? http_multipart(o.b1, o.len, route.rest,
+		                            route.rest_len, rgs, nr, mtype,
+		                            sizeof mtype)
+		                  : -1;
+		if (rg == 416) {
+			http_crange_set("*", 0, o.len);
+			code = 416;
+		} else if (mn >= 0) {
+			o.kind = "range";
+			o.type = mtype;
+			o.type_len = strlen(mtype);
+			o.b1 = http_scratch;
+			o.b1n = (size_t)mn;
+			o.len = mn;
+			o.copy = 1;
+			route.status = 206;
+			route.gz = NULL;
+		} else if (rg == 206) {
+			http_crange_set(NULL, rs, re - 1);
+			http_crange_len += (size_t)fmt_dec(
+			        http_crange + http_crange_len, (uint64_t)o.len);
+			o.kind = "range";
+			o.b1 += rs;
+			o.b1n = (size_t)(re - rs);
+			o.len = re - rs;
+			route.status = 206;
+			route.gz = NULL;
+		}
+	}
 	if (code ? http_send_error(ctx, r, p, code, cont) < 0
 	         : http_send_route(ctx, r, p, &o, &route, nm, cont) < 0)
 		st->closing = 1;
+	http_crange_len = 0;
+	return 0;
 }
 
 /* The head is complete (or an HTTP/0.9 line): nginx's
@@ -1158,37 +1441,37 @@ http_process(
 
 	if (r->q.major) {
 		if (!(r->q.seen & (1u << HTTPPARSE_H_HOST)) && version > 1000)
-			return http_fail(ctx, st, p, n, 400);
+			return http_fail(ctx, st, p, n, 400, 0);
 		if (r->q.seen &
 		        (1u << HTTPPARSE_H_CONTENT_LENGTH)) { /* ngx_atoof() */
 			const uint8_t *v =
 			        p + h[HTTPPARSE_H_CONTENT_LENGTH].off;
 			size_t vn = h[HTTPPARSE_H_CONTENT_LENGTH].len;
 			if (!vn)
-				return http_fail(ctx, st, p, n, 400);
+				return http_fail(ctx, st, p, n, 400, 0);
 			for (size_t i = 0; i < vn; i++) {
 				if (v[i] < '0' || v[i] > '9' ||
 				        r->cl > (uint64_t)(INT64_MAX -
 				                           (v[i] - '0')) /
 				                        10)
-					return http_fail(ctx, st, p, n, 400);
+					return http_fail(ctx, st, p, n, 400, 0);
 				r->cl = r->cl * 10 + (uint64_t)(v[i] - '0');
 			}
 		}
 		if (r->q.seen & (1u << HTTPPARSE_H_TRANSFER_ENCODING)) {
 			if (version < 1001)
-				return http_fail(ctx, st, p, n, 400);
+				return http_fail(ctx, st, p, n, 400, 0);
 			if (!httpparse_caseeq(
 			            p + h[HTTPPARSE_H_TRANSFER_ENCODING].off,
 			            h[HTTPPARSE_H_TRANSFER_ENCODING].len,
 			            "chunked"))
-				return http_fail(ctx, st, p, n, 501);
+				return http_fail(ctx, st, p, n, 501, 0);
 			if (r->q.seen & (1u << HTTPPARSE_H_CONTENT_LENGTH))
-				return http_fail(ctx, st, p, n, 400);
+				return http_fail(ctx, st, p, n, 400, 0);
 			r->chunked = 1;
 		}
 		if (r->q.flags & (HTTPPARSE_F_CONNECT | HTTPPARSE_F_TRACE))
-			return http_fail(ctx, st, p, n, 405);
+			return http_fail(ctx, st, p, n, 405, 0);
 	}
 	r->keepalive = r->q.conn ? r->q.conn == HTTPPARSE_CONN_KEEP_ALIVE
 	                         : version > 1000;
@@ -1212,10 +1495,41 @@ http_process(
 		                h[HTTPPARSE_H_EXPECT].len, "100-continue") &&
 		        (c = persona_get("http.continue", &cn)))
 			emu_send(ctx, c, cn);
-	} else {
-		http_answer(ctx, st, p, NULL, 0);
+	} else if (http_answer(ctx, st, p, NULL, 0)) {
+		return 0;
 	}
 	return http_body(ctx, st, p, n);
+}
+
+/* HTTP_ANSWER: "100 Continue" is out; now the answer. */
+static size_t
+http_answer_now(
+        struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
+{
+	http_answer(ctx, st, p, NULL, 0);
+	return http_body(ctx, st, p, n);
+}
+
+/* Where nginx's current header buffer ends (the parsers stop there). */
+static size_t
+http_bend(const struct http_req *r)
+{
+	return (size_t)r->bstart + (r->nlarge ? HTTP_LINE_MAX : HTTP_BUF0);
+}
+
+/* The head filled nginx's current header buffer: move the line being
+ * parsed, from s, to a new large buffer as
+ * ngx_http_alloc_large_header_buffer() does; 0, or -1 when nginx declines
+ * (a line longer than a buffer, or all of them used). */
+static int
+http_large_buf(struct http_req *r, size_t s, int partial)
+{
+	if ((partial && r->q.pos - s >= HTTP_LINE_MAX) ||
+	        r->nlarge >= HTTP_LARGE_BUFS)
+		return -1;
+	r->nlarge++;
+	r->bstart = (uint16_t)s;
+	return 0;
 }
 
 /* HTTP_HEAD: parse the request line and headers as they arrive. */
@@ -1224,7 +1538,6 @@ http_head(
         struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
 	struct http_req *r = &st->r;
-	size_t lim = LURE_MIN(n, HTTP_HEAD_MAX);
 	int rc;
 
 	if (r->q.pos == 0 && r->q.rl == HTTPPARSE_RL_START) {
@@ -1234,41 +1547,55 @@ http_head(
 		if (k)
 			return k; /* empty lines before a request are skipped */
 	}
-	if (r->q.rl != HTTPPARSE_RL_DONE) {
-		rc = httpparse_request_line(&r->q, p, lim);
-		if (rc == HTTPPARSE_AGAIN)
-			return lim < HTTP_HEAD_MAX
-			               ? 0
-			               : http_fail(ctx, st, p, n, 414);
+	while (r->q.rl != HTTPPARSE_RL_DONE) {
+		rc = httpparse_request_line(
+		        &r->q, p, LURE_MIN(n, http_bend(r)));
+		if (rc == HTTPPARSE_AGAIN) {
+			if (r->q.pos < http_bend(r))
+				return 0;
+			if (http_large_buf(r, 0, 1) == 0)
+				continue;
+			st->requests++;
+			r->q.major = 1; /* not known yet: not HTTP/0.9 */
+			r->q.minor = 1;
+			return http_fail(ctx, st, p, n, 414, 1);
+		}
 		st->requests++;
 		if (rc >= 400) {
 			if (r->q.rl != HTTPPARSE_RL_DONE)
 				r->q.major =
 				        1; /* not known yet: not HTTP/0.9 */
-			return http_fail(ctx, st, p, n, rc);
+			return http_fail(ctx, st, p, n, rc, 0);
 		}
 		if ((r->q.flags & HTTPPARSE_F_NORMALISE) &&
 		        httpparse_uri(&r->q, p, http_scratch) < 0)
-			return http_fail(ctx, st, p, n, 400);
+			return http_fail(ctx, st, p, n, 400, 0);
 		if (r->q.host_end > r->q.host_start &&
 		        httpparse_host(p + r->q.host_start,
 		                r->q.host_end - r->q.host_start) < 0)
-			return http_fail(ctx, st, p, n, 400);
+			return http_fail(ctx, st, p, n, 400, 0);
 		if (r->q.major == 0)
 			return http_process(ctx, st, p, n);
 	}
 	for (;;) {
-		rc = httpparse_header_line(&r->q, p, lim);
-		if (rc == HTTPPARSE_AGAIN)
-			return lim < HTTP_HEAD_MAX
-			               ? 0
-			               : http_fail(ctx, st, p, n, 494);
+		rc = httpparse_header_line(&r->q, p, LURE_MIN(n, http_bend(r)));
+		if (rc == HTTPPARSE_AGAIN) {
+			/* a header line under way, or the buffer ended with
+			 * one (nginx then copies that line again) */
+			size_t s = r->q.hname > r->q.line_end ? r->q.hname
+			                                      : r->q.pos;
+			if (r->q.pos < http_bend(r))
+				return 0;
+			if (http_large_buf(r, s, r->q.hl != 0) == 0)
+				continue;
+			return http_fail(ctx, st, p, n, 494, 1);
+		}
 		if (rc >= 400)
-			return http_fail(ctx, st, p, n, rc);
+			return http_fail(ctx, st, p, n, rc, 0);
 		if (rc == HTTPPARSE_HEAD_DONE)
 			return http_process(ctx, st, p, n);
 		if ((rc = http_header(r, p)) != 0)
-			return http_fail(ctx, st, p, n, rc);
+			return http_fail(ctx, st, p, n, rc, 0);
 	}
 }
 
@@ -1366,7 +1693,9 @@ static size_t
 http_done(
         struct emu_ctx *ctx, struct http_state *st, const uint8_t *p, size_t n)
 {
-	(void)ctx, (void)st, (void)p;
+	(void)p;
+	if (st->linger)
+		emu_timer(ctx, HTTP_LINGER_MS);
 	return n;
 }
 
@@ -1375,6 +1704,7 @@ typedef size_t (*http_phase_fn)(
 
 static const http_phase_fn http_phases[HTTP__MAX] = {
         [HTTP_HEAD] = http_head,
+        [HTTP_ANSWER] = http_answer_now,
         [HTTP_BODY] = http_body,
         [HTTP_DRAIN] = http_drain,
         [HTTP_DONE] = http_done,
@@ -1386,6 +1716,10 @@ http_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	struct http_state *st = state;
 
 	http_conf_read();
+	if (st->ka_wait) { /* the next request has begun */
+		st->ka_wait = 0;
+		emu_timer(ctx, 0);
+	}
 	if (st->phase >= HTTP__MAX)
 		st->phase = HTTP_DONE;
 	return http_phases[st->phase](ctx, st, p, n);
@@ -1396,7 +1730,19 @@ http_timeout(struct emu_ctx *ctx, void *state)
 {
 	struct http_state *st = state;
 
-	(void)ctx;
+	if (st->linger) {
+		emu_close(ctx);
+		return;
+	}
+	if (st->ka_wait) {
+		if (st->ka_left)
+			http_ka_step(ctx, st);
+		else
+			emu_close(ctx); /* nginx's keepalive_timeout */
+		return;
+	}
+	if (st->phase == HTTP_ANSWER)
+		return; /* "100 Continue" went out: on_data answers */
 	st->r.waited = 1;
 	st->r.waiting = 0;
 }
@@ -1405,6 +1751,7 @@ const struct emulator emu_http = {
         .name = "http",
         .transports = EMU_TCP,
         .state_size = sizeof(struct http_state),
+        .in_min = HTTP_HEAD_MAX,
         .on_data = http_data,
         .on_timeout = http_timeout,
 };

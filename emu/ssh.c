@@ -65,9 +65,17 @@
  *
  * OpenSSH: followed from OpenSSH 9.2p1 (kex.c, packet.c, auth2*.c,
  * serverloop.c) and checked against Debian 12's sshd on loopback (test/
- * persona/test_linux_ssh.py): KEXINIT after the client's version line, zero
- * padding before keys; bad packet lengths, padding errors and MAC failures
- * close without a word, a padding length under 4 with "Corrupted padlen";
+ * persona/test_linux_ssh.py, test_diff_ssh.py): KEXINIT after the client's
+ * version line (up to 8192 bytes), zero padding before keys; a complaint
+ * about the version line is a write, then CR LF in a second one (1 ms
+ * later: its own segment, with the FIN), or an RST instead of the CR LF
+ * when the client sent more than the line (sshd exits with it unread);
+ * nothing is decided before a whole first block (8 bytes) is in; bad
+ * packet lengths, padding errors and MAC failures close without a word
+ * (a FIN: sshd has read all there was), a padding length under 4 with
+ * "Corrupted padlen"; types 0 and 192-255 get DISCONNECT "Invalid ssh2
+ * packet type: N" at any time, types 50 and up before the first NEWKEYS
+ * a silent close;
  * unexpected messages get UNIMPLEMENTED (a DISCONNECT under strict KEX);
  * "none" does not count as a failure, the max_auth_tries-th failure is a
  * DISCONNECT; another user name on the same connection is a DISCONNECT; the
@@ -76,18 +84,20 @@
  * dropbear (ssh.daemon dropbear): followed from dropbear 2022.83
  * (common-session.c, packet.c, process-packet.c, common-kex.c,
  * common-algo.c, svr-auth*.c) and checked against Debian 12's dropbear on
- * loopback (test/persona/test_dropbear.py): banner and KEXINIT at once,
- * random padding from the first packet; the version line is at most 255
- * bytes (CRs dropped anywhere, the rest read as packets), anything but
- * "SSH-2." or "SSH-1.99-" closes silently; packet length checks without a
- * padding minimum; during a key exchange only the awaited message
- * (requirenext): other transport messages get UNIMPLEMENTED, the rest and
- * anything above 60 before a login close; a wrong guess of the first KEX
- * packet is dropped (kexguess2@matt.ucc.asn.au rule when the client lists
- * it); more than 50 names in a list close; every error closes without a
- * DISCONNECT; failures wait 250-350 ms and count for password and unknown
- * methods, not for none or publickey; no service request needed before
- * userauth; another user name closes.
+ * loopback (test/persona/test_dropbear.py, test_diff_ssh.py): banner and
+ * KEXINIT at once, random padding from the first packet; the version line
+ * is at most 255 bytes (CRs dropped anywhere, the rest read as packets),
+ * anything but "SSH-2." or "SSH-1.99-" closes silently; packet length
+ * checks without a padding minimum; during a key exchange only the awaited
+ * message (requirenext): other transport messages get UNIMPLEMENTED, the
+ * rest and anything above 60 before a login close; a wrong guess of the
+ * first KEX packet is dropped (kexguess2@matt.ucc.asn.au rule when the
+ * client lists it); more than 50 names in a list close; every error closes
+ * without a DISCONNECT, with an RST when more input was there than dropbear
+ * had taken in (the line, or the first block or the packet); failures wait
+ * 250-350 ms and count for password and unknown methods, not for none or
+ * publickey; no service request needed before userauth; another user name
+ * closes.
  *
  * Compression: zlib@openssh.com (src/sshzlib.c) from USERAUTH_SUCCESS on,
  * both directions, as sshd and dropbear delay it; what lure sends is stored
@@ -95,11 +105,16 @@
  * listing plain "zlib" (compression from NEWKEYS on) is refused at KEXINIT.
  *
  * Not modelled: packets larger than the input buffer (sshd takes 256 KiB,
- * dropbear 35000 bytes), OpenSSH version lines over SSH_VER_KEEP bytes,
+ * dropbear 35000 bytes), the rest of an OpenSSH version line over
+ * SSH_VER_KEEP bytes (accepted, not kept for the event),
  * umac MACs (named in KEXINIT, not implemented: a client that settles on
  * them is disconnected), more than SSHZLIB_POOL compressed sessions at once
  * (the next one is closed after its login), rekeying limits, keepalives,
- * PAM's randomised delay.
+ * PAM's randomised delay (libpam seeds it from the clock: sshd's
+ * connections failing in the same second wait the same time, 1.95 to
+ * 4.3 s measured; a per-connection jitter would be the tell), idle
+ * connections past the core's limits.idle_timeout (closed by the core
+ * before ssh.login_grace_ms), the banner latency of sshd's fork and exec.
  *
  * Files: this one has the version exchange, KEXINIT, the key exchange and
  * the message dispatch (filters, then a {type, handler} table);
@@ -118,6 +133,7 @@
 #define SSH_VER_LIMIT 8192 /* sshd's SSH_MAX_BANNER_LEN */
 #define SSH_DB_VER 255 /* dropbear's ident_readln() buffer, less its NUL */
 #define SSH_DB_ALGOS 50 /* dropbear's MAX_PROPOSED_ALGO */
+#define SSH_MSG_LOCAL_MIN 192 /* OpenSSH's SSH2_MSG_LOCAL_MIN */
 
 static int
 daemon_is_dropbear(void)
@@ -209,7 +225,7 @@ version_done(struct emu_ctx *ctx, struct ssh_state *st, int more)
 	size_t n;
 
 	st->ver[st->ver_len] = 0;
-	if (st->ver_total > SSH_VER_KEEP ||
+	if (st->ver_total > SSH_VER_LIMIT ||
 	        ver_parse(st->ver, &major, &minor) < 0)
 		msg = sshstate_get("ssh.msg_invalid",
 		        "Invalid SSH identification string.", &n);
@@ -222,9 +238,14 @@ version_done(struct emu_ctx *ctx, struct ssh_state *st, int more)
 		event_str(e, "event.outcome", "failure");
 		event_commit(e);
 		(void)emu_send(ctx, msg, n);
-		if (!more)
-			(void)emu_send(ctx, "\r\n", 2);
-		emu_close(ctx);
+		if (more) { /* sshd exits with that input unread */
+			emu_reset(ctx);
+			return;
+		}
+		/* the CR LF is sshd's second write: its own segment, with
+		 * the FIN (ssh_timeout()) */
+		st->bye_crlf = 1;
+		emu_timer(ctx, 1);
 		return;
 	}
 	st->phase = SSH_P_KEXINIT;
@@ -256,7 +277,11 @@ version_in_db(
 				sshauth_ev_client(e, st);
 				event_str(e, "event.outcome", "failure");
 				event_commit(e);
-				emu_close(ctx);
+				/* dropbear exits with the rest unread */
+				if (i + 1 < n)
+					emu_reset(ctx);
+				else
+					emu_close(ctx);
 				return n;
 			}
 			st->phase = SSH_P_KEXINIT;
@@ -285,11 +310,11 @@ version_in(
 		}
 		if (c == 0 || st->ver_cr || ++st->ver_total > SSH_VER_LIMIT) {
 			/* sshd: invalid characters or a line too long */
-			st->ver_total = SSH_VER_KEEP + 1;
-			version_done(ctx, st, 1);
+			st->ver_total = SSH_VER_LIMIT + 1;
+			version_done(ctx, st, i + 1 < n);
 			return n;
 		}
-		if (st->ver_len < SSH_VER_KEEP)
+		if (st->ver_len < SSH_VER_KEEP) /* sshd takes up to 8192 */
 			st->ver[st->ver_len++] = (char)c;
 	}
 	return n;
@@ -884,6 +909,15 @@ dispatch(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n)
 	if (st->db) {
 		if (db_filter(ctx, st, type))
 			return;
+	} else if (type == 0 || type >= SSH_MSG_LOCAL_MIN) {
+		/* sshd's ssh_packet_read_poll2(), at any time */
+		char m[40];
+		fmt_snprintf(m, sizeof m, "Invalid ssh2 packet type: %u", type);
+		sshpkt_disconnect(ctx, st, 2, m);
+		return;
+	} else if (type >= SSH_MSG_USERAUTH_REQUEST && !st->first_done) {
+		emu_close(ctx); /* sshd: no word before its first keys */
+		return;
 	} else if (type == SSH_MSG_DISCONNECT) {
 		emu_close(ctx);
 		return;
@@ -980,6 +1014,8 @@ ssh_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 
 	if (st->delay_msg)
 		return 0;
+	if (st->bye_crlf)
+		return n;
 	if (st->phase == SSH_P_VERSION)
 		return version_in(ctx, st, p, n);
 	return packet_in(ctx, st, p, n);
@@ -990,6 +1026,11 @@ ssh_timeout(struct emu_ctx *ctx, void *state)
 {
 	struct ssh_state *st = state;
 
+	if (st->bye_crlf) {
+		(void)emu_send(ctx, "\r\n", 2);
+		emu_close(ctx);
+		return;
+	}
 	if (st->pend_len && st->chan_open == 1) {
 		sshchan_flush(ctx, st); /* room in the output buffer again */
 		return;

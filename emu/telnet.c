@@ -46,22 +46,32 @@
  * Verified against BusyBox 1.35 source (networking/telnetd.c,
  * loginutils/login.c, libbb/login.c, libbb/bb_askpass.c) and byte for byte
  * against Debian 12's busybox-static "telnetd -l login" on 127.0.0.1:
+ * - telnetd sends its 12 negotiation bytes in a write of their own; the
+ *   banner and login's prompt follow when login has started (TN_GREET_MS).
  * - telnetd answers no WILL/WONT/DO/DONT (it skips them), answers AYT with
- *   IAC NOP which its own IAC doubling sends as FF FF F1, takes IAC IAC as
- *   0xff, skips a third byte after IAC <byte below 240>; it passes CR to the
- *   pty and drops an LF or NUL right after it in the same read only (CR and
- *   LF in two reads are two line ends); a NUL ending a read is dropped.
+ *   IAC NOP which its own IAC doubling sends as FF FF F1 (not while the
+ *   answer to an AYT just before, or echo, waits in its buffer: see
+ *   tn_chunk), takes IAC IAC as 0xff, skips a third byte after IAC <byte
+ *   below 240>; IAC SB NAWS takes the next 4 bytes as they are; any other
+ *   IAC SB <option> is skipped as a three-byte command: its payload (TTYPE,
+ *   NEW-ENVIRON's USER...) goes to login as typed bytes, IAC SE is a no-op;
+ *   an IAC and one byte ending a read are eaten; an IAC SB NAWS short of its
+ *   4 bytes drops the rest of the read. It passes CR to the pty and drops
+ *   an LF or NUL right after it in the same read only (CR and LF in two
+ *   reads are two line ends); a NUL ending a read is dropped.
  * - The pty (Linux defaults + ICRNL ONLCR XTABS; its line editor is
  *   src/lineedit.c, which SSH sessions with a pty share): CR/LF end a
  *   line, DEL erases (BS SP BS, twice for a ^X; a tab back to its column),
  *   ^U kills, ^W erases a word, ^V quotes, ^R reprints, ^D pushes or is
- *   EOF, ^S/^Q vanish; ^C/^\ kill login (close) but ^C in the password
- *   read fails the login; ^Z is dropped with the line; echo shows controls
+ *   EOF, ^S/^Q vanish; ^C/^\ kill login (the tty still echoes the rest of
+ *   that read, then telnetd closes) but ^C in the password read fails the
+ *   login; ^Z is dropped with the line; echo shows controls
  *   as ^X, 0xff as FF FF, tabs as spaces to the next 8-column stop.
- * - The pty's signal characters (^C ^\ ^Z) flush its output queue: echo of
- *   the same read that telnetd had not yet read is lost ("adm^C" in one
- *   read shows "^C" alone). Login restores the echo when the password read
- *   ends: what is typed during the failure delay is echoed, then flushed.
+ * - The pty's signal characters (^C ^\ ^Z) flush its output queue: echo
+ *   telnetd had not yet read is lost ("adm^C" in one read shows "^C"
+ *   alone; telnetd reads the echo of a chunk of its input a turn later).
+ *   Login restores the echo when the password read ends: what is typed
+ *   during the failure delay is echoed, then flushed.
  * - login: blank lines prompt again (the 10th closes); a user name over 61
  *   bytes or with a NUL after its first byte closes; type-ahead is flushed
  *   before each prompt (here: the rest of the input that ended the line,
@@ -69,10 +79,12 @@
  *   newline follows, 3 s pause, "Login incorrect", 3 failures close; 60 s
  *   after start it prints the time-out and exits. 12 negotiation bytes: the
  *   DO LFLOW (FF FD 21) of nmap's 4206 line went in BusyBox 1.14 (d814c98).
- * test/it/test_telnet_busybox.py compares all this live with the real
- * telnetd and login. Racy in the real pair, modelled one way: several lines
- * sent at once (telnetd writes them one per CR; login may turn the echo off
- * before the next arrives, which then is the password).
+ * test/it/test_telnet_busybox.py and test/it/test_telnet_probes.py (what
+ * scanners, bots and honeypot detectors send: bytes, segments, close kind,
+ * timing) compare all this live with the real telnetd and login. Racy in
+ * the real pair, modelled one way: several lines sent at once (telnetd
+ * writes them one per CR; login may turn the echo off before the next
+ * arrives, which then is the password); where AYT answers fall among echo.
  * The shell session: the tty model stays (BusyBox ash's line editor echoes
  * and edits much alike); ^C ^\ ^Z print "^C" and a new prompt; ^D on an
  * empty line ends the shell, then telnetd closes. Unverified: ash's exact
@@ -80,8 +92,8 @@
  * Not verified or not modelled: other kernels' ttys (old embedded Linux);
  * signal dispositions (^C/^\ close only if telnetd runs with default
  * SIGINT/SIGQUIT, as from init; with them ignored login survives); the
- * type-ahead flush races on a slow device; telnetd feeds SB payloads other
- * than NAWS to login as typed bytes (we parse them to IAC SE); ^S does
+ * type-ahead flush races on a slow device; the tty's column after a signal
+ * flushed its output (a tab after it is 2 columns short); ^S does
  * not stop output; no 4095-byte tty line limit; a locked or root account
  * (BusyBox skips the password prompt) is not modelled; only TN_LINE bytes
  * of a login line (SHELL_LINE of a shell line) are kept (a reprint or tab
@@ -105,6 +117,7 @@
 #define TN_SHELLS 32 /* logged-in sessions at once (a static pool) */
 #define TN_PROMPT 128 /* longest prompt */
 #define TN_DRAIN_MS 10 /* retry while shell output waits for room */
+#define TN_GREET_MS 2 /* telnetd's negotiation, then login's first words */
 
 enum {
 	T_SE = 240,
@@ -122,7 +135,7 @@ enum {
 };
 
 enum tn_state { TN_USER, TN_PASS, TN_DELAY, TN_SHELL, TN_DONE, TN__MAX };
-enum tn_parse { TP_DATA, TP_IAC, TP_OPT, TP_SB_OPT, TP_SB, TP_SB_IAC, TP__MAX };
+enum tn_parse { TP_DATA, TP_IAC, TP_OPT, TP_SB_OPT, TP_NAWS, TP_EAT, TP__MAX };
 
 struct telnet_state {
 	int64_t deadline; /* lure_now() when login gives up; 0: never */
@@ -139,6 +152,9 @@ struct telnet_state {
 	uint8_t shell; /* 1 + index in tn_shells[] while logged in; 0: none */
 	uint8_t closing; /* the shell exited: close once its output is sent */
 	uint8_t partial; /* the last on_data left bytes: the same read goes on */
+	uint8_t greet; /* banner and prompt not yet sent: login is starting */
+	uint8_t dying; /* a signal killed login: the tty echoes the rest of
+	                * the read, then telnetd closes */
 	struct ledit ed; /* the pty: echo, column, the line being typed in
 	                  * line[] or the shell's */
 	uint8_t sb[4];
@@ -173,11 +189,52 @@ static uint8_t tn_stage[TN_STAGE];
 static size_t tn_stage_len;
 static int tn_staging;
 
+/* telnetd takes a read in chunks, one per turn of its loop: a run of data
+ * bytes up to a CR (and the LF or NUL after it), or one IAC sequence. The
+ * pty's echo of chunk k is read at turn k+1 and sent at turn k+2, so a
+ * signal character in chunk k flushes the echo of chunks k-1 and k only,
+ * and an AYT is answered only when telnetd's output buffer is empty (no
+ * echo of chunk k-2, no answer to an AYT in chunk k-1). Per read: stage
+ * lengths when chunks k-1 and k began; whether chunks k-1, k-2 echoed;
+ * whether chunks k-1, k were answered AYTs; in a data run. */
+static size_t tn_mark1, tn_mark2;
+static uint8_t tn_out1, tn_out2, tn_ayt1, tn_ayt0, tn_run;
+
+static void
+tn_chunk(void)
+{
+	tn_out2 = tn_out1;
+	tn_out1 = tn_stage_len > tn_mark1;
+	tn_mark2 = tn_mark1;
+	tn_mark1 = tn_stage_len;
+	tn_ayt1 = tn_ayt0;
+	tn_ayt0 = 0;
+}
+
+/* Send the first n bytes of the stage. */
+static void
+tn_stage_send(struct emu_ctx *ctx, size_t n)
+{
+	n = LURE_MIN(n, tn_stage_len);
+	(void)emu_send(ctx, tn_stage, n);
+	memmove(tn_stage, tn_stage + n, tn_stage_len - n);
+	tn_stage_len -= n;
+	tn_mark1 = tn_mark1 > n ? tn_mark1 - n : 0;
+	tn_mark2 = tn_mark2 > n ? tn_mark2 - n : 0;
+}
+
 static void
 tn_stage_flush(struct emu_ctx *ctx)
 {
-	(void)emu_send(ctx, tn_stage, tn_stage_len);
-	tn_stage_len = 0;
+	tn_stage_send(ctx, tn_stage_len);
+}
+
+/* A signal character: the pty drops the echo telnetd has not read. */
+static void
+tn_stage_drop(void)
+{
+	tn_stage_len = LURE_MIN(tn_stage_len, tn_mark2);
+	tn_mark1 = LURE_MIN(tn_mark1, tn_stage_len);
 }
 
 /* Output of the pty (echo, login's text). While a read is being taken it
@@ -608,7 +665,7 @@ tn_signal(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 		tn_sh_drain(ctx, st);
 		return;
 	}
-	tn_stage_len = 0; /* the output flush (see tn_emit) */
+	tn_stage_drop(); /* the output flush (see tn_emit) */
 	if (st->ed.echo)
 		ledit_echo(&st->ed, c);
 	ledit_reset(&st->ed);
@@ -617,7 +674,7 @@ tn_signal(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 	if (c == C_INTR && st->st == TN_PASS && !st->ahead)
 		tn_login(ctx, st, NULL, 0); /* bb_ask_noecho() interrupted */
 	else
-		tn_finish(ctx, st); /* default action: login dies */
+		st->dying = 1; /* default action: login dies (see tn_data) */
 }
 
 /* One byte from the client, as the pty's line discipline takes it. */
@@ -627,6 +684,17 @@ tn_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t c)
 	st->raw_data = 1;
 	if (st->st == TN_DONE)
 		return;
+	if (st->dying) { /* telnetd wrote the whole read to the pty */
+		enum ledit_key k = ledit_key(&st->ed, c);
+		if (k == LEDIT_SIGNAL) {
+			tn_stage_drop();
+			if (st->ed.echo)
+				ledit_echo(&st->ed, c);
+		}
+		if (k != LEDIT_NONE)
+			ledit_reset(&st->ed);
+		return;
+	}
 	if (st->st == TN_DELAY)
 		st->ahead = 1;
 	switch (ledit_key(&st->ed, c)) {
@@ -652,12 +720,18 @@ tn_note(struct telnet_state *st, uint8_t cmd, uint8_t opt)
 	}
 }
 
+/* Bytes of the read being taken after the one being parsed: telnetd
+ * handles an IAC sequence cut by the end of its buffer its own way. */
+static size_t tn_left;
+
 static void
 tp_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 {
 	if (b == T_IAC) {
 		st->tp = TP_IAC;
 		st->cr = 0;
+		tn_chunk();
+		tn_run = 0;
 		return;
 	}
 	if (st->cr) {
@@ -672,26 +746,48 @@ tp_data(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 		}
 	}
 	st->cr = b == '\r';
+	if (!tn_run)
+		tn_chunk();
+	tn_run = b != '\r';
 	tn_data(ctx, st, b);
 }
 
+/* telnetd's safe_write_to_pty_decode_iac(): IAC IAC is 0xff; AYT is
+ * answered unless the answer to the AYT just before still waits in its
+ * output buffer; the other commands of 240..249 are two bytes; a command
+ * whose IAC and first byte end the buffer is eaten there; IAC SB NAWS and
+ * 4 bytes set the size (IAC SE then is a two-byte command); any other SB
+ * is skipped as a three-byte command, its payload goes to the pty as
+ * typed bytes. */
 static void
 tp_iac(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 {
 	st->tp = TP_DATA;
-	if (b == T_IAC)
+	if (b == T_IAC) {
 		tn_data(ctx, st, b);
-	else if (b == T_SB)
-		st->tp = TP_SB_OPT;
-	else if (b >= T_WILL)
-		st->cmd = b, st->tp = TP_OPT;
-	else if (b == T_AYT) { /* telnetd's own output: ahead of the pty's */
+		return;
+	}
+	if (b == T_AYT && !tn_out2 && !tn_ayt1) {
+		/* telnetd's own output: after what it sent at the turns
+		 * before, ahead of the echo of the chunk before */
 		int staging = tn_staging;
+		tn_stage_send(ctx, tn_mark2);
 		tn_staging = 0;
 		tn_say(ctx, st, "telnet.ayt", 0);
 		tn_staging = staging;
-	} else if (b < T_SE) /* not a command: telnetd skips a third byte */
-		st->cmd = 0, st->tp = TP_OPT;
+		tn_ayt0 = 1;
+	}
+	if (b == T_AYT)
+		return;
+	if ((b >= T_SE && b < T_SB) || !tn_left)
+		return;
+	if (b == T_SB) {
+		st->tp = TP_SB_OPT;
+		return;
+	}
+	/* WILL..DONT, or not a command: telnetd skips a third byte */
+	st->cmd = b >= T_WILL ? b : 0;
+	st->tp = TP_OPT;
 }
 
 static void
@@ -707,50 +803,39 @@ static void
 tp_sb_opt(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 {
 	(void)ctx;
-	st->sb_opt = b;
-	st->sb_len = 0;
 	tn_note(st, T_SB, b);
-	st->tp = TP_SB;
+	st->sb_len = 0;
+	if (b != T_NAWS)
+		st->tp = TP_DATA; /* the payload is typed bytes */
+	else if (tn_left < 4)
+		st->tp = TP_EAT; /* incomplete: telnetd drops its buffer */
+	else
+		st->tp = TP_NAWS;
 }
 
-/* Only the first bytes are kept: a long subnegotiation is dropped. */
+/* The 4 bytes after IAC SB NAWS, as they are (no IAC IAC undoubling). */
 static void
-tn_sb_byte(struct telnet_state *st, uint8_t b)
-{
-	if (st->sb_len < sizeof st->sb)
-		st->sb[st->sb_len] = b;
-	if (st->sb_len < UINT16_MAX)
-		st->sb_len++;
-}
-
-static void
-tp_sb(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
+tp_naws(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
 {
 	(void)ctx;
-	if (b == T_IAC)
-		st->tp = TP_SB_IAC;
-	else
-		tn_sb_byte(st, b);
-}
-
-static void
-tp_sb_iac(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
-{
-	if (b == T_IAC) {
-		tn_sb_byte(st, b);
-		st->tp = TP_SB;
+	st->sb[st->sb_len++] = b;
+	if (st->sb_len < 4)
 		return;
-	}
-	if (b != T_SE) { /* IAC <cmd> ends the subnegotiation too */
-		tp_iac(ctx, st, b);
-		return;
-	}
 	st->tp = TP_DATA;
-	if (st->sb_opt == T_NAWS && st->sb_len == 4 && !st->have_naws) {
+	if (!st->have_naws) {
 		st->have_naws = 1;
 		st->naws_w = (uint16_t)(st->sb[0] << 8 | st->sb[1]);
 		st->naws_h = (uint16_t)(st->sb[2] << 8 | st->sb[3]);
 	}
+}
+
+/* The rest of the read is dropped (TP_DATA again when it ends). */
+static void
+tp_eat(struct emu_ctx *ctx, struct telnet_state *st, uint8_t b)
+{
+	(void)ctx;
+	(void)st;
+	(void)b;
 }
 
 /* Indexed by enum tn_parse. */
@@ -760,8 +845,8 @@ static void (*const tn_parse[TP__MAX])(
         [TP_IAC] = tp_iac,
         [TP_OPT] = tp_opt,
         [TP_SB_OPT] = tp_sb_opt,
-        [TP_SB] = tp_sb,
-        [TP_SB_IAC] = tp_sb_iac,
+        [TP_NAWS] = tp_naws,
+        [TP_EAT] = tp_eat,
 };
 
 /* --- the emulator --------------------------------------------------------- */
@@ -793,8 +878,21 @@ telnet_open(struct emu_ctx *ctx, void *state)
 		emu_timer(ctx, t); /* fires while a line is being read too */
 	}
 	tn_say(ctx, st, "telnet.negotiate", 0);
+	/* telnetd writes its negotiation, then forks login: the banner and
+	 * the prompt are a write of their own, a moment later (a timer: input
+	 * that comes first is taken after them) */
+	st->greet = 1;
+	emu_timer(ctx, TN_GREET_MS);
+}
+
+/* login has started: the banner and its prompt. */
+static void
+tn_greet(struct emu_ctx *ctx, struct telnet_state *st)
+{
+	st->greet = 0;
 	tn_say(ctx, st, "telnet.banner", 1);
 	tn_say(ctx, st, "telnet.login_prompt", 1);
+	tn_arm(ctx, st); /* the login time-out again */
 }
 
 /* The input ended: login flushes what was typed ahead, then prompts. */
@@ -855,6 +953,8 @@ telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	if (st->st >= TN_DONE)
 		return n;
 	st->ed.arg = ctx;
+	if (st->greet)
+		tn_greet(ctx, st);
 	if (st->deadline && lure_now() >= st->deadline) {
 		tn_timeout(ctx, st);
 		return n;
@@ -870,11 +970,14 @@ telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		st->cr = 0; /* telnetd drops LF/NUL after CR in one read only */
 	tn_staging = 1;
 	tn_stage_len = 0;
+	tn_mark1 = tn_mark2 = 0;
+	tn_out1 = tn_out2 = tn_ayt1 = tn_ayt0 = tn_run = 0;
 	for (i = 0; i < n && st->st < TN_DONE; i++) {
 		if (i && (emu_space(ctx) < reserve + tn_stage_len ||
 		                 (st->shell && tn_sh(st)->len)))
 			break;
 		tn_raw(st, p[i]);
+		tn_left = n - i - 1;
 		if (i == n - 1 && p[i] == 0 && st->tp == TP_DATA)
 			continue; /* telnetd drops a NUL that ends a read */
 		if (st->tp < TP__MAX)
@@ -882,12 +985,16 @@ telnet_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	}
 	tn_staging = 0;
 	tn_stage_flush(ctx);
+	if (st->dying && i == n)
+		tn_finish(ctx, st); /* login is gone: telnetd closes */
 	if (st->st >= TN_DONE) { /* read, though login is gone */
 		for (; i < n; i++)
 			tn_raw(st, p[i]);
 		return n;
 	}
 	st->partial = i < n;
+	if (i == n && st->tp == TP_EAT)
+		st->tp = TP_DATA;
 	if (i == n)
 		tn_input_end(ctx, st);
 	return i;
@@ -901,6 +1008,12 @@ telnet_timeout(struct emu_ctx *ctx, void *state)
 	if (st->st >= TN_DONE)
 		return;
 	st->ed.arg = ctx;
+	if (st->greet) {
+		tn_greet(ctx, st);
+		if (st->deadline && lure_now() >= st->deadline)
+			tn_timeout(ctx, st);
+		return;
+	}
 	if (st->st == TN_SHELL) {
 		struct tn_shell *sh = tn_sh(st);
 		/* the last of the output went out from here: one more wake-up,

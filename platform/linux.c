@@ -34,29 +34,29 @@ platform_drop_privileges(const char *user)
 	/* /etc/passwd read as musl's getpwnam does (no NSS), without stdio */
 	if (fdio_passwd("/etc/passwd", user, &uid, &gid) < 0) {
 		char *end;
-		long v = strtol(user, &end, 10);
+		long v = fmt_strtol(user, &end, 10);
 		if (!*user || *end || v <= 0) {
-			fmt_fprintf(stderr, "lure: user \"%s\": no such user\n",
-			        user);
+			fmt_dprintf(
+			        2, "lure: user \"%s\": no such user\n", user);
 			return -1;
 		}
 		uid = (uid_t)v, gid = (gid_t)v;
 	}
 	if (uid == 0) {
-		fmt_fprintf(stderr, "lure: user \"%s\": is root\n", user);
+		fmt_dprintf(2, "lure: user \"%s\": is root\n", user);
 		return -1;
 	}
 	if (syscall(SYS_SETGROUPS, 1L, &gid) < 0 ||
 	        syscall(SYS_SETGID, (long)gid) < 0 ||
 	        syscall(SYS_SETUID, (long)uid) < 0) {
-		fmt_fprintf(stderr, "lure: drop to \"%s\": %s\n", user,
-		        strerror(errno));
+		fmt_dprintf(2, "lure: drop to \"%s\": %s\n", user,
+		        fmt_strerror(errno));
 		return -1;
 	}
 	/* setuid() from root clears every capability set; check it stuck */
 	if (syscall(SYS_SETUID, 0L) == 0) {
-		fmt_fprintf(stderr, "lure: drop to \"%s\": could regain root\n",
-		        user);
+		fmt_dprintf(
+		        2, "lure: drop to \"%s\": could regain root\n", user);
 		return -1;
 	}
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
@@ -75,7 +75,7 @@ platform_rss_kib(void)
 		return -1;
 	while (fdio_gets(&f, line, sizeof line))
 		if (strncmp(line, "VmRSS:", 6) == 0) {
-			kib = strtol(line + 6, NULL, 10);
+			kib = fmt_strtol(line + 6, NULL, 10);
 			break;
 		}
 	fdio_close(&f);

@@ -169,7 +169,7 @@ admit_nofile(void)
 	admit_resting = 1;
 	if (now >= next_log) {
 		lure_log("ACCEPT error=%s count=%llu resting=1s",
-		        strerror(errno), (unsigned long long)nofile_errors);
+		        fmt_strerror(errno), (unsigned long long)nofile_errors);
 		next_log = now + 60000;
 	}
 	if (reserve < 0)

@@ -265,8 +265,8 @@ build(struct work *w, const uint8_t *key, size_t keylen, const char *subject,
 		return -1;
 	memset(&w->tmp, 0, sizeof w->tmp);
 	timeval(&w->tmp, y, m, d, hms);
-	z = lure_days_from_civil(y, m, d) + (long)days;
-	lure_civil_from_days(z, &y, &lm, &ld);
+	z = fmt_days_from_civil(y, m, d) + (long)days;
+	fmt_civil_from_days(z, &y, &lm, &ld);
 	timeval(&w->tmp, y, (unsigned)lm, (unsigned)ld, hms);
 	wrap(&w->tbs, 0x30, &w->tmp);
 	if (name(&w->tbs, subject, err, errlen) < 0)
@@ -383,7 +383,8 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 	days = (unsigned)persona_int("tls.cert.days", 3650);
 	kt = persona_get("tls.cert.key", NULL);
 	if (kt && (strncmp(kt, "rsa:", 4) != 0 ||
-	                  (bits = (unsigned)strtoul(kt + 4, &end, 10)) < 1024 ||
+	                  (bits = (unsigned)(unsigned long)fmt_strtol(
+	                           kt + 4, &end, 10)) < 1024 ||
 	                  bits > 4096 || *end)) {
 		fmt_snprintf(err, errlen,
 		        "persona %s: tls.cert.key \"%s\": want rsa:BITS "

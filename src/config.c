@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,12 +38,14 @@ enum ktype {
 	K_URL
 };
 
+/* 24 bytes an entry on 64-bit targets (was 48) */
 struct key {
 	const char *path;
-	enum ktype type;
-	size_t off, size; /* K_STR: buffer size */
-	long min, max;
+	uint8_t type; /* enum ktype */
+	uint16_t off, size; /* K_STR: buffer size */
+	int32_t min, max;
 };
+_Static_assert(sizeof(struct config) <= 65535, "config offsets in 16 bits");
 
 #define F(m) offsetof(struct config, m), sizeof(((struct config *)0)->m)
 static const struct key keys[] = {
@@ -176,11 +179,10 @@ fail(const struct parse *p, int off, const char *key, const char *msg)
 		off--;
 	where(p, off, &line, &col);
 	if (key)
-		fmt_fprintf(stderr, "lure: %s:%d:%d: key \"%s\": %s\n", p->name,
+		fmt_dprintf(2, "lure: %s:%d:%d: key \"%s\": %s\n", p->name,
 		        line, col, key, msg);
 	else
-		fmt_fprintf(stderr, "lure: %s:%d:%d: %s\n", p->name, line, col,
-		        msg);
+		fmt_dprintf(2, "lure: %s:%d:%d: %s\n", p->name, line, col, msg);
 	return -1;
 }
 
@@ -265,7 +267,7 @@ want_int(const struct parse *p, int i, const char *key, long min, long max,
 	memcpy(buf, p->js + t->start, (size_t)n);
 	buf[n] = 0;
 	errno = 0;
-	*v = strtol(buf, &end, 10);
+	*v = fmt_strtol(buf, &end, 10);
 	if (errno || *end || end == buf || *v < min || *v > max)
 		return fail(p, t->start, key, msg);
 	return 0;
@@ -291,7 +293,7 @@ config_cidr(const char *s, struct cidr *out)
 		return -1;
 	if (slash) {
 		char *end;
-		bits = strtol(slash, &end, 10);
+		bits = fmt_strtol(slash, &end, 10);
 		if (!*slash || *end || bits < 0 || bits > out->bits)
 			return -1;
 		out->bits = (uint8_t)bits;
@@ -392,7 +394,7 @@ parse_ports(const struct parse *p, int i, struct config *c)
 		if (tok_str(p, j, name, sizeof name) < 0)
 			name[0] = 0;
 		fmt_snprintf(path, sizeof path, "ports.%s", name);
-		from = strtol(name, &end, 10);
+		from = fmt_strtol(name, &end, 10);
 		if (!name[0] || *end || from < 1 || from > 65535)
 			return fail(p, p->t[j].start, path,
 			        "expected a port number as the key");
@@ -632,18 +634,18 @@ config_load(struct config *c, const char *file)
 	int fd = open(file, O_RDONLY | O_CLOEXEC);
 
 	if (fd < 0) {
-		fmt_fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
+		fmt_dprintf(2, "lure: %s: %s\n", file, fmt_strerror(errno));
 		return -1;
 	}
 	while ((n = read(fd, buf + got, sizeof buf - 1 - (size_t)got)) > 0)
 		got += n;
 	close(fd);
 	if (n < 0) {
-		fmt_fprintf(stderr, "lure: %s: %s\n", file, strerror(errno));
+		fmt_dprintf(2, "lure: %s: %s\n", file, fmt_strerror(errno));
 		return -1;
 	}
 	if (got >= CONFIG_MAX_BYTES) {
-		fmt_fprintf(stderr, "lure: %s: larger than %d bytes\n", file,
+		fmt_dprintf(2, "lure: %s: larger than %d bytes\n", file,
 		        CONFIG_MAX_BYTES);
 		return -1;
 	}

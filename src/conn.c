@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -42,6 +43,11 @@
 #define UDP_BURST 64
 #define UDP_MAX 65536
 #define SNIFF_WAIT_MS 3000 /* a silent catch-all client gets the banner */
+/* input bytes of a slot whose pages stay resident after a close; a
+ * connection that held more (a 30 KB HTTP head, a 35 KB SSH packet) gives
+ * the rest of its slot's pages back, so one burst of large inputs does not
+ * keep max_conns x in_stride resident */
+#define IN_KEEP 4096
 #define SO_ORIGINAL_DST 80 /* linux/netfilter_ipv4.h; IPv6's is also 80 */
 
 struct listener {
@@ -62,6 +68,7 @@ struct conn {
 	uint8_t dirty; /* in dirty_list: conn_tick() settles it */
 	uint8_t pre; /* PRE_*: no emulator yet (ctx.emu is sniff.h's) */
 	uint8_t tls; /* src/conn_tls.c sits in between */
+	uint8_t in_big; /* held more than IN_KEEP input bytes at some point */
 	const struct listener *l;
 	int64_t t_open, t_active;
 	uint64_t bytes_in, bytes_out;
@@ -78,6 +85,7 @@ static size_t state_max;
 /* bytes between two slots' input buffers: limits.in_buf or the largest
  * in_min of an emulator (mmap'd by calloc: untouched pages cost no RSS) */
 static size_t in_stride;
+static size_t page; /* the page size: madvise() takes whole pages */
 static uint32_t *ip_bucket, ip_mask, free_head;
 /* slots [0, used) have been initialised; beyond is untouched memory, so the
  * pool costs RSS only up to the most connections seen at once */
@@ -347,7 +355,7 @@ listen_on(const struct config *c, uint16_t port, uint16_t persona_port,
 	for (int a = 0; a < c->nlisten; a++) {
 		struct listener *l = &listeners[nlisteners];
 		if (nlisteners == LISTEN_MAX) {
-			fmt_fprintf(stderr, "lure: more than %d listeners\n",
+			fmt_dprintf(2, "lure: more than %d listeners\n",
 			        LISTEN_MAX);
 			return -1;
 		}
@@ -363,10 +371,10 @@ listen_on(const struct config *c, uint16_t port, uint16_t persona_port,
 				        c->listen[a], port);
 				continue;
 			}
-			fmt_fprintf(stderr, "lure: bind %s port %u/%s: %s\n",
+			fmt_dprintf(2, "lure: bind %s port %u/%s: %s\n",
 			        c->listen[a], port,
 			        transport == EMU_UDP ? "udp" : "tcp",
-			        strerror(errno));
+			        fmt_strerror(errno));
 			return -1;
 		}
 		jl += (size_t)fmt_snprintf(listeners_json + jl,
@@ -392,13 +400,14 @@ conn_setup(const struct config *c)
 
 	cfg = c;
 	if (!LURE_CATCHALL && (c->catch_all_port || c->proxy_protocol)) {
-		fmt_fprintf(stderr, "lure: catch_all and proxy_protocol are "
-		                    "not compiled in (CATCHALL=0)\n");
+		fmt_dprintf(2, "lure: catch_all and proxy_protocol are "
+		               "not compiled in (CATCHALL=0)\n");
 		return -1;
 	}
 	for (size_t i = 0; emu_registry[i]; i++)
 		state_max = LURE_MAX(state_max, emu_registry[i]->state_size);
 	in_stride = c->in_buf;
+	page = (size_t)sysconf(_SC_PAGESIZE);
 	for (size_t i = 0; emu_registry[i]; i++)
 		in_stride = LURE_MAX(in_stride, emu_registry[i]->in_min);
 	state_max = (state_max + 15) & ~(size_t)15;
@@ -413,7 +422,7 @@ conn_setup(const struct config *c)
 	dirty_list = calloc(c->max_conns, sizeof *dirty_list);
 	if (!conns || !states || !inbufs || !outbufs || !ip_bucket ||
 	        !dirty_list) {
-		fmt_fprintf(stderr, "lure: out of memory for %u connections\n",
+		fmt_dprintf(2, "lure: out of memory for %u connections\n",
 		        c->max_conns);
 		return -1;
 	}
@@ -429,14 +438,14 @@ conn_setup(const struct config *c)
 		uint16_t port = local_port(c, pp->port, offset);
 
 		if (!emu) {
-			fmt_fprintf(stderr,
+			fmt_dprintf(2,
 			        "lure: port %u: emulator \"%s\" is not "
 			        "compiled in\n",
 			        pp->port, pp->emu);
 			return -1;
 		}
 		if (!(emu->transports & pp->transport)) {
-			fmt_fprintf(stderr,
+			fmt_dprintf(2,
 			        "lure: port %u: emulator \"%s\" cannot "
 			        "serve %s\n",
 			        pp->port, pp->emu,
@@ -466,7 +475,7 @@ conn_setup(const struct config *c)
 	if (!c->catch_all_port || !tls_server_max())
 		tls_emu = NULL; /* the catch-all hands no ClientHello on */
 	if (LURE_TLS_SERVER && need_tls && conn_tls_setup(c, tls_evict) < 0) {
-		fmt_fprintf(stderr, "lure: out of memory for TLS state\n");
+		fmt_dprintf(2, "lure: out of memory for TLS state\n");
 		return -1;
 	}
 	return 0;
@@ -525,8 +534,22 @@ close_conn(size_t slot, enum emu_close_reason why)
 	}
 	if (is_tls(slot))
 		conn_tls_free(slot);
+	else if (c->ctx.close == 2) { /* emu_reset(): linger 0 sends an RST */
+		struct linger lg = {1, 0};
+		(void)setsockopt(c->fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+	}
 	close(c->fd);
 	c->fd = -1;
+	if (c->in_big) {
+		uintptr_t pg = page,
+		          b = (uintptr_t)inbufs + slot * in_stride + IN_KEEP,
+		          end = (uintptr_t)inbufs + (slot + 1) * in_stride;
+		b = (b + pg - 1) & ~(pg - 1);
+		end &= ~(pg - 1);
+		if (end > b)
+			(void)madvise((void *)b, end - b, MADV_DONTNEED);
+		c->in_big = 0;
+	}
 	poller_set(conn_ref(slot), -1, 0);
 	poller_timer_set(conn_ref(slot), 0);
 	ip_remove(slot);
@@ -543,7 +566,8 @@ flush_conn(size_t slot)
 {
 	struct conn *c = &conns[slot];
 
-	out_file_sync(); /* the events first: then the bytes they describe */
+	if (is_tls(slot) || emu_ctx_pending(&c->ctx))
+		out_file_sync(); /* the events first, then the bytes */
 	if (is_tls(slot)) {
 		struct conn_tls_io io;
 		enum emu_close_reason why;
@@ -597,6 +621,7 @@ serve(size_t slot)
 			return;
 		}
 		before = c->in_len;
+		c->in_big |= c->in_len > IN_KEEP;
 		if (emu_ctx_pump(&c->ctx, state_of(slot),
 		            inbufs + slot * in_stride, &c->in_len,
 		            c->in_cap) < 0) {
@@ -742,7 +767,7 @@ accept_tcp(struct listener *l)
 			if (errno != EAGAIN && errno != EWOULDBLOCK &&
 			        errno != EINTR && errno != ECONNABORTED)
 				lure_log("ACCEPT port=%u error=%s", l->port,
-				        strerror(errno));
+				        fmt_strerror(errno));
 			return;
 		}
 		addr_of(&peer, &family, ip, &sport, text, sizeof text);

@@ -71,6 +71,10 @@ emu_space(struct emu_ctx *ctx);
 /* Close once the queued output has been sent. */
 void
 emu_close(struct emu_ctx *ctx);
+/* The same, ending with an RST instead of a FIN: what the kernel does when
+ * a daemon exits with input it has not read (plain TCP only). */
+void
+emu_reset(struct emu_ctx *ctx);
 /* Call on_timeout after ms (replaces an earlier request; 0 cancels). While a
  * wake-up is pending the core does not read input (a login delay holds). */
 void

@@ -62,6 +62,12 @@ emu_close(struct emu_ctx *c)
 }
 
 void
+emu_reset(struct emu_ctx *c)
+{
+	c->close = 2;
+}
+
+void
 emu_wake(struct emu_ctx *c, int64_t ms)
 {
 	c->wake_at = ms > 0 ? lure_now() + ms : 0;

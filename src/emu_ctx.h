@@ -12,7 +12,7 @@ struct emu_ctx {
 	size_t out_off, out_len, out_cap;
 	const uint8_t *ref;
 	size_t ref_len;
-	int close; /* emulator asked to close after flushing */
+	int close; /* emulator asked to close after flushing (2: RST) */
 	size_t refused; /* bytes emu_send() refused (UDP: over the budget) */
 	int excluded; /* source never logged: emu_event() gives NULL */
 	/* the emulator made a request, login or command event: the first

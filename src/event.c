@@ -1,5 +1,9 @@
-/* event.c: one event at a time, fields kept as (key, JSON value) pairs in a
- * fixed arena, encoded at commit: keys sorted, dotted names nested. */
+/* event.c: one event at a time, fields kept as (key, JSON value) pairs in
+ * the order they were added, in a fixed arena; encoded at commit: keys
+ * sorted (the first of a repeated key wins), dotted names nested. Events
+ * repeat a few shapes (the same keys added in the same order): the text
+ * around the values of a shape (names, braces, commas) is remembered, so
+ * encoding one seen before is copying, with no sorting nor nesting. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +16,11 @@
 
 #define ARENA 16384
 #define TAGS_MAX 512
+/* the event's fields, then the encoder's: tags, event.sequence, event.id,
+ * lure.truncated */
+#define NF (EVENT_MAX_FIELDS + 4)
+#define SHAPES 8
+#define SHAPE_TEXT 1024
 
 struct field {
 	const char *key;
@@ -20,7 +29,7 @@ struct field {
 };
 
 struct event {
-	struct field f[EVENT_MAX_FIELDS];
+	struct field f[NF];
 	size_t nf;
 	char arena[ARENA];
 	size_t used;
@@ -29,36 +38,78 @@ struct event {
 	int truncated, open;
 };
 
+/* An encoded shape: its keys as added; the j-th value written is field
+ * order[j], after text[end[j - 1]..end[j]) (end[-1] is 0), and
+ * text[end[m - 1]..end[m]) closes the line. id and ts: the j of event.id
+ * and @timestamp (0xff: none). The text is apart (shape_text). */
+struct shape {
+	const char *key[NF];
+	size_t nf; /* 0: unused */
+	size_t m;
+	uint8_t order[NF], id, ts;
+	uint16_t end[NF + 1];
+};
+
 static struct event ev;
+static struct shape shapes[SHAPES];
+static char shape_text[SHAPES][SHAPE_TEXT];
+/* the shape being made (event_commit's cut works on its order) */
+static struct shape made;
+static char made_text[EVENT_LINE_MAX];
 /* the two keys outbox_keys locates, compared by address while encoding */
 static const char idkey[] = "event.id", tskey[] = "@timestamp";
 static struct event_identity ident = {"lure", "localhost", LURE_PERSONA, "0"};
+/* event.id's start: "<sensor>-<boot>- (escaped, opening quote) */
+static char qid[400];
+static size_t lid;
 static uint64_t seq;
 
 struct action_class {
 	const char *action, *kind, *category, *type;
 };
 
-/* ECS categorisation by action. */
+/* ECS categorisation by action (JSON values). */
 static const struct action_class classes[] = {
-        {"connection.open", "event", "[\"network\"]",
+        {"connection.open", "\"event\"", "[\"network\"]",
                 "[\"connection\",\"start\"]"},
-        {"connection.close", "event", "[\"network\"]",
+        {"connection.close", "\"event\"", "[\"network\"]",
                 "[\"connection\",\"end\"]"},
-        {"login", "event", "[\"authentication\"]", "[\"start\"]"},
-        {"request", "event", "[\"network\"]", "[\"protocol\"]"},
-        {"command", "event", "[\"intrusion_detection\"]", "[\"info\"]"},
-        {"exploit", "alert", "[\"intrusion_detection\"]", "[\"info\"]"},
-        {"connection.refused", "event", "[\"network\"]",
+        {"login", "\"event\"", "[\"authentication\"]", "[\"start\"]"},
+        {"request", "\"event\"", "[\"network\"]", "[\"protocol\"]"},
+        {"command", "\"event\"", "[\"intrusion_detection\"]", "[\"info\"]"},
+        {"exploit", "\"alert\"", "[\"intrusion_detection\"]", "[\"info\"]"},
+        {"connection.refused", "\"event\"", "[\"network\"]",
                 "[\"connection\",\"denied\"]"},
-        {"scan", "event", "[\"network\"]", "[\"connection\",\"denied\"]"},
-        {"status", "state", "[\"host\"]", "[\"info\"]"},
+        {"scan", "\"event\"", "[\"network\"]", "[\"connection\",\"denied\"]"},
+        {"status", "\"state\"", "[\"host\"]", "[\"info\"]"},
 };
+
+/* s as a JSON string (quotes included) in q[0..cap); its length. */
+static size_t
+quote(char *q, size_t cap, const char *s)
+{
+	struct json_escape_result r =
+	        json_escape(q + 1, cap - 2, (const uint8_t *)s, strlen(s));
+
+	q[0] = q[r.out_len + 1] = '"';
+	return r.out_len + 2;
+}
+
+/* event.id's start from ident (once it is set, or at the first event) */
+static void
+id_prefix(void)
+{
+	char raw[128];
+
+	fmt_snprintf(raw, sizeof raw, "%s-%s-", ident.sensor_id, ident.boot_id);
+	lid = quote(qid, sizeof qid, raw) - 1; /* open: the sequence follows */
+}
 
 void
 event_setup(const struct event_identity *id)
 {
 	ident = *id;
+	id_prefix();
 }
 
 const struct event_identity *
@@ -73,58 +124,30 @@ event_count(void)
 	return seq;
 }
 
-/* Fields stay sorted by key: a binary search finds where a key goes, or
- * that it is there already (the first writer wins). Returns the index, or
- * -1 for a duplicate. */
-static long
-find_slot(const struct field *f, size_t nf, const char *key)
-{
-	size_t lo = 0, hi = nf;
-
-	while (lo < hi) {
-		size_t mid = (lo + hi) / 2;
-		int c = f[mid].key == key ? 0 : strcmp(f[mid].key, key);
-		if (c == 0)
-			return -1;
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return (long)lo;
-}
-
+/* A field whose value stays where it is (a constant, or the arena). */
 static void
-insert_at(struct field *f, size_t *nf, long at, const char *key,
-        const char *val, size_t n)
+field(struct event *e, const char *key, const char *val, size_t n)
 {
-	/* member by member (a few dozen fields): the compiler makes a whole
-	 * struct copy loop a memmove call, and musl's (the static build's)
-	 * costs a tenth of all the work of a request here */
-	for (size_t i = *nf; i > (size_t)at; i--) {
-		f[i].key = f[i - 1].key;
-		f[i].val = f[i - 1].val;
-		f[i].len = f[i - 1].len;
+	if (e->nf == EVENT_MAX_FIELDS) {
+		e->truncated = 1;
+		return;
 	}
-	f[at].key = key;
-	f[at].val = val;
-	f[at].len = n;
-	(*nf)++;
+	e->f[e->nf].key = key;
+	e->f[e->nf].val = val;
+	e->f[e->nf++].len = n;
 }
 
 static void
 add(struct event *e, const char *key, const char *val, size_t n)
 {
-	long at;
-
-	if (!e || !e->open || (at = find_slot(e->f, e->nf, key)) < 0)
+	if (!e || !e->open)
 		return;
 	if (e->nf == EVENT_MAX_FIELDS || n > ARENA - e->used) {
 		e->truncated = 1;
 		return;
 	}
 	memcpy(e->arena + e->used, val, n);
-	insert_at(e->f, &e->nf, at, key, e->arena + e->used, n);
+	field(e, key, e->arena + e->used, n);
 	e->used += n;
 }
 
@@ -136,9 +159,8 @@ add_string(
 	struct json_escape_result r;
 	size_t room;
 	char *dst;
-	long at;
 
-	if (!e || !e->open || (at = find_slot(e->f, e->nf, key)) < 0)
+	if (!e || !e->open)
 		return;
 	room = ARENA - e->used;
 	if (room < 3 || e->nf == EVENT_MAX_FIELDS) {
@@ -153,7 +175,7 @@ add_string(
 	if (r.truncated)
 		e->truncated = 1;
 	dst[1 + r.out_len] = '"';
-	insert_at(e->f, &e->nf, at, key, dst, r.out_len + 2);
+	field(e, key, dst, r.out_len + 2);
 	e->used += r.out_len + 2;
 }
 
@@ -170,23 +192,22 @@ struct event *
 event_begin(const char *action, const char *protocol)
 {
 	struct event *e = &ev;
-	const struct action_class *ac = NULL;
+	size_t i = 0;
 	char ts[32];
 
 	e->nf = e->used = e->tags_len = 0;
 	e->truncated = 0;
 	e->open = 1;
-	for (size_t i = 0; i < LURE_ARRAY_LEN(classes); i++)
-		if (strcmp(classes[i].action, action) == 0)
-			ac = &classes[i];
 	json_time(ts, lure_wall());
 	event_str(e, tskey, ts);
 	event_str(e, "event.action", action);
-	if (ac) {
-		event_str(e, "event.kind", ac->kind);
-		event_raw(e, "event.category", ac->category,
-		        strlen(ac->category));
-		event_raw(e, "event.type", ac->type, strlen(ac->type));
+	while (i < LURE_ARRAY_LEN(classes) && strcmp(classes[i].action, action))
+		i++;
+	if (i < LURE_ARRAY_LEN(classes)) {
+		const struct action_class *ac = &classes[i];
+		field(e, "event.kind", ac->kind, strlen(ac->kind));
+		field(e, "event.category", ac->category, strlen(ac->category));
+		field(e, "event.type", ac->type, strlen(ac->type));
 	}
 	if (protocol) {
 		char ds[64];
@@ -199,9 +220,10 @@ event_begin(const char *action, const char *protocol)
 	}
 	event_str(e, "observer.hostname", ident.hostname);
 	event_str(e, "observer.name", ident.sensor_id);
-	event_str(e, "observer.type", "honeypot");
-	event_str(e, "observer.product", "lure");
-	event_str(e, "observer.version", LURE_VERSION);
+	field(e, "observer.type", "\"honeypot\"", 10);
+	field(e, "observer.product", "\"lure\"", 6);
+	field(e, "observer.version", "\"" LURE_VERSION "\"",
+	        sizeof LURE_VERSION + 1);
 	event_str(e, "lure.persona", ident.persona);
 	return e;
 }
@@ -302,73 +324,105 @@ put(struct sink *s, const char *p, size_t n)
 	s->n += n;
 }
 
+/* Where the j-th value of the line goes (at off): event.id's and
+ * @timestamp's, when strings, in keys (the offsets leave the quotes out). */
 static void
-extra(struct field *f, size_t *nf, const char *key, const char *val, size_t n)
-{
-	long at = find_slot(f, *nf, key);
-
-	if (at >= 0)
-		insert_at(f, nf, at, key, val, n);
-}
-
-/* Encode; k (when not NULL) gets where event.id and @timestamp went. */
-static size_t
-encode(struct event *e, char *buf, size_t cap, uint64_t sq,
+at_key(const struct shape *sh, size_t j, const struct field *x, size_t off,
         struct outbox_keys *keys)
 {
-	struct field f[EVENT_MAX_FIELDS + 4];
+	uint16_t o = (uint16_t)(off + 1), l = (uint16_t)(x->len - 2);
+
+	if (!keys || x->len < 2 || off + x->len > UINT16_MAX)
+		return;
+	if (j == sh->id)
+		keys->id_off = o, keys->id_len = l;
+	else if (j == sh->ts)
+		keys->ts_off = o, keys->ts_len = l;
+}
+
+/* The line of shape sh (its text) with the values of f: its length, 0
+ * when it would not fit in cap (newline included). */
+static size_t
+replay(const struct shape *sh, const char *text, const struct field *f,
+        char *buf, size_t cap, struct outbox_keys *keys)
+{
+	size_t n = 0, t = 0, l;
+
+	for (size_t j = 0;; j++) {
+		const struct field *x;
+		if (n + (l = sh->end[j] - t) >= cap)
+			return 0; /* the newline must fit too */
+		memcpy(buf + n, text + t, l);
+		n += l;
+		t = sh->end[j];
+		if (j == sh->m)
+			break;
+		x = &f[sh->order[j]];
+		if (n + x->len >= cap)
+			return 0;
+		at_key(sh, j, x, n, keys);
+		memcpy(buf + n, x->val, x->len);
+		n += x->len;
+	}
+	buf[n++] = '\n';
+	return n;
+}
+
+/* Make the shape of f[0..nf) (made, made_text): sorted keys (a binary
+ * search each, the first of a repeated key stays), and the text around
+ * their values, dotted names nested. */
+static void
+make(const struct field *f, size_t nf)
+{
+	struct shape *sh = &made;
 	const char *stack[16];
 	size_t seg[16]; /* their lengths */
-	size_t depth = 0, nf;
+	size_t depth = 0, m = 0, j;
 	int first[17];
-	struct sink s = {buf, 0, cap - 1, 0};
-	char sqbuf[24], id[128];
-	size_t idn, sqn;
-	char idj[2 * sizeof id + 2];
-	struct json_escape_result r;
+	struct sink s = {made_text, 0, sizeof made_text, 0};
 
-	if (!e || !e->open || cap < 2)
-		return 0;
-	if (keys)
-		memset(keys, 0, sizeof *keys);
-	nf = e->nf;
-	memcpy(f, e->f, nf * sizeof f[0]);
-	if (e->tags_len)
-		extra(f, &nf, "tags", e->tags, e->tags_len);
-	sqn = fmt_dec(sqbuf, sq);
-	extra(f, &nf, "event.sequence", sqbuf, sqn);
-	/* "<sensor>-<boot>-<seq>", cut to fit id as snprintf would */
-	idn = 0;
-	cat(id, &idn, sizeof id - 1, ident.sensor_id, strlen(ident.sensor_id));
-	cat(id, &idn, sizeof id - 1, "-", 1);
-	cat(id, &idn, sizeof id - 1, ident.boot_id, strlen(ident.boot_id));
-	cat(id, &idn, sizeof id - 1, "-", 1);
-	cat(id, &idn, sizeof id - 1, sqbuf, sqn);
-	idj[0] = '"';
-	r = json_escape(idj + 1, sizeof idj - 2, (const uint8_t *)id, idn);
-	idj[r.out_len + 1] = '"';
-	extra(f, &nf, idkey, idj, r.out_len + 2);
-	if (e->truncated)
-		extra(f, &nf, "lure.truncated", "true", 4);
-
+	for (size_t i = 0; i < nf; i++) {
+		size_t lo = 0, hi = m;
+		int c = 1;
+		sh->key[i] = f[i].key;
+		while (lo < hi && c) {
+			size_t mid = (lo + hi) / 2;
+			const char *k = f[sh->order[mid]].key;
+			c = k == f[i].key ? 0 : strcmp(k, f[i].key);
+			if (c < 0)
+				lo = mid + 1;
+			else if (c > 0)
+				hi = mid;
+		}
+		if (!c)
+			continue;
+		for (j = m++; j > lo; j--)
+			sh->order[j] = sh->order[j - 1];
+		sh->order[lo] = (uint8_t)i;
+	}
+	sh->nf = nf;
+	sh->m = m;
+	sh->id = sh->ts = 0xff;
 	first[0] = 1;
 	put(&s, "{", 1);
-	for (size_t i = 0; i < nf; i++) {
-		const char *k = f[i].key;
+	for (j = 0;; j++) {
+		const char *k = j < m ? f[sh->order[j]].key : "";
 		size_t common = 0, at = 0;
 
 		/* how many open objects are a prefix of this key */
 		while (common < depth) {
-			size_t l = seg[common], j = 0;
-			while (j < l && k[at + j] == stack[common][j])
-				j++;
-			if (j < l || k[at + l] != '.')
+			size_t l = seg[common], i = 0;
+			while (i < l && k[at + i] == stack[common][i])
+				i++;
+			if (i < l || k[at + l] != '.')
 				break;
 			at += l + 1;
 			common++;
 		}
 		for (; depth > common; depth--)
 			put(&s, "}", 1);
+		if (j == m)
+			break;
 		/* open the remaining parent segments */
 		for (;;) {
 			size_t l = seglen(k + at);
@@ -391,25 +445,64 @@ encode(struct event *e, char *buf, size_t cap, uint64_t sq,
 		put(&s, "\"", 1);
 		put(&s, k + at, strlen(k + at));
 		put(&s, "\":", 2);
-		if (keys && f[i].len >= 2 && s.n + f[i].len <= UINT16_MAX) {
-			/* string values: the offsets leave the quotes out */
-			if (k == idkey) {
-				keys->id_off = (uint16_t)(s.n + 1);
-				keys->id_len = (uint16_t)(f[i].len - 2);
-			} else if (k == tskey) {
-				keys->ts_off = (uint16_t)(s.n + 1);
-				keys->ts_len = (uint16_t)(f[i].len - 2);
-			}
-		}
-		put(&s, f[i].val, f[i].len);
+		sh->end[j] = (uint16_t)s.n;
+		if (k == idkey)
+			sh->id = (uint8_t)j;
+		else if (k == tskey)
+			sh->ts = (uint8_t)j;
 	}
-	for (; depth > 0; depth--)
-		put(&s, "}", 1);
 	put(&s, "}", 1);
-	if (s.full)
+	sh->end[m] = (uint16_t)s.n; /* made_text cannot fill: keys are short */
+}
+
+/* Encode; k (when not NULL) gets where event.id and @timestamp went. */
+static size_t
+encode(struct event *e, char *buf, size_t cap, uint64_t sq,
+        struct outbox_keys *keys)
+{
+	struct field *f;
+	size_t nf, h = 0, j;
+	struct shape *sh;
+	char sqbuf[24], idj[sizeof qid + 24];
+	size_t sqn;
+
+	if (!e || !e->open || cap < 2)
 		return 0;
-	buf[s.n++] = '\n';
-	return s.n;
+	if (keys)
+		memset(keys, 0, sizeof *keys);
+	/* the encoder's fields after the event's */
+	f = e->f;
+	nf = e->nf;
+	if (e->tags_len)
+		f[nf].key = "tags", f[nf].val = e->tags,
+		f[nf++].len = e->tags_len;
+	sqn = fmt_dec(sqbuf, sq);
+	f[nf].key = "event.sequence", f[nf].val = sqbuf, f[nf++].len = sqn;
+	/* "<sensor>-<boot>-<seq>" */
+	if (!lid)
+		id_prefix();
+	memcpy(idj, qid, lid);
+	memcpy(idj + lid, sqbuf, sqn);
+	idj[lid + sqn] = '"';
+	f[nf].key = idkey, f[nf].val = idj, f[nf++].len = lid + sqn + 1;
+	if (e->truncated)
+		f[nf].key = "lure.truncated", f[nf].val = "true",
+		f[nf++].len = 4;
+
+	for (j = 0; j < nf; j++)
+		h = h * 31 + (size_t)f[j].key;
+	sh = &shapes[h % SHAPES];
+	for (j = 0; sh->nf == nf && j < nf && sh->key[j] == f[j].key;)
+		j++;
+	if (j == nf &&
+	        (j = replay(sh, shape_text[h % SHAPES], f, buf, cap, keys)))
+		return j;
+	make(f, nf); /* new, or too long: made is what event_commit cuts */
+	if (made.end[made.m] <= SHAPE_TEXT) {
+		*sh = made;
+		memcpy(shape_text[h % SHAPES], made_text, made.end[made.m]);
+	}
+	return replay(&made, made_text, f, buf, cap, keys);
 }
 
 size_t
@@ -428,14 +521,20 @@ event_commit(struct event *e)
 	if (!e || !e->open)
 		return 0;
 	n = encode(e, line, sizeof line, seq + 1, &k);
-	while (!n && e->nf > 0) {
-		/* too long: drop the largest field until it fits */
-		size_t big = 0;
-		for (size_t i = 1; i < e->nf; i++)
-			if (e->f[i].len > e->f[big].len)
+	while (!n) {
+		/* too long: drop the largest field written (the first in key
+		 * order of equals; made is the last try's) until it fits */
+		size_t big = NF;
+		for (size_t j = 0; j < made.m; j++) {
+			size_t i = made.order[j];
+			if (i < e->nf &&
+			        (big == NF || e->f[i].len > e->f[big].len))
 				big = i;
+		}
+		if (big == NF)
+			break;
 		memmove(e->f + big, e->f + big + 1,
-		        (--e->nf - big) * sizeof e->f[0]); /* stays sorted */
+		        (--e->nf - big) * sizeof e->f[0]);
 		e->truncated = 1;
 		n = encode(e, line, sizeof line, seq + 1, &k);
 	}

@@ -98,6 +98,7 @@ static const struct {
         [HTTPPARSE_H_IF_UNMODIFIED_SINCE] = {"if-unmodified-since", 1},
         [HTTPPARSE_H_CONTENT_RANGE] = {"content-range", 1},
         [HTTPPARSE_H_IF_RANGE] = {"if-range", 1},
+        [HTTPPARSE_H_RANGE] = {"range", 0},
 };
 
 static int

@@ -24,7 +24,7 @@ httpresp_date(char out[32], int64_t t)
 
 	if (s < 0)
 		s += 86400, days--;
-	lure_civil_from_days((long)days, &y, &m, &d);
+	fmt_civil_from_days((long)days, &y, &m, &d);
 	if (y < 0 || y > 9999)
 		y = 1970;
 	memcpy(out, wd + 3 * (((days % 7) + 7) % 7), 3);
@@ -142,6 +142,10 @@ httpresp_head(const struct httpresp_out *o, char *out, size_t cap)
 					vn = strlen(v);
 				}
 				break;
+			case 'G':
+				v = o->crange, vn = o->crange_len;
+				drop = !v;
+				break;
 			case 'X':
 				drop = !o->chunked;
 				v = "chunked", vn = 7;
@@ -255,7 +259,7 @@ httpresp_civil(int64_t t, int64_t out[6])
 
 	if (s < 0)
 		s += 86400, days--;
-	lure_civil_from_days((long)days, &y, &m, &d);
+	fmt_civil_from_days((long)days, &y, &m, &d);
 	out[0] = y;
 	out[1] = m;
 	out[2] = d;

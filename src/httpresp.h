@@ -22,6 +22,8 @@ struct httpresp_out {
 	int64_t len; /* %L, -1: none */
 	int64_t mtime; /* %M, %E; -1: none */
 	int64_t flen; /* file length for %E */
+	const char *crange; /* %G (Content-Range), NULL: none */
+	size_t crange_len;
 	int chunked; /* %X, body sent as one chunk */
 	int copy; /* b1 is scratch: copy it (emu_send) */
 	char kbuf[24]; /* kind named by an entry's k= */

@@ -113,7 +113,7 @@ ymd(const char *s, long *days)
 			return -1;
 		v = v * 10 + s[i] - '0';
 	}
-	*days = lure_days_from_civil(v / 10000, v / 100 % 100, v % 100);
+	*days = fmt_days_from_civil(v / 10000, v / 100 % 100, v % 100);
 	return 0;
 }
 
@@ -197,7 +197,7 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 			if (ymd(spec + 5, &a) < 0 || ymd(spec + 14, &b) < 0 ||
 			        b < a)
 				goto bad;
-			lure_civil_from_days(
+			fmt_civil_from_days(
 			        a + (long)rng_below(&r, (uint64_t)(b - a + 1)),
 			        &y, &m, &d);
 			for (size_t k = 23; k < sn; k++) {
@@ -247,10 +247,11 @@ expand_all(char *err, size_t errlen)
 
 	for (size_t i = 0; i < persona_nkv; i++) {
 		const struct persona_kv *kv = &persona_kv[i];
-		const char *name = kv->key + 9;
+		const char *name = persona_key(kv) + 9;
 		size_t nl = kv->klen - 9;
 
-		if (kv->klen <= 9 || memcmp(kv->key, "identity.", 9) != 0)
+		if (kv->klen <= 9 ||
+		        memcmp(persona_key(kv), "identity.", 9) != 0)
 			continue;
 		if (find(name, nl) >= 0)
 			continue;
@@ -339,7 +340,7 @@ save(char *err, size_t errlen)
 	fmt_snprintf(tmp, sizeof tmp, "%s.tmp", path_buf);
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0) {
-		fmt_snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", tmp, fmt_strerror(errno));
 		return -1;
 	}
 	fdio_init(&f, fd);
@@ -360,13 +361,14 @@ save(char *err, size_t errlen)
 	}
 	fdio_puts(&f, "\n");
 	if (fdio_flush(&f) < 0 || fsync(fd) < 0) {
-		fmt_snprintf(err, errlen, "%s: %s", tmp, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", tmp, fmt_strerror(errno));
 		fdio_close(&f);
 		return -1;
 	}
 	fdio_close(&f);
 	if (rename(tmp, path_buf) < 0) {
-		fmt_snprintf(err, errlen, "%s: %s", path_buf, strerror(errno));
+		fmt_snprintf(
+		        err, errlen, "%s: %s", path_buf, fmt_strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -415,7 +417,7 @@ identity_load(const char *path, char *err, size_t errlen)
 	if (!path[0]) {
 		fdio_init(&f, -1);
 	} else if (fdio_open(&f, path) < 0 && errno != ENOENT) {
-		fmt_snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		fmt_snprintf(err, errlen, "%s: %s", path, fmt_strerror(errno));
 		return -1;
 	}
 	while (f.fd >= 0 && fdio_gets(&f, line, sizeof line)) {

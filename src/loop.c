@@ -15,6 +15,7 @@
 #include "config.h"
 #include "conn.h"
 #include "event.h"
+#include "fmt.h"
 #include "loop.h"
 #include "lure.h"
 #include "out_file.h"
@@ -216,7 +217,7 @@ loop_run(void)
 		r = poller_wait(own_fds(ofd, &sp, 1) ? 0 : ms, &run_mask);
 		own_fds(ofd, &sp, 0);
 		if (r < 0 && errno != EINTR)
-			lure_log("POLL error=%s", strerror(errno));
+			lure_log("POLL error=%s", fmt_strerror(errno));
 		for (int i = 0; i < r; i++) {
 			uint32_t ref;
 			short ev = poller_ready(i, &ref);

@@ -2,8 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -82,17 +82,28 @@ lure_random(void *p, size_t n)
 	}
 }
 
+/* "lure: " fmt "\n" in one write(2), cut to 1 KiB. */
+static void
+say(const char *fmt, va_list ap)
+{
+	char b[1024];
+	int n = fmt_vsnprintf(b + 6, sizeof b - 7, fmt, ap);
+
+	memcpy(b, "lure: ", 6);
+	n = n < 0 ? 0 : n > (int)sizeof b - 8 ? (int)sizeof b - 8 : n;
+	b[6 + n] = '\n';
+	fmt_dprintf(2, "%.*s", 7 + n, b);
+}
+
 void
 lure_log(const char *fmt, ...)
 {
 	int saved = errno;
 	va_list ap;
 
-	fputs("lure: ", stderr);
 	va_start(ap, fmt);
-	fmt_vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	errno = saved;
 }
 
@@ -101,11 +112,9 @@ lure_die(int code, const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("lure: ", stderr);
 	va_start(ap, fmt);
-	fmt_vfprintf(stderr, fmt, ap);
+	say(fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
 	exit(code);
 }
 
@@ -120,32 +129,4 @@ lure_digits(const char *s, int n)
 		v = v * 10 + s[i] - '0';
 	}
 	return v;
-}
-
-long
-lure_days_from_civil(long y, long m, long d)
-{
-	long era, yoe, doy;
-
-	y -= m <= 2;
-	era = (y >= 0 ? y : y - 399) / 400;
-	yoe = y - era * 400;
-	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	return era * 146097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719468;
-}
-
-void
-lure_civil_from_days(long z, long *y, long *m, long *d)
-{
-	long era, doe, yoe, doy, mp;
-
-	z += 719468;
-	era = (z >= 0 ? z : z - 146096) / 146097;
-	doe = z - era * 146097;
-	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-	mp = (5 * doy + 2) / 153;
-	*d = doy - (153 * mp + 2) / 5 + 1;
-	*m = mp < 10 ? mp + 3 : mp - 9;
-	*y = yoe + era * 400 + (*m <= 2);
 }

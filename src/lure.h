@@ -49,13 +49,6 @@ extern int lure_checking;
 long
 lure_digits(const char *s, int n);
 
-/* Days since 1970-01-01 of a proleptic Gregorian date, and back (H.
- * Hinnant's civil algorithms, integers only). */
-long
-lure_days_from_civil(long y, long m, long d);
-void
-lure_civil_from_days(long days, long *y, long *m, long *d);
-
 void
 lure_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Start-up failures only: log and exit with code. */

@@ -29,9 +29,9 @@
 #include "ship.h"
 
 static void
-usage(FILE *f)
+usage(int fd)
 {
-	fmt_fprintf(f,
+	fmt_dprintf(fd,
 	        "usage: lure [-c config.json] [-e URL] [-t] [-V] [-h]\n"
 	        "  -c FILE  configuration (JSON; defaults without it)\n"
 	        "  -e URL   ship to this Elasticsearch URL (overrides the "
@@ -57,8 +57,10 @@ version(void)
 		        persona_ports[i].tls ? " tls" : "");
 	for (size_t i = 0; i < persona_nkv; i++)
 		if (persona_kv[i].klen > 9 &&
-		        memcmp(persona_kv[i].key, "identity.", 9) == 0)
-			fmt_printf("identity %s\n", persona_kv[i].key + 9);
+		        memcmp(persona_key(&persona_kv[i]), "identity.", 9) ==
+		                0)
+			fmt_printf("identity %s\n",
+			        persona_key(&persona_kv[i]) + 9);
 }
 
 /* The files lure writes, opened as the user it starts as: the output file
@@ -104,8 +106,8 @@ files_check(const char *who)
 				*s = '/';
 		}
 		if (r) {
-			fmt_fprintf(stderr, "lure: %s \"%s\": %s%s\n",
-			        files[i].name, p, who, strerror(errno));
+			fmt_dprintf(2, "lure: %s \"%s\": %s%s\n", files[i].name,
+			        p, who, fmt_strerror(errno));
 			return 1;
 		}
 	}
@@ -144,7 +146,7 @@ start(int check, const char *file)
 
 	if (!check && geteuid() == 0 && !config.user[0] &&
 	        !config.run_as_root) {
-		fmt_fprintf(stderr,
+		fmt_dprintf(2,
 		        "lure: %s: refusing to run as root: set \"user\" "
 		        "to drop to after binding, or \"run_as_root\": "
 		        "true\n",
@@ -173,14 +175,14 @@ start(int check, const char *file)
 	if (identity_load(config.state_file, err, sizeof err) < 0 ||
 	        certgen_setup(config.tls_server_sessions, err, sizeof err) <
 	                0) {
-		fmt_fprintf(stderr, "lure: %s\n", err);
+		fmt_dprintf(2, "lure: %s\n", err);
 		return 1;
 	}
 	for (size_t i = 0; emu_registry[i]; i++)
 		if (emu_registry[i]->on_start &&
 		        emu_registry[i]->on_start(err, sizeof err) < 0) {
-			fmt_fprintf(stderr, "lure: %s: %s\n",
-			        emu_registry[i]->name, err);
+			fmt_dprintf(2, "lure: %s: %s\n", emu_registry[i]->name,
+			        err);
 			return 1;
 		}
 	if (out_file_open(config.output_file) < 0)
@@ -197,8 +199,8 @@ ship:
 			return 1;
 	}
 	if (!LURE_SCAN && config.scan_enabled) {
-		fmt_fprintf(stderr, "lure: scan.enabled: this build has no "
-		                    "scan observation (SCAN=0)\n");
+		fmt_dprintf(2, "lure: scan.enabled: this build has no "
+		               "scan observation (SCAN=0)\n");
 		return 2;
 	}
 	if (LURE_SCAN && scan_setup(&config) < 0) /* before the drop */
@@ -224,11 +226,11 @@ main(int argc, char **argv)
 			if (*p == 'c' || *p == 'e') {
 				arg = *p == 'c' ? &file : &es_url;
 				if (!(*arg = p[1] ? p + 1 : argv[++i])) {
-					fmt_fprintf(stderr,
+					fmt_dprintf(2,
 					        "%s: option requires an "
 					        "argument: %c\n",
 					        argv[0], *p);
-					usage(stderr);
+					usage(2);
 					return 2;
 				}
 				break;
@@ -236,18 +238,17 @@ main(int argc, char **argv)
 			switch (*p) {
 			case 't': check = 1; break;
 			case 'V': version(); return 0;
-			case 'h': usage(stdout); return 0;
+			case 'h': usage(1); return 0;
 			default:
-				fmt_fprintf(stderr,
-				        "%s: unrecognized option: %c\n",
+				fmt_dprintf(2, "%s: unrecognized option: %c\n",
 				        argv[0], *p);
-				usage(stderr);
+				usage(2);
 				return 2;
 			}
 		}
 	}
 	if (i != argc) {
-		usage(stderr);
+		usage(2);
 		return 2;
 	}
 	config_defaults(&config);
@@ -256,7 +257,7 @@ main(int argc, char **argv)
 		return 2;
 	if ((r = start(check, file)) != 0 || check) {
 		if (!r)
-			fmt_fprintf(stderr,
+			fmt_dprintf(2,
 			        file ? "lure: %s: ok\n"
 			             : "lure: no -c FILE: the defaults are "
 			               "valid\n",

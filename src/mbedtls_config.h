@@ -31,16 +31,29 @@
 #define MBEDTLS_DEPRECATED_REMOVED
 /* The library's snprintf (mbedtls_x509_crt_verify_info) and fprintf (the
  * allocator's heap-corruption messages) are lure's (src/fmt.c), so that
- * libc's printf family (and, on soft-float targets, its float helpers) is
- * not linked: everything that links this library links src/fmt.c. */
+ * libc's printf family and stdio (and, on soft-float targets, its float
+ * helpers) are not linked: everything that links this library links
+ * src/fmt.c. fprintf's FILE argument (always stderr) is dropped by the
+ * function-like macro, so that musl's stderr FILE is not referenced; its
+ * gmtime_r (certificate validity) is fmt_gmtime, without musl's time zone
+ * code (src/tls_mbedtls.c). */
+#include <stdarg.h>
 #include <stddef.h>
-#include <stdio.h>
+#include <stdint.h>
+#include <time.h>
 int
 fmt_snprintf(char *buf, size_t size, const char *fmt, ...);
 int
-fmt_fprintf(FILE *f, const char *fmt, ...);
+fmt_dprintf(int fd, const char *fmt, ...);
 #define MBEDTLS_PLATFORM_SNPRINTF_MACRO fmt_snprintf
-#define MBEDTLS_PLATFORM_FPRINTF_MACRO fmt_fprintf
+#define MBEDTLS_PLATFORM_FPRINTF_MACRO(f, ...) fmt_dprintf(2, __VA_ARGS__)
+#define MBEDTLS_PLATFORM_GMTIME_R_ALT
+/* pem.c's strstr too (musl's two-way search is 0.9 KB): declared here,
+ * before any <string.h>, so the library's own prototype is renamed with
+ * its calls */
+char *
+fmt_strstr(const char *h, const char *n);
+#define strstr fmt_strstr
 
 /* All allocations come from one static array (tls_mbedtls.c); the DEBUG
  * counters give the peak that sizes it (a few words per call, no output

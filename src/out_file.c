@@ -38,8 +38,8 @@ out_file_open(const char *p)
 {
 	fmt_snprintf(path, sizeof path, "%s", p);
 	if ((fd = open_path()) < 0) {
-		fmt_fprintf(stderr, "lure: output \"%s\": %s\n", path,
-		        strerror(errno));
+		fmt_dprintf(2, "lure: output \"%s\": %s\n", path,
+		        fmt_strerror(errno));
 		return -1;
 	}
 	if (cons < 0)
@@ -53,7 +53,7 @@ out_file_reopen(void)
 	int f = open_path();
 
 	if (f < 0) {
-		lure_log("REOPEN path=%s error=%s", path, strerror(errno));
+		lure_log("REOPEN path=%s error=%s", path, fmt_strerror(errno));
 		return;
 	}
 	out_file_drain(); /* what was queued goes to the old file */
@@ -94,7 +94,7 @@ out_file_flush(void)
 		if (w <= 0) {
 			if (w == 0 || errno != EAGAIN) {
 				lure_log("WRITE path=%s error=%s", path,
-				        w == 0 ? "short" : strerror(errno));
+				        w == 0 ? "short" : fmt_strerror(errno));
 				retry_at = lure_now() + 1000;
 			}
 			return;

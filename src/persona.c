@@ -1,5 +1,6 @@
 /* persona.c: look-ups in the generated persona tables. */
 #include "persona.h"
+#include "fmt.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,7 @@ persona_int(const char *key, long def)
 
 	if (!v)
 		return def;
-	n = strtol(v, &end, 10);
+	n = fmt_strtol(v, &end, 10);
 	return (end == v || *end) ? def : n;
 }
 
@@ -35,7 +36,7 @@ persona_next(const char *key, size_t *i)
 
 	for (; *i < persona_nkv; (*i)++)
 		if (persona_kv[*i].klen == kl &&
-		        memcmp(persona_kv[*i].key, key, kl) == 0)
+		        memcmp(persona_key(&persona_kv[*i]), key, kl) == 0)
 			return &persona_kv[(*i)++];
 	return NULL;
 }

@@ -23,13 +23,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* the two pointers first, then 32-bit lengths: 24 bytes on 64-bit
- * targets rather than 32 (tools/mkpersona writes designated initializers) */
+/* 16 bytes on 64-bit targets (12 on 32-bit): the key is an offset into
+ * persona_keys[], which holds each distinct key once (tools/mkpersona
+ * writes designated initializers); persona_key() gives it */
 struct persona_kv {
-	const char *key;
 	const char *val; /* NUL-terminated too, but may hold NULs: use len */
-	uint32_t klen;
 	uint32_t len;
+	uint16_t key, klen;
 };
 
 struct persona_file {
@@ -47,11 +47,19 @@ struct persona_port {
 
 extern const char persona_name[];
 extern const struct persona_kv persona_kv[];
+extern const char persona_keys[];
 extern const size_t persona_nkv;
 extern const struct persona_file persona_files[];
 extern const size_t persona_nfiles;
 extern const struct persona_port persona_ports[];
 extern const size_t persona_nports;
+
+/* The key of an entry (NUL-terminated, klen bytes). */
+static inline const char *
+persona_key(const struct persona_kv *kv)
+{
+	return persona_keys + kv->key;
+}
 
 /* First value of key (len may be NULL), or NULL. */
 const char *

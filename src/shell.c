@@ -99,6 +99,7 @@
  */
 #include <string.h>
 
+#include "fmt.h"
 #include "indicators.h"
 #include "json.h"
 #include "lure.h"
@@ -292,7 +293,7 @@ sh_date(struct sh_run *r, int fd)
 	char b[20];
 	unsigned long v[6];
 
-	lure_civil_from_days((long)(t / 86400), &y, &m, &d);
+	fmt_civil_from_days((long)(t / 86400), &y, &m, &d);
 	v[0] = (unsigned long)y;
 	v[1] = (unsigned long)m;
 	v[2] = (unsigned long)d;
@@ -1007,7 +1008,7 @@ shell_run(struct shell *sh, struct emu_ctx *ctx, struct event *e,
 	for (size_t i = 0; i < sh_ind.nip; i++)
 		ni = sh_merge(ips, ni, IND_MAX + SH_DL, sh_ind.ip[i]);
 	for (size_t i = 0; i < r.nurl; i++) {
-		const char *h = strstr(r.url[i], "://"), *he;
+		const char *h = fmt_strstr(r.url[i], "://"), *he;
 		h = h ? h + 3 : r.url[i];
 		he = h;
 		nu = sh_merge(urls, nu, IND_MAX + SH_DL, r.url[i]);

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "event.h"
+#include "fmt.h"
 #include "hash.h"
 #include "persona.h"
 #include "shell_int.h"
@@ -196,7 +197,7 @@ sh_fetch(struct sh_run *r, const char *key, const char *key_name,
 	u[k] = 0;
 	r->url[r->nurl++] = u;
 	/* host and port */
-	h = strstr(u, "://") ? (size_t)(strstr(u, "://") - u) + 3 : k;
+	h = fmt_strstr(u, "://") ? (size_t)(fmt_strstr(u, "://") - u) + 3 : k;
 	for (he = h; u[he] && u[he] != '/' && u[he] != ':' && u[he] != '?';
 	        he++)
 		if (u[he] == '@')

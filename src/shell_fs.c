@@ -7,6 +7,7 @@
  */
 #include <string.h>
 
+#include "fmt.h"
 #include "persona.h"
 #include "shell_int.h"
 
@@ -157,7 +158,7 @@ shellfs_is_dir(const struct sh_priv *pv, const char *path)
 		size_t i2 = 0;
 		const struct persona_kv *kv;
 		while ((kv = persona_next("shell.bin", &i2)))
-			for (const char *v = kv->val; (v = strstr(v, pre));)
+			for (const char *v = kv->val; (v = fmt_strstr(v, pre));)
 				if (v == kv->val || v[-1] == ' ')
 					return 1;
 				else

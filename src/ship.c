@@ -258,7 +258,7 @@ parse_url(struct config_es *c)
 	}
 	if (colon) {
 		char *pe;
-		long p = strtol(colon + 1, &pe, 10);
+		long p = fmt_strtol(colon + 1, &pe, 10);
 		if (pe != end || p < 1 || p > 65535)
 			return -1;
 		sh.port = (uint16_t)p;
@@ -297,8 +297,8 @@ load_template(const char *path)
 	if (fd < 0 || fstat(fd, &st) < 0 || (n = st.st_size) <= 0 ||
 	        n > 1 << 20 || !(sh.tmpl = malloc((size_t)n)) ||
 	        fdio_read_all(fd, sh.tmpl, (size_t)n) != n) {
-		fmt_fprintf(stderr, "lure: elasticsearch.template \"%s\": %s\n",
-		        path, fd >= 0 ? "unreadable" : strerror(errno));
+		fmt_dprintf(2, "lure: elasticsearch.template \"%s\": %s\n",
+		        path, fd >= 0 ? "unreadable" : fmt_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -306,7 +306,7 @@ load_template(const char *path)
 	close(fd);
 	sh.tmpl_len = (size_t)n;
 	if (json_check(sh.tmpl, sh.tmpl_len) != -1) {
-		fmt_fprintf(stderr,
+		fmt_dprintf(2,
 		        "lure: elasticsearch.template \"%s\": not "
 		        "valid JSON\n",
 		        path);
@@ -336,25 +336,23 @@ ship_setup(struct config *cf)
 		return 1;
 	sh.c = c;
 	if (parse_url(c) < 0) {
-		fmt_fprintf(stderr,
+		fmt_dprintf(2,
 		        "lure: elasticsearch.url \"%s\": expected "
 		        "http[s]://[user:password@]host[:port][/path]\n",
 		        c->url);
 		return -1;
 	}
 	if (sh.tls && strcmp(LURE_TLS, "none") == 0) {
-		fmt_fprintf(stderr,
-		        "lure: elasticsearch.url: https needs a TLS "
-		        "build (make TLS=mbedtls)\n");
+		fmt_dprintf(2, "lure: elasticsearch.url: https needs a TLS "
+		               "build (make TLS=mbedtls)\n");
 		return -1;
 	}
 	if (!c->data_stream && strchr(c->index, '/')) {
-		fmt_fprintf(
-		        stderr, "lure: elasticsearch.index: no '/' allowed\n");
+		fmt_dprintf(2, "lure: elasticsearch.index: no '/' allowed\n");
 		return -1;
 	}
 	if (!c->data_stream && (bad = index_bad(c->index)) != NULL) {
-		fmt_fprintf(stderr,
+		fmt_dprintf(2,
 		        "lure: elasticsearch.index: %.2s: not one of the event "
 		        "time's %%Y %%y %%C %%m %%d %%e %%H %%F %%%%\n",
 		        bad);
@@ -367,8 +365,7 @@ ship_setup(struct config *cf)
 		struct tls_conf tc = {
 		        c->ca_file[0] ? c->ca_file : NULL, c->insecure};
 		if (tls_global_init(&tc, err, sizeof err) < 0) {
-			fmt_fprintf(
-			        stderr, "lure: elasticsearch TLS: %s\n", err);
+			fmt_dprintf(2, "lure: elasticsearch TLS: %s\n", err);
 			return -1;
 		}
 	}
@@ -378,10 +375,10 @@ ship_setup(struct config *cf)
 		sh.dlq_fd = open(c->dead_letter,
 		        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (sh.dlq_fd < 0) {
-			fmt_fprintf(stderr,
+			fmt_dprintf(2,
 			        "lure: elasticsearch.dead_letter \"%s\": "
 			        "%s\n",
-			        c->dead_letter, strerror(errno));
+			        c->dead_letter, fmt_strerror(errno));
 			return -1;
 		}
 	}
@@ -402,7 +399,7 @@ ship_setup(struct config *cf)
 	sh.tok = calloc(sh.ntok, sizeof *sh.tok);
 	if (!sh.body || !sh.items || !sh.resp || !sh.status || !sh.reason ||
 	        !sh.reason_len || !sh.tok) {
-		fmt_fprintf(stderr, "lure: out of memory for the shipper\n");
+		fmt_dprintf(2, "lure: out of memory for the shipper\n");
 		return -1;
 	}
 	sh.cons = outbox_consumer();
@@ -529,7 +526,8 @@ dead_letter(size_t i, int status, const char *why, size_t whylen)
 	        write(sh.dlq_fd, sh.body + it->line_off,
 	                it->len - (it->line_off - it->off) - 1) < 0 ||
 	        write(sh.dlq_fd, "}\n", 2) != 2)
-		lure_log("SHIP dead_letter_write error=%s", strerror(errno));
+		lure_log(
+		        "SHIP dead_letter_write error=%s", fmt_strerror(errno));
 }
 
 /* Take more lines into the open batch. A line is copied once, from the
@@ -677,14 +675,14 @@ start_connect(void)
 	sh.fd = socket(
 	        ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (sh.fd < 0) {
-		set_error("socket: %s", strerror(errno));
+		set_error("socket: %s", fmt_strerror(errno));
 		backoff();
 		return;
 	}
 	setsockopt(sh.fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 	if (connect(sh.fd, (const struct sockaddr *)ss, sl) < 0 &&
 	        errno != EINPROGRESS) {
-		set_error("connect: %s", strerror(errno));
+		set_error("connect: %s", fmt_strerror(errno));
 		backoff();
 		return;
 	}
@@ -784,7 +782,7 @@ net_send(const char *p, size_t n)
 		return 0;
 	if (w < 0)
 		fmt_snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
-		        strerror(errno));
+		        fmt_strerror(errno));
 	return w < 0 ? -1 : w;
 }
 
@@ -809,7 +807,7 @@ net_recv(char *p, size_t n)
 		return 0;
 	if (r < 0)
 		fmt_snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
-		        strerror(errno));
+		        fmt_strerror(errno));
 	return r < 0 ? -1 : r == 0 ? -2 : r;
 }
 
@@ -830,7 +828,7 @@ tls_pump(void)
 			break;
 		if (r <= 0) {
 			fmt_snprintf(sh.io_err, sizeof sh.io_err, "send: %s",
-			        r < 0 ? strerror(errno) : "nothing sent");
+			        r < 0 ? fmt_strerror(errno) : "nothing sent");
 			return -1;
 		}
 		tls_net_out_done(sh.t, (size_t)r);
@@ -842,7 +840,7 @@ tls_pump(void)
 			break;
 		if (r < 0) {
 			fmt_snprintf(sh.io_err, sizeof sh.io_err, "recv: %s",
-			        strerror(errno));
+			        fmt_strerror(errno));
 			return -1;
 		}
 		tls_net_in_done(sh.t, (size_t)r);
@@ -865,23 +863,23 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 	int chunked = 0;
 
 	h[len] = 0; /* the buffer has one byte more than cap */
-	if (!(end = strstr(h, "\r\n\r\n")))
+	if (!(end = fmt_strstr(h, "\r\n\r\n")))
 		return len >= cap ? -1 : 0;
 	hl = (size_t)(end - h) + 4;
 	if (strncmp(h, "HTTP/1.", 7) != 0 || h[7] < '0' || h[7] > '9' ||
 	        h[8] != ' ' || (*code = (int)lure_digits(h + 9, 3)) < 0)
 		return -1;
 	*close_after = strncmp(h, "HTTP/1.0", 8) == 0;
-	for (char *l = strstr(h, "\r\n") + 2; l < end;
-	        l = strstr(l, "\r\n") + 2) {
-		char *eol = strstr(l, "\r\n");
+	for (char *l = fmt_strstr(h, "\r\n") + 2; l < end;
+	        l = fmt_strstr(l, "\r\n") + 2) {
+		char *eol = fmt_strstr(l, "\r\n");
 		if (strncasecmp(l, "content-length:", 15) == 0) {
 			char *e;
-			clen = strtol(l + 15, &e, 10);
+			clen = fmt_strtol(l + 15, &e, 10);
 			if (clen < 0 || e == l + 15)
 				return -1;
 		} else if (strncasecmp(l, "transfer-encoding:", 18) == 0) {
-			char *c = strstr(l, "chunked");
+			char *c = fmt_strstr(l, "chunked");
 			chunked = c && c < eol;
 		} else if (strncasecmp(l, "connection:", 11) == 0 &&
 		           strncasecmp(l + 11 + strspn(l + 11, " "), "close",
@@ -893,15 +891,15 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 		/* decode in place once the terminating chunk is here */
 		char *r = h + hl, *w = h + hl;
 		for (;;) {
-			char *e, *nl = strstr(r, "\r\n");
-			long sz = strtol(r, &e, 16);
+			char *e, *nl = fmt_strstr(r, "\r\n");
+			long sz = fmt_strtol(r, &e, 16);
 			if (!nl || e == r || sz < 0 || sz > (long)cap)
 				return len >= cap ? -1 : 0;
 			r = nl + 2;
 			if (sz == 0) {
 				/* the blank line after optional trailers */
 				if (strncmp(r, "\r\n", 2) != 0 &&
-				        !strstr(r, "\r\n\r\n"))
+				        !fmt_strstr(r, "\r\n\r\n"))
 					return len >= cap ? -1 : 0;
 				break;
 			}
@@ -1384,7 +1382,7 @@ ship_handle(short revents)
 		socklen_t el = sizeof err;
 		getsockopt(sh.fd, SOL_SOCKET, SO_ERROR, &err, &el);
 		if (err) {
-			set_error("connect: %s", strerror(err));
+			set_error("connect: %s", fmt_strerror(err));
 			backoff();
 			return;
 		}

@@ -52,7 +52,7 @@ write_ack(void)
 	uint64_t rec[3] = {ACK_MAGIC, sp.ino, sp.acked};
 
 	if (pwrite(sp.ackfd, rec, sizeof rec, 0) != (ssize_t)sizeof rec)
-		lure_log("SPOOL ack_write error=%s", strerror(errno));
+		lure_log("SPOOL ack_write error=%s", fmt_strerror(errno));
 }
 
 static size_t
@@ -75,8 +75,8 @@ spool_open(const char *path, uint64_t max_bytes)
 	sp.fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	sp.ackfd = open(sp.ackpath, O_RDWR | O_CREAT | O_CLOEXEC, 0640);
 	if (sp.fd < 0 || sp.ackfd < 0 || fstat(sp.fd, &st) < 0) {
-		fmt_fprintf(stderr, "lure: spool \"%s\": %s\n", path,
-		        strerror(errno));
+		fmt_dprintf(2, "lure: spool \"%s\": %s\n", path,
+		        fmt_strerror(errno));
 		return -1;
 	}
 	if (!max_bytes) { /* sized to the device: 1/16 of its file system */
@@ -245,7 +245,7 @@ spool_append(const char *line, size_t n)
 	if (sp.size + n > sp.max)
 		return sp.dropped++, 0;
 	if (pwrite(sp.fd, line, n, (off_t)sp.size) != (ssize_t)n) {
-		lure_log("SPOOL write error=%s", strerror(errno));
+		lure_log("SPOOL write error=%s", fmt_strerror(errno));
 		return -1;
 	}
 	sp.size += n;

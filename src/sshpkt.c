@@ -332,6 +332,7 @@ sshpkt_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n,
 	uint8_t *pkt = ibuf + 4, first[16], nonce[12] = {0}, poly[32], tag[64];
 	uint32_t len;
 	size_t tl = tag_len(&d->a), bs = block_len(&d->a), total, pad;
+	size_t got = bs; /* what dropbear has read when it gives up */
 
 	*pl = NULL;
 
@@ -346,7 +347,9 @@ sshpkt_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n,
 		            &d->aes, 16, &off, ctr, stream, p, first))
 			goto bad;
 	} else {
-		if (n < 4)
+		/* sshd and dropbear read a whole first block (8 bytes in
+		 * clear) before they look at the length */
+		if (n < (aad_len(&d->a) ? 4 : bs))
 			return 0;
 		memcpy(first, p, 4);
 		if (d->a.cipher == SSH_C_CHACHA) {
@@ -373,6 +376,7 @@ sshpkt_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n,
 		goto bad;
 	if (n < total)
 		return 0;
+	got = total;
 	memcpy(pkt, p, total);
 	put32(ibuf, st->seq_in);
 	switch (d->a.cipher) {
@@ -441,6 +445,11 @@ sshpkt_in(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n,
 	*pln = len - 1 - pad;
 	return total;
 bad:
-	emu_close(ctx);
+	/* sshd has read all there was (a FIN); dropbear reads a block, then
+	 * the rest of the packet, and exits with the rest unread (an RST) */
+	if (st->db && n > got)
+		emu_reset(ctx);
+	else
+		emu_close(ctx);
 	return n;
 }

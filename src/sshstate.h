@@ -97,6 +97,7 @@ struct ssh_dir {
 struct ssh_state {
 	uint8_t phase;
 	uint8_t strict, first_done, ext_info, skip_next, authed;
+	uint8_t bye_crlf; /* the CR LF after a version complaint is due */
 	uint8_t failures, max_tries, kbd_pending, chan_open, chan_shell;
 	uint8_t pty, delay_msg, zlib, user_set, service;
 	/* zlib@openssh.com: negotiated (bit 0 client to server, bit 1 server

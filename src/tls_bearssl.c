@@ -17,7 +17,9 @@
 
 #include "bearssl.h"
 
+#include "fdio.h"
 #include "fmt.h"
+#include "hash.h"
 #include "tls.h"
 
 /* Trust anchors (DN and key of each CA certificate) in one arena: about
@@ -103,47 +105,44 @@ static const struct {
         {BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
                 "TLS-RSA-WITH-AES-256-GCM-SHA384"}};
 
-static const struct {
-	uint8_t code;
-	const char *name;
-} alerts[] = {{0, "close_notify"}, {10, "unexpected_message"},
-        {20, "bad_record_mac"}, {22, "record_overflow"},
-        {40, "handshake_failure"}, {42, "bad_certificate"},
-        {43, "unsupported_certificate"}, {44, "certificate_revoked"},
-        {45, "certificate_expired"}, {46, "certificate_unknown"},
-        {47, "illegal_parameter"}, {48, "unknown_ca"}, {49, "access_denied"},
-        {50, "decode_error"}, {51, "decrypt_error"},
-        {70, "protocol_version (this client speaks TLS 1.2 only)"},
-        {71, "insufficient_security"}, {80, "internal_error"},
-        {86, "inappropriate_fallback"}, {90, "user_canceled"},
-        {109, "missing_extension"}, {110, "unsupported_extension"},
-        {112, "unrecognized_name"}, {116, "certificate_required"},
-        {120, "no_application_protocol"}};
+/* TLS alert names (RFC 8446 6, RFC 5246 7.2): codes and names by index */
+static const uint16_t alert_codes[] = {0, 10, 20, 22, 40, 42, 43, 44, 45, 46,
+        47, 48, 49, 50, 51, 70, 71, 80, 86, 90, 109, 110, 112, 116, 120};
+static const char alert_names[] =
+        "close_notify\0unexpected_message\0bad_record_mac\0"
+        "record_overflow\0handshake_failure\0bad_certificate\0"
+        "unsupported_certificate\0certificate_revoked\0"
+        "certificate_expired\0certificate_unknown\0illegal_parameter\0"
+        "unknown_ca\0access_denied\0decode_error\0decrypt_error\0"
+        "protocol_version (this client speaks TLS 1.2 only)\0"
+        "insufficient_security\0internal_error\0inappropriate_fallback\0"
+        "user_canceled\0missing_extension\0unsupported_extension\0"
+        "unrecognized_name\0certificate_required\0"
+        "no_application_protocol";
 
-/* Certificate failures worded as mbedTLS words them. */
-static const struct {
-	int code;
-	const char *text;
-} x509_texts[] = {
-        {BR_ERR_X509_NOT_TRUSTED,
-                "The certificate is not correctly signed by the trusted CA"},
-        {BR_ERR_X509_BAD_SERVER_NAME,
-                "The certificate Common Name (CN) does not match with the "
-                "expected CN"},
-        {BR_ERR_X509_EXPIRED,
-                "The certificate validity has expired or starts in the "
-                "future"},
-        {BR_ERR_X509_TIME_UNKNOWN, "The current time is unknown"},
-        {BR_ERR_X509_BAD_SIGNATURE, "A certificate signature is invalid"},
-        {BR_ERR_X509_NOT_CA, "An intermediate certificate is not a CA"},
-        {BR_ERR_X509_FORBIDDEN_KEY_USAGE,
-                "Usage does not match the keyUsage extension"},
-        {BR_ERR_X509_WEAK_PUBLIC_KEY, "The public key is too weak"},
-        {BR_ERR_X509_CRITICAL_EXTENSION, "An unsupported critical extension"},
-        {BR_ERR_X509_UNSUPPORTED, "An unsupported algorithm in the chain"},
-        {BR_ERR_X509_DN_MISMATCH, "The chain's names do not link up"},
-        {BR_ERR_X509_EMPTY_CHAIN, "The server sent no certificate"},
-        {BR_ERR_X509_LIMIT_EXCEEDED, "The chain exceeds a BearSSL limit"}};
+/* Certificate failures worded as mbedTLS words them: codes (BearSSL's
+ * X.509 errors are 32 to 63) and texts by index */
+static const uint16_t x509_codes[] = {BR_ERR_X509_NOT_TRUSTED,
+        BR_ERR_X509_BAD_SERVER_NAME, BR_ERR_X509_EXPIRED,
+        BR_ERR_X509_TIME_UNKNOWN, BR_ERR_X509_BAD_SIGNATURE, BR_ERR_X509_NOT_CA,
+        BR_ERR_X509_FORBIDDEN_KEY_USAGE, BR_ERR_X509_WEAK_PUBLIC_KEY,
+        BR_ERR_X509_CRITICAL_EXTENSION, BR_ERR_X509_UNSUPPORTED,
+        BR_ERR_X509_DN_MISMATCH, BR_ERR_X509_EMPTY_CHAIN,
+        BR_ERR_X509_LIMIT_EXCEEDED};
+static const char x509_texts[] =
+        "The certificate is not correctly signed by the trusted CA\0"
+        "The certificate Common Name (CN) does not match with the expected CN\0"
+        "The certificate validity has expired or starts in the future\0"
+        "The current time is unknown\0"
+        "A certificate signature is invalid\0"
+        "An intermediate certificate is not a CA\0"
+        "Usage does not match the keyUsage extension\0"
+        "The public key is too weak\0"
+        "An unsupported critical extension\0"
+        "An unsupported algorithm in the chain\0"
+        "The chain's names do not link up\0"
+        "The server sent no certificate\0"
+        "The chain exceeds a BearSSL limit";
 
 static void *
 arena(size_t n)
@@ -257,83 +256,106 @@ ca_end(struct ca_load *l)
 	return 0;
 }
 
-static void
-pem_to_dec(void *ctx, const void *buf, size_t len)
+/* PEM (RFC 7468) by lines: "-----BEGIN CERTIFICATE-----" (or X509
+ * CERTIFICATE) to "-----END ...-----", its base64 decoded (hash_unb64)
+ * in whole quanta as the lines come into the X.509 decoder; other objects
+ * and text outside them skipped. 0, 1 (malformed: a BEGIN inside an
+ * object, an END outside one, bad base64, a file ending inside one), -1
+ * (out of room). BearSSL's own PEM decoder is 1.8 KB more code. */
+static int
+load_pem(struct fdio *f, struct ca_load *l, int *skipped)
 {
-	struct ca_load *l = ctx;
+	char line[256], q[512];
+	uint8_t out[384];
+	size_t nq = 0;
+	int in = 0; /* 1: in a certificate, 2: in another object */
 
-	dec_push(&l->dec, buf, len);
+	while (fdio_gets(f, line, sizeof line)) {
+		if (strncmp(line, "-----BEGIN ", 11) == 0) {
+			if (in)
+				return 1;
+			in = strncmp(line + 11, "CERTIFICATE-----", 16) == 0 ||
+			                     strncmp(line + 11,
+			                             "X509 CERTIFICATE-----",
+			                             21) == 0
+			             ? 1
+			             : 2;
+			nq = 0;
+			if (in == 1)
+				ca_begin(l);
+			continue;
+		}
+		if (strncmp(line, "-----END ", 9) == 0) {
+			int r;
+			if (!in)
+				return 1;
+			if (in == 1) {
+				long n = hash_unb64(q, nq, out, sizeof out, 0);
+				if (n < 0)
+					return 1;
+				dec_push(&l->dec, out, (size_t)n);
+				if ((r = ca_end(l)) < 0)
+					return -1;
+				*skipped += r;
+			}
+			in = 0;
+			continue;
+		}
+		for (char *c = line; in == 1 && *c; c++) {
+			long n;
+			if (*c == ' ' || (*c >= '\t' && *c <= '\r'))
+				continue;
+			q[nq++] = *c;
+			if (nq < sizeof q)
+				continue;
+			if ((n = hash_unb64(q, nq, out, sizeof out, 0)) < 0)
+				return 1;
+			dec_push(&l->dec, out, (size_t)n);
+			nq = 0;
+		}
+	}
+	return in != 0;
 }
 
-/* Stream the file through the PEM decoder (or straight into the X.509
- * decoder when it is DER): no copy of the file is kept. */
+/* A DER file streams straight into the X.509 decoder, a PEM file line by
+ * line (load_pem): no copy of the file is kept. */
 static int
 load_ca(const char *file, char *err, size_t errlen)
 {
-	static br_pem_decoder_context pem;
 	static struct ca_load l;
+	static struct fdio f;
 	unsigned char buf[2048];
-	int fd, der = -1, in_cert = 0, skipped = 0, r = 0, bad = 0;
+	int skipped = 0, r = 0, bad = 0, der;
 	ssize_t n;
 
-	fd = open(file, O_RDONLY | O_CLOEXEC);
-	if (fd < 0) {
+	if (fdio_open(&f, file) < 0) {
 		fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
-		        strerror(errno));
+		        fmt_strerror(errno));
 		return -1;
 	}
-	br_pem_decoder_init(&pem);
-	while (r == 0 && (n = read(fd, buf, sizeof buf)) != 0) {
-		size_t off = 0;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
-			        strerror(errno));
-			close(fd);
-			return -1;
-		}
-		if (der < 0) {
-			der = buf[0] == 0x30;
-			if (der)
-				ca_begin(&l);
-		}
-		if (der) {
+	n = pread(f.fd, buf, 1, 0);
+	if ((der = n == 1 && buf[0] == 0x30)) {
+		ca_begin(&l);
+		while ((n = read(f.fd, buf, sizeof buf)) != 0) {
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n < 0)
+				break;
 			dec_push(&l.dec, buf, (size_t)n);
-			continue;
 		}
-		while (r == 0 && off < (size_t)n) {
-			off += br_pem_decoder_push(
-			        &pem, buf + off, (size_t)n - off);
-			switch (br_pem_decoder_event(&pem)) {
-			case BR_PEM_BEGIN_OBJ:
-				in_cert = strcmp(br_pem_decoder_name(&pem),
-				                  "CERTIFICATE") == 0 ||
-				          strcmp(br_pem_decoder_name(&pem),
-				                  "X509 CERTIFICATE") == 0;
-				if (in_cert)
-					ca_begin(&l);
-				br_pem_decoder_setdest(
-				        &pem, in_cert ? pem_to_dec : NULL, &l);
-				break;
-			case BR_PEM_END_OBJ:
-				if (in_cert) {
-					r = ca_end(&l);
-					skipped += r == 1;
-					r = r < 0 ? -1 : 0;
-				}
-				in_cert = 0;
-				break;
-			case BR_PEM_ERROR:
-				bad = 1;
-				r = 1;
-				break;
-			}
-		}
+	} else if (n >= 0) {
+		r = load_pem(&f, &l, &skipped);
+		bad = r == 1;
+		r = r < 0 ? -1 : 0;
 	}
-	close(fd);
-	if (der == 1) {
+	if (n < 0) {
+		fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
+		        fmt_strerror(errno));
+		fdio_close(&f);
+		return -1;
+	}
+	fdio_close(&f);
+	if (der) {
 		r = ca_end(&l);
 		skipped += r == 1;
 		r = r < 0 ? -1 : 0;
@@ -552,15 +574,13 @@ fail(struct tls *t, const char *what)
 {
 	int e = br_ssl_engine_last_error(t->eng);
 	const char *text = NULL;
-	size_t i;
 
 	t->failed = 1;
 	if (e >= BR_ERR_X509_OK && e <= BR_ERR_X509_NOT_TRUSTED) {
 		if (!t->server && t->u.c.xw.err != 0)
 			e = (int)t->u.c.xw.err;
-		for (i = 0; i < sizeof x509_texts / sizeof x509_texts[0]; i++)
-			if (x509_texts[i].code == e)
-				text = x509_texts[i].text;
+		text = fmt_pick(
+		        x509_codes, sizeof x509_codes / 2, x509_texts, e);
 		if (text != NULL)
 			fmt_snprintf(t->err, sizeof t->err,
 			        "certificate verify failed for %s: %s", t->name,
@@ -573,10 +593,9 @@ fail(struct tls *t, const char *what)
 	} else if (e >= BR_ERR_RECV_FATAL_ALERT &&
 	           e < BR_ERR_SEND_FATAL_ALERT) {
 		unsigned code = (unsigned)(e - BR_ERR_RECV_FATAL_ALERT);
-		text = "unknown";
-		for (i = 0; i < sizeof alerts / sizeof alerts[0]; i++)
-			if (alerts[i].code == code)
-				text = alerts[i].name;
+		if (!(text = fmt_pick(alert_codes, sizeof alert_codes / 2,
+		              alert_names, (int)code)))
+			text = "unknown";
 		fmt_snprintf(t->err, sizeof t->err,
 		        "%s: the %s sent the fatal alert %u %s", what,
 		        t->server ? "client" : "server", code, text);
@@ -722,8 +741,23 @@ setup(struct tls *t)
 	}
 	br_ssl_engine_set_prf_sha256(eng, &br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(eng, &br_tls12_sha384_prf);
-	br_ssl_engine_set_default_aes_gcm(eng);
-	br_ssl_engine_set_default_chapol(eng);
+	/* the portable record ciphers on every CPU, as the defaults pick
+	 * them where the CPU has no AES-NI, PCLMUL or SSE2: the defaults
+	 * also link that code (~4 KB on x86_64); ChaCha20-Poly1305 is
+	 * offered first */
+	br_ssl_engine_set_gcm(
+	        eng, &br_sslrec_in_gcm_vtable, &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_chapol(
+	        eng, &br_sslrec_in_chapol_vtable, &br_sslrec_out_chapol_vtable);
+	br_ssl_engine_set_chacha20(eng, &br_chacha20_ct_run);
+#if UINTPTR_MAX > 0xffffffffu
+	br_ssl_engine_set_aes_ctr(eng, &br_aes_ct64_ctr_vtable);
+	br_ssl_engine_set_ghash(eng, &br_ghash_ctmul64);
+#else
+	br_ssl_engine_set_aes_ctr(eng, &br_aes_ct_ctr_vtable);
+	br_ssl_engine_set_ghash(eng, &br_ghash_ctmul);
+#endif
+	br_ssl_engine_set_poly1305(eng, &br_poly1305_ctmul_run);
 	t->u.c.xw.vtable = &xw_vtable;
 	t->u.c.xw.inner = &t->u.c.xc;
 	t->u.c.xw.insecure = insecure;
@@ -761,7 +795,7 @@ tls_client_new(const char *server_name)
 			fmt_snprintf(global_err, sizeof global_err,
 			        "tls: no random bytes from the kernel yet "
 			        "(getrandom: %s); retry later",
-			        strerror(errno));
+			        fmt_strerror(errno));
 			return NULL;
 		}
 		if (r <= 0)
@@ -1190,7 +1224,7 @@ tls_rsa_keygen(
 	while (r < 0 && errno == EINTR);
 	if (r != (ssize_t)sizeof seed) {
 		fmt_snprintf(err, errlen, "tls: no random bytes for a key: %s",
-		        strerror(errno));
+		        fmt_strerror(errno));
 		return -1;
 	}
 	br_hmac_drbg_init(&rng, &br_sha256_vtable, seed, sizeof seed);

@@ -21,6 +21,7 @@
 #include "mbedtls/pem.h"
 #include "mbedtls/pk.h"
 #include "mbedtls/platform.h"
+#include "mbedtls/platform_util.h"
 #include "mbedtls/rsa.h"
 #include "mbedtls/sha1.h"
 #include "mbedtls/sha256.h"
@@ -29,6 +30,14 @@
 #include "mbedtls/x509_crt.h"
 
 #include "tls.h"
+
+/* MBEDTLS_PLATFORM_GMTIME_R_ALT (src/mbedtls_config.h): certificate
+ * validity dates without musl's gmtime_r and its time zone code. */
+struct tm *
+mbedtls_platform_gmtime_r(const mbedtls_time_t *tt, struct tm *tm_buf)
+{
+	return fmt_gmtime((int64_t)*tt, tm_buf);
+}
 
 #if !defined(MBEDTLS_MEMORY_BUFFER_ALLOC_C) || !defined(MBEDTLS_MEMORY_DEBUG)
 #error "src/mbedtls_config.h: MEMORY_BUFFER_ALLOC_C and MEMORY_DEBUG are needed"
@@ -492,7 +501,7 @@ seed(void)
 		fmt_snprintf(global_err, sizeof global_err,
 		        "tls: no random bytes from the kernel yet "
 		        "(getrandom: %s); retry later",
-		        strerror(errno));
+		        fmt_strerror(errno));
 		return -1;
 	}
 	seeded = 1;
@@ -514,7 +523,7 @@ load_ca(const char *file, char *err, size_t errlen)
 	fd = open(file, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
-		        strerror(errno));
+		        fmt_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
@@ -537,13 +546,13 @@ load_ca(const char *file, char *err, size_t errlen)
 			        file, (long long)st.st_size, heap_size);
 		else
 			fmt_snprintf(err, errlen, "tls: CA file %s: %s", file,
-			        strerror(errno));
+			        fmt_strerror(errno));
 		mbedtls_free(buf);
 		return -1;
 	}
 	/* PEM is parsed as a string (length with the NUL), DER as is */
 	buf[len] = '\0';
-	if (strstr((const char *)buf, "-----BEGIN ") != NULL)
+	if (fmt_strstr((const char *)buf, "-----BEGIN ") != NULL)
 		len++;
 	ret = mbedtls_x509_crt_parse(&ca, buf, len);
 	mbedtls_free(buf);

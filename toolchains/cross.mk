@@ -4,7 +4,7 @@
 # generation for lure and its TLS library only), and QEMU (qemu-user, for
 # make test-unit, run and test-cross), then includes this. The compiler is
 # build/deps/<target>/toolchain/bin/cc, made by toolchains/deps.sh on first
-# use: static musl, -Os, gc-sections, no unwind tables, checked for floating
+# use: static musl, -Oz, gc-sections, no unwind tables, checked for floating
 # point (tools/floatcheck.sh), stripped.
 TC_DIR = build/deps/$(TARGET)/toolchain
 CC = $(abspath $(TC_DIR))/bin/cc
@@ -12,7 +12,9 @@ CC = $(abspath $(TC_DIR))/bin/cc
 AR = $(TRIPLE)-gcc-ar
 OBJDUMP = $(TRIPLE)-objdump
 NM = $(TRIPLE)-nm
-OPT = -Os
+# -Oz (GCC 12): 3-4 KB less than -Os on x86_64 for the same instruction
+# count per HTTP request (callgrind, 2026-12-07)
+OPT = -Oz
 STRIP = $(TRIPLE)-strip
 CFLAGS_TARGET = -ffunction-sections -fdata-sections \
 	-fno-asynchronous-unwind-tables -fno-unwind-tables $(CFLAGS_CPU)
@@ -29,7 +31,7 @@ POSTLINK = sh tools/floatcheck.sh $(TARGET) $@ && $(STRIP) $@
 LDFLAGS_PACK = -Wl,-z,norelro -Wl,-z,common-page-size=16
 # link-time optimisation of lure's own code (the Makefile passes it to the
 # compile and the link)
-LTO = -flto
+LTO = -flto -flto-partition=one
 # the TLS libraries too (toolchains/tls.mk), but not on MIPS: mbedTLS's
 # bignum.o must stay MIPS32 (its assembly) while the link compiles MIPS16
 LTO_LIBS ?= $(LTO)

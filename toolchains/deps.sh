@@ -25,9 +25,6 @@
 #	BearSSL 0.6 from Debian's source archive, as libbearssl.a (every
 #	source file; --gc-sections keeps what lure uses) into
 #	build/deps/<target>/bearssl/{include,lib}.
-#   deps.sh libsodium <target> <cc> <ar> [cflags]
-#	libsodium 1.0 from Debian's source archive (portable C), as
-#	libsodium.a into build/deps/<target>/libsodium/{include,lib}.
 #   deps.sh tls-test
 #	what `make test-tls` needs: nginx (nginx-light), openssl, pytest.
 #   deps.sh cross-test
@@ -265,6 +262,17 @@ mbedtls() {
 	# a variant (src/mbedtls_config_client.h) includes the main file
 	cp "$cfg" "$w/include/mbedtls/config.h"
 	cp "$top/src/mbedtls_config.h" "$w/include/mbedtls/mbedtls_config.h"
+	# the shipper's client only verifies: the key-type tables lose their
+	# private-key operations (sign, decrypt, key-pair check: mbedtls_pk_*
+	# then answer "type mismatch"), so --gc-sections drops RSA's private
+	# operation and ECDSA signing
+	if grep -q '^#define LURE_MBEDTLS_CLIENT_ONLY 1' "$cfg"; then
+		ops='^    \(rsa_sign_wrap\|rsa_decrypt_wrap\|rsa_check_pair_wrap'
+		ops="$ops"'\|eckey_sign_wrap\|ecdsa_sign_wrap\|eckey_check_pair\),'
+		[ "$(grep -c "$ops" "$w/library/pk_wrap.c")" = 8 ] ||
+			die "pk_wrap.c: not the 8 table entries the client edit expects"
+		sed -i "s/$ops.*\$/    NULL,/" "$w/library/pk_wrap.c"
+	fi
 	t0=$(date +%s)
 	# MIPS16 cannot hold bn_mul.h's MIPS32 assembly: bignum.o is built
 	# first as MIPS32 (make then keeps it; -minterlink-compressed links it)
@@ -317,7 +325,7 @@ EOF
 
 # A change here rebuilds every toolchain (musl takes 1.5-2.5 min at -j2):
 # bump it when the toolchain step changes, not for unrelated edits.
-TOOLCHAIN_REV=2
+TOOLCHAIN_REV=3
 # gcc soft-fp routines for single and double precision (o32 MIPS has no
 # long double beyond double): all that gcc calls for C float arithmetic.
 SOFTFP_FILES="adddf3 addsf3 divdf3 divsf3 eqdf2 eqsf2 extendsfdf2 fixdfdi
@@ -360,7 +368,7 @@ toolchain() {
 		./configure --target="$1" --prefix="$2" --syslibdir="$2/lib" \
 			--disable-shared --disable-wrapper CC="$1-gcc" \
 			CROSS_COMPILE="$1-" \
-			CFLAGS="$3 -Os -ffunction-sections -fdata-sections" &&
+			CFLAGS="$3 -Oz -ffunction-sections -fdata-sections" &&
 		make -j"$4" && make install' sh "$triple" "$out" "$cpu" "$JOBS" \
 		> "$w/musl.log" 2>&1); then
 		tail -30 "$w/musl.log" >&2
@@ -429,56 +437,6 @@ bearssl() {
 	say "BearSSL ready in $(($(date +%s) - t0)) s: $out"
 }
 
-# libsodium <target> <cc> <ar> [cflags]: libsodium (Ed25519 host keys of the
-# SSH emulator) from Debian's source archive (a git tree without configure:
-# every library source is compiled as BearSSL is, the portable C only, no
-# assembly; version.h written from its template) into
-# build/deps/<target>/libsodium/{include,lib}/libsodium.a (cached).
-libsodium() {
-	[ $# -ge 3 ] || die "usage: deps.sh libsodium <target> <cc> <ar> [cflags]"
-	target=$1 cc=$2 ar=$3
-	cflags=${4:--Os}
-	cflags="$cflags -ffunction-sections -fdata-sections"
-	out=$DEPS/$target/libsodium
-	lock
-	deb_src libsodium 1. src/libsodium/crypto_sign/ed25519/ref10/sign.c
-	key=$({
-		cat "$src/.lure-unpacked"
-		printf '%s\n' "$cc" "$ar" "$cflags"
-		sed -n '/^libsodium() {/,/^}/p' "$0"
-	} | cksum | tr ' ' -)
-	if [ "$(cat "$out/.stamp" 2>/dev/null)" = "$key" ] &&
-		[ -f "$out/lib/libsodium.a" ]; then
-		return 0
-	fi
-	say "building libsodium $(basename "$src") for $target ($cc $cflags)"
-	t0=$(date +%s)
-	rm -rf "$out"
-	mkdir -p "$out/lib" "$out/include"
-	cp -R "$src/src/libsodium/include/sodium.h" \
-		"$src/src/libsodium/include/sodium" "$out/include/"
-	ac=$src/configure.ac
-	v=$(sed -n 's/^AC_INIT(\[libsodium\],\[\([^]]*\)\].*/\1/p' "$ac")
-	maj=$(sed -n 's/^SODIUM_LIBRARY_VERSION_MAJOR=//p' "$ac")
-	min=$(sed -n 's/^SODIUM_LIBRARY_VERSION_MINOR=//p' "$ac")
-	[ -n "$v" ] && [ -n "$maj" ] && [ -n "$min" ] ||
-		die "$ac: no version"
-	sed -e "s/@VERSION@/$v/" \
-		-e "s/@SODIUM_LIBRARY_VERSION_MAJOR@/$maj/" \
-		-e "s/@SODIUM_LIBRARY_VERSION_MINOR@/$min/" \
-		-e 's/@SODIUM_LIBRARY_MINIMAL_DEF@//' \
-		"$src/src/libsodium/include/sodium/version.h.in" \
-		> "$out/include/sodium/version.h"
-	(cd "$src/src/libsodium" && par_cc "$out/obj" "$cc $cflags \
-		-DCONFIGURED=1 -DSODIUM_STATIC=1 \
-		-I$out/include -I$out/include/sodium -w" \
-		$(find . -name '*.c' | sed 's,^\./,,' | sort))
-	"$ar" rcs "$out/lib/libsodium.a" "$out"/obj/*.o
-	rm -rf "$out/obj"
-	echo "$key" > "$out/.stamp"
-	say "libsodium ready in $(($(date +%s) - t0)) s: $out"
-}
-
 tls_test() {
 	pkgs=""
 	command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] ||
@@ -504,8 +462,7 @@ case "$cmd" in
 toolchain) toolchain "$@" ;;
 mbedtls) mbedtls "$@" ;;
 bearssl) bearssl "$@" ;;
-libsodium) libsodium "$@" ;;
 tls-test) tls_test ;;
 cross-test) cross_test ;;
-*) die "usage: deps.sh toolchain|mbedtls|bearssl|libsodium|tls-test|cross-test ..." ;;
+*) die "usage: deps.sh toolchain|mbedtls|bearssl|tls-test|cross-test ..." ;;
 esac

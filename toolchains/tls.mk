@@ -115,10 +115,11 @@ $(TLS_TEST_B)/tls_client_none: $(TLS_TEST_SRC) src/tls_none.c src/fmt.c
 		$(LDFLAGS_TARGET)
 
 $(TLS_TEST_B)/tls_client_bearssl: $(TLS_TEST_SRC) src/tls_bearssl.c src/fmt.c \
-		$(TLS_BEARSSL_STAMP)
+		src/hash.c src/fdio.c $(TLS_BEARSSL_STAMP)
 	@mkdir -p $(@D)
 	$(CC) $(TLS_TEST_CFLAGS) $(TLS_BEARSSL_CFLAGS) -o $@ \
-		test/tls/tls_client.c src/tls_bearssl.c src/fmt.c $(TLS_BEARSSL_LIBS) \
+		test/tls/tls_client.c src/tls_bearssl.c src/fmt.c src/hash.c \
+		src/fdio.c $(TLS_BEARSSL_LIBS) \
 		$(LDFLAGS_TARGET) $(TLS_LTO_LDFLAGS)
 
 # the same suite once per backend (TLS_BACKENDS="mbedtls" for one)

@@ -8,4 +8,7 @@
 # writes lure.map for tools/size.sh and tools/floatcheck.sh (cross.mk).
 TRIPLE = x86_64-linux-gnu
 TC_CPU =
+# switch statements as compare chains, not 8-byte jump tables: 0.8 KB less
+# for +0.3% instructions per HTTP request (callgrind, 2026-12-07)
+CFLAGS_CPU = -fno-jump-tables
 include toolchains/cross.mk

@@ -65,10 +65,10 @@ bench)
 	want python3 python3
 	;;
 size | x86_64) # x86_64: the TARGET's compiler (toolchains/x86_64.mk)
-	want musl-gcc musl-tools
+	want x86_64-linux-gnu-gcc gcc
 	;;
 deploy) # test/deploy: systemd-analyze, nspawn test hosts, ssh, qemu-system images, ipk tools
-	want musl-gcc musl-tools
+	want x86_64-linux-gnu-gcc gcc
 	want curl curl
 	want nc netcat-openbsd
 	want python3 python3

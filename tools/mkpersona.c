@@ -114,6 +114,26 @@ cmp(const void *a, const void *b)
 }
 
 static size_t nkv, nports;
+/* every distinct key once, each NUL-terminated: persona_keys[] (an entry
+ * holds a 16-bit offset into it, not a pointer: 16 bytes on 64-bit
+ * targets, not 24) */
+static char keyblob[65536];
+static size_t keyblob_len;
+
+static size_t
+key_offset(const char *k, const char *path, int line)
+{
+	size_t kl = strlen(k);
+
+	for (size_t o = 0; o < keyblob_len; o += strlen(keyblob + o) + 1)
+		if (strcmp(keyblob + o, k) == 0)
+			return o;
+	if (keyblob_len + kl + 1 > sizeof keyblob)
+		die(path, line, "more than 64 KiB of keys");
+	memcpy(keyblob + keyblob_len, k, kl + 1);
+	keyblob_len += kl + 1;
+	return keyblob_len - kl - 1;
+}
 static char ports[256][128];
 static struct {
 	unsigned port;
@@ -188,7 +208,8 @@ conf(const char *path)
 			die(path, line, "out of memory");
 		kvs[nkv].line = line;
 		n = decode(v, path, line);
-		printf("\t{.key = \"%s\", .klen = %zu, .val = ", k, strlen(k));
+		printf("\t{.key = %zu, .klen = %zu, .val = ",
+		        key_offset(k, path, line), strlen(k));
 		emit_bytes((unsigned char *)v, n);
 		printf(", .len = %zu},\n", n);
 		nkv++;
@@ -672,7 +693,11 @@ main(int argc, char **argv)
 	check(argv[1], argv + first, argc - first);
 	if (errors)
 		return 2;
-	printf("\t{0, 0, 0, 0}};\nconst size_t persona_nkv = %zu;\n\n", nkv);
+	printf("\t{0, 0, 0, 0}};\nconst size_t persona_nkv = %zu;\n", nkv);
+	printf("const char persona_keys[] =");
+	for (size_t o = 0; o < keyblob_len; o += strlen(keyblob + o) + 1)
+		printf("\n\t\"%s\\0\"", keyblob + o);
+	printf(keyblob_len ? ";\n\n" : " \"\";\n\n");
 	printf("const struct persona_port persona_ports[] = {\n");
 	for (size_t i = 0; i < nports; i++)
 		printf("\t%s,\n", ports[i]);

@@ -287,6 +287,10 @@ config lure 'main'
 	option in_buf '2048'
 	option out_buf '2048'
 	option outbox_bytes '131072'
+	option ipv6_prefix '56'
+	option request_timeout '20'
+	option refused_window '30'
+	option tls_handshake_timeout '15'
 	option api_key ''
 
 config elasticsearch 'es'
@@ -320,7 +324,9 @@ def test_uci_full_mapping(shell, tmp_path):
         "exclude": ["10.1.0.0/16", "fd00::/8"], "user": "nobody", "output": {"file": "/tmp/lure/e.ndjson"},
         "state_file": "/etc/lure/state", "run_as_root": False, "heartbeat": 60,
         "limits": {"max_conns": 100, "per_ip": 5, "idle_timeout": 30, "session_timeout": 300,
-                   "max_input": 65536, "in_buf": 2048, "out_buf": 2048, "outbox_bytes": 131072},
+                   "max_input": 65536, "in_buf": 2048, "out_buf": 2048, "outbox_bytes": 131072,
+                   "ipv6_prefix": 56, "request_timeout": 20, "refused_window": 30},
+        "tls": {"handshake_timeout": 15},
         "elasticsearch": {"url": "https://es.example:9200", "index": "lure-%Y.%m.%d", "data_stream": False,
                           "user": "w", "password": "p\\tq", "ca_file": "/etc/lure/ca.pem", "insecure": False,
                           "batch_events": 100, "batch_bytes": 65536, "flush_ms": 500, "retry_max_ms": 10000,

@@ -276,7 +276,8 @@ def test_make_run_stdout_is_ndjson(tmp_path):
             if r:
                 out += os.read(proc.stdout.fileno(), 65536)
         time.sleep(1)
-        os.killpg(proc.pid, signal.SIGTERM)
+        if proc.poll() is None:  # else the build failed: its stderr says why
+            os.killpg(proc.pid, signal.SIGTERM)
         o, err = proc.communicate(timeout=30)
         out += o
     finally:

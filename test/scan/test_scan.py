@@ -257,3 +257,22 @@ def test_openwrt_uci_options_map_to_scan_keys(tmp_path):
     (tmp_path / "c.json").write_text(r.stdout)
     t = run_lure(["-t", "-c", str(tmp_path / "c.json")])
     assert t.returncode == 0, t.stderr
+
+
+def test_interface_gone_no_spin_and_sigterm_still_stops(sensor, pair):
+    """The captured interface deleted under lure (a PPPoE link going away):
+    the socket's error is taken once, lure does not spin on it (it did: the
+    poller ready on every pass, SIGTERM never delivered), and stops on
+    SIGTERM."""
+    s = sensor()
+    pair.sh(pair.sensor, "ip link del eth0")
+    time.sleep(0.5)
+    hz = os.sysconf("SC_CLK_TCK")
+
+    def cpu():
+        f = open(f"/proc/{s.pid}/stat").read().rsplit(")", 1)[1].split()
+        return (int(f[11]) + int(f[12])) / hz
+    c0 = cpu()
+    time.sleep(2)
+    assert cpu() - c0 < 0.2
+    assert s.stop(timeout=5) == 0

@@ -91,6 +91,51 @@ test_first_writer_wins(void)
 	event_discard(e);
 }
 
+/* An event of a shape seen before (its keys added in the same order) is
+ * written from the remembered text: the same line as the first time, and
+ * one that no longer fits is cut as the first would be. */
+static void
+test_shape_seen_again(void)
+{
+	static char big[20000]; /* more than a line holds */
+	char a[EVENT_LINE_MAX], b[EVENT_LINE_MAX];
+	size_t na = 0, nb = 0;
+	struct event *e;
+
+	setup();
+	for (int round = 0; round < 3; round++) {
+		e = event_begin("request", "http");
+		event_str(e, "zz.shape.b", "x\"y");
+		event_int(e, "zz.shape.a", -7);
+		event_str(e, "zz.shape.b", "repeated: not written");
+		event_str(e, "url.path", "/p");
+		event_tag(e, "t");
+		if (round < 2) {
+			nb = event_encode(e, round ? b : a, sizeof a, 9);
+			na = round ? na : nb;
+		} else {
+			memset(big, 'B', sizeof big);
+			event_bytes(e, "lure.payload", big, 20000, 20000);
+			CHECK(event_commit(e) > 0);
+		}
+		event_discard(e);
+	}
+	CHECK(na > 0 && na == nb && memcmp(a, b, na) == 0);
+	a[na - 1] = 0;
+	CHECK(strstr(a, "\"zz\":{\"shape\":{\"a\":-7,\"b\":\"x\\\"y\"}}"));
+	CHECK(!strstr(a, "repeated"));
+	/* the same keys, one value now too long: the line still fits */
+	e = event_begin("request", "http");
+	event_str(e, "zz.shape.b", "x\"y");
+	event_int(e, "zz.shape.a", -7);
+	event_str(e, "zz.shape.b", "repeated: not written");
+	event_bytes(e, "url.path", big, 16000, 16000);
+	event_tag(e, "t");
+	nb = event_encode(e, b, sizeof b, 9);
+	CHECK(nb == 0); /* too long: event_commit cuts */
+	CHECK(event_commit(e) > 0);
+}
+
 static void
 test_null_event_is_ignored(void)
 {
@@ -124,6 +169,7 @@ const struct unit_test unit_event[] = {
         {"nesting", test_nesting},
         {"cap_and_truncated", test_cap_and_truncated},
         {"first_writer_wins", test_first_writer_wins},
+        {"shape_seen_again", test_shape_seen_again},
         {"null_event_is_ignored", test_null_event_is_ignored},
         {"commit_sequence", test_commit_sequence},
         {0, 0},

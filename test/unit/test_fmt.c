@@ -1,11 +1,14 @@
 /* test_fmt.c: fmt_snprintf against the C library's snprintf, one vector per
  * conversion, flag, width, precision and length lure uses, each at several
  * buffer sizes (0, 1, cut in the middle, exact, ample): same return value,
- * same bytes, nothing written past size. fmt_fprintf past its buffer. */
+ * same bytes, nothing written past size. fmt_dprintf past its buffer. */
 #include <arpa/inet.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "fmt.h"
@@ -124,7 +127,7 @@ test_file(void)
 
 	CHECK(f != NULL);
 	memset(big, 'b', sizeof big - 1);
-	CHECK(fmt_fprintf(f, "<%s|%-300d|%05u>", big, -1, 42u) ==
+	CHECK(fmt_dprintf(fileno(f), "<%s|%-300d|%05u>", big, -1, 42u) ==
 	        1 + 699 + 1 + 300 + 1 + 5 + 1);
 	rewind(f);
 	size_t n = fread(back, 1, sizeof back, f);
@@ -192,6 +195,15 @@ test_utc(void)
 		strftime(want, sizeof want, "%Y-%m-%d %H:%M:%S", &tm);
 		CHECK(fmt_utc(got, sizeof got, s, ' ') == 19);
 		CHECK_STR(got, want);
+		/* fmt_gmtime: every field gmtime_r sets */
+		struct tm mine;
+		CHECK(fmt_gmtime(s, &mine) == &mine);
+		CHECK(mine.tm_year == tm.tm_year && mine.tm_mon == tm.tm_mon &&
+		        mine.tm_mday == tm.tm_mday &&
+		        mine.tm_hour == tm.tm_hour &&
+		        mine.tm_min == tm.tm_min && mine.tm_sec == tm.tm_sec &&
+		        mine.tm_wday == tm.tm_wday &&
+		        mine.tm_yday == tm.tm_yday && mine.tm_isdst == 0);
 	}
 	CHECK(fmt_utc(got, 10, 0, 'T') == 19);
 	CHECK_STR(got, "1970-01-0");
@@ -217,8 +229,102 @@ test_digits(void)
 	}
 }
 
+/* fmt_strtol/fmt_strtoll against glibc's (value, end, ERANGE; musl's,
+ * under test-cross, ends "0x" and "0xg" elsewhere: there only the fixed
+ * vectors), fmt_strstr against strstr. */
+static void
+test_strtol(void)
+{
+	static const struct {
+		const char *s;
+		int base;
+		long long v;
+		size_t end;
+		int err;
+	} fixed[] = {{"42", 10, 42, 2, 0}, {"  -7x", 10, -7, 4, 0},
+	        {"0x1f", 16, 31, 4, 0}, {"ff", 16, 255, 2, 0},
+	        {"x", 10, 0, 0, 0},
+	        {"9223372036854775808", 10, LLONG_MAX, 19, ERANGE},
+	        {"-9223372036854775809", 10, LLONG_MIN, 20, ERANGE}};
+
+	for (size_t i = 0; i < sizeof fixed / sizeof *fixed; i++) {
+		char *e;
+		errno = 0;
+		CHECK(fmt_strtoll(fixed[i].s, &e, fixed[i].base) ==
+		                fixed[i].v &&
+		        (size_t)(e - fixed[i].s) == fixed[i].end &&
+		        errno == fixed[i].err);
+	}
+#ifdef __GLIBC__
+	static const char *in[] = {"0", "42", "-42", "+7", "  \t\n12x", "x12",
+	        "", "-", "+", " ", "0x1f", "0X1F", "0xg", "0x", "ff", "FFz",
+	        "9223372036854775807", "9223372036854775808",
+	        "-9223372036854775808", "-9223372036854775809",
+	        "99999999999999999999999", "2147483647", "2147483648",
+	        "-2147483649", "4294967296", "007", "1 2", "--1", "-+1",
+	        "12345678901234567890123456789x", "0x7fffffffffffffff",
+	        "0x8000000000000000", "-0x8000000000000000", "\v\f\r5"};
+
+	for (size_t i = 0; i < sizeof in / sizeof *in; i++)
+		for (int base = 10; base <= 16; base += 6) {
+			char *e1, *e2;
+			int r1, r2;
+			errno = 0;
+			long long a = strtoll(in[i], &e1, base);
+			r1 = errno;
+			errno = 0;
+			long long b = fmt_strtoll(in[i], &e2, base);
+			r2 = errno;
+			CHECK(a == b && e1 == e2 && r1 == r2);
+			errno = 0;
+			long c = strtol(in[i], &e1, base);
+			r1 = errno;
+			errno = 0;
+			long d = fmt_strtol(in[i], &e2, base);
+			r2 = errno;
+			CHECK(c == d && e1 == e2 && r1 == r2);
+		}
+#endif
+	static const char *hay[] = {"", "a", "abc", "aab", "\r\n\r\n",
+	        "x\r\ny\r\n\r\nz", "chunked", "gzip, chunked", "://"};
+	static const char *needle[] = {"", "a", "ab", "b", "\r\n", "\r\n\r\n",
+	        "chunked", "://", "abcd"};
+	for (size_t i = 0; i < sizeof hay / sizeof *hay; i++)
+		for (size_t j = 0; j < sizeof needle / sizeof *needle; j++)
+			CHECK(fmt_strstr(hay[i], needle[j]) ==
+			        strstr(hay[i], needle[j]));
+}
+
+/* fmt_strerror: glibc's texts (the unit tests run on glibc) */
+static void
+test_strerror(void)
+{
+	static const int e[] = {EPERM, ENOENT, EINTR, EIO, ENXIO, EBADF, EAGAIN,
+	        ENOMEM, EACCES, EBUSY, EEXIST, EXDEV, ENODEV, ENOTDIR, EISDIR,
+	        EINVAL, ENFILE, EMFILE, EFBIG, ENOSPC, EROFS, EPIPE,
+	        ENAMETOOLONG, ENOSYS, ELOOP, EMSGSIZE, ENOPROTOOPT,
+	        EPROTONOSUPPORT, EOPNOTSUPP, EAFNOSUPPORT, EADDRINUSE,
+	        EADDRNOTAVAIL, ENETDOWN, ENETUNREACH, ECONNABORTED, ECONNRESET,
+	        ENOBUFS, ENOTCONN, ETIMEDOUT, ECONNREFUSED, EHOSTUNREACH,
+	        EINPROGRESS, EDQUOT};
+
+#ifdef __GLIBC__ /* musl's texts differ ("Address in use") */
+	for (size_t i = 0; i < sizeof e / sizeof *e; i++)
+		CHECK_STR(fmt_strerror(e[i]), strerror(e[i]));
+#else
+	(void)e;
+#endif
+	CHECK_STR(fmt_strerror(EADDRINUSE), "Address already in use");
+	CHECK_STR(fmt_strerror(EMFILE), "Too many open files");
+	CHECK_STR(fmt_strerror(EACCES), "Permission denied");
+	CHECK_STR(fmt_strerror(4000), "Unknown error 4000");
+	CHECK_STR(fmt_strerror(-1), "Unknown error -1");
+}
+
 const struct unit_test unit_fmt[] = {
         {"strings", test_strings},
+        {"strtol", test_strtol},
+        {"strerror", test_strerror},
         {"signed", test_signed},
         {"unsigned", test_unsigned},
         {"file", test_file},
