@@ -104,7 +104,7 @@ $(B)/unit: $(B)/src/lineedit.o
 # nginx's request parsers (src/httpparse.c) and Digest authentication
 # (src/digest.c), for the http and rtsp emulators; HTTP responses
 # (src/httpresp.c) for http
-EMU_SRC += src/httpparse.c src/digest.c src/httpresp.c
+EMU_SRC += src/httpparse.c src/digest.c src/httpresp.c src/httprange.c src/wsse.c
 
 # --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c, src/sntrup761.c and
 # src/ed25519.c (Ed25519, X25519), with mbedTLS whatever TLS is

@@ -101,11 +101,13 @@
 #include "fmt.h"
 #include "hash.h"
 #include "httpparse.h"
+#include "httprange.h"
 #include "httpresp.h"
 #include "indicators.h"
 #include "lure.h"
 #include "persona.h"
 #include "rules.h"
+#include "wsse.h"
 
 /* nginx's header buffers (client_header_buffer_size 1k,
  * large_client_header_buffers 4 8k): a head is read into 1 KiB; a line that
@@ -117,7 +119,6 @@
 #define HTTP_LINE_MAX 8192
 #define HTTP_LARGE_BUFS 4
 #define HTTP_HEAD_MAX (HTTP_BUF0 + HTTP_LARGE_BUFS * HTTP_LINE_MAX)
-#define HTTP_RANGES 16 /* ranges modelled in one Range header */
 #define HTTP_LINGER_MS 500 /* nginx: lingering_timeout 5s */
 #define HTTP_KA_STEP 30000u /* ms, see http_ka_step() */
 
@@ -173,22 +174,6 @@ static char http_crange[64];
 static size_t http_crange_len;
 
 /* --- small helpers ------------------------------------------------------ */
-
-/* Case-sensitive search of lit[0..m) in s[0..n) (s may be NULL). */
-static const uint8_t *
-http_find_lit(const uint8_t *s, size_t n, const char *lit, size_t m)
-{
-	for (size_t i = 0; s && m <= n && i <= n - m; i++)
-		if (memcmp(s + i, lit, m) == 0)
-			return s + i;
-	return NULL;
-}
-
-static int
-http_eq(const uint8_t *s, size_t n, const char *lit)
-{
-	return strlen(lit) == n && memcmp(s, lit, n) == 0;
-}
 
 /* Next space-separated word of s[*i..n). */
 static int
@@ -417,7 +402,8 @@ http_method_ok(const struct http_entry *e, const uint8_t *m, size_t ml)
 	size_t i = 0;
 
 	if (!e->methods)
-		return http_eq(m, ml, "GET") || http_eq(m, ml, "HEAD");
+		return (ml == 3 && memcmp(m, "GET", 3) == 0) ||
+		       (ml == 4 && memcmp(m, "HEAD", 4) == 0);
 	while (i < e->methods_len) {
 		size_t j = i;
 		while (j < e->methods_len && e->methods[j] != ',')
@@ -455,7 +441,8 @@ http_route(const uint8_t *path, size_t plen, const uint8_t *m, size_t ml,
 		*seen = 1;
 		if (!http_method_ok(e, m, ml))
 			continue;
-		if (e->need && !http_find_lit(body, blen, e->need, e->need_len))
+		if (e->need &&
+		        !httpparse_find(body, blen, e->need, e->need_len))
 			continue;
 		return 1;
 	}
@@ -597,98 +584,12 @@ http_digest_ok(const struct digest *d, const uint8_t *m, size_t ml)
 	return pass && digest_check(d, m, ml, realm, rn, pass, pl);
 }
 
-/* Basic credentials into http_scratch: 1 and the spans, else 0. */
-static int
-http_basic(const uint8_t *a, size_t an, const uint8_t **user, size_t *ul,
-        const uint8_t **pass, size_t *pl)
-{
-	size_t i = 5;
-	long dn;
-	const uint8_t *colon;
-
-	if (an <= 6 || !httpparse_caseeq(a, 5, "basic") || a[5] != ' ')
-		return 0;
-	while (i < an && a[i] == ' ')
-		i++;
-	dn = hash_unb64((const char *)a + i, an - i, http_scratch,
-	        sizeof http_scratch, HASH_B64_WHOLE);
-	colon = dn >= 0 ? memchr(http_scratch, ':', (size_t)dn) : NULL;
-	if (!colon)
-		return 0;
-	*user = http_scratch;
-	*ul = (size_t)(colon - http_scratch);
-	*pass = colon + 1;
-	*pl = (size_t)dn - *ul - 1;
-	return 1;
-}
-
-/* WS-Security UsernameToken fields of a SOAP body. */
-enum { WS_USERNAME, WS_PASSWORD, WS_NONCE, WS_CREATED, WS__MAX };
-static const char *const http_wsse_tags[WS__MAX] = {
-        "Username", "Password", "Nonce", "Created"};
-static const char *const http_wsse_fields[WS__MAX] = {"user.name",
+static const char *const http_wsse_fields[WSSE__MAX] = {"user.name",
         "lure.auth.response", "lure.auth.nonce", "lure.auth.created"};
-
-struct http_wsse {
-	const uint8_t *v[WS__MAX];
-	size_t n[WS__MAX];
-	int digest; /* Type="...#PasswordDigest" */
-};
-
-/* The text of the first element named tag (any namespace prefix). */
-static int
-http_xml_text(const uint8_t *b, size_t n, const char *tag, const uint8_t **v,
-        size_t *vl, const uint8_t **attrs, size_t *al)
-{
-	size_t m = strlen(tag);
-
-	for (size_t i = 0; i + m + 1 < n; i++) {
-		size_t j = i + 1, k;
-		if (b[i] != '<')
-			continue;
-		while (j < n && b[j] != ':' && b[j] != '>' && b[j] != ' ' &&
-		        b[j] != '/' && b[j] != '<')
-			j++;
-		j = j < n && b[j] == ':' ? j + 1 : i + 1;
-		if (n - j < m + 1 || memcmp(b + j, tag, m) != 0 ||
-		        (b[j + m] != '>' && b[j + m] != ' '))
-			continue;
-		for (k = j + m; k < n && b[k] != '>'; k++)
-			;
-		if (k >= n)
-			return 0;
-		if (attrs)
-			*attrs = b + j + m, *al = k - j - m;
-		*v = b + k + 1;
-		for (k++; k < n && b[k] != '<'; k++)
-			;
-		*vl = (size_t)(b + k - *v);
-		return 1;
-	}
-	return 0;
-}
-
-static int
-http_wsse_parse(const uint8_t *b, size_t n, struct http_wsse *w)
-{
-	const uint8_t *at = NULL, *tok;
-	size_t al = 0;
-
-	memset(w, 0, sizeof *w);
-	if (!(tok = http_find_lit(b, n, "UsernameToken", 13)))
-		return 0;
-	n -= (size_t)(tok - b);
-	b = tok;
-	for (unsigned k = 0; k < WS__MAX; k++)
-		http_xml_text(b, n, http_wsse_tags[k], &w->v[k], &w->n[k],
-		        k == WS_PASSWORD ? &at : NULL, &al);
-	w->digest = at && http_find_lit(at, al, "PasswordDigest", 14);
-	return w->v[WS_USERNAME] != NULL;
-}
 
 /* Base64(SHA-1(nonce + created + password)) or the password itself. */
 static int
-http_wsse_ok(const struct http_wsse *w)
+http_wsse_ok(const struct wsse *w)
 {
 	uint8_t nonce[64], md[20];
 	char want[32];
@@ -696,24 +597,25 @@ http_wsse_ok(const struct http_wsse *w)
 	size_t pl;
 	long nl;
 
-	if (!w->v[WS_PASSWORD] ||
-	        !(pass = http_user(w->v[WS_USERNAME], w->n[WS_USERNAME], &pl)))
+	if (!w->v[WSSE_PASSWORD] || !(pass = http_user(w->v[WSSE_USERNAME],
+	                                      w->n[WSSE_USERNAME], &pl)))
 		return 0;
 	if (!w->digest)
-		return w->n[WS_PASSWORD] == pl &&
-		       memcmp(w->v[WS_PASSWORD], pass, pl) == 0;
-	nl = w->v[WS_NONCE] ? hash_unb64((const char *)w->v[WS_NONCE],
-	                              w->n[WS_NONCE], nonce, sizeof nonce, 0)
-	                    : -1;
-	if (nl < 0 || !w->v[WS_CREATED])
+		return w->n[WSSE_PASSWORD] == pl &&
+		       memcmp(w->v[WSSE_PASSWORD], pass, pl) == 0;
+	nl = w->v[WSSE_NONCE]
+	             ? hash_unb64((const char *)w->v[WSSE_NONCE],
+	                       w->n[WSSE_NONCE], nonce, sizeof nonce, 0)
+	             : -1;
+	if (nl < 0 || !w->v[WSSE_CREATED])
 		return 0;
 	{
 		struct hash_part parts[3] = {{nonce, (size_t)nl},
-		        {w->v[WS_CREATED], w->n[WS_CREATED]}, {pass, pl}};
+		        {w->v[WSSE_CREATED], w->n[WSSE_CREATED]}, {pass, pl}};
 		hash_sha1(parts, 3, md);
 	}
-	return hash_b64(md, 20, want) == w->n[WS_PASSWORD] &&
-	       memcmp(want, w->v[WS_PASSWORD], w->n[WS_PASSWORD]) == 0;
+	return hash_b64(md, 20, want) == w->n[WSSE_PASSWORD] &&
+	       memcmp(want, w->v[WSSE_PASSWORD], w->n[WSSE_PASSWORD]) == 0;
 }
 
 /* Credentials in the Authorization header that http.user accepts. */
@@ -729,7 +631,9 @@ http_auth_ok(const struct http_req *r, const uint8_t *p)
 		return 0;
 	if (digest_parse(a, an, &d))
 		return http_digest_ok(&d, p, r->q.method_end);
-	if (http_conf.auth_basic && http_basic(a, an, &u, &ul, &pw, &pwl) &&
+	if (http_conf.auth_basic &&
+	        digest_basic(a, an, http_scratch, sizeof http_scratch, &u, &ul,
+	                &pw, &pwl) &&
 	        (pass = (const uint8_t *)http_user(u, ul, &pl)))
 		return pl == pwl && memcmp(pass, pw, pl) == 0;
 	return 0;
@@ -811,17 +715,17 @@ static void
 http_log_wsse(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
         const uint8_t *body, size_t n)
 {
-	struct http_wsse w;
+	struct wsse w;
 	struct event *e;
 
-	if (!http_wsse_parse(body, n, &w))
+	if (!wsse_parse(body, n, &w))
 		return;
 	e = emu_event(ctx, "login");
 	event_str(e, "lure.auth.scheme", w.digest ? "wsse-digest" : "wsse");
-	for (unsigned k = 0; k < WS__MAX; k++)
+	for (unsigned k = 0; k < WSSE__MAX; k++)
 		if (w.v[k])
 			event_bytes(e,
-			        k == WS_PASSWORD && !w.digest
+			        k == WSSE_PASSWORD && !w.digest
 			                ? "lure.auth.password"
 			                : http_wsse_fields[k],
 			        w.v[k], w.n[k], EVENT_CAP_DEFAULT);
@@ -950,9 +854,9 @@ http_log_event(struct emu_ctx *ctx, const struct http_req *r, const uint8_t *p,
 	http_span_event(e, "http.request.mime_type", p, r,
 	        HTTPPARSE_H_CONTENT_TYPE, EVENT_CAP_DEFAULT);
 	if ((r->q.seen & (1u << HTTPPARSE_H_AUTHORIZATION)) &&
-	        http_basic(p + r->q.h[HTTPPARSE_H_AUTHORIZATION].off,
-	                r->q.h[HTTPPARSE_H_AUTHORIZATION].len, &user, &ul,
-	                &pass, &pl)) {
+	        digest_basic(p + r->q.h[HTTPPARSE_H_AUTHORIZATION].off,
+	                r->q.h[HTTPPARSE_H_AUTHORIZATION].len, http_scratch,
+	                sizeof http_scratch, &user, &ul, &pass, &pl)) {
 		event_bytes(e, "user.name", user, ul, EVENT_CAP_DEFAULT);
 		event_bytes(
 		        e, "lure.auth.password", pass, pl, EVENT_CAP_DEFAULT);
@@ -1108,170 +1012,6 @@ http_send_route(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 	return http_send(ctx, r, o, cont);
 }
 
-/* The Content-Range value into http_crange: "bytes S-E/" (star NULL; the
- * caller appends the length), else "bytes ", '*', "/E" (not satisfiable). */
-static void
-http_crange_set(const char *star, int64_t s, int64_t e)
-{
-	size_t k = 6;
-
-	memcpy(http_crange, "bytes ", 6);
-	if (star) {
-		http_crange[k++] = '*';
-		http_crange[k++] = '/';
-		k += fmt_dec(http_crange + k, (uint64_t)e);
-	} else {
-		k += fmt_dec(http_crange + k, (uint64_t)s);
-		http_crange[k++] = '-';
-		k += fmt_dec(http_crange + k, (uint64_t)e);
-		http_crange[k++] = '/';
-	}
-	http_crange_len = k;
-}
-
-/* nginx's range filter (ngx_http_range_parse) on a static 200 of len
- * bytes whose ETag and Last-Modified are etag and lm: 0 (no range: the
- * whole file, Accept-Ranges), 206 with [*start, *end) (one range), 416 (not
- * satisfiable), or 2 (several ranges: multipart/byteranges, not modelled). */
-static int
-http_range(const struct http_req *r, const uint8_t *p, int64_t len,
-        const char *etag, size_t el, const char *lm, int64_t (*rg)[2],
-        size_t *count)
-{
-	const struct httpparse_span *h = r->q.h;
-	const uint8_t *v = p + h[HTTPPARSE_H_RANGE].off;
-	size_t n = h[HTTPPARSE_H_RANGE].len, i = 6;
-	int64_t size = 0, cut = INT64_MAX / 10;
-
-	*count = 0;
-	if (!(r->q.seen & (1u << HTTPPARSE_H_RANGE)) || n < 7 ||
-	        !httpparse_caseeq(v, 6, "bytes="))
-		return 0;
-	if (r->q.seen & (1u << HTTPPARSE_H_IF_RANGE)) {
-		const uint8_t *ir = p + h[HTTPPARSE_H_IF_RANGE].off;
-		size_t irn = h[HTTPPARSE_H_IF_RANGE].len;
-		if (irn >= 2 && ir[irn - 1] == '"') {
-			if (irn != el || memcmp(ir, etag, el) != 0)
-				return 0;
-		} else if (irn != 29 || memcmp(ir, lm, 29) != 0) {
-			return 0; /* nginx parses the date: compared as text */
-		}
-	}
-	for (;;) {
-		int64_t s = 0, e = 0;
-		int suffix = 0;
-		while (i < n && v[i] == ' ')
-			i++;
-		if (i < n && v[i] == '-') {
-			suffix = 1;
-			i++;
-		} else {
-			if (i == n || v[i] < '0' || v[i] > '9')
-				return 416;
-			while (i < n && v[i] >= '0' && v[i] <= '9') {
-				if (s >= cut && (s > cut || v[i] - '0' > 7))
-					return 416;
-				s = s * 10 + (v[i++] - '0');
-			}
-			while (i < n && v[i] == ' ')
-				i++;
-			if (i == n || v[i++] != '-')
-				return 416;
-			while (i < n && v[i] == ' ')
-				i++;
-			if (i == n || v[i] == ',') {
-				e = len;
-				goto found;
-			}
-		}
-		if (i == n || v[i] < '0' || v[i] > '9')
-			return 416;
-		while (i < n && v[i] >= '0' && v[i] <= '9') {
-			if (e >= cut && (e > cut || v[i] - '0' > 7))
-				return 416;
-			e = e * 10 + (v[i++] - '0');
-		}
-		while (i < n && v[i] == ' ')
-			i++;
-		if (i < n && v[i] != ',')
-			return 416;
-		if (suffix) {
-			s = e < len ? len - e : 0;
-			e = len - 1;
-		}
-		e = e >= len ? len : e + 1;
-	found:
-		if (s < e) {
-			if (*count < HTTP_RANGES) {
-				rg[*count][0] = s;
-				rg[*count][1] = e;
-			}
-			++*count;
-			if (size > INT64_MAX - (e - s))
-				return 416;
-			size += e - s;
-		} else if (s == 0) {
-			return 0;
-		}
-		if (i == n || v[i++] != ',')
-			break;
-	}
-	if (!*count)
-		return 416;
-	if (size > len || *count > HTTP_RANGES)
-		return 0; /* more than HTTP_RANGES: whole, nginx sends them */
-	return *count == 1 ? 206 : 2;
-}
-
-/* Several ranges: nginx's multipart/byteranges body into http_scratch and
- * its Content-Type into type; the body's length, or -1 when it does not
- * fit. The boundary is nginx's temp-file counter (ngx_next_temp_number),
- * counted here per process. */
-static long
-http_multipart(const uint8_t *f, int64_t len, const char *t, size_t tl,
-        const int64_t (*rg)[2], size_t count, char *type, size_t tcap)
-{
-	static uint64_t counter;
-	char b[24];
-	size_t k = 0, bl;
-	uint64_t v = ++counter;
-
-	for (bl = 20; bl-- > 0; v /= 10)
-		b[bl] = (char)('0' + v % 10);
-	if (tl + 52 > tcap)
-		return -1;
-	memcpy(type, "multipart/byteranges; boundary=", 31);
-	memcpy(type + 31, b, 20);
-	type[51] = 0;
-	for (size_t i = 0; i <= count; i++) {
-		size_t dn = i < count ? (size_t)(rg[i][1] - rg[i][0]) : 0;
-		if (k + 4 + 20 + 16 + tl + 23 + 3 * 20 + 7 + dn > HTTP_LINE_MAX)
-			return -1;
-		memcpy(http_scratch + k, "\r\n--", 4);
-		memcpy(http_scratch + k + 4, b, 20);
-		k += 24;
-		if (i == count) {
-			memcpy(http_scratch + k, "--\r\n", 4);
-			return (long)(k + 4);
-		}
-		memcpy(http_scratch + k, "\r\nContent-Type: ", 16);
-		memcpy(http_scratch + k + 16, t, tl);
-		k += 16 + tl;
-		memcpy(http_scratch + k, "\r\nContent-Range: bytes ", 23);
-		k += 23;
-		k += fmt_dec((char *)http_scratch + k, (uint64_t)rg[i][0]);
-		http_scratch[k++] = '-';
-		k += fmt_dec((char *)http_scratch + k, (uint64_t)rg[i][1] - 1);
-		http_scratch[k++] = '/';
-		k += fmt_dec((char *)http_scratch + k, (uint64_t)len);
-		memcpy(http_scratch + k, "\r\n\r\n", 4);
-		k += 4;
-		memcpy(http_scratch + k, f + rg[i][0], dn);
-		k += dn;
-	}
-	return -1;
-}
-
 /* Route, check credentials and answer: nginx's phases of the Debian site
  * ("try_files $uri $uri/ =404", index, static) plus the options above.
  * body is what is known of the body (NULL before it is read). Returns 0,
@@ -1334,8 +1074,8 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 		return 0;
 	}
 	if (route.wsse) {
-		struct http_wsse w;
-		if (!http_wsse_parse(body, blen, &w) || !http_wsse_ok(&w)) {
+		struct wsse w;
+		if (!wsse_parse(body, blen, &w) || !http_wsse_ok(&w)) {
 			if (http_send_error_key(ctx, r, p,
 			            (const uint8_t *)route.wsse, route.wsse_len,
 			            cont) < 0)
@@ -1382,17 +1122,20 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 	}
 	if (!code && !nm && http_conf.ranges && !route.status && !o.copy &&
 	        !o.chunked && !(route.gz && httpparse_gzip_ok(&r->q, p))) {
-		static int64_t rgs[HTTP_RANGES][2];
+		static int64_t rgs[HTTPRANGE_MAX][2];
 		static char mtype[96];
 		size_t nr = 0;
-		int rg = http_range(r, p, o.len, etag, el, lm, rgs, &nr);
+		int rg = httprange_parse(
+		        &r->q, p, o.len, etag, el, lm, rgs, &nr);
 		int64_t rs = rgs[0][0], re = rgs[0][1];
-		long mn = rg == 2 ? http_multipart(o.b1, o.len, route.rest,
-		                            route.rest_len, rgs, nr, mtype,
-		                            sizeof mtype)
+		long mn = rg == 2 ? httprange_multipart(http_scratch,
+		                            HTTP_LINE_MAX, o.b1, o.len,
+		                            route.rest, route.rest_len, rgs, nr,
+		                            mtype, sizeof mtype)
 		                  : -1;
 		if (rg == 416) {
-			http_crange_set("*", 0, o.len);
+			http_crange_len = httprange_content_range(
+			        http_crange, -1, 0, o.len);
 			code = 416;
 		} else if (mn >= 0) {
 			o.kind = "range";
@@ -1405,9 +1148,8 @@ http_answer(struct emu_ctx *ctx, struct http_state *st, const uint8_t *p,
 			route.status = 206;
 			route.gz = NULL;
 		} else if (rg == 206) {
-			http_crange_set(NULL, rs, re - 1);
-			http_crange_len += (size_t)fmt_dec(
-			        http_crange + http_crange_len, (uint64_t)o.len);
+			http_crange_len = httprange_content_range(
+			        http_crange, rs, re - 1, o.len);
 			o.kind = "range";
 			o.b1 += rs;
 			o.b1n = (size_t)(re - rs);

@@ -8,6 +8,7 @@
 #include "event.h"
 #include "fmt.h"
 #include "hash.h"
+#include "httpparse.h"
 #include "identity.h"
 #include "lure.h"
 
@@ -168,4 +169,27 @@ digest_nonce_stamped(char *out, size_t cap)
 		return 0;
 	hash_hex((const uint8_t *)b64, b, out);
 	return 2 * b;
+}
+
+int
+digest_basic(const uint8_t *a, size_t an, uint8_t *buf, size_t cap,
+        const uint8_t **user, size_t *ul, const uint8_t **pass, size_t *pl)
+{
+	size_t i = 5;
+	long dn;
+	const uint8_t *colon;
+
+	if (an <= 6 || !httpparse_caseeq(a, 5, "basic") || a[5] != ' ')
+		return 0;
+	while (i < an && a[i] == ' ')
+		i++;
+	dn = hash_unb64((const char *)a + i, an - i, buf, cap, HASH_B64_WHOLE);
+	colon = dn >= 0 ? memchr(buf, ':', (size_t)dn) : NULL;
+	if (!colon)
+		return 0;
+	*user = buf;
+	*ul = (size_t)(colon - buf);
+	*pass = colon + 1;
+	*pl = (size_t)dn - *ul - 1;
+	return 1;
 }

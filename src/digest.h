@@ -63,4 +63,11 @@ digest_nonce_random(char out[33]);
 size_t
 digest_nonce_stamped(char *out, size_t cap);
 
+/* Basic credentials (RFC 7617, as nginx reads them: a whole base64 text)
+ * of the Authorization value a[0..an) decoded into buf[0..cap): 1 and the
+ * user and password spans in buf, else 0. */
+int
+digest_basic(const uint8_t *a, size_t an, uint8_t *buf, size_t cap,
+        const uint8_t **user, size_t *ul, const uint8_t **pass, size_t *pl);
+
 #endif

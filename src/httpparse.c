@@ -1062,3 +1062,12 @@ httpparse_etag_match(
 	}
 	return 0;
 }
+
+const uint8_t *
+httpparse_find(const uint8_t *s, size_t n, const char *lit, size_t m)
+{
+	for (size_t i = 0; s && m <= n && i <= n - m; i++)
+		if (memcmp(s + i, lit, m) == 0)
+			return s + i;
+	return NULL;
+}

@@ -143,4 +143,8 @@ httpparse_etag_match(
 int
 httpparse_caseeq(const uint8_t *s, size_t n, const char *lit);
 
+/* Case-sensitive search of lit[0..m) in s[0..n) (s may be NULL). */
+const uint8_t *
+httpparse_find(const uint8_t *s, size_t n, const char *lit, size_t m);
+
 #endif
