@@ -102,8 +102,9 @@ endif
 $(B)/unit: $(B)/src/lineedit.o
 
 # nginx's request parsers (src/httpparse.c) and Digest authentication
-# (src/digest.c), for the http and rtsp emulators; HTTP responses
-# (src/httpresp.c) for http
+# (src/digest.c, also Basic), for the http and rtsp emulators; HTTP
+# responses (src/httpresp.c), byte ranges (src/httprange.c) and ONVIF's
+# WS-Security token (src/wsse.c) for http
 EMU_SRC += src/httpparse.c src/digest.c src/httpresp.c src/httprange.c src/wsse.c
 
 # --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c, src/sntrup761.c and
