@@ -117,7 +117,7 @@ $(SSH_OBJ): ALL_CFLAGS += $(TLS_MBEDTLS_CFLAGS)
 $(SSH_OBJ): $(TLS_MBEDTLS_STAMP)
 ifneq ($(filter ssh,$(EMUS)),)
 EMU_SRC += src/sshpkt.c src/sshauth.c src/sshchan.c src/sshkex.c \
-	src/sntrup761.c src/sshzlib.c src/ed25519.c
+	src/sntrup761.c src/sshzlib.c src/ed25519.c src/sshlimit.c
 ALL_LDFLAGS += $(SSH_LIBS)
 endif
 # --- end SSH ---
@@ -349,7 +349,7 @@ $(SNTRUP_OBJ) $(B)/test/unit/test_sntrup761.o: $(TLS_MBEDTLS_STAMP)
 $(B)/unit: $(SNTRUP_OBJ)
 $(B)/unit: TLS_LIBS += $(TLS_MBEDTLS_LIBS)
 # the SSH helpers' unit suite (test_sshkex.c) whatever the persona
-$(B)/unit: $(B)/src/sshkex.o $(B)/src/sshzlib.o $(B)/src/ed25519.o
+$(B)/unit: $(B)/src/sshkex.o $(B)/src/sshzlib.o $(B)/src/ed25519.o $(B)/src/sshlimit.o
 $(B)/unit: TLS_LIBS += $(SSH_LIBS)
 $(B)/fuzz_sntrup761: test/fuzz/fuzz_sntrup761.c $(SNTRUP_OBJ)
 	$(CC) $(ALL_CFLAGS) $(TLS_MBEDTLS_CFLAGS) -fsanitize=fuzzer -o $@ $^ \

@@ -28,6 +28,16 @@
  *   ssh.max_auth_tries   failures before "Too many authentication failures"
  *                        (dropbear: the last one closes without a word)
  *   ssh.login_grace_ms   silent close when not logged in by then (0: never)
+ *   ssh.banner_delay_ms  "MIN MAX": the identification line after MIN
+ *                        to MAX ms (uniform, per connection): the daemon's
+ *                        fork, and sshd's re-execution (absent: at once)
+ *   ssh.max_startups     sshd's MaxStartups "start:rate:full" (10:30:100)
+ *                        over the connections not logged in: beyond
+ *                        start, "Exceeded MaxStartups" and a close, with
+ *                        rate% rising to 100% at full (src/sshlimit.c)
+ *   ssh.max_unauth       dropbear's "per_address total" (5 30): a
+ *                        connection beyond either is closed before the
+ *                        banner without a byte
  *   ssh.rsa_bits         RSA host key size at first start (3072)
  *   ssh.moduli           the file (under files/) GEX picks primes from as
  *                        sshd does from /etc/ssh/moduli ("etc/ssh/moduli";
@@ -112,9 +122,10 @@
  * (the next one is closed after its login), rekeying limits, keepalives,
  * PAM's randomised delay (libpam seeds it from the clock: sshd's
  * connections failing in the same second wait the same time, 1.95 to
- * 4.3 s measured; a per-connection jitter would be the tell), idle
- * connections past the core's limits.idle_timeout (closed by the core
- * before ssh.login_grace_ms), the banner latency of sshd's fork and exec.
+ * 4.3 s measured; a per-connection jitter would be the tell), the shape
+ * of the banner latency's spread (uniform here). The grace
+ * timer keeps the core's limits.idle_timeout off until it fires: a quiet
+ * client is closed at ssh.login_grace_ms, as by sshd and dropbear.
  *
  * Files: this one has the version exchange, KEXINIT, the key exchange and
  * the message dispatch (filters, then a {type, handler} table);
@@ -128,6 +139,7 @@
 #include "fmt.h"
 #include "hash.h"
 #include "lure.h"
+#include "sshlimit.h"
 #include "sshstate.h"
 
 #define SSH_VER_LIMIT 8192 /* sshd's SSH_MAX_BANNER_LEN */
@@ -978,14 +990,76 @@ ssh_start(char *err, size_t errlen)
 	        (unsigned)persona_int("ssh.rsa_bits", 3072), err, errlen);
 }
 
+/* ssh.max_startups and ssh.max_unauth, read once. */
+static const struct sshlimit *
+ssh_limit(void)
+{
+	static struct sshlimit l;
+	static int done;
+	const char *v;
+	char *end;
+
+	if (done)
+		return &l;
+	done = 1;
+	if ((v = persona_get("ssh.max_startups", NULL))) {
+		l.start = l.full = (unsigned)fmt_strtol(v, &end, 10);
+		l.rate = 100;
+		if (*end == ':') {
+			l.rate = (unsigned)fmt_strtol(end + 1, &end, 10);
+			if (*end == ':')
+				l.full =
+				        (unsigned)fmt_strtol(end + 1, &end, 10);
+		}
+		if (l.rate > 100 || l.full < l.start)
+			l.start = 0; /* sshd refuses to start on these */
+	}
+	if ((v = persona_get("ssh.max_unauth", NULL))) {
+		l.per_addr = (unsigned)fmt_strtol(v, &end, 10);
+		l.total = (unsigned)fmt_strtol(end, &end, 10);
+	}
+	return &l;
+}
+
+/* ssh.banner_delay_ms "MIN MAX": this connection's delay in ms. */
+static long
+ssh_banner_delay(void)
+{
+	const char *v = persona_get("ssh.banner_delay_ms", NULL);
+	char *end;
+	long lo, hi;
+	uint32_t r;
+
+	if (!v)
+		return 0;
+	lo = fmt_strtol(v, &end, 10);
+	hi = fmt_strtol(end, &end, 10);
+	if (lo <= 0 || hi < lo)
+		return lo > 0 ? lo : 0;
+	lure_random(&r, sizeof r);
+	return lo + (long)(r % (uint32_t)(hi - lo + 1));
+}
+
+/* The identification line (and dropbear's KEXINIT). */
+static void
+ssh_greet(struct emu_ctx *ctx, struct ssh_state *st)
+{
+	size_t n;
+	const char *v = sshstate_get("ssh.version", "SSH-2.0-OpenSSH", &n);
+
+	st->greet = 0;
+	(void)emu_send(ctx, v, n);
+	(void)emu_send(ctx, "\r\n", 2);
+	if (st->db) /* dropbear does not wait for the client's line */
+		(void)send_kexinit(ctx, st);
+}
+
 static void
 ssh_open(struct emu_ctx *ctx, void *state)
 {
 	struct ssh_state *st = state;
-	size_t n;
-	const char *v = sshstate_get("ssh.version", "SSH-2.0-OpenSSH", &n);
 	char err[160];
-	long grace = persona_int("ssh.login_grace_ms", 120000);
+	long grace = persona_int("ssh.login_grace_ms", 120000), delay;
 
 	if (sshkex_setup((unsigned)persona_int("ssh.rsa_bits", 3072), err,
 	            sizeof err) < 0) {
@@ -997,14 +1071,24 @@ ssh_open(struct emu_ctx *ctx, void *state)
 	if (!st->max_tries)
 		st->max_tries = 255;
 	st->db = daemon_is_dropbear();
-	(void)emu_send(ctx, v, n);
-	(void)emu_send(ctx, "\r\n", 2);
-	if (st->db) /* dropbear does not wait for the client's line */
-		(void)send_kexinit(ctx, st);
+	switch (sshlimit_admit(ssh_limit(), emu_peer_addr(ctx), &st->unauth)) {
+	case SSHLIMIT_OK: break;
+	case SSHLIMIT_EXCEEDED:
+		(void)emu_send(ctx, "Exceeded MaxStartups\r\n", 22);
+		/* fall through */
+	case SSHLIMIT_DROP: emu_close(ctx); return;
+	}
 	if (grace > 0) {
 		st->grace_at = lure_now() + grace;
 		emu_timer(ctx, grace);
 	}
+	/* the daemon forks (and sshd re-executes itself) before its line */
+	if ((delay = ssh_banner_delay()) > 0) {
+		st->greet = 1;
+		emu_wake(ctx, delay);
+		return;
+	}
+	ssh_greet(ctx, st);
 }
 
 static size_t
@@ -1026,6 +1110,10 @@ ssh_timeout(struct emu_ctx *ctx, void *state)
 {
 	struct ssh_state *st = state;
 
+	if (st->greet) {
+		ssh_greet(ctx, st);
+		return;
+	}
 	if (st->bye_crlf) {
 		(void)emu_send(ctx, "\r\n", 2);
 		emu_close(ctx);
@@ -1050,6 +1138,7 @@ ssh_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
 
 	(void)ctx;
 	(void)why;
+	sshlimit_done(&st->unauth);
 	sshpkt_keys_free(&st->in);
 	sshpkt_keys_free(&st->out);
 	sshzlib_put(st->z);

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -66,6 +67,10 @@ struct conn {
 	uint8_t family, ip[16];
 	uint8_t peer_eof;
 	uint8_t dirty; /* in dirty_list: conn_tick() settles it */
+	/* output queued in this pass: sent when the pass is settled, after
+	 * one write of every event the pass made (plain TCP) */
+	uint8_t want_flush;
+	uint64_t ev_seq; /* event_count() when its output was queued */
 	uint8_t pre; /* PRE_*: no emulator yet (ctx.emu is sniff.h's) */
 	uint8_t tls; /* src/conn_tls.c sits in between */
 	uint8_t in_big; /* held more than IN_KEEP input bytes at some point */
@@ -98,6 +103,8 @@ static size_t jl; /* its length */
 static uint32_t *dirty_list, ndirty;
 static int listening = -1; /* TCP listeners polled (a slot is free) */
 static uint64_t session_counter;
+/* every event up to this event_count() is in the output file */
+static uint64_t synced;
 static int no_victim; /* full, and victim() found none: wait for a close */
 static const struct emulator *tls_emu; /* a tls port's, for the catch-all */
 
@@ -407,7 +414,7 @@ conn_setup(const struct config *c)
 	for (size_t i = 0; emu_registry[i]; i++)
 		state_max = LURE_MAX(state_max, emu_registry[i]->state_size);
 	in_stride = c->in_buf;
-	page = (size_t)sysconf(_SC_PAGESIZE);
+	page = (size_t)getauxval(AT_PAGESZ); /* not sysconf: 0.9 KiB of musl */
 	for (size_t i = 0; emu_registry[i]; i++)
 		in_stride = LURE_MAX(in_stride, emu_registry[i]->in_min);
 	state_max = (state_max + 15) & ~(size_t)15;
@@ -566,8 +573,15 @@ flush_conn(size_t slot)
 {
 	struct conn *c = &conns[slot];
 
-	if (is_tls(slot) || emu_ctx_pending(&c->ctx))
-		out_file_sync(); /* the events first, then the bytes */
+	c->want_flush = 0;
+	/* the events first, then the bytes: this connection's events (and
+	 * those before them), not the close events of the answers sent
+	 * just before in the same pass */
+	if (is_tls(slot) || (emu_ctx_pending(&c->ctx) && c->ev_seq > synced)) {
+		out_file_sync();
+		if (!out_file_pending())
+			synced = event_count();
+	}
 	if (is_tls(slot)) {
 		struct conn_tls_io io;
 		enum emu_close_reason why;
@@ -628,6 +642,12 @@ serve(size_t slot)
 			close_conn(slot, EMU_CLOSE_INPUT);
 			return;
 		}
+		c->ev_seq = event_count();
+		if (!is_tls(slot) && emu_ctx_pending(&c->ctx)) {
+			c->want_flush = 1; /* settle() sends it */
+			dirty(slot);
+			return;
+		}
 		flush_conn(slot);
 		if (c->fd < 0 || emu_ctx_pending(&c->ctx) ||
 		        c->in_len == before || c->ctx.wake_at)
@@ -667,6 +687,10 @@ open_conn(size_t slot, const struct emulator *emu, uint8_t tls)
 	} else if (emu->on_open)
 		emu->on_open(&c->ctx, state_of(slot));
 	serve(slot);
+	/* a greeting leaves at once: a crowd accepted in one pass may evict
+	 * this connection before the pass is settled */
+	if (c->fd >= 0 && c->want_flush)
+		flush_conn(slot);
 }
 
 /* A redirected connection's original destination (nftables redirect):
@@ -741,6 +765,9 @@ pre_conn(size_t slot)
 }
 
 static void
+read_conn(size_t slot);
+
+static void
 accept_tcp(struct listener *l)
 {
 	for (int k = 0; k < ACCEPT_BURST && !pool_full(); k++) {
@@ -785,7 +812,10 @@ accept_tcp(struct listener *l)
 			        family, ip, l->port, excl ? ADMIT_OK : why);
 			continue;
 		}
-		if (v >= 0)
+		/* the victim's answer of this pass goes out first */
+		if (v >= 0 && conns[v].want_flush)
+			flush_conn((size_t)v);
+		if (v >= 0 && conns[v].fd >= 0)
 			close_conn((size_t)v, EMU_CLOSE_EVICTED);
 		slot = free_head ? free_head - 1 : used;
 		c = &conns[slot];
@@ -832,9 +862,15 @@ accept_tcp(struct listener *l)
 		else
 			fmt_snprintf(c->ctx.dst_ip, sizeof c->ctx.dst_ip, "%s",
 			        l->addr);
-		fmt_snprintf(c->ctx.session, sizeof c->ctx.session, "%s-%llu",
-		        event_identity()->boot_id,
-		        (unsigned long long)++session_counter);
+		{ /* "<boot>-<n>": 16 + 1 + at most 20 digits + NUL */
+			const char *b = event_identity()->boot_id;
+			size_t bl = strnlen(b, 16);
+			memcpy(c->ctx.session, b, bl);
+			c->ctx.session[bl] = '-';
+			c->ctx.session[bl + 1 +
+			               fmt_dec(c->ctx.session + bl + 1,
+			                       ++session_counter)] = 0;
+		}
 		if (LURE_CATCHALL && !l->emu)
 			orig_dst(fd, &c->ctx);
 		nopen++;
@@ -844,6 +880,11 @@ accept_tcp(struct listener *l)
 		if (!c->pre)
 			open_conn(slot, l->emu, l->tls);
 		dirty(slot);
+		/* a client's first bytes often came with the handshake: read
+		 * them now, and a connection answered and closed in this pass
+		 * is never registered with the poller */
+		if (c->fd >= 0 && !emu_ctx_pending(&c->ctx) && !c->ctx.wake_at)
+			read_conn(slot);
 	}
 }
 
@@ -1098,6 +1139,12 @@ tick_conn(size_t slot, int64_t now)
 		}
 		idle = c->t_active + (int64_t)cfg->idle_timeout * 1000;
 	}
+	/* an emulator's timer stands for its daemon's own limit (sshd's
+	 * LoginGraceTime 120 s, login's 60 s, a keep-alive's end): the
+	 * connection is not idle before it fires; limits.session_timeout
+	 * still ends it */
+	if (c->ctx.timer_at)
+		idle = LURE_MAX(idle, c->ctx.timer_at);
 	if (now >= idle && !c->ctx.wake_at) {
 		close_conn(slot, EMU_CLOSE_IDLE);
 		return 0;
@@ -1141,6 +1188,13 @@ settle(size_t s, int64_t now)
 	short ev = 0;
 
 	c->dirty = 0;
+	if (c->want_flush && c->fd >= 0) {
+		/* the first of the pass writes the pass's events: one write
+		 * for all the answers sent here, not one per answer */
+		flush_conn(s);
+		if (c->fd >= 0 && !emu_ctx_pending(&c->ctx))
+			serve(s); /* input that waited for the answer */
+	}
 	if (c->fd < 0 || !(at = tick_conn(s, now)))
 		return;
 	if (is_tls(s) && conn_tls_active(s)) {
@@ -1201,9 +1255,12 @@ conn_poll_handle(uint32_t ref, short ev)
 void
 conn_shutdown(void)
 {
-	for (size_t s = 0; cfg && s < used; s++)
+	for (size_t s = 0; cfg && s < used; s++) {
+		if (conns[s].fd >= 0 && conns[s].want_flush)
+			flush_conn(s); /* the last pass's answers */
 		if (conns[s].fd >= 0)
 			close_conn(s, EMU_CLOSE_SHUTDOWN);
+	}
 	for (size_t i = 0; i < nlisteners; i++)
 		close(listeners[i].fd);
 	nlisteners = 0;

@@ -92,6 +92,12 @@ emu_local_addr(struct emu_ctx *c)
 }
 
 const char *
+emu_peer_addr(struct emu_ctx *c)
+{
+	return c->src_ip;
+}
+
+const char *
 emu_hostname(struct emu_ctx *c)
 {
 	const char *h =

@@ -62,6 +62,10 @@ static struct event_identity ident = {"lure", "localhost", LURE_PERSONA, "0"};
 /* event.id's start: "<sensor>-<boot>- (escaped, opening quote) */
 static char qid[400];
 static size_t lid;
+/* observer.hostname, observer.name, lure.persona as JSON strings, made
+ * with qid: stamped on every event, escaped once */
+static char qident[3][400];
+static size_t lident[3];
 static uint64_t seq;
 
 struct action_class {
@@ -103,6 +107,9 @@ id_prefix(void)
 
 	fmt_snprintf(raw, sizeof raw, "%s-%s-", ident.sensor_id, ident.boot_id);
 	lid = quote(qid, sizeof qid, raw) - 1; /* open: the sequence follows */
+	lident[0] = quote(qident[0], sizeof qident[0], ident.hostname);
+	lident[1] = quote(qident[1], sizeof qident[1], ident.sensor_id);
+	lident[2] = quote(qident[2], sizeof qident[2], ident.persona);
 }
 
 void
@@ -218,13 +225,15 @@ event_begin(const char *action, const char *protocol)
 		event_str(e, "event.dataset", ds);
 		event_str(e, "network.protocol", protocol);
 	}
-	event_str(e, "observer.hostname", ident.hostname);
-	event_str(e, "observer.name", ident.sensor_id);
+	if (!lid)
+		id_prefix();
+	field(e, "observer.hostname", qident[0], lident[0]);
+	field(e, "observer.name", qident[1], lident[1]);
 	field(e, "observer.type", "\"honeypot\"", 10);
 	field(e, "observer.product", "\"lure\"", 6);
 	field(e, "observer.version", "\"" LURE_VERSION "\"",
 	        sizeof LURE_VERSION + 1);
-	event_str(e, "lure.persona", ident.persona);
+	field(e, "lure.persona", qident[2], lident[2]);
 	return e;
 }
 

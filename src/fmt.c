@@ -270,11 +270,20 @@ fmt_ntop(int af, const void *src, char *dst, size_t cap)
 	const unsigned char *a = src;
 	unsigned w[8];
 	char b[64];
-	size_t n, best = 0, max = 2;
+	size_t n, k, best = 0, max = 2;
 
-	if (af == AF_INET) { /* cut to fit, as musl's */
-		n = (size_t)fmt_snprintf(
-		        dst, cap, "%u.%u.%u.%u", a[0], a[1], a[2], a[3]);
+	if (af == AF_INET) { /* every accept asks: no format string */
+		n = 0;
+		for (int i = 0; i < 4; i++) {
+			n += fmt_dec(b + n, a[i]);
+			b[n++] = '.';
+		}
+		if (!cap)
+			return NULL;
+		n--; /* the last '.' */
+		k = n < cap ? n : cap - 1; /* cut to fit, as musl's */
+		memcpy(dst, b, k);
+		dst[k] = 0;
 		return n < cap ? dst : NULL;
 	}
 	if (af != AF_INET6)
@@ -437,6 +446,21 @@ fmt_strtoll(const char *s, char **end, int base)
 		return neg ? LLONG_MIN : LLONG_MAX;
 	}
 	return neg ? (long long)(0 - v) : (long long)v;
+}
+
+int
+fmt_caseeq(const char *a, const char *b, size_t n)
+{
+	for (; n; n--, a++, b++) {
+		unsigned x = (unsigned char)*a, y = (unsigned char)*b;
+		x |= x - 'A' < 26 ? 0x20 : 0;
+		y |= y - 'A' < 26 ? 0x20 : 0;
+		if (x != y)
+			return 0;
+		if (!x)
+			break;
+	}
+	return 1;
 }
 
 long

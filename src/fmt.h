@@ -62,6 +62,10 @@ long long
 fmt_strtoll(const char *s, char **end, int base);
 long
 fmt_strtol(const char *s, char **end, int base);
+/* 1 when a and b are equal in their first n bytes (or up to their NUL),
+ * ASCII case ignored: strncasecmp(a, b, n) == 0 (SIZE_MAX: strcasecmp) */
+int
+fmt_caseeq(const char *a, const char *b, size_t n);
 /* The text for code in texts (n texts one after the other, each ended by
  * a NUL) at the index of code in codes[0..n); NULL when absent. A table
  * of pointers would be 8 bytes an entry more. */

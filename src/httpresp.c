@@ -19,9 +19,21 @@ httpresp_date(char out[32], int64_t t)
 {
 	static const char wd[] = "ThuFriSatSunMonTueWed";
 	static const char mo[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	/* the last two made: a response's Date (this second) and the page's
+	 * Last-Modified, asked again by every request */
+	static struct {
+		int64_t t;
+		char text[32];
+	} seen[2] = {{INT64_MIN, ""}, {INT64_MIN, ""}};
+	static unsigned next;
 	int64_t days = t / 86400, s = t % 86400;
 	long y, m, d;
 
+	for (unsigned i = 0; i < 2; i++)
+		if (seen[i].t == t) {
+			memcpy(out, seen[i].text, 30);
+			return 29;
+		}
 	if (s < 0)
 		s += 86400, days--;
 	fmt_civil_from_days((long)days, &y, &m, &d);
@@ -49,6 +61,9 @@ httpresp_date(char out[32], int64_t t)
 	out[23] = (char)('0' + s % 60 / 10);
 	out[24] = (char)('0' + s % 10);
 	memcpy(out + 25, " GMT", 5);
+	seen[next].t = t;
+	memcpy(seen[next].text, out, 30);
+	next ^= 1;
 	return 29;
 }
 
@@ -89,11 +104,11 @@ httpresp_head(const struct httpresp_out *o, char *out, size_t cap)
 {
 	char key[32], val[128];
 	const struct persona_kv *kv;
-	size_t it = 0, k = 0;
+	size_t it = 0, k = 0, kl = strnlen(o->kind, sizeof key - 11);
 
 	memcpy(key, "http.head.", 10);
-	strncpy(key + 10, o->kind, sizeof key - 11);
-	key[sizeof key - 1] = 0;
+	memcpy(key + 10, o->kind, kl);
+	key[10 + kl] = 0;
 	while ((kv = persona_next(key, &it))) {
 		size_t line = k;
 		int drop = 0;

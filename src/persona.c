@@ -2,6 +2,7 @@
 #include "persona.h"
 #include "fmt.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,14 +30,68 @@ persona_int(const char *key, long def)
 	return (end == v || *end) ? def : n;
 }
 
+/* Where each key last looked up first and last appears, and its offset in
+ * persona_keys[] (or none): emulators look up the same dozen keys on every
+ * request, and a scan of every entry with a string compare each was a sixth
+ * of an HTTP request's instructions. Slots are picked by the address of the
+ * caller's key (a literal, nearly always) and checked against a copy of its
+ * text, so a key built in a buffer is only slower, never wrong. */
+enum { MEMO_N = 32, MEMO_KEY = 40, MEMO_NONE = 0xffff };
+static struct {
+	char key[MEMO_KEY];
+	uint16_t first, last, off;
+} memo[MEMO_N];
+
+/* m (a remembered key, not empty) is key: one pass, no strlen */
+static int
+memo_is(const char *m, const char *key)
+{
+	while (*m && *m == *key)
+		m++, key++;
+	return *m == *key;
+}
+
 const struct persona_kv *
 persona_next(const char *key, size_t *i)
 {
-	size_t kl = strlen(key);
+	size_t kl, h = ((uintptr_t)key >> 2) % MEMO_N;
+	uint16_t off = MEMO_NONE;
+	size_t end = persona_nkv;
 
-	for (; *i < persona_nkv; (*i)++)
-		if (persona_kv[*i].klen == kl &&
-		        memcmp(persona_key(&persona_kv[*i]), key, kl) == 0)
+	if (memo[h].key[0] && memo_is(memo[h].key, key)) {
+		if (memo[h].off == MEMO_NONE)
+			return NULL;
+		off = memo[h].off;
+		end = (size_t)memo[h].last + 1;
+		if (*i < memo[h].first)
+			*i = memo[h].first;
+	} else {
+		size_t j = 0;
+		kl = strlen(key);
+		while (j < persona_nkv &&
+		        !(persona_kv[j].klen == kl &&
+		                memcmp(persona_key(&persona_kv[j]), key, kl) ==
+		                        0))
+			j++;
+		if (j < persona_nkv)
+			off = persona_kv[j].key;
+		if (kl && kl < MEMO_KEY) {
+			size_t l = j;
+			for (size_t k = j; k < persona_nkv; k++)
+				if (persona_kv[k].key == off)
+					l = k;
+			memcpy(memo[h].key, key, kl + 1);
+			memo[h].first = (uint16_t)j;
+			memo[h].last = (uint16_t)l;
+			memo[h].off = off;
+		}
+		if (off == MEMO_NONE)
+			return NULL;
+		if (*i < j)
+			*i = j;
+	}
+	for (; *i < end; (*i)++)
+		if (persona_kv[*i].key == off)
 			return &persona_kv[(*i)++];
 	return NULL;
 }
@@ -65,11 +120,21 @@ persona_accepts(
 	return 0;
 }
 
+/* tools/mkpersona writes the files sorted by name (strcmp) */
 const struct persona_file *
 persona_file(const char *name)
 {
-	for (size_t i = 0; i < persona_nfiles; i++)
-		if (strcmp(persona_files[i].name, name) == 0)
-			return &persona_files[i];
+	size_t lo = 0, hi = persona_nfiles;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(persona_files[mid].name, name);
+		if (c == 0)
+			return &persona_files[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
 	return NULL;
 }

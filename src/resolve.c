@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -74,6 +75,21 @@ set_addr(struct sockaddr_storage *ss, socklen_t *len, const char *ip,
 	return -1;
 }
 
+/* The next blank-separated word at *p, ended in place (strtok_r's job,
+ * without its 100 bytes of libc). */
+static char *
+word(char **p)
+{
+	char *w = *p + strspn(*p, " \t\r\n");
+	size_t n = strcspn(w, " \t\r\n");
+
+	if (!n)
+		return NULL;
+	*p = w + n + (w[n] != 0);
+	w[n] = 0;
+	return w;
+}
+
 static int
 from_hosts(const char *host)
 {
@@ -84,12 +100,12 @@ from_hosts(const char *host)
 	if (fdio_open(&f, "/etc/hosts") < 0)
 		return 0;
 	while (!found && fdio_gets(&f, line, sizeof line)) {
-		char *save = NULL, *ip, *name;
+		char *save = line, *ip, *name;
 		line[strcspn(line, "#")] = 0;
-		if (!(ip = strtok_r(line, " \t\r\n", &save)))
+		if (!(ip = word(&save)))
 			continue;
-		while ((name = strtok_r(NULL, " \t\r\n", &save)))
-			if (strcasecmp(name, host) == 0 &&
+		while ((name = word(&save)))
+			if (fmt_caseeq(name, host, SIZE_MAX) &&
 			        set_addr(&rs.result, &rs.result_len, ip,
 			                rs.port) == 0) {
 				found = 1;
@@ -114,7 +130,7 @@ pick_server(const char *server)
 		        colon > strchr(server, '.')) {
 			fmt_snprintf(ip, sizeof ip, "%.*s",
 			        (int)(colon - server), server);
-			port = (unsigned)atoi(colon + 1);
+			port = (unsigned)fmt_strtol(colon + 1, NULL, 10);
 		} else {
 			fmt_snprintf(ip, sizeof ip, "%s", server);
 		}

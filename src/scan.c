@@ -48,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -201,8 +202,25 @@ bucket(int family, const uint8_t ip[16])
 	return (uint32_t)h & (nbucket - 1);
 }
 
+/* if_nametoindex() on a socket at hand (not musl's, which pulls in
+ * strncpy and a socket of its own): 0 and errno when there is none. */
+static unsigned
+ifindex(int fd, const char *name)
+{
+	struct ifreq r;
+	size_t n = strlen(name);
+
+	memset(&r, 0, sizeof r);
+	if (n >= sizeof r.ifr_name) {
+		errno = ENODEV;
+		return 0;
+	}
+	memcpy(r.ifr_name, name, n);
+	return ioctl(fd, SIOCGIFINDEX, &r) < 0 ? 0 : (unsigned)r.ifr_ifindex;
+}
+
 static int
-open_one(const char *name, unsigned lo)
+open_one(const char *name)
 {
 	struct bpf_prog fp = {LURE_ARRAY_LEN(prog), prog};
 	struct ring_req rq = {RING_BLOCK, RING_BLOCKS, 2048,
@@ -213,15 +231,20 @@ open_one(const char *name, unsigned lo)
 	memset(&sa, 0, sizeof sa);
 	sa.sll_family = AF_PACKET;
 	sa.sll_protocol = htons(ETH_P_ALL);
-	if (name && !(sa.sll_ifindex = (int)if_nametoindex(name)))
-		return -1;
-	prog[3].k = name ? 0 : lo;
-	prog[ACC].k = SNAP_HEAD + cfg->scan_payload_bytes;
 	/* protocol 0 until the filter is on: nothing unfiltered is queued
 	 * (nor, under -t, which only asks whether it may have one) */
 	if ((fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
 	             0)) < 0)
 		return -1;
+	/* one interface, or every one but lo (none: index 0, no match) */
+	prog[3].k = name ? 0 : ifindex(fd, "lo");
+	if (name && !(sa.sll_ifindex = (int)ifindex(fd, name))) {
+		int e = errno;
+		close(fd);
+		errno = e;
+		return -1;
+	}
+	prog[ACC].k = SNAP_HEAD + cfg->scan_payload_bytes;
 	if (lure_checking)
 		return close(fd);
 	fds[nfd] = fd;
@@ -247,7 +270,7 @@ scan_setup(const struct config *c)
 		return 0;
 	for (int i = 0; i < LURE_MAX(c->nscan_ifaces, 1); i++) {
 		const char *name = c->nscan_ifaces ? c->scan_ifaces[i] : NULL;
-		if (open_one(name, if_nametoindex("lo")) < 0) {
+		if (open_one(name) < 0) {
 			fmt_dprintf(2, "lure: scan.interfaces \"%s\": %s%s\n",
 			        name ? name : "(every one)",
 			        fmt_strerror(errno),
@@ -359,6 +382,18 @@ flush_all(int why)
 			flush(&src[i], why);
 }
 
+/* Two 16-byte addresses equal (musl's memcmp goes byte by byte: this is
+ * on every packet). */
+static int
+ip_eq(const uint8_t *a, const uint8_t *b)
+{
+	uint64_t x[2], y[2];
+
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	return !((x[0] ^ y[0]) | (x[1] ^ y[1]));
+}
+
 /* The row of p's source, made (evicting one when the table is full). */
 static struct source *
 lookup(const struct scanpkt *p, int64_t now, int64_t wall)
@@ -368,12 +403,11 @@ lookup(const struct scanpkt *p, int64_t now, int64_t wall)
 	struct source *s, *old = NULL;
 
 	if (last && last->used && last->family == p->family &&
-	        !memcmp(last->ip, p->src, 16))
+	        ip_eq(last->ip, p->src))
 		return last;
 	b = bucket(p->family, p->src);
 	for (i = heads[b]; i != UINT32_MAX; i = src[i].next)
-		if (src[i].family == p->family &&
-		        !memcmp(src[i].ip, p->src, 16))
+		if (src[i].family == p->family && ip_eq(src[i].ip, p->src))
 			return last = &src[i];
 	if (live == nsrc) { /* the least recent of 8 rows, clock-wise */
 		for (int k = 0; k < 8; k++, cursor = (cursor + 1) % nsrc)

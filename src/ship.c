@@ -873,17 +873,17 @@ ship_parse_http(char *h, size_t len, size_t cap, int *code, const char **body,
 	for (char *l = fmt_strstr(h, "\r\n") + 2; l < end;
 	        l = fmt_strstr(l, "\r\n") + 2) {
 		char *eol = fmt_strstr(l, "\r\n");
-		if (strncasecmp(l, "content-length:", 15) == 0) {
+		if (fmt_caseeq(l, "content-length:", 15)) {
 			char *e;
 			clen = fmt_strtol(l + 15, &e, 10);
 			if (clen < 0 || e == l + 15)
 				return -1;
-		} else if (strncasecmp(l, "transfer-encoding:", 18) == 0) {
+		} else if (fmt_caseeq(l, "transfer-encoding:", 18)) {
 			char *c = fmt_strstr(l, "chunked");
 			chunked = c && c < eol;
-		} else if (strncasecmp(l, "connection:", 11) == 0 &&
-		           strncasecmp(l + 11 + strspn(l + 11, " "), "close",
-		                   5) == 0) {
+		} else if (fmt_caseeq(l, "connection:", 11) &&
+		           fmt_caseeq(
+		                   l + 11 + strspn(l + 11, " "), "close", 5)) {
 			*close_after = 1;
 		}
 	}
@@ -964,7 +964,8 @@ ship_parse_bulk(const char *body, size_t len, int *status, const char **reason,
 				continue;
 			if (t[i].end - t[i].start == 6 && k < n &&
 			        memcmp(body + t[i].start, "status", 6) == 0)
-				status[k] = atoi(body + t[i + 1].start);
+				status[k] = (int)fmt_strtol(
+				        body + t[i + 1].start, NULL, 10);
 			if (t[i].end - t[i].start == 6 && k < n &&
 			        memcmp(body + t[i].start, "reason", 6) == 0 &&
 			        t[i + 1].type == JSMN_STRING && !reason[k]) {

@@ -11,6 +11,7 @@
 #include "fmt.h"
 #include "hash.h"
 #include "lure.h"
+#include "sshlimit.h"
 #include "sshstate.h"
 
 void
@@ -100,6 +101,7 @@ auth_success(struct emu_ctx *ctx, struct ssh_state *st)
 	uint8_t blob[1024];
 
 	st->authed = 1;
+	sshlimit_done(&st->unauth);
 	if (sshpkt_send(ctx, st, &b) < 0)
 		return;
 	if (st->zlib) {

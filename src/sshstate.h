@@ -105,6 +105,8 @@ struct ssh_state {
 	uint8_t zlib_on;
 	struct sshzlib *z;
 	uint8_t db; /* ssh.daemon dropbear: its transport and auth rules */
+	uint8_t unauth; /* its place among those not logged in (sshlimit.h) */
+	uint8_t greet; /* the identification line waits for ssh.banner_delay_ms */
 	enum sshkex_kex kex;
 	enum sshkex_hostkey hk;
 	struct sshkex_group gex; /* points into persona data */

@@ -84,6 +84,8 @@ harness_open(struct harness *h, const char *name, uint16_t port, int udp)
 	if (h->emu->on_open)
 		h->emu->on_open(&h->ctx, h->state);
 	settle(h);
+	if (h->ctx.wake_at) /* a greeting after a delay (the daemon's fork) */
+		harness_tick(h, h->ctx.wake_at - lure_now());
 	return 0;
 }
 

@@ -202,6 +202,8 @@ conf(const char *path)
 			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu,
 			        nf == 4);
 		}
+		if (nkv == 65000) /* src/persona.c keeps indexes in 16 bits */
+			die(path, line, "more than 65,000 entries");
 		if (!(kvs = realloc(kvs, (nkv + 1) * sizeof *kvs)) ||
 		        !(kvs[nkv].key = strdup(k)) ||
 		        !(kvs[nkv].file = strdup(path)))

@@ -216,6 +216,10 @@ def free_offset():
             off = lo + (start - lo + k) % (hi - lo)
             if any(abs(off - u) < 100 for u in _used_offsets):
                 continue
+            # nmap never version-scans 9100-9107 (its Exclude line): a
+            # persona port moved there would read as "jetdirect"
+            if any(9100 <= p + off <= 9107 for p, _, _ in info().ports):
+                continue
             if all(port_free(p + off, (t,)) for p, t, _ in info().ports):
                 _used_offsets.add(off)
                 return off
@@ -283,6 +287,18 @@ def recv_to_eof(s, timeout=3.0):
         if not d:
             return buf, True
         buf += d
+
+
+def kept_alive_close(port, request, timeout):
+    """Send request on a new connection and wait for the server to close
+    the kept-alive connection: (what came, closed, seconds after sending)."""
+    c = tcp(port, timeout=timeout + 5)
+    c.sendall(request)
+    t0 = time.monotonic()
+    data, closed = recv_to_eof(c, timeout=timeout)
+    took = time.monotonic() - t0
+    c.close()
+    return data, closed, took
 
 
 def udp_send(port, data, host="127.0.0.1", src=None):

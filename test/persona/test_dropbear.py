@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import get, persona
+from conftest import get, persona, recv_to_eof
 from ssh_common import (answer, failures, kexinit_of, kexinit_payload,
                              packet_types, plain_packet, read_line,
                              read_plain_packet, sshstr, start_dropbear)
@@ -51,6 +51,34 @@ def test_banner_and_kexinit_equal_dropbear(dropbear, sensor):
     assert ours[3] == real[3], "KEXINIT name-lists"
     assert ours[4] == real[4], "first_kex_packet_follows and reserved"
     assert (ours[1], ours[2]) == (real[1], real[2]), "length and padding"
+
+
+def test_sixth_unauthenticated_from_one_address_closed_like_dropbear(
+        dropbear, sensor):
+    """dropbear closes a 6th connection not logged in from one address
+    (MAX_UNAUTH_PER_IP 5) at once, without a byte; another address still
+    gets the banner."""
+    def run(port):
+        held = []
+        try:
+            for _ in range(5):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                held.append(s)
+                assert read_line(s) == b"SSH-2.0-dropbear_2022.83\r\n"
+            with socket.create_connection(("127.0.0.1", port),
+                                          timeout=5) as s:
+                sixth = recv_to_eof(s, 3)
+            with socket.create_connection(("127.0.0.1", port), timeout=5,
+                                          source_address=("127.0.0.2", 0)) as s:
+                other = read_line(s)
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.5)  # dropbear's children see the close and exit
+        return sixth, other
+    real = run(dropbear)
+    assert real == ((b"", True), b"SSH-2.0-dropbear_2022.83\r\n")
+    assert run(sensor.port(22)) == real
 
 
 def test_padding_is_random_like_dropbear(dropbear, sensor):

@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
-from conftest import persona, recv_to_eof, tcp
+from conftest import kept_alive_close, persona, recv_to_eof, tcp
 
 persona("hikvision")
 
@@ -99,6 +99,15 @@ def test_browser_visit_keeps_alive_and_loads_login_assets(cam):
     st, h, _ = curl(cam.base + "/")
     st2, _, body2 = curl("-H", f"If-None-Match: {h['etag']}", cam.base + "/")
     assert st2 == 304 and body2 == b""
+
+
+def test_kept_alive_connection_closes_when_keep_alive_says(cam):
+    """Keep-Alive: timeout=10 is what the camera promises: an idle kept-alive
+    connection ends with a FIN 10 s after the answer, not at lure's 60 s."""
+    data, closed, took = kept_alive_close(
+        cam.port(80), b"GET / HTTP/1.1\r\nHost: cam\r\n\r\n", 25)
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"timeout=10" in data
+    assert closed and 9.5 <= took <= 13, took
 
 
 def test_not_found_page(cam):

@@ -17,7 +17,7 @@ import time
 
 import pytest
 
-from conftest import get, persona
+from conftest import get, persona, recv_to_eof
 from ssh_common import (drain, free_port, parse_kexinit,  # noqa: F401
                         read_line, recv_exact, wait_port)
 
@@ -111,6 +111,67 @@ def test_banner_and_kexinit_equal_sshd(sshd, sensor):
     assert ours[4] == real[4], "first_kex_packet_follows and reserved"
     assert (ours[1], ours[2]) == (real[1], real[2]), "length and padding"
     assert set(ours[2]) == {0}, "sshd pads with zeros before keys"
+
+
+def test_silent_client_gets_the_login_grace_time_not_idle_timeout(lure, state):
+    """sshd gives a client LoginGraceTime (120 s) whatever it sends: a
+    client quiet for longer than lure's limits.idle_timeout is still
+    answered (the emulator's grace timer stands for the daemon's limit)."""
+    s = lure({"state_file": str(state), "limits": {"idle_timeout": 2}},
+             wait=False)
+    s.start_event = s.wait_event("status", timeout=60, event__reason="start")
+    with socket.create_connection(("127.0.0.1", s.port(22)), timeout=10) as c:
+        assert read_line(c).startswith(b"SSH-2.0-OpenSSH_9.2p1")
+        time.sleep(4.5)
+        c.sendall(CLIENT_VERSION)
+        _, _, payload = read_plain_packet(c)
+        assert payload[0] == 20  # KEXINIT
+
+
+def test_banner_comes_after_a_fork_and_exec_like_sshd(sshd, sensor):
+    """sshd forks and re-executes itself before its line: milliseconds, not
+    lure's 0.1 ms (ssh.banner_delay_ms 6 to 11)."""
+    def median_ms(port):
+        ts = []
+        for _ in range(9):
+            t = time.perf_counter()
+            with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+                s.recv(64)
+                ts.append((time.perf_counter() - t) * 1000)
+        return sorted(ts)[4]
+    real, ours = median_ms(sshd), median_ms(sensor.port(22))
+    assert real >= 3, real
+    assert 5 <= ours < 100, (ours, real)
+
+
+def test_max_startups_like_sshd(sshd, sensor):
+    """MaxStartups 10:30:100 (sshd's default): with 10 connections not yet
+    logged in, a new one is dropped with "Exceeded MaxStartups" at 30%
+    and more; both servers drop some of 30 more, never one of the first
+    10, and a dropped client reads exactly that line, then the close."""
+    def run(port):
+        held, dropped = [], []
+        try:
+            for i in range(40):
+                s = socket.create_connection(("127.0.0.1", port), timeout=5)
+                data = s.recv(len(b"Exceeded MaxStartups\r\n"))
+                if data.startswith(b"Exceeded"):
+                    rest, closed = recv_to_eof(s, 3)
+                    dropped.append((i, data + rest, closed))
+                    s.close()
+                else:
+                    assert data.startswith(b"SSH-2.0-OpenSSH_9.2p1"), data
+                    held.append(s)
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(1)  # sshd's children see the close and exit
+        return dropped
+    for port in (sshd, sensor.port(22)):
+        dropped = run(port)
+        assert dropped and all(i >= 10 for i, _, _ in dropped), (port, dropped)
+        assert all(d == b"Exceeded MaxStartups\r\n" and closed
+                   for _, d, closed in dropped), (port, dropped)
 
 
 def test_ssh_audit_same_report(sshd, sensor):

@@ -16,7 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, get, persona, recv_to_eof, recv_until, tcp
+from conftest import (REPO, get, kept_alive_close, persona, recv_to_eof,
+                      recv_until, tcp)
 
 persona("openwrt")
 
@@ -88,6 +89,15 @@ def test_http10_closes_without_keepalive(router):
     assert hdrs[0] == "Connection: close"
     assert not any(h.startswith("Keep-Alive") for h in hdrs)
     assert body == (FILES / "index.html").read_bytes()
+
+
+def test_kept_alive_connection_closes_after_http_keepalive(router):
+    """uhttpd closes a kept-alive client idle for http_keepalive (20 s, the
+    timeout=20 its Keep-Alive header names), not at lure's 60 s."""
+    data, closed, took = kept_alive_close(
+        router.http, b"GET / HTTP/1.1\r\nHost: router\r\n\r\n", 35)
+    assert data.startswith(b"HTTP/1.1 200 OK") and b"timeout=20" in data
+    assert closed and 19.5 <= took <= 23, took
 
 
 def test_404_is_uhttpd_text_chunked(router):

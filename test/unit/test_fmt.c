@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "fmt.h"
@@ -176,6 +177,25 @@ test_ntop(void)
 	CHECK_STR(b, "keep");
 }
 
+/* fmt_caseeq against strncasecmp and strcasecmp */
+static void
+test_caseeq(void)
+{
+	static const char *w[] = {"", "a", "A",
+	        "Content-Length:", "content-length:", "CONTENT-LENGTH: 5",
+	        "close", "Close", "closed", "@", "`", "[", "{", "Z", "z",
+	        "\xc0", "\xe0", "localhost", "LocalHost"};
+
+	for (size_t i = 0; i < sizeof w / sizeof *w; i++)
+		for (size_t j = 0; j < sizeof w / sizeof *w; j++) {
+			CHECK(fmt_caseeq(w[i], w[j], SIZE_MAX) ==
+			        (strcasecmp(w[i], w[j]) == 0));
+			for (size_t n = 0; n < 18; n++)
+				CHECK(fmt_caseeq(w[i], w[j], n) ==
+				        (strncasecmp(w[i], w[j], n) == 0));
+		}
+}
+
 /* fmt_utc against gmtime_r and strftime, 1900 to 9999, leap days */
 static void
 test_utc(void)
@@ -329,6 +349,7 @@ const struct unit_test unit_fmt[] = {
         {"unsigned", test_unsigned},
         {"file", test_file},
         {"ntop", test_ntop},
+        {"caseeq", test_caseeq},
         {"utc", test_utc},
         {"digits", test_digits},
         {0, 0},
