@@ -1496,4 +1496,5 @@ const struct emulator emu_http = {
         .in_min = HTTP_HEAD_MAX,
         .on_data = http_data,
         .on_timeout = http_timeout,
+        .pipeline = 1,
 };

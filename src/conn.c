@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -70,6 +71,9 @@ struct conn {
 	/* output queued in this pass: sent when the pass is settled, after
 	 * one write of every event the pass made (plain TCP) */
 	uint8_t want_flush;
+	/* TCP_CORK on while requests that came together are answered: their
+	 * answers leave in one segment, as from nginx (tcp_nopush) */
+	uint8_t corked;
 	uint64_t ev_seq; /* event_count() when its output was queued */
 	uint8_t pre; /* PRE_*: no emulator yet (ctx.emu is sniff.h's) */
 	uint8_t tls; /* src/conn_tls.c sits in between */
@@ -539,6 +543,10 @@ close_conn(size_t slot, enum emu_close_reason why)
 			conn_tls_close_fields(e, slot);
 		event_commit(e);
 	}
+	if (c->corked) /* what waits in the socket leaves before the close */
+		(void)setsockopt(
+		        c->fd, IPPROTO_TCP, TCP_CORK, &(int){0}, sizeof(int));
+	c->corked = 0;
 	if (is_tls(slot))
 		conn_tls_free(slot);
 	else if (c->ctx.close == 2) { /* emu_reset(): linger 0 sends an RST */
@@ -833,7 +841,8 @@ accept_tcp(struct listener *l)
 		memcpy(c->ip, ip, 16);
 		c->ip_next = ip_bucket[ip_hash(family, ip)];
 		ip_bucket[ip_hash(family, ip)] = (uint32_t)slot + 1;
-		c->peer_eof = 0;
+		c->peer_eof = c->want_flush = c->corked = 0;
+		c->ev_seq = 0;
 		c->t_open = c->t_active = lure_now();
 		c->bytes_in = c->bytes_out = 0;
 		c->in_len = 0;
@@ -1189,11 +1198,21 @@ settle(size_t s, int64_t now)
 
 	c->dirty = 0;
 	if (c->want_flush && c->fd >= 0) {
+		/* more input waits for this answer (pipelined requests) */
+		if (c->in_len && !c->corked && c->ctx.emu->pipeline)
+			c->corked = !setsockopt(c->fd, IPPROTO_TCP, TCP_CORK,
+			        &(int){1}, sizeof(int));
 		/* the first of the pass writes the pass's events: one write
 		 * for all the answers sent here, not one per answer */
 		flush_conn(s);
 		if (c->fd >= 0 && !emu_ctx_pending(&c->ctx))
 			serve(s); /* input that waited for the answer */
+	}
+	/* the last answer of the run is queued or sent: let them go */
+	if (c->corked && c->fd >= 0 && !c->want_flush) {
+		setsockopt(
+		        c->fd, IPPROTO_TCP, TCP_CORK, &(int){0}, sizeof(int));
+		c->corked = 0;
 	}
 	if (c->fd < 0 || !(at = tick_conn(s, now)))
 		return;

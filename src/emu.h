@@ -50,6 +50,9 @@ struct emulator {
 	size_t (*on_data)(
 	        struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n);
 	void (*on_timeout)(struct emu_ctx *ctx, void *state);
+	/* 1: the answers to requests that arrived together leave in one
+	 * segment (an HTTP server under tcp_nopush), not one each */
+	uint8_t pipeline;
 	void (*on_close)(
 	        struct emu_ctx *ctx, void *state, enum emu_close_reason why);
 	/* Optional, once at start-up after identity_load() and before

@@ -202,14 +202,9 @@ PROBES = {
 }
 
 # Known differences that cannot be fixed (the README lists them): probe ->
-# reason.
-PIPELINE = ("nginx answers the requests that arrived together in one write; lure's core "
-            "(src/emu_ctx.c emu_ctx_pump) offers the next request only once the answer "
-            "before it has been sent, so each answer is a segment of its own")
-KNOWN = {
-    "pipelined": PIPELINE,
-    "pipelined_close": PIPELINE,
-}
+# reason. (Pipelined requests were one: their answers now leave in one
+# segment, src/conn.c corks the socket while they are answered.)
+KNOWN = {}
 
 RESULTS = {}
 
