@@ -147,7 +147,7 @@ def test_banner_comes_after_a_fork_and_exec_like_sshd(sshd, sensor):
 def test_max_startups_like_sshd(sshd, sensor):
     """MaxStartups 10:30:100 (sshd's default): with 10 connections not yet
     logged in, a new one is dropped with "Exceeded MaxStartups" at 30%
-    and more; both servers drop some of 30 more, never one of the first
+    and more; both servers drop some of 40, lure never one of the first
     10, and a dropped client reads exactly that line, then the close."""
     def run(port):
         held, dropped = [], []
@@ -169,9 +169,11 @@ def test_max_startups_like_sshd(sshd, sensor):
         return dropped
     for port in (sshd, sensor.port(22)):
         dropped = run(port)
-        assert dropped and all(i >= 10 for i, _, _ in dropped), (port, dropped)
-        assert all(d == b"Exceeded MaxStartups\r\n" and closed
-                   for _, d, closed in dropped), (port, dropped)
+        assert dropped and all(d == b"Exceeded MaxStartups\r\n" and closed
+                               for _, d, closed in dropped), (port, dropped)
+        # lure is fresh: exactly the rule's first 10 (sshd may still count
+        # children of earlier tests, in a PAM failure delay)
+        assert port == sshd or all(i >= 10 for i, _, _ in dropped), dropped
 
 
 def test_ssh_audit_same_report(sshd, sensor):
