@@ -289,6 +289,25 @@ def recv_to_eof(s, timeout=3.0):
         buf += d
 
 
+def recv_into(c, got, until):
+    """Read socket c into bytearray got until time.monotonic() reaches
+    until: True if it is still open then, False once the peer closed."""
+    while True:
+        left = until - time.monotonic()
+        if left <= 0:
+            return True
+        c.settimeout(left)
+        try:
+            d = c.recv(65536)
+            if not d:
+                return False
+            got.extend(d)
+        except socket.timeout:
+            return True
+        except OSError:
+            return False
+
+
 def kept_alive_close(port, request, timeout):
     """Send request on a new connection and wait for the server to close
     the kept-alive connection: (what came, closed, seconds after sending)."""

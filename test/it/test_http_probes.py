@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, info, Sensor, wait_until, free_port
+from conftest import REPO, info, Sensor, wait_until, free_port, recv_into
 FIN, RST = 0x01, 0x04
 
 H = b"Host: 127.0.0.1\r\n"
@@ -266,21 +266,6 @@ def drive(port, script, out, key, subst, src):
     lport = c.getsockname()[1]
     got = bytearray()
 
-    def drain(until):
-        while True:
-            left = until - time.monotonic()
-            if left <= 0:
-                return True
-            c.settimeout(left)
-            try:
-                d = c.recv(65536)
-                if not d:
-                    return False
-                got.extend(d)
-            except socket.timeout:
-                return True
-            except OSError:
-                return False
     try:
         alive = True
         for data, wait in script:
@@ -295,9 +280,9 @@ def drive(port, script, out, key, subst, src):
                     c.sendall(data)
                 except OSError:
                     break
-            alive = drain(time.monotonic() + wait)
+            alive = recv_into(c, got, time.monotonic() + wait)
         if alive:
-            drain(time.monotonic() + 0.7)
+            recv_into(c, got, time.monotonic() + 0.7)
     finally:
         c.close()
     out[key] = (socket.inet_aton(src) + struct.pack("!H", lport), bytes(got))

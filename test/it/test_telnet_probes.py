@@ -22,7 +22,7 @@ import time
 
 import pytest
 
-from conftest import info, Sensor
+from conftest import info, recv_into, Sensor
 from test_telnet_busybox import (BB_NEGOTIATE, IAC, DONT, DO, WONT, WILL, SB, SE,
                                  AYT, NOP, NAWS, TTYPE, ECHO, SGA, USERS,
                                  need_busybox_persona, real)  # noqa: F401
@@ -199,26 +199,11 @@ def drive(port, script, out, key):
     sends = [(time.time(), b"")]  # the sniffer's clock
     got = bytearray()
 
-    def drain(until):
-        while True:
-            left = until - time.monotonic()
-            if left <= 0:
-                return True
-            c.settimeout(left)
-            try:
-                d = c.recv(65536)
-                if not d:
-                    return False
-                got.extend(d)
-            except socket.timeout:
-                return True
-            except OSError:
-                return False
     try:
-        alive = drain(time.monotonic() + 0.5)
+        alive = recv_into(c, got, time.monotonic() + 0.5)
         until = time.monotonic() + 5  # a loaded machine: wait for the prompt
         while alive and not got.endswith(b"login: ") and time.monotonic() < until:
-            alive = drain(time.monotonic() + 0.1)
+            alive = recv_into(c, got, time.monotonic() + 0.1)
         for data, wait in script:
             if not alive:
                 break
@@ -237,9 +222,9 @@ def drive(port, script, out, key):
                     c.sendall(data)
                 except OSError:
                     break
-            alive = drain(time.monotonic() + wait)
+            alive = recv_into(c, got, time.monotonic() + wait)
         if alive:
-            drain(time.monotonic() + 0.8)  # what comes last
+            recv_into(c, got, time.monotonic() + 0.8)  # what comes last
     finally:
         time.sleep(0.3 if script and script[-1][0] in ("close", "reset") else 0)
         c.close()

@@ -7,13 +7,12 @@ and why): bytes, close kind (FIN or RST) and timing class. One test per
 probe; a difference not fixed is an xfail with its reason (XFAIL below),
 listed in the README as known. Score: passed / probes per persona."""
 import os
-import subprocess
 
 import pytest
 
 from conftest import info
-from ssh_common import (free_port, kexinit_payload, plain_packet,
-                        sshstr, start_dropbear, wait_port)
+from ssh_common import (kexinit_payload, plain_packet, sshstr,
+                        start_dropbear, start_sshd)
 from ssh_diff import side_by_side
 
 PERSONA = info().persona
@@ -21,7 +20,6 @@ if PERSONA not in ("linux", "dropbear-debian"):
     pytest.skip(f"no real daemon to compare persona {PERSONA} with",
                 allow_module_level=True)
 
-SSHD = "/usr/sbin/sshd"
 V = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"  # a client's line
 KEX = b"curve25519-sha256"
 GOOD = plain_packet(kexinit_payload(KEX, b"ssh-ed25519,rsa-sha2-256"))
@@ -123,39 +121,12 @@ XFAIL = {
 }
 
 
-def _sshd(d):
-    for t in ("rsa", "ecdsa", "ed25519"):
-        subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f",
-                        str(d / f"ssh_host_{t}_key")], check=True)
-    port = free_port()
-    cfg = d / "sshd_config"
-    # Debian 12's /etc/ssh/sshd_config minus what needs a terminal
-    cfg.write_text(f"""Port {port}
-ListenAddress 127.0.0.1
-HostKey {d}/ssh_host_rsa_key
-HostKey {d}/ssh_host_ecdsa_key
-HostKey {d}/ssh_host_ed25519_key
-PidFile {d}/sshd.pid
-KbdInteractiveAuthentication no
-UsePAM yes
-X11Forwarding yes
-PrintMotd no
-AcceptEnv LANG LC_*
-""")
-    os.makedirs("/run/sshd", exist_ok=True)
-    p = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(d / "log")])
-    wait_port(port)
-    return p, port
-
-
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     """The daemon the persona claims, on a free loopback port."""
     d = tmp_path_factory.mktemp("real")
     if PERSONA == "linux":
-        if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
-            pytest.skip("needs root and openssh-server")
-        p, port = _sshd(d)
+        p, port = start_sshd(d)
     else:
         p, port = start_dropbear(d)
     try:

@@ -19,13 +19,12 @@ import pytest
 
 from conftest import get, persona, recv_to_eof
 from ssh_common import (drain, free_port, parse_kexinit,  # noqa: F401
-                        read_line, recv_exact, wait_port)
+                        read_line, recv_exact, start_sshd, wait_port)
 
 persona("linux")
 
 paramiko = pytest.importorskip("paramiko")
 
-SSHD = "/usr/sbin/sshd"
 RIGHT = ("root", "123456")  # emu/personas/linux/ssh.conf: ssh.accept
 CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"
 
@@ -34,31 +33,8 @@ CLIENT_VERSION = b"SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u10\r\n"
 def sshd(tmp_path_factory):
     """Debian's sshd with its stock authentication settings on a free
     loopback port (fresh host keys): yields the port."""
-    if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
-        pytest.skip("needs root and openssh-server")
-    d = tmp_path_factory.mktemp("sshd")
-    for t in ("rsa", "ecdsa", "ed25519"):
-        subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f",
-                        str(d / f"ssh_host_{t}_key")], check=True)
-    port = free_port()
-    cfg = d / "sshd_config"
-    # Debian 12's /etc/ssh/sshd_config minus what needs a terminal
-    cfg.write_text(f"""Port {port}
-ListenAddress 127.0.0.1
-HostKey {d}/ssh_host_rsa_key
-HostKey {d}/ssh_host_ecdsa_key
-HostKey {d}/ssh_host_ed25519_key
-PidFile {d}/sshd.pid
-KbdInteractiveAuthentication no
-UsePAM yes
-X11Forwarding yes
-PrintMotd no
-AcceptEnv LANG LC_*
-""")
-    os.makedirs("/run/sshd", exist_ok=True)
-    p = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(d / "log")])
+    p, port = start_sshd(tmp_path_factory.mktemp("sshd"))
     try:
-        wait_port(port)
         yield port
     finally:
         p.terminate()
