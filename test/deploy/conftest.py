@@ -282,8 +282,11 @@ class Fleet:
         r = subprocess.run(cmd, cwd=ANSIBLE_DIR, env=env, capture_output=True, text=True, timeout=timeout)
         (self.dir / f"ansible-{name}-{int(time.time() * 1000)}.log").write_text(r.stdout + r.stderr)
         if check and r.returncode != 0:
+            journals = "".join(f"\n--- {h.name}: journalctl -u lure\n" +
+                               h.sh("journalctl -u lure --no-pager -n 40", check=False).stdout
+                               for h in self.hosts.values())
             pytest.fail(f"ansible-playbook {name} {' '.join(extra)}: rc={r.returncode}\n{r.stdout[-6000:]}\n"
-                        f"{r.stderr[-2000:]}")
+                        f"{r.stderr[-2000:]}{journals[-6000:]}")
         return r
 
 

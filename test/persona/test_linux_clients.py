@@ -28,7 +28,8 @@ paramiko = pytest.importorskip("paramiko")
 
 # the real sshd and the raw protocol helpers: shared with the SSH
 # comparison suite (the sensor and its state file: conftest.py)
-from test_linux_ssh import RIGHT, SSHD, parse_kexinit, sshd  # noqa: E402,F401
+from ssh_common import SSHD, parse_kexinit  # noqa: E402
+from test_linux_ssh import RIGHT, sshd  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[2]
 NS = ("ip", "netns", "exec")
