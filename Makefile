@@ -38,6 +38,11 @@ TLS_SERVER := $(if $(shell awk '$$1 == "port" && $$5 == "tls"' $(PCONF)),1,0)
 # armhf); on elsewhere (host builds, mips/mipsel, personas with a TLS
 # server, which parse ClientHellos anyway)
 CATCHALL ?= $(if $(filter generic,$(PERSONA)),$(if $(filter host mips mipsel,$(TARGET)),1,0),1)
+# SHELL_LANG=0: the fake shell without its language beyond words and
+# commands (variables, $((...)), test, if/for/while: src/shell_lang.c). Off
+# for the generic persona on x86_64 only, whose size budget it does not fit
+# (+5.8 KB); on elsewhere
+SHELL_LANG ?= $(if $(filter generic,$(PERSONA)),$(if $(filter x86_64,$(TARGET)),0,1),1)
 
 all: $(B)/lure
 # a TARGET whose compiler is a Debian package gets it from tools/deps.sh
@@ -61,7 +66,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAG
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
 	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_SCAN=$(SCAN) \
-	-DLURE_CATCHALL=$(CATCHALL) $(TLS_CFLAGS) $(LTO)
+	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SHELL_LANG=$(SHELL_LANG) \
+	$(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
 # again, with the same code generation flags (and, with LTO_LIBS, the TLS
 # library: TLS_LTO_LDFLAGS in toolchains/tls.mk)
@@ -71,7 +77,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS) \
 # EMU_OBJ: what emulators need (transcripts, fuzzers); CORE_OBJ: the daemon.
 EMU_SRC = src/lure.c src/fmt.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
 	src/persona.c src/identity.c src/fdio.c src/emu_registry.c src/hash.c src/rules.c \
-	src/indicators.c src/shell.c src/shell_fs.c src/shell_cmd.c \
+	src/indicators.c src/shell.c src/shell_fs.c src/shell_cmd.c src/shell_lang.c \
 	src/shell_file.c $(foreach e,$(EMUS),emu/$(e).c)
 CORE_SRC = src/admit.c src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c \
@@ -126,7 +132,7 @@ endif
 .PHONY: test-cross test-persona test-scan fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@

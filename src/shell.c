@@ -9,19 +9,27 @@
  * Persona keys (emu/personas/<p>/shell.conf; strings take the C escapes of
  * src/persona.h). Templates: %n shell.name, %u user, %h hostname, %c the
  * command word, %a its argument, %D the UTC wall clock "2026-01-02
- * 03:04:05", %% a percent sign; downloads also %U URL, %H host, %P port, %F
- * file name. An absent key prints nothing.
+ * 03:04:05", %L shell.exec_line, %% a percent sign (another % stays as
+ * it is: df's "10%"); downloads also %U URL, %H host, %P port, %F file
+ * name. An absent key prints nothing.
  *
  *   shell.prompt    "%u@%h:%w%$ ": %w cwd with the home as "~", %W its
  *                   last part, %$ '#' for root else '$'.
  *   shell.name      the error prefix: "-sh", "-ash", "-bash".
  *   shell.name_exec the same for an SSH exec request, run as "sh -c"
  *                   does ("bash", "ash"); absent: shell.name.
+ *   shell.name_exec_err  what the shell's own errors start with there,
+ *                   when not shell.name_exec (bash -c: "bash: line 1").
+ *   shell.exec_line what %L gives in an error template there (BusyBox's
+ *                   ash -c: "line 0: " after a builtin's name); nothing
+ *                   in a login shell.
  *   shell.home      root's home ("/root")
  *   shell.home_user others' home ("/home/%u").
  *   shell.logout    printed when the session's shell exits ("logout\n":
  *                   bash).
- *   shell.path, shell.path_sh, shell.pid   $PATH, $SHELL, $$.
+ *   shell.path, shell.path_sh, shell.pid   $PATH, $SHELL, $$ (${name}
+ *                   identities expanded in shell.pid and in the lines of
+ *                   the repeated keys below: a PID of this device's).
  *   shell.id        `id` for root
  *   shell.id_user   `id` for others (%u).
  *   shell.uname.s shell.uname.n shell.uname.r shell.uname.v  uname -s -n
@@ -56,6 +64,8 @@
  *   shell.cd_status exit status of a failed cd (ash 2, bash 1).
  *   shell.ps, shell.free, shell.df, shell.nproc   [repeated] their lines.
  *   shell.ls_date   the date column of ls -l.
+ *   shell.ls_noent_status  ls's exit status when an operand does not
+ *                   exist (BusyBox 1, GNU 2); absent: 1.
  *   shell.wget, shell.curl, shell.tftp, shell.ftpget   what the tool prints
  *                   (stderr) when the host is an IPv4 address. Exit status
  *                   1.
@@ -74,12 +84,18 @@
  *   shell.err.mkdir_noent shell.err.mkdir_exist shell.err.touch_noent
  *   shell.err.dd_noent shell.err.head_noent shell.err.grep_noent
  *   shell.err.kill shell.err.kill_usage shell.err.sh_open shell.err.applet
+ *   shell.err.test_bracket shell.err.test_int shell.err.arith_syntax
+ *   shell.err.arith_zero
  *                   error lines (a newline is added): notfound (unknown
  *                   command), noent (a path that does not exist), syntax
  *                   (%a the token), create (redirection into a missing
  *                   directory), head_noent (also tail), kill (%c "kill" for
  *                   the applet, the shell's name without '-' for the
- *                   builtin).
+ *                   builtin), test_bracket ([ without its ]), test_int (%a not
+ *                   a number), arith_syntax and arith_zero (%a the
+ *                   expression, %c its last token on).
+ *   shell.arith_status  the status a $((...)) error ends the line with
+ *                   (bash 1, ash 2).
  * Files: files/fs/<path> is the device's file <path> (cat, ls, cd, grep).
  *
  * Events (added to the caller's): lure.command (the line), lure.indicators
@@ -88,18 +104,28 @@
  * "dropper" (a written file ran: file.path, file.size, file.hash.md5 and
  * .sha1 when all its bytes were kept).
  *
+ * The language: words and quotes, $VAR and ${...} (the session's
+ * variables first, src/shell_lang.c), $(...) and backticks, $((...)), ~,
+ * test and [, and if/then/elif/else/fi, for/do/done, while and until as
+ * reserved words leading commands, run over the parsed line (an open one
+ * waits for its closing word on the same line; SH_STEPS loop rounds per
+ * line at most, as a caller's time limit would).
+ *
  * Compared with the real BusyBox (Debian's busybox-static, by
  * test/unit/test_shell.c): `echo -ne` of 300 random strings, the applets'
  * error lines, and lines whose output depends only on the parser and on
- * echo, true, false, cat, head, tail, wc and grep, run by its ash. Not
- * modelled: assignments (VAR=x is looked up as a command), globbing,
- * $((...)) (expands to nothing), if/for/while/case (their words run as
- * commands), input redirection (< FILE is dropped), here documents (a
- * syntax error); a line ending in && or || counts as ended.
+ * echo, true, false, cat, head, tail, wc and grep, run by its ash; with
+ * bash 5.2 and BusyBox's ash through an SSH exec request, by
+ * test/persona/test_diff_shell.py. Not modelled: globbing, case, break
+ * and continue, functions, ( ) and { } groups, field splitting outside a
+ * for list, input redirection (< FILE is dropped), here documents (a
+ * syntax error), compound commands spread over several typed lines; a
+ * line ending in && or || counts as ended.
  */
 #include <string.h>
 
 #include "fmt.h"
+#include "identity.h"
 #include "indicators.h"
 #include "json.h"
 #include "lure.h"
@@ -330,7 +356,16 @@ shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
 		switch (t[++i]) {
 		case 'c': shell_write(r, fd, fa->c.p, fa->c.n); break;
 		case 'a': shell_write(r, fd, fa->a.p, fa->a.n); break;
-		case 'n': s = shell_name(r, &sl); break;
+		case 'n':
+			s = r->sh->exec ? shell_key("shell.name_exec_err", &sl)
+			                : NULL;
+			if (!s)
+				s = shell_name(r, &sl);
+			break;
+		case 'L':
+			s = r->sh->exec ? shell_key("shell.exec_line", &sl)
+			                : NULL;
+			break;
 		case 'u': s = r->sh->user; break;
 		case 'h': s = emu_hostname(r->ctx); break;
 		case 'H': s = fa->H; break;
@@ -338,7 +373,8 @@ shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
 		case 'U': s = fa->U; break;
 		case 'F': s = fa->F; break;
 		case 'D': sh_date(r, fd); break;
-		default: shell_write(r, fd, t + i, 1); break;
+		case '%': shell_write(r, fd, "%", 1); break;
+		default: shell_write(r, fd, t + i - 1, 2); break; /* as it is */
 		}
 		if (s)
 			shell_write(r, fd, s, sl ? sl : strlen(s));
@@ -368,7 +404,9 @@ shell_lines(struct sh_run *r, const char *key)
 	struct sh_fa fa = {{NULL, 0}, {NULL, 0}, NULL, NULL, NULL, NULL};
 
 	while ((kv = persona_next(key, &i))) {
-		shell_tmpl(r, 1, kv->val, kv->len, &fa);
+		char b[256]; /* ${name}: this device's (a PID) */
+		shell_tmpl(r, 1, b,
+		        identity_expand(kv->val, kv->len, b, sizeof b), &fa);
 		shell_write(r, 1, "\n", 1);
 	}
 }
@@ -391,26 +429,33 @@ sh_emit(struct sh_parse *p, const void *s, size_t n)
 	p->used += n;
 }
 
-/* $NAME, ${NAME}, $?, $$, $0 */
+static void
+sh_emit_u(struct sh_parse *p, size_t v)
+{
+	char d[20];
+	size_t k = sizeof d;
+
+	do
+		d[--k] = (char)('0' + v % 10);
+	while (v /= 10);
+	sh_emit(p, d + k, sizeof d - k);
+}
+
+/* $NAME, ${NAME}, $?, $$, $0: the session's variables first */
 static void
 sh_var(struct sh_run *r, struct sh_parse *p, const uint8_t *v, size_t n)
 {
 	char b[SH_PATH];
 	size_t l;
-	const char *s = NULL;
+	const char *s = LURE_SHELL_LANG ? shellvar_get(r->pv, v, n) : NULL;
 
 	if (n == 1 && v[0] == '?') {
-		char d[4];
-		size_t k = sizeof d;
-		unsigned st = r->sh->last_status;
-		do
-			d[--k] = (char)('0' + st % 10);
-		while ((st /= 10) && k);
-		sh_emit(p, d + k, sizeof d - k);
+		sh_emit_u(p, r->sh->last_status);
 		return;
 	}
 #define SH_IS(lit) (n == sizeof lit - 1 && memcmp(v, lit, n) == 0)
-	if (SH_IS("HOME")) {
+	if (s) { /* the session set it */
+	} else if (SH_IS("HOME")) {
 		shellfs_home(r->sh, b, sizeof b);
 		s = b;
 	} else if (SH_IS("PWD")) {
@@ -423,8 +468,9 @@ sh_var(struct sh_run *r, struct sh_parse *p, const uint8_t *v, size_t n)
 		s = shell_key("shell.path", &l);
 	} else if (SH_IS("SHELL")) {
 		s = shell_key("shell.path_sh", &l);
-	} else if (SH_IS("$")) {
-		s = shell_key("shell.pid", &l);
+	} else if (SH_IS("$") && (s = shell_key("shell.pid", &l))) {
+		identity_expand(s, l, b, sizeof b);
+		s = b;
 	}
 #undef SH_IS
 	if (s)
@@ -457,8 +503,8 @@ sh_skip_subst(const uint8_t *s, size_t n, size_t i)
 }
 
 /* $(...) or `...` at s[i]: when the pass executes, its text runs a level
- * down and its stdout (trailing newlines cut) goes into the word. $((...))
- * arithmetic expands to nothing. Returns the index after it. */
+ * down and its stdout (trailing newlines cut) goes into the word; $((...))
+ * is worked out (src/shell_lang.c). Returns the index after it. */
 static size_t
 sh_subst(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
         size_t i)
@@ -470,9 +516,17 @@ sh_subst(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 	uint8_t *pipe = r->pipe;
 	size_t *pipe_len = r->pipe_len;
 
-	if (!p->subst || lv + 1 >= SH_DEPTH)
+	if (!p->subst)
 		return end;
-	if (s[i] == '(' && i + 1 < n && s[i + 1] == '(')
+	if (s[i] == '(' && i + 1 < n && s[i + 1] == '(') { /* $((...)) */
+		char d[24];
+		if (LURE_SHELL_LANG && end - i >= 4 && s[end - 1] == ')' &&
+		        s[end - 2] == ')')
+			sh_emit(p, d,
+			        shell_arith(r, s + i + 2, end - i - 4, d));
+		return end;
+	}
+	if (lv + 1 >= SH_DEPTH)
 		return end;
 	b = end > a && end <= n && s[end - 1] == (s[i] == '`' ? '`' : ')')
 	            ? end - 1
@@ -505,9 +559,46 @@ sh_dollar(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 	if (s[i + 1] == '(')
 		return sh_subst(r, p, s, n, i + 1);
 	if (s[i + 1] == '{') {
-		for (j = i + 2; j < n && s[j] != '}'; j++)
+		/* ${NAME} ${#NAME} ${NAME-w} ${NAME=w} ${NAME+w}, and with
+		 * ':' (empty counts as unset) */
+		size_t st = p->used, k = i + 2, l;
+		const uint8_t *nm;
+		int len, set;
+		for (j = k; j < n && s[j] != '}'; j++)
 			;
-		sh_var(r, p, s + i + 2, j - i - 2);
+		len = LURE_SHELL_LANG && k + 1 < j && s[k] == '#';
+		k += (size_t)len;
+		nm = s + k;
+		l = shellvar_name(nm, j - k);
+		if (!l && k < j)
+			l = 1; /* ${?} ${$} ${0} */
+		sh_var(r, p, nm, l);
+		set = p->used > st ||
+		      (LURE_SHELL_LANG && shellvar_get(r->pv, nm, l));
+		k += l;
+		if (len) {
+			l = p->used - st;
+			p->used = st;
+			sh_emit_u(p, l);
+		} else if (LURE_SHELL_LANG && k < j) {
+			uint8_t op;
+			if (s[k] == ':') {
+				k++;
+				set = p->used > st;
+			}
+			op = k < j ? s[k++] : 0;
+			if (op == '+' || ((op == '-' || op == '=') && !set)) {
+				p->used = st;
+				while (k < j && (op != '+' || set))
+					k = s[k] == '$'
+					            ? sh_dollar(r, p, s, j, k)
+					            : (sh_emit(p, s + k, 1),
+					                      k + 1);
+				if (op == '=')
+					shellvar_set(r->pv, nm, l, p->text + st,
+					        p->used - st);
+			}
+		}
 		return j < n ? j + 1 : n;
 	}
 	if (s[i + 1] == '?' || s[i + 1] == '$' ||
@@ -515,11 +606,7 @@ sh_dollar(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 		sh_var(r, p, s + i + 1, 1);
 		return i + 2;
 	}
-	for (j = i + 1; j < n &&
-	                (s[j] == '_' || (s[j] >= '0' && s[j] <= '9') ||
-	                        ((s[j] | 0x20) >= 'a' && (s[j] | 0x20) <= 'z'));
-	        j++)
-		;
+	j = i + 1 + shellvar_name(s + i + 1, n - i - 1);
 	if (j == i + 1) {
 		sh_emit(p, "$", 1);
 		return i + 1;
@@ -529,15 +616,25 @@ sh_dollar(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 }
 
 /* One word from s[*i] (not a blank or an operator) into p->w; returns its
- * index, or -1 when the word table is full (the word is still consumed). */
+ * index, -1 when the word table is full (the word is still consumed), -2
+ * when it expanded to nothing unquoted (no word, as in sh). */
 static int
 sh_word(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
         size_t *ip)
 {
 	size_t i = *ip, start = p->used;
+	int quoted = 0;
 
+	if (LURE_SHELL_LANG && s[i] == '~' &&
+	        (i + 1 == n || s[i + 1] == '/' || s[i + 1] == ' ' ||
+	                s[i + 1] == '\t' || sh_is_op(s[i + 1]))) {
+		char b[SH_PATH];
+		sh_emit(p, b, shellfs_home(r->sh, b, sizeof b));
+		i++;
+	}
 	while (i < n && s[i] != ' ' && s[i] != '\t' && !sh_is_op(s[i])) {
 		uint8_t c = s[i];
+		quoted |= c == '\\' || c == '\'' || c == '"';
 		if (c == '\\') {
 			if (i + 1 < n)
 				sh_emit(p, s + i + 1, 1);
@@ -576,6 +673,8 @@ sh_word(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 		}
 	}
 	*ip = i > n ? n : i;
+	if (LURE_SHELL_LANG && !quoted && p->used == start)
+		return -2; /* an unquoted word that expands to nothing */
 	if (p->nw >= SH_ARGS) {
 		p->used = start;
 		return -1;
@@ -750,12 +849,222 @@ sh_redirect(struct sh_run *r, struct sh_parse *p, int fd, int w, int app,
 	return 0;
 }
 
+/* ---- if, for, while, until ------------------------------------------ */
+
+enum {
+	KW_IF,
+	KW_THEN,
+	KW_ELIF,
+	KW_ELSE,
+	KW_FI,
+	KW_FOR,
+	KW_WHILE,
+	KW_UNTIL,
+	KW_DO,
+	KW_DONE,
+	KW_BREAK,
+	KW_CONTINUE
+};
+static const char *const sh_kws[] = {"if", "then", "elif", "else", "fi", "for",
+        "while", "until", "do", "done", "break", "continue", NULL};
+#define SH_OPENS (1u << KW_IF | 1u << KW_FOR | 1u << KW_WHILE | 1u << KW_UNTIL)
+#define SH_FRAMES 6 /* open if/for/while/until per level */
+#define SH_STEPS 256 /* loop rounds per line, all levels (then a loop ends) */
+
+/* an open compound command: where it started (while, until: the word to
+ * run again), where a for's body starts, its list and the next item */
+struct sh_frame {
+	uint8_t kind, c, w, bc, bw, nl;
+	uint16_t k, ln;
+	char var[16];
+	uint8_t list[240];
+};
+
+static struct sh_frame sh_frames[SH_DEPTH][SH_FRAMES];
+static uint8_t sh_nframes[SH_DEPTH];
+
+static int
+sh_kw(struct sh_arg a)
+{
+	for (int k = 0; sh_kws[k]; k++)
+		if (shell_eq(a, sh_kws[k]))
+			return k;
+	return -1;
+}
+
+/* From word *pw of command *pc on, the first reserved word of the kinds in
+ * want outside any compound command that opens on the way: its command
+ * and word there; -1 when the line ends first. */
+static int
+sh_seek(struct sh_parse *p, size_t *pc, size_t *pw, unsigned want)
+{
+	int depth = 0;
+
+	for (size_t c = *pc, w = *pw; c < p->nc;
+	        c++, w = c < p->nc ? p->c[c].w0 : 0)
+		for (; w < p->c[c].w1; w++) {
+			struct sh_arg a = {p->text + p->w[w].off, p->w[w].len};
+			int k = sh_kw(a);
+			if (k < 0)
+				break;
+			if (!depth && (want >> k & 1)) {
+				*pc = c;
+				*pw = w - p->c[c].w0;
+				return k;
+			}
+			if (SH_OPENS >> k & 1)
+				depth++;
+			else if ((k == KW_FI || k == KW_DONE) && depth)
+				depth--;
+		}
+	return -1;
+}
+
+/* The for frame's next item into its variable; 0 when none is left. */
+static int
+sh_for_next(struct sh_run *r, struct sh_frame *f)
+{
+	size_t i = f->k, e;
+
+	while (i < f->ln && f->list[i] == ' ')
+		i++;
+	for (e = i; e < f->ln && f->list[e] != ' '; e++)
+		;
+	f->k = (uint16_t)e;
+	if (i == e)
+		return 0;
+	shellvar_set(r->pv, (const uint8_t *)f->var, f->nl, f->list + i, e - i);
+	return 1;
+}
+
+/* The reserved words that lead command c (from word *x of av): their
+ * effect on the frames. Returns 1 when the run goes on at command *jc,
+ * word *jw instead (*jc past the line: it ends), else 0 with *x past
+ * them. */
+static int
+sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
+        int ac, int *x, int *st, size_t *jc, size_t *jw)
+{
+	struct sh_frame *fr = sh_frames[r->level];
+	uint8_t *nf = &sh_nframes[r->level];
+	int k;
+
+	while (*x < ac && (k = sh_kw(av[*x])) >= 0) {
+		struct sh_frame *f = *nf ? &fr[*nf - 1] : NULL;
+		unsigned want = 0;
+		int failed = k == KW_THEN || k == KW_DO || k == KW_FOR;
+		(*x)++;
+		if (SH_OPENS >> k & 1) {
+			if (*nf == SH_FRAMES)
+				goto end;
+			f = &fr[(*nf)++];
+			memset(f, 0, offsetof(struct sh_frame, list));
+			f->kind = (uint8_t)k;
+			f->c = (uint8_t)c;
+			f->w = (uint8_t)(*x - 1);
+			if (k != KW_FOR)
+				continue;
+			/* for NAME [in WORDS...]: the words split at blanks */
+			if (*x < ac) {
+				size_t nl = shellvar_name(av[*x].p, av[*x].n);
+				f->nl = (uint8_t)(nl < sizeof f->var ? nl : 0);
+				memcpy(f->var, av[*x].p, f->nl);
+			}
+			for (int i = *x + 2; i < ac && *x + 1 < ac &&
+			                     shell_eq(av[*x + 1], "in");
+			        i++)
+				for (size_t j = 0;
+				        j <= av[i].n && f->ln < sizeof f->list;
+				        j++) {
+					uint8_t ch =
+					        j < av[i].n ? av[i].p[j] : ' ';
+					f->list[f->ln++] =
+					        ch == '\t' || ch == '\n' ? ' '
+					                                 : ch;
+				}
+			*x = ac;
+			if (f->nl && sh_for_next(r, f))
+				return 0;
+			want = 1u << KW_DONE;
+		} else if (!f) {
+			continue; /* a stray word: nothing to do */
+		} else if (k >= KW_BREAK) {
+			/* out of the ifs to the innermost loop, then on to its
+			 * done: past it (break) or to it (continue) */
+			while (*nf && fr[*nf - 1].kind < KW_FOR)
+				(*nf)--;
+			if (!*nf)
+				continue;
+			*jc = c;
+			*jw = p->c[c].w0 + (size_t)*x;
+			if (sh_seek(p, jc, jw, 1u << KW_DONE) < 0)
+				goto end;
+			if (k == KW_BREAK) {
+				(*jw)++;
+				(*nf)--;
+			}
+			*st = 0;
+			return 1;
+		} else if (k == KW_THEN) {
+			if (!*st)
+				continue;
+			want = 1u << KW_ELIF | 1u << KW_ELSE | 1u << KW_FI;
+		} else if (k == KW_ELIF || k == KW_ELSE) {
+			want = 1u << KW_FI; /* after the branch that ran */
+		} else if (k == KW_DO) {
+			f->bc = (uint8_t)c;
+			f->bw = (uint8_t)*x;
+			if (f->kind == KW_FOR || (f->kind == KW_WHILE) == !*st)
+				continue;
+			want = 1u << KW_DONE;
+		} else if (k == KW_DONE) {
+			if (++r->steps > SH_STEPS) {
+				(*nf)--;
+				continue;
+			}
+			if (f->kind == KW_FOR) {
+				if (!sh_for_next(r, f)) {
+					(*nf)--;
+					continue;
+				}
+				*jc = f->bc;
+				*jw = f->bw;
+			} else { /* the condition again */
+				*jc = f->c;
+				*jw = f->w;
+				(*nf)--;
+			}
+			return 1;
+		} else { /* fi */
+			(*nf)--;
+			continue;
+		}
+		/* on to the word wanted, past it */
+		*jc = c;
+		*jw = p->c[c].w0 + (size_t)*x;
+		k = sh_seek(p, jc, jw, want);
+		if (k < 0)
+			goto end;
+		(*jw)++;
+		if (k == KW_FI || k == KW_DONE) {
+			(*nf)--;
+			if (failed) /* no branch or round ran */
+				*st = 0;
+		}
+		return 1;
+	}
+	return 0;
+end:
+	*jc = p->nc;
+	return 1;
+}
+
 static int
 sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 {
 	struct sh_parse *p;
 	const char *bad = "";
-	size_t badn = 0;
+	size_t badn = 0, jc = 0, jw = 0;
 	int st = r->sh->last_status, saved[3], savedf[3];
 
 	if (r->level >= SH_DEPTH)
@@ -773,7 +1082,8 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 	}
 	memcpy(saved, r->sink, sizeof saved);
 	memcpy(savedf, r->sinkf, sizeof savedf);
-	for (size_t c = 0, cur = 0; c < p->nc && !r->exit; c++) {
+	sh_nframes[r->level] = 0;
+	for (size_t c = 0, cur = 0; c < p->nc && !r->exit && !r->abort; c++) {
 		/* a pipe: the left side's stdout is the right side's stdin */
 		static uint8_t pbuf[SH_DEPTH][2][SHELL_OUT];
 		static size_t plen[SH_DEPTH][2];
@@ -783,7 +1093,9 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 		struct sh_cmd *cm;
 		int prev = c ? p->c[c - 1].sep : SEP_SEMI;
 		struct sh_arg av[SH_ARGS];
-		int ac = 0;
+		int ac = 0, x = (int)jw, a = 0, neg;
+		size_t l;
+		jw = 0;
 		if ((prev == SEP_AND && st != 0) || (prev == SEP_OR && st == 0))
 			continue;
 		/* words are expanded as the command runs ($? of the one
@@ -793,11 +1105,41 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 		            &bad, &badn) < 0 ||
 		        q->nc != 1)
 			continue;
+		if (r->abort) { /* the words said an error */
+			r->sh->last_status = (uint8_t)(st = r->abort);
+			break;
+		}
 		cm = &q->c[0];
 		for (int w = cm->w0; w < cm->w1; w++)
 			if (!q->redir[w])
 				av[ac++] = (struct sh_arg){
 				        q->text + q->w[w].off, q->w[w].len};
+		if (LURE_SHELL_LANG &&
+		        sh_control(r, p, c, av, ac, &x, &st, &jc, &jw)) {
+			r->sh->last_status = (uint8_t)st;
+			c = jc - 1; /* the loop's c++ makes it jc */
+			continue;
+		}
+		if (x == ac && x) /* reserved words only: $? stays */
+			continue;
+		neg = LURE_SHELL_LANG && x < ac && shell_eq(av[x], "!");
+		x += neg;
+		/* NAME=value words first: set (alone) or dropped (before a
+		 * command, whose environment they are) */
+		while (LURE_SHELL_LANG && a + x < ac &&
+		        (l = shellvar_name(av[a + x].p, av[a + x].n)) &&
+		        l < av[a + x].n && av[a + x].p[l] == '=')
+			a++;
+		if (a && a + x == ac) {
+			for (int i = x; i < ac; i++) {
+				l = shellvar_name(av[i].p, av[i].n);
+				shellvar_set(r->pv, av[i].p, l, av[i].p + l + 1,
+				        av[i].n - l - 1);
+			}
+			r->sh->last_status = (uint8_t)(st = 0);
+			continue;
+		}
+		x += a;
 		r->piped = prev == SEP_PIPE;
 		if (r->piped) {
 			r->in = pbuf[r->level][cur ^ 1];
@@ -814,18 +1156,20 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 		}
 		if ((cm->out_w >= 0 &&
 		            sh_redirect(r, q, 1, cm->out_w, cm->out_app,
-		                    ac ? av[0] : sh_a("")) < 0) ||
+		                    ac > x ? av[x] : sh_a("")) < 0) ||
 		        (cm->err_w >= 0 &&
 		                sh_redirect(r, q, 2, cm->err_w, cm->err_app,
-		                        ac ? av[0] : sh_a("")) < 0)) {
+		                        ac > x ? av[x] : sh_a("")) < 0)) {
 			st = 1;
 		} else {
 			if (cm->err_dup) {
 				r->sink[2] = r->sink[1];
 				r->sinkf[2] = r->sinkf[1];
 			}
-			st = shellcmd_run(r, ac, av);
+			st = shellcmd_run(r, ac - x, av + x);
 		}
+		if (neg)
+			st = !st;
 		r->sh->last_status = (uint8_t)st;
 		memcpy(r->sink, saved, sizeof saved);
 		memcpy(r->sinkf, savedf, sizeof savedf);

@@ -726,11 +726,17 @@ struct sh_cmdtab {
 /* the shell's own commands: there whatever the applets */
 static const struct sh_cmdtab sh_builtins[] = {{"cd", h_cd}, {"pwd", h_pwd},
         {"echo", h_echo}, {"exit", h_exit}, {"logout", h_exit},
-        {"export", h_true}, {"unset", h_true}, {"alias", h_true},
-        {"set", h_true}, {"umask", h_true}, {"trap", h_true}, {"wait", h_true},
-        {"read", h_true}, {"ulimit", h_true}, {"true", h_true},
-        {"false", h_true}, {":", h_true}, {"history", h_history},
-        {"kill", h_kill}, {"printf", h_printf}, {NULL, NULL}};
+#if LURE_SHELL_LANG
+        {"export", shellvar_cmd}, {"unset", shellvar_cmd}, {"test", shell_test},
+        {"[", shell_test},
+#else
+        {"export", h_true}, {"unset", h_true},
+#endif
+        {"alias", h_true}, {"set", h_true}, {"umask", h_true}, {"trap", h_true},
+        {"wait", h_true}, {"read", h_true}, {"ulimit", h_true},
+        {"true", h_true}, {"false", h_true}, {":", h_true},
+        {"history", h_history}, {"kill", h_kill}, {"printf", h_printf},
+        {NULL, NULL}};
 
 /* programs, there when shell.applet lists them */
 static const struct sh_cmdtab sh_applets[] = {{"cat", shellfile_cat},

