@@ -39,9 +39,10 @@ TLS_SERVER := $(if $(shell awk '$$1 == "port" && $$5 == "tls"' $(PCONF)),1,0)
 # server, which parse ClientHellos anyway)
 CATCHALL ?= $(if $(filter generic,$(PERSONA)),$(if $(filter host mips mipsel,$(TARGET)),1,0),1)
 # SHELL_LANG=0: the fake shell without its language beyond words and
-# commands (variables, $((...)), test, if/for/while: src/shell_lang.c). Off
-# for the generic persona on x86_64 only, whose size budget it does not fit
-# (+5.8 KB); on elsewhere
+# commands (variables, $((...)), test, if/for/while: src/shell_lang.c) nor
+# the persona's shell_lang.conf (the keys only it reads). Off for the
+# generic persona on x86_64 only, whose size budget it does not fit (+5.8
+# KB); on elsewhere
 SHELL_LANG ?= $(if $(filter generic,$(PERSONA)),$(if $(filter x86_64,$(TARGET)),0,1),1)
 
 all: $(B)/lure
@@ -157,7 +158,8 @@ $(B)/mkpersona: tools/mkpersona.c
 PERSONA_KEYS = $(foreach e,$(EMUS),emu/$(e).c) src/persona.h src/identity.h \
 	src/shell.c src/certgen.c src/conn_tls.c
 $(B)/persona_data.c: $(B)/mkpersona $(PCONF) $(shell find $(PDIR)/files -type f 2>/dev/null) $(B)/.settings $(PERSONA_KEYS)
-	$(B)/mkpersona $(PDIR) $(PERSONA) $(EMUS) > $@.tmp && mv $@.tmp $@
+	$(if $(filter 0,$(SHELL_LANG)),MKPERSONA_SKIP=shell_lang.conf) \
+		$(B)/mkpersona $(PDIR) $(PERSONA) $(EMUS) > $@.tmp && mv $@.tmp $@
 
 # V=1 shows the full compiler command lines
 Q = $(if $(filter 1,$(V)),,@)

@@ -1096,7 +1096,7 @@ ssh_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 {
 	struct ssh_state *st = state;
 
-	if (st->delay_msg)
+	if (st->delay_msg || st->sleep_at)
 		return 0;
 	if (st->bye_crlf)
 		return n;
@@ -1119,8 +1119,12 @@ ssh_timeout(struct emu_ctx *ctx, void *state)
 		emu_close(ctx);
 		return;
 	}
-	if (st->pend_len && st->chan_open == 1) {
-		sshchan_flush(ctx, st); /* room in the output buffer again */
+	if (st->sleep_at || (st->pend_len && st->chan_open == 1)) {
+		/* a shell line's sleep is over, or room in the output
+		 * buffer again; then the input held meanwhile is read */
+		sshchan_flush(ctx, st);
+		if (!st->sleep_at && !st->pend_len)
+			emu_wake(ctx, 1);
 		return;
 	}
 	if (st->delay_msg && lure_now() >= st->delay_at) {

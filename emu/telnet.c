@@ -39,7 +39,9 @@
  * "command" event with user.name and what shell_run() adds (lure.command,
  * lure.indicators.*). Shell output goes out with "\n" as "\r\n" (ONLCR)
  * and 0xff doubled; what does not fit the output buffer waits in the
- * session and input is held (emu_wake) until it has gone. Sessions come
+ * session and input is held (emu_wake) until it has gone; after a line
+ * whose sleeps last N ms (shell.h: sleep_ms) its output and prompt wait N
+ * ms, input held, as the shell's wait holds the terminal. Sessions come
  * from a static pool of TN_SHELLS (idle connections stay small); when it
  * is empty the login fails, tagged shell_pool_full.
  *
@@ -170,6 +172,7 @@ struct telnet_state {
 struct tn_shell {
 	uint8_t used;
 	uint16_t off, len; /* out[off..len): not yet sent */
+	int64_t sleep_at; /* the line slept: out waits till then */
 	struct shell sh;
 	uint8_t line[SHELL_LINE];
 	uint8_t out[SHELL_OUT + TN_PROMPT];
@@ -407,6 +410,10 @@ tn_sh_drain(struct emu_ctx *ctx, struct telnet_state *st)
 	if (!sh)
 		return 1;
 	tn_stage_flush(ctx);
+	if (sh->sleep_at > lure_now()) {
+		emu_wake(ctx, sh->sleep_at - lure_now());
+		return 0;
+	}
 	while (sh->off < sh->len) {
 		size_t room = emu_space(ctx), run = sh->off;
 		uint8_t c = sh->out[sh->off];
@@ -525,6 +532,7 @@ tn_line_shell(struct emu_ctx *ctx, struct telnet_state *st)
 	event_commit(e);
 	tn_raw_reset(st);
 	sh->len = (uint16_t)LURE_MIN(outlen, SHELL_OUT);
+	sh->sleep_at = lure_now() + sh->sh.sleep_ms; /* sleep's wait */
 	if (r == SHELL_EXIT)
 		st->closing = 1; /* the shell is gone: telnetd closes */
 	else

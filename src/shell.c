@@ -1340,7 +1340,7 @@ shell_run(struct shell *sh, struct emu_ctx *ctx, struct event *e,
 	r.e = e;
 	r.out = out;
 	r.cap = cap < SHELL_OUT ? cap : SHELL_OUT;
-	sh->err_len = 0;
+	sh->err_len = sh->sleep_ms = 0;
 	event_bytes(e, "lure.command", line, n, SHELL_LINE);
 	if (r.pv->lines < UINT16_MAX)
 		r.pv->lines++;

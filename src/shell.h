@@ -17,6 +17,7 @@
 
 #define SHELL_LINE 1024 /* longest command line taken (longer: cut) */
 #define SHELL_OUT 2048 /* most output one command line gives */
+#define SHELL_SLEEP_MAX 50000 /* ms a line sleeps at most (idle limits) */
 
 enum shell_result {
 	SHELL_CONT, /* print the prompt and read the next line */
@@ -36,6 +37,9 @@ struct shell {
 	uint8_t exec;
 	uint8_t *err;
 	size_t err_cap, err_len;
+	/* after a run: how long its sleeps last (ms, SHELL_SLEEP_MAX at most);
+	 * the caller holds the output and the input that long (a timer) */
+	uint32_t sleep_ms;
 	/* room for the implementation's own per-session state (written files
 	 * of an echo dropper, ...) follows; callers only zero and pass it */
 	_Alignas(8) uint8_t priv[1536];

@@ -11,6 +11,7 @@
 #include "event.h"
 #include "fmt.h"
 #include "hash.h"
+#include "lure.h"
 #include "persona.h"
 #include "shell_int.h"
 
@@ -502,6 +503,26 @@ h_exit(struct sh_run *r, int ac, struct sh_arg *av)
 	              : r->sh->last_status;
 }
 
+/* sleep N...: whole seconds, added up for the caller to wait (a fraction
+ * or a unit suffix is not read: "1.5" waits 1 s) */
+static int
+h_sleep(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	uint32_t ms = r->sh->sleep_ms;
+
+	for (int i = 1; i < ac; i++) {
+		uint32_t v = 0;
+		for (size_t k = 0;
+		        k < av[i].n && (unsigned)(av[i].p[k] - '0') < 10 &&
+		        v < SHELL_SLEEP_MAX;
+		        k++)
+			v = v * 10 + (uint32_t)(av[i].p[k] - '0') * 1000;
+		ms += v;
+	}
+	r->sh->sleep_ms = LURE_MIN(ms, SHELL_SLEEP_MAX);
+	return 0;
+}
+
 static int
 h_true(struct sh_run *r, int ac, struct sh_arg *av)
 {
@@ -750,7 +771,7 @@ static const struct sh_cmdtab sh_applets[] = {{"cat", shellfile_cat},
         {"cp", shellfile_cp}, {"mv", shellfile_cp}, {"mkdir", shellfile_mkdir},
         {"touch", shellfile_touch}, {"busybox", h_busybox}, {"echo", h_echo},
         {"pwd", h_pwd}, {"kill", h_kill}, {"false", h_true},
-        {"printf", h_printf}, {NULL, NULL}};
+        {"printf", h_printf}, {"sleep", h_sleep}, {NULL, NULL}};
 
 static sh_fn
 sh_find(const struct sh_cmdtab *t, struct sh_arg name)

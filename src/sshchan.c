@@ -21,7 +21,8 @@
  * maximum packet and the room in the core's output buffer: what does not
  * fit waits for a WINDOW_ADJUST or, for room, a short wake-up (which also
  * holds the input back). pend_exit: close the channel with exit_status
- * once it is empty. */
+ * once it is empty. After a line that slept (sleep_at) nothing leaves and
+ * no input is read until its time: a wake-up, as the shell's own wait. */
 static void
 chan_close(struct emu_ctx *ctx, struct ssh_state *st, int status)
 {
@@ -46,6 +47,13 @@ chan_close(struct emu_ctx *ctx, struct ssh_state *st, int status)
 void
 sshchan_flush(struct emu_ctx *ctx, struct ssh_state *st)
 {
+	if (st->sleep_at) { /* the shell sleeps: all waits (emu/ssh.c) */
+		if (lure_now() < st->sleep_at) {
+			emu_wake(ctx, st->sleep_at - lure_now());
+			return;
+		}
+		st->sleep_at = 0;
+	}
 	while (st->pend_off < st->pend_len && st->chan_open == 1) {
 		size_t n = st->pend_len - st->pend_off, room = emu_space(ctx);
 		struct sshkex_buf b;
@@ -191,6 +199,8 @@ chan_run(struct emu_ctx *ctx, struct ssh_state *st, const uint8_t *p, size_t n,
 	}
 	chan_put(st, out, on, st->pty);
 	st->exit_status = st->sh.last_status;
+	if (st->sh.sleep_ms) /* the output, prompt or exit status wait */
+		st->sleep_at = lure_now() + st->sh.sleep_ms;
 	return r;
 }
 

@@ -116,6 +116,7 @@ struct ssh_state {
 	uint8_t pend_exit, exit_status, last_cr;
 	uint32_t ver_total; /* bytes of the version line so far */
 	int64_t grace_at, delay_at;
+	int64_t sleep_at; /* a shell line sleeps: its output waits till then */
 	struct ssh_alg next_in, next_out; /* negotiated, not yet in use */
 	uint8_t nkey_in[64 + 16 + 64], nkey_out[64 + 16 + 64];
 	uint8_t cookie[16];

@@ -2,7 +2,8 @@
  * usage: mkpersona <persona-dir> <name> [emulator...] > persona_data.c
  *        mkpersona --keys [emulator...]   (list the declared keys)
  * Reads persona.conf, then every other *.conf in the directory in name
- * order (see src/persona.h for the syntax), and embeds every regular file
+ * order (see src/persona.h for the syntax) but the one named by the
+ * environment's MKPERSONA_SKIP, and embeds every regular file
  * under files/ (recursively: "doc/page/login.asp") as a byte array.
  *
  * Every key must be declared by a module that reads it: emu/<e>.c for each
@@ -639,13 +640,17 @@ walk(const char *root, const char *rel)
 	closedir(d);
 }
 
+/* *.conf but persona.conf (read first) and $MKPERSONA_SKIP (the
+ * Makefile's: shell_lang.conf in a build without the shell's language) */
 static int
 conf_name(const struct dirent *de)
 {
 	size_t n = strlen(de->d_name);
+	const char *skip = getenv("MKPERSONA_SKIP");
 	return de->d_name[0] != '.' && n > 5 &&
 	       strcmp(de->d_name + n - 5, ".conf") == 0 &&
-	       strcmp(de->d_name, "persona.conf") != 0;
+	       strcmp(de->d_name, "persona.conf") != 0 &&
+	       !(skip && strcmp(de->d_name, skip) == 0);
 }
 
 int

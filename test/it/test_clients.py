@@ -284,6 +284,29 @@ def test_telnet_client_login(telnet_sensor):
     s.wait_event("connection.close", timeout=5)
 
 
+def test_telnet_shell_sleep_holds_output_and_input(telnet_sensor):
+    """After a login that works, `sleep 1` holds the prompt, and a line
+    typed meanwhile runs after it (a timer: other sessions go on)."""
+    s = telnet_sensor
+    accept = re.search(r'^telnet\.accept\s+"([^"]*)"', info().persona_conf().read_text(), re.M)
+    if not accept:
+        pytest.skip("the persona's telnet lets no login in")
+    user, pw = accept.group(1).split(":", 1)
+    c = tcp(s.telnet)
+    telnet_skip_negotiation(c)
+    c.sendall(user.encode() + b"\r\n")
+    recv_until(c, b"Password: ")
+    c.sendall(pw.encode() + b"\r\n")
+    recv_until(c, b"# ")
+    t = time.monotonic()
+    c.sendall(b"sleep 1\r\necho after\r\n")
+    got = recv_until(c, b"after\r\n", timeout=5)
+    took = time.monotonic() - t
+    assert 0.95 <= took < 3, (took, got)
+    assert got.index(b"sleep 1\r\n") < got.index(b"# ") < got.index(b"echo after"), got
+    c.close()
+
+
 def telnet_skip_negotiation(c, want=b"login: ", timeout=5):
     return recv_until(c, want, timeout)
 

@@ -13,6 +13,7 @@ fixed is an xfail with its reason (KNOWN below), listed in the README.
 Score: passed / probes per persona."""
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -253,3 +254,19 @@ def test_line_like_real_shell(real, ours, line, request):
     if why:
         request.applymarker(pytest.mark.xfail(reason=why, strict=True))
     assert exec_line(ours, line) == real_shell(real, line)
+
+
+def test_sleep_waits_like_real_shell(real, ours):
+    """sleep holds the output and the exit status as long as the real one
+    does (a timer in lure, not a busy loop)."""
+    line = "echo a; sleep 1; echo b"
+    took = []
+    for side in (ours, real):
+        t = time.monotonic()
+        if side is ours or PERSONA == "linux":
+            got = exec_line(side, line)
+        else:
+            got = real_shell(side, line)
+        took.append(time.monotonic() - t)
+        assert got == (b"a\nb\n", b"", 0)
+    assert 0.95 <= took[0] < took[1] + 0.5, took

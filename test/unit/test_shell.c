@@ -367,6 +367,15 @@ test_limits(void)
 	run("sh -c 'sh -c \"sh -c \\\"sh -c uname\\\"\"'");
 	CHECK_STR((char *)out, "");
 	CHECK_STR(run("sh -c 'sh -c uname'"), "Linux\n");
+	/* sleep: the caller waits the sum, whole seconds, SHELL_SLEEP_MAX */
+	run("sleep 1 2; echo x; sleep 3");
+	CHECK(sh.sleep_ms == 6000);
+	run("sleep 1.5");
+	CHECK(sh.sleep_ms == 1000);
+	run("sleep 99999999999; sleep 9");
+	CHECK(sh.sleep_ms == SHELL_SLEEP_MAX);
+	run("echo");
+	CHECK(sh.sleep_ms == 0);
 }
 
 /* echo -ne and error texts: ours against the real BusyBox */
