@@ -60,6 +60,8 @@
  *   ssh.motd_cmd         a login with a terminal first shows the output of
  *                        this line run by the fake shell (no event)
  *   ssh.motd             then this text, then the prompt
+ *   ssh.lastlog          set (any value): sshd's "Last login: ... from
+ *                        ..." line after the motd (src/sshchan.c)
  *
  * Events: "request" once the client's KEXINIT is in (lure.ssh.client_version,
  * lure.ssh.hassh, lure.ssh.hassh_algorithms: the HASSH string, kex;enc;mac;

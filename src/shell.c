@@ -302,12 +302,8 @@ void
 shell_putu(struct sh_run *r, int fd, unsigned long v)
 {
 	char b[24];
-	size_t k = sizeof b;
 
-	do
-		b[--k] = (char)('0' + v % 10);
-	while ((v /= 10) && k);
-	shell_write(r, fd, b + k, sizeof b - k);
+	shell_write(r, fd, b, (size_t)fmt_snprintf(b, sizeof b, "%lu", v));
 }
 
 /* "2026-01-02 03:04:05" (UTC wall clock) */
@@ -316,25 +312,13 @@ sh_date(struct sh_run *r, int fd)
 {
 	int64_t t = lure_wall() / 1000;
 	long y, m, d, sec = (long)(t % 86400);
-	char b[20];
-	unsigned long v[6];
+	char b[24];
 
 	fmt_civil_from_days((long)(t / 86400), &y, &m, &d);
-	v[0] = (unsigned long)y;
-	v[1] = (unsigned long)m;
-	v[2] = (unsigned long)d;
-	v[3] = (unsigned long)(sec / 3600);
-	v[4] = (unsigned long)(sec / 60 % 60);
-	v[5] = (unsigned long)(sec % 60);
-	for (int i = 0, k = 0; i < 6; i++) {
-		int w = i ? 2 : 4;
-		for (int j = w - 1; j >= 0; j--, v[i] /= 10)
-			b[k + j] = (char)('0' + v[i] % 10);
-		k += w;
-		if (i < 5)
-			b[k++] = "-- ::"[i];
-	}
-	shell_write(r, fd, b, 19);
+	shell_write(r, fd, b,
+	        (size_t)fmt_snprintf(b, sizeof b,
+	                "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", y, m, d,
+	                sec / 3600, sec / 60 % 60, sec % 60));
 }
 
 void
@@ -432,13 +416,9 @@ sh_emit(struct sh_parse *p, const void *s, size_t n)
 static void
 sh_emit_u(struct sh_parse *p, size_t v)
 {
-	char d[20];
-	size_t k = sizeof d;
+	char d[24];
 
-	do
-		d[--k] = (char)('0' + v % 10);
-	while (v /= 10);
-	sh_emit(p, d + k, sizeof d - k);
+	sh_emit(p, d, (size_t)fmt_snprintf(d, sizeof d, "%zu", v));
 }
 
 /* $NAME, ${NAME}, $?, $$, $0: the session's variables first */

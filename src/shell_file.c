@@ -5,6 +5,7 @@
  */
 #include <string.h>
 
+#include "fmt.h"
 #include "persona.h"
 #include "shell_int.h"
 
@@ -425,21 +426,25 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng)
 	        : k == SH_BIN || (k == SH_VFILE && r->pv->f[vf].exec)
 	                ? "-rwxr-xr-x    1 "
 	                : "-rw-r--r--    1 ");
-	shell_puts(r, 1, "root     root     ");
 	{
-		char b[12];
-		size_t j = sizeof b;
-		unsigned long v = size;
-		do
-			b[--j] = (char)('0' + v % 10);
-		while ((v /= 10) && j);
-		while (j > sizeof b - 9)
-			b[--j] = ' ';
-		shell_write(r, 1, b + j, sizeof b - j);
+		char b[40];
+		shell_write(r, 1, b,
+		        (size_t)fmt_snprintf(
+		                b, sizeof b, "root     root     %9lu ", size));
 	}
-	shell_write(r, 1, " ", 1);
-	if ((t = shell_key("shell.ls_date", &tl)))
+	if (k == SH_VFILE) { /* written in this session: a recent file's */
+		uint32_t s = r->pv->f[vf].mtime;
+		long y, m, d;
+		char b[16];
+		fmt_civil_from_days((long)(s / 86400), &y, &m, &d);
+		shell_write(r, 1, b,
+		        (size_t)fmt_snprintf(b, sizeof b, "%.3s %2ld %02u:%02u",
+		                "JanFebMarAprMayJunJulAugSepOctNovDec" +
+		                        (m - 1) * 3,
+		                d, s / 3600 % 24, s / 60 % 60));
+	} else if ((t = shell_key("shell.ls_date", &tl))) {
 		shell_write(r, 1, t, tl);
+	}
 	shell_write(r, 1, " ", 1);
 	shell_puts(r, 1, name);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "lure.h"
 #include "persona.h"
 #include "shell_int.h"
 
@@ -251,6 +252,7 @@ shellfs_create(struct sh_priv *pv, const char *path, int dir)
 	pv->f[i].exec = (uint8_t)exec;
 	pv->f[i].dir = (uint8_t)dir;
 	pv->f[i].off = pv->pool_used;
+	pv->f[i].mtime = (uint32_t)(lure_wall() / 1000);
 	return i;
 }
 

@@ -31,6 +31,7 @@
 struct sh_vfile {
 	char path[SH_NAME];
 	uint32_t size; /* logical size (a copied binary: its size) */
+	uint32_t mtime; /* written last (s since 1970: ls -l) */
 	uint16_t off, len; /* bytes kept in the pool */
 	uint8_t used, exec, dir, lost; /* lost: size != len (not all kept) */
 };

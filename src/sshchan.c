@@ -10,6 +10,7 @@
  * the bytes are the shell's input as they are, CR or LF ending a line. */
 #include <string.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "sshstate.h"
 
@@ -42,6 +43,16 @@ chan_close(struct emu_ctx *ctx, struct ssh_state *st, int status)
 	sshkex_u32(&b, st->chan_peer);
 	(void)sshpkt_send(ctx, st, &b);
 	st->chan_open = 2; /* closing */
+}
+
+/* No session channel (a new one starts from here) */
+static void
+chan_reset(struct ssh_state *st)
+{
+	st->chan_open = st->chan_shell = st->pty = 0;
+	st->pend_off = st->pend_len = st->pend_exit = 0;
+	st->sleep_at = 0; /* a sleep the client did not wait for */
+	ledit_reset(&st->ed);
 }
 
 void
@@ -155,6 +166,48 @@ chan_motd(struct emu_ctx *ctx, struct ssh_state *st)
 	}
 	if ((v = persona_get("ssh.motd", &n)))
 		chan_put(st, (const uint8_t *)v, n, 1);
+}
+
+/* sshd's "Last login: Mon Dec  7 10:11:12 2026 from 192.0.2.1" (lastlog,
+ * UTC) after the motd of a login with a terminal, when ssh.lastlog is set:
+ * the user's previous such login since lure started (none before the
+ * first, as on a box where nobody logged in yet); SSH_LASTLOG users. */
+#define SSH_LASTLOG 4
+static void
+chan_lastlog(struct emu_ctx *ctx, struct ssh_state *st)
+{
+	static struct {
+		char user[33], from[48];
+		int64_t at;
+	} seen[SSH_LASTLOG];
+	static unsigned next;
+	const char *v = persona_get("ssh.lastlog", NULL);
+	unsigned i = 0;
+	char b[96];
+
+	while (i < SSH_LASTLOG && strcmp(seen[i].user, st->sh.user) != 0)
+		i++;
+	if (v && i < SSH_LASTLOG) {
+		int64_t t = seen[i].at / 1000;
+		long y, m, d, sec = (long)(t % 86400);
+		fmt_civil_from_days((long)(t / 86400), &y, &m, &d);
+		int n = fmt_snprintf(b, sizeof b,
+		        "Last login: %.3s %.3s %2ld %02ld:%02ld:%02ld "
+		        "%ld from %s\n",
+		        "ThuFriSatSunMonTueWed" + t / 86400 % 7 * 3,
+		        "JanFebMarAprMayJunJulAugSepOctNovDec" + (m - 1) * 3, d,
+		        sec / 3600, sec / 60 % 60, sec % 60, y, seen[i].from);
+		chan_put(st, (const uint8_t *)b,
+		        LURE_MIN((size_t)n, sizeof b - 1), 1);
+	}
+	if (i == SSH_LASTLOG) {
+		i = next++ % SSH_LASTLOG;
+		fmt_snprintf(
+		        seen[i].user, sizeof seen[i].user, "%s", st->sh.user);
+	}
+	seen[i].at = lure_wall();
+	fmt_snprintf(
+	        seen[i].from, sizeof seen[i].from, "%s", emu_peer_addr(ctx));
 }
 
 /* One command line through the fake shell: a "command" event, its output
@@ -275,7 +328,12 @@ sshchan_in(
 			emu_close(ctx);
 			return;
 		}
-		if (tn == 7 && memcmp(t, "session", 7) == 0 && !st->chan_open) {
+		if (tn == 7 && memcmp(t, "session", 7) == 0 &&
+		        st->chan_open != 1) {
+			/* a session while the last one closes (the client's
+			 * CLOSE not in yet): sshd's next free number */
+			st->chan_id = st->chan_open ? st->chan_id ^ 1 : 0;
+			chan_reset(st);
 			st->chan_peer = peer;
 			st->chan_open = 1;
 			st->peer_win = win;
@@ -284,7 +342,7 @@ sshchan_in(
 			 * program runs; dropbear gives its recv_window */
 			b = sshpkt_begin(SSH_MSG_CHANNEL_OPEN_CONFIRMATION);
 			sshkex_u32(&b, peer);
-			sshkex_u32(&b, 0);
+			sshkex_u32(&b, st->chan_id);
 			sshkex_u32(&b, (uint32_t)persona_int("ssh.window", 0));
 			sshkex_u32(&b, (uint32_t)persona_int(
 			                       "ssh.max_packet", SSH_MAXPKT));
@@ -304,17 +362,14 @@ sshchan_in(
 		(void)sshpkt_send(ctx, st, &b);
 		return;
 	}
-	if (sshkex_get32(&r) != 0 || r.err)
-		return; /* not our channel */
+	if (sshkex_get32(&r) != st->chan_id || r.err)
+		return; /* not our channel (or one closed) */
 	if (st->chan_open == 2) {
 		/* ours is closed; the client's CLOSE frees the channel for
 		 * the next session (clients that run commands one after
 		 * the other on one connection) */
-		if (type == SSH_MSG_CHANNEL_CLOSE) {
-			st->chan_open = st->chan_shell = st->pty = 0;
-			st->pend_off = st->pend_len = st->pend_exit = 0;
-			ledit_reset(&st->ed);
-		}
+		if (type == SSH_MSG_CHANNEL_CLOSE)
+			chan_reset(st);
 		return;
 	}
 	if (st->chan_open != 1)
@@ -380,8 +435,10 @@ sshchan_in(
 			st->pend_exit = 1;
 			sshchan_flush(ctx, st);
 		} else if (shell) {
-			if (st->pty)
+			if (st->pty) {
 				chan_motd(ctx, st);
+				chan_lastlog(ctx, st);
+			}
 			chan_prompt(ctx, st);
 			sshchan_flush(ctx, st);
 		}
@@ -398,9 +455,7 @@ sshchan_in(
 		/* the client closes first: ours goes back, the channel is
 		 * free again */
 		chan_close(ctx, st, st->sh.last_status);
-		st->chan_open = st->chan_shell = st->pty = 0;
-		st->pend_off = st->pend_len = st->pend_exit = 0;
-		ledit_reset(&st->ed);
+		chan_reset(st);
 		return;
 	}
 	if (type == SSH_MSG_CHANNEL_EOF) {

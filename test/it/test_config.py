@@ -368,8 +368,10 @@ def test_version():
     assert lines[3].startswith("emulators ")
     emus = lines[3].split()[1:]
     assert len(emus) == len(set(emus))
-    ports = lines[4:]
+    ports = [l for l in lines[4:] if not l.startswith("identity ")]
     assert ports, "no port lines"
+    for l in lines[4 + len(ports):]:  # then the identities the persona draws
+        assert re.fullmatch(r"identity [a-z0-9_]+", l), l
     for l in ports:
         m = re.fullmatch(r"port (\d+)/(tcp|udp) (\S+)", l)
         assert m, l

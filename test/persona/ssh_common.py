@@ -33,10 +33,9 @@ def start_dropbear(d, keys=("rsa", "ecdsa", "ed25519"), extra=()):
     return p, port
 
 
-def start_sshd(d, extra=""):
+def start_sshd(d):
     """Debian's sshd with its stock authentication settings and fresh host
-    keys in directory d, on a free loopback port: (process, port). extra:
-    more sshd_config lines."""
+    keys in directory d, on a free loopback port: (process, port)."""
     if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
         pytest.skip("needs root and openssh-server")
     for t in ("rsa", "ecdsa", "ed25519"):
@@ -56,7 +55,7 @@ UsePAM yes
 X11Forwarding yes
 PrintMotd no
 AcceptEnv LANG LC_*
-{extra}""")
+""")
     os.makedirs("/run/sshd", exist_ok=True)
     p = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(d / "log")])
     wait_port(port)

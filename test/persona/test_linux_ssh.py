@@ -4,6 +4,7 @@ answers to malformed input, and the authentication dialogue must be the
 same; the OpenSSH client and paramiko log in with wrong and "right"
 passwords over every algorithm sshd offers that lure implements, and the
 events carry user, password, method, client version and HASSH."""
+import calendar
 import hashlib
 import json
 import os
@@ -342,6 +343,54 @@ def test_paramiko_compression_shell(sensor):
     ch.sendall(b"exit 0\r")
     assert ch.recv_exit_status() == 0
     c.close()
+
+
+def test_a_session_while_the_last_one_closes(sensor):
+    """A client that opens its next session as soon as the last one's exit
+    status is in (before its CLOSE crossed ours) gets it, as from sshd
+    (MaxSessions 10): not "administratively prohibited"."""
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
+              password=RIGHT[1], look_for_keys=False, allow_agent=False,
+              timeout=10)
+    t = c.get_transport()
+    for i in range(10):
+        one = t.open_session(timeout=5)
+        one.exec_command(f"echo one{i}")
+        assert one.recv_exit_status() == 0
+        two = t.open_session(timeout=5)
+        two.exec_command(f"echo two{i}")
+        assert two.recv_exit_status() == 0
+        assert two.makefile().read() == f"two{i}\n".encode()
+    c.close()
+
+
+def test_last_login_names_the_previous_login(sensor):
+    """sshd's PrintLastLog: a login with a terminal ends its motd with the
+    user's previous such login, time (UTC) and address; none before the
+    first since the sensor started, and exec requests show none."""
+    def login():
+        c = paramiko.SSHClient()
+        c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+        c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
+                  password=RIGHT[1], look_for_keys=False, allow_agent=False,
+                  timeout=10)
+        ch = c.invoke_shell()
+        ch.settimeout(5)
+        buf = b""
+        while not buf.endswith(b"# "):
+            buf += ch.recv(1024)
+        c.close()
+        return buf
+    assert b"Last login" not in login()
+    t = time.gmtime()
+    got = re.search(rb"permitted by applicable law\.\r\n"
+                    rb"Last login: (\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}) "
+                    rb"from 127\.0\.0\.1\r\nroot@", login())
+    assert got, "no Last login line after the motd"
+    when = time.strptime(got.group(1).decode(), "%a %b %d %H:%M:%S %Y")
+    assert abs(calendar.timegm(when) - calendar.timegm(t)) < 30
 
 
 # --- paramiko ---------------------------------------------------------------
