@@ -1202,6 +1202,14 @@ shell_init(struct shell *sh, const char *user, size_t n)
 		memcpy(sh->cwd, "/", 2);
 }
 
+void
+shell_setenv(struct shell *sh, const char *name, const void *v, size_t n)
+{
+	if (LURE_SHELL_LANG)
+		shellvar_set((struct sh_priv *)(void *)sh->priv,
+		        (const uint8_t *)name, strlen(name), v, n);
+}
+
 size_t
 shell_prompt(const struct shell *sh, struct emu_ctx *ctx, char *buf, size_t cap)
 {

@@ -49,6 +49,11 @@ struct shell {
 void
 shell_init(struct shell *sh, const char *user, size_t n);
 
+/* Set variable name (NUL-terminated) to v[0..n) in the session (TERM from
+ * a pty request); nothing in a build without the shell's language. */
+void
+shell_setenv(struct shell *sh, const char *name, const void *v, size_t n);
+
 /* The prompt into buf (at most cap bytes, no NUL); returns its length. */
 size_t
 shell_prompt(

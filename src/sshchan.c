@@ -399,7 +399,13 @@ sshchan_in(
 		           !st->chan_shell) {
 			ok = shell = 1;
 		} else if ((rn == 7 && memcmp(req, "pty-req", 7) == 0)) {
+			size_t tn;
+			const uint8_t *term = sshkex_getstr(&r, &tn);
 			ok = st->pty = 1;
+			st->term_len =
+			        (uint8_t)(r.err || tn >= sizeof st->term ? 0
+			                                                 : tn);
+			memcpy(st->term, term, st->term_len);
 		} else if (rn == 3 && memcmp(req, "env", 3) == 0) {
 			ok = 1;
 		} else if (rn == 13 && memcmp(req, "window-change", 13) == 0) {
@@ -422,6 +428,9 @@ sshchan_in(
 		if (run || shell) {
 			st->chan_shell = 1;
 			shell_init(&st->sh, st->user, st->user_len);
+			if (st->pty) /* sshd: $TERM is the pty's */
+				shell_setenv(&st->sh, "TERM", st->term,
+				        st->term_len);
 			ledit_init(&st->ed, st->line, sizeof st->line);
 			st->ed.out = chan_echo;
 			st->ed.arg = st;

@@ -115,6 +115,8 @@ struct ssh_state {
 	uint16_t pend_off, pend_len; /* channel output not yet sent */
 	uint8_t pend_exit, exit_status, last_cr;
 	uint8_t chan_id; /* ours: 1 when a session opened while 0 closed */
+	uint8_t term_len; /* the pty-req's TERM */
+	char term[32];
 	uint32_t ver_total; /* bytes of the version line so far */
 	int64_t grace_at, delay_at;
 	int64_t sleep_at; /* a shell line sleeps: its output waits till then */

@@ -366,6 +366,24 @@ def test_a_session_while_the_last_one_closes(sensor):
     c.close()
 
 
+def test_term_is_the_ptys(sensor):
+    """$TERM in a session with a pty is what the pty request named."""
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
+              password=RIGHT[1], look_for_keys=False, allow_agent=False,
+              timeout=10)
+    ch = c.invoke_shell(term="xterm-256color")
+    ch.settimeout(5)
+    buf = b""
+    while not buf.endswith(b"# "):
+        buf += ch.recv(1024)
+    ch.sendall(b"echo T=$TERM.\r")
+    while b"T=xterm-256color.\r\n" not in buf:
+        buf += ch.recv(1024)
+    c.close()
+
+
 def test_last_login_names_the_previous_login(sensor):
     """sshd's PrintLastLog: a login with a terminal ends its motd with the
     user's previous such login, time (UTC) and address; none before the
