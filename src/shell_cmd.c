@@ -865,6 +865,57 @@ sh_in_path(struct sh_arg name)
 	return 0;
 }
 
+#if LURE_SHELL_LANG
+/* The first "DIR/name" along shell.path that shell.bin lists, into out
+ * (SH_PATH); its length, 0 when none. */
+static size_t
+sh_which(struct sh_arg name, char *out)
+{
+	size_t pl, d = 0;
+	const char *pv = shell_key("shell.path", &pl);
+
+	while (pv && d < pl && name.n && !memchr(name.p, '/', name.n)) {
+		size_t e = d, n;
+		while (e < pl && pv[e] != ':')
+			e++;
+		n = e - d + 1 + name.n;
+		if (n < SH_PATH) {
+			memcpy(out, pv + d, e - d);
+			out[e - d] = '/';
+			memcpy(out + e - d + 1, name.p, name.n);
+			if (shell_listed("shell.bin", (const uint8_t *)out, n))
+				return n;
+		}
+		d = e + 1;
+	}
+	return 0;
+}
+
+/* which NAME...: each one's path; command -v NAME: the same, or the name
+ * of a builtin; command NAME ARGS: NAME runs (not a function: there are
+ * none) */
+static int
+h_which(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	char path[SH_PATH];
+	int st = 0, cmd = av[0].p[0] == 'c';
+
+	if (cmd && (ac < 2 || !shell_eq(av[1], "-v")))
+		return shellcmd_run(r, ac - 1, av + 1);
+	for (int i = 1 + cmd; i < ac; i++) {
+		size_t n;
+		if (cmd && sh_find(sh_builtins, av[i])) /* before the path */
+			shell_write(r, 1, av[i].p, n = av[i].n);
+		else
+			shell_write(r, 1, path, n = sh_which(av[i], path));
+		if (n)
+			shell_write(r, 1, "\n", 1);
+		st |= !n;
+	}
+	return st;
+}
+#endif
+
 int
 shellcmd_run(struct sh_run *r, int ac, struct sh_arg *av)
 {
@@ -896,6 +947,11 @@ shellcmd_run(struct sh_run *r, int ac, struct sh_arg *av)
 	r->applet = 0;
 	if ((fn = sh_find(sh_builtins, av[0])))
 		return fn(r, ac, av);
+#if LURE_SHELL_LANG
+	if (shell_eq(av[0], "command") ||
+	        (shell_eq(av[0], "which") && sh_in_path(av[0])))
+		return h_which(r, ac, av);
+#endif
 	if (shell_eq(av[0], "exec"))
 		return shellcmd_run(r, ac - 1, av + 1);
 	if (shell_listed("shell.nest", av[0].p, av[0].n))

@@ -172,6 +172,17 @@ PROBES = [
     "cd /tmp && echo ok",
 ]
 
+# Lines whose answer is a path of this machine's (bash on Debian 12: the
+# same as the persona's); BusyBox's run here from a scratch directory
+if PERSONA == "linux":
+    PROBES += [
+        "command -v ls; command -v echo; command -v nosuch; echo $?",
+        "which wget ls; which nosuch; echo $?",
+        "command -v wget >/dev/null && echo have-wget",
+        "command echo via-command",
+        "which curl || which wget",
+    ]
+
 # (persona, probe): why lure still answers differently
 CASE = "case ... esac is not modelled (its ) and ;; are syntax errors)"
 KNOWN = {
