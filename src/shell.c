@@ -85,7 +85,7 @@
  *   shell.err.dd_noent shell.err.head_noent shell.err.grep_noent
  *   shell.err.kill shell.err.kill_usage shell.err.sh_open shell.err.applet
  *   shell.err.test_bracket shell.err.test_int shell.err.arith_syntax
- *   shell.err.arith_zero
+ *   shell.err.arith_zero shell.err.awk shell.err.awk_noent
  *                   error lines (a newline is added): notfound (unknown
  *                   command), noent (a path that does not exist), syntax
  *                   (%a the token), create (redirection into a missing
@@ -96,6 +96,8 @@
  *                   expression, %c its last token on).
  *   shell.arith_status  the status a $((...)) error ends the line with
  *                   (bash 1, ash 2).
+ *   shell.awk_status    awk's on an error (mawk 2, BusyBox 1;
+ *                   src/shell_awk.c).
  * Files: files/fs/<path> is the device's file <path> (cat, ls, cd, grep).
  *
  * Events (added to the caller's): lure.command (the line), lure.indicators

@@ -771,7 +771,11 @@ static const struct sh_cmdtab sh_applets[] = {{"cat", shellfile_cat},
         {"cp", shellfile_cp}, {"mv", shellfile_cp}, {"mkdir", shellfile_mkdir},
         {"touch", shellfile_touch}, {"busybox", h_busybox}, {"echo", h_echo},
         {"pwd", h_pwd}, {"kill", h_kill}, {"false", h_true},
-        {"printf", h_printf}, {"sleep", h_sleep}, {NULL, NULL}};
+        {"printf", h_printf}, {"sleep", h_sleep},
+#if LURE_SHELL_LANG
+        {"awk", shellawk_run}, {"mawk", shellawk_run},
+#endif
+        {NULL, NULL}};
 
 static sh_fn
 sh_find(const struct sh_cmdtab *t, struct sh_arg name)

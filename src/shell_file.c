@@ -389,6 +389,8 @@ sh_ls_key(const char *key, const char *dir, size_t pl)
 		}
 }
 
+static const char sh_months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+
 static void
 sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng)
 {
@@ -439,9 +441,8 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng)
 		fmt_civil_from_days((long)(s / 86400), &y, &m, &d);
 		shell_write(r, 1, b,
 		        (size_t)fmt_snprintf(b, sizeof b, "%.3s %2ld %02u:%02u",
-		                "JanFebMarAprMayJunJulAugSepOctNovDec" +
-		                        (m - 1) * 3,
-		                d, s / 3600 % 24, s / 60 % 60));
+		                sh_months + (m - 1) * 3, d, s / 3600 % 24,
+		                s / 60 % 60));
 	} else if ((t = shell_key("shell.ls_date", &tl))) {
 		shell_write(r, 1, t, tl);
 	}

@@ -219,6 +219,11 @@ shell_arith(struct sh_run *r, const uint8_t *s, size_t n, char *buf);
 int
 shell_test(struct sh_run *r, int ac, struct sh_arg *av);
 
+/* --- shell_awk.c: awk's common one-liners ------------------------------ */
+
+int
+shellawk_run(struct sh_run *r, int ac, struct sh_arg *av);
+
 /* --- shell_file.c: applets on files (handlers of shell_cmd.c's table) --- */
 
 int

@@ -181,6 +181,8 @@ chan_lastlog(struct emu_ctx *ctx, struct ssh_state *st)
 		int64_t at;
 	} seen[SSH_LASTLOG];
 	static unsigned next;
+	static const char days[] = "ThuFriSatSunMonTueWed",
+	                  months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 	const char *v = persona_get("ssh.lastlog", NULL);
 	unsigned i = 0;
 	char b[96];
@@ -194,8 +196,7 @@ chan_lastlog(struct emu_ctx *ctx, struct ssh_state *st)
 		int n = fmt_snprintf(b, sizeof b,
 		        "Last login: %.3s %.3s %2ld %02ld:%02ld:%02ld "
 		        "%ld from %s\n",
-		        "ThuFriSatSunMonTueWed" + t / 86400 % 7 * 3,
-		        "JanFebMarAprMayJunJulAugSepOctNovDec" + (m - 1) * 3, d,
+		        days + t / 86400 % 7 * 3, months + (m - 1) * 3, d,
 		        sec / 3600, sec / 60 % 60, sec % 60, y, seen[i].from);
 		chan_put(st, (const uint8_t *)b,
 		        LURE_MIN((size_t)n, sizeof b - 1), 1);

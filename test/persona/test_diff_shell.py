@@ -154,6 +154,14 @@ PROBES = [
     "v=\"x86 arm mips\"; for a in $v; do echo $a; done",
     "echo $undefined end",
     "echo \"$undefined\" end",
+    # awk as the common SSH bots use it
+    "echo 'model name : Intel(R) Xeon(R) CPU E5-2680 v4 @ 2.40GHz' | awk '{print $4,$5,$6,$7,$8,$9;}'",
+    "printf 'Mem: 1 2 3 4 5 6\\nSwap: 0 0 0\\n' | grep Mem | awk '{print $2 ,$3, $4, $5, $6, $7}'",
+    "printf 'Filesystem Size\\n/dev/vda1 20G\\n' | awk 'FNR == 2 {print $2;}'",
+    "printf 'a b c\\nd e\\n' | awk '{print NR, NF, $NF}'",
+    "printf 'a:b:c\\n' | awk -F: '{print $2}'; printf 'x;y\\n' | awk -F ';' '{print $1 \"-\" $2}'",
+    "printf 'one\\ntwo\\nthree\\n' | awk 'NR > 1 {print}'",
+    "echo a b | awk '{print $5}'; echo $?",
     # errors
     "[ 1",
     "[ 1 -eq a ]; echo $?",
