@@ -348,10 +348,12 @@ shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
 			if (!s)
 				s = shell_name(r, &sl);
 			break;
+#if LURE_SHELL_LANG /* SHELL_LANG=0: x86_64 generic, no SSH exec */
 		case 'L':
 			s = r->sh->exec ? shell_key("shell.exec_line", &sl)
 			                : NULL;
 			break;
+#endif
 		case 'u': s = r->sh->user; break;
 		case 'h': s = emu_hostname(r->ctx); break;
 		case 'H': s = fa->H; break;
