@@ -145,7 +145,14 @@ def test_probe_like_real_daemon(real, sensor, name, request):
     wait = 1.0
     if isinstance(steps, tuple):
         steps, wait = steps
-    theirs, ours = side_by_side(real, sensor.port(22), steps, wait)
+    for _ in range(3):
+        theirs, ours = side_by_side(real, sensor.port(22), steps, wait)
+        # a capture that missed frames (seen once under a loaded CI run:
+        # the real daemon's bytes arrived, its packet socket had none) says
+        # nothing about segmentation: play the probe again
+        if all(o.segments is None or sum(o.segments) == len(o.raw)
+               for o in (theirs, ours)):
+            break
     log = os.environ.get("LURE_DIFF_LOG")  # one line per probe, for a look
     if log:
         with open(log, "a") as f:
