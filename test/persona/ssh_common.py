@@ -33,19 +33,16 @@ def start_dropbear(d, keys=("rsa", "ecdsa", "ed25519"), extra=()):
     return p, port
 
 
-def start_sshd(d):
-    """Debian's sshd with its stock authentication settings and fresh host
-    keys in directory d, on a free loopback port: (process, port)."""
-    if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
-        pytest.skip("needs root and openssh-server")
+def sshd_config(d, port, listen="127.0.0.1"):
+    """Fresh host keys and Debian 12's /etc/ssh/sshd_config (minus what
+    needs a terminal) for an sshd on listen:port, in directory d: the
+    config file's path."""
     for t in ("rsa", "ecdsa", "ed25519"):
         subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f",
                         str(d / f"ssh_host_{t}_key")], check=True)
-    port = free_port()
     cfg = d / "sshd_config"
-    # Debian 12's /etc/ssh/sshd_config minus what needs a terminal
     cfg.write_text(f"""Port {port}
-ListenAddress 127.0.0.1
+ListenAddress {listen}
 HostKey {d}/ssh_host_rsa_key
 HostKey {d}/ssh_host_ecdsa_key
 HostKey {d}/ssh_host_ed25519_key
@@ -57,6 +54,16 @@ PrintMotd no
 AcceptEnv LANG LC_*
 """)
     os.makedirs("/run/sshd", exist_ok=True)
+    return cfg
+
+
+def start_sshd(d):
+    """Debian's sshd with its stock authentication settings and fresh host
+    keys in directory d, on a free loopback port: (process, port)."""
+    if os.geteuid() != 0 or not os.access(SSHD, os.X_OK):
+        pytest.skip("needs root and openssh-server")
+    port = free_port()
+    cfg = sshd_config(d, port)
     p = subprocess.Popen([SSHD, "-D", "-f", str(cfg), "-E", str(d / "log")])
     wait_port(port)
     return p, port

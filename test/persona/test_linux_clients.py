@@ -28,7 +28,7 @@ paramiko = pytest.importorskip("paramiko")
 
 # the real sshd and the raw protocol helpers: shared with the SSH
 # comparison suite (the sensor and its state file: conftest.py)
-from ssh_common import SSHD, parse_kexinit  # noqa: E402
+from ssh_common import SSHD, parse_kexinit, sshd_config  # noqa: E402
 from test_linux_ssh import RIGHT, sshd  # noqa: E402,F401
 
 REPO = Path(__file__).resolve().parents[2]
@@ -764,25 +764,9 @@ def side_by_side(lure, netns, state, tmp_path):
     s.wait_event("status", timeout=60, event__reason="start")
     d = tmp_path / "sshd"
     d.mkdir()
-    for t in ("rsa", "ecdsa", "ed25519"):
-        subprocess.run(["ssh-keygen", "-q", "-t", t, "-N", "", "-f",
-                        str(d / f"ssh_host_{t}_key")], check=True)
-    (d / "sshd_config").write_text(f"""Port 22
-ListenAddress 127.0.0.2
-HostKey {d}/ssh_host_rsa_key
-HostKey {d}/ssh_host_ecdsa_key
-HostKey {d}/ssh_host_ed25519_key
-PidFile {d}/sshd.pid
-KbdInteractiveAuthentication no
-UsePAM yes
-X11Forwarding yes
-PrintMotd no
-AcceptEnv LANG LC_*
-""")
-    os.makedirs("/run/sshd", exist_ok=True)
-    p = subprocess.Popen(list(NS) + [netns, SSHD, "-D", "-f",
-                                     str(d / "sshd_config"), "-E",
-                                     str(d / "log")])
+    cfg = sshd_config(d, 22, listen="127.0.0.2")
+    p = subprocess.Popen(list(NS) + [netns, SSHD, "-D", "-f", str(cfg),
+                                     "-E", str(d / "log")])
     try:
         in_netns(netns, lambda: wait_port_at("127.0.0.2", 22))
         yield netns
