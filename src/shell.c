@@ -936,7 +936,9 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 	while (*x < ac && (k = sh_kw(av[*x])) >= 0) {
 		struct sh_frame *f = *nf ? &fr[*nf - 1] : NULL;
 		unsigned want = 0;
-		int failed = k == KW_THEN || k == KW_DO || k == KW_FOR;
+		int failed = k == KW_THEN || k == KW_DO || k == KW_FOR ||
+		             k >= KW_BREAK,
+		    found;
 		(*x)++;
 		if (SH_OPENS >> k & 1) {
 			if (*nf == SH_FRAMES)
@@ -979,16 +981,7 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 				(*nf)--;
 			if (!*nf)
 				continue;
-			*jc = c;
-			*jw = p->c[c].w0 + (size_t)*x;
-			if (sh_seek(p, jc, jw, 1u << KW_DONE) < 0)
-				goto end;
-			if (k == KW_BREAK) {
-				(*jw)++;
-				(*nf)--;
-			}
-			*st = 0;
-			return 1;
+			want = 1u << KW_DONE;
 		} else if (k == KW_THEN) {
 			if (!*st)
 				continue;
@@ -1023,18 +1016,19 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 			(*nf)--;
 			continue;
 		}
-		/* on to the word wanted, past it */
+		/* on to the word wanted, past it (continue: to its done) */
 		*jc = c;
 		*jw = p->c[c].w0 + (size_t)*x;
-		k = sh_seek(p, jc, jw, want);
-		if (k < 0)
+		found = sh_seek(p, jc, jw, want);
+		if (found < 0)
 			goto end;
-		(*jw)++;
-		if (k == KW_FI || k == KW_DONE) {
-			(*nf)--;
-			if (failed) /* no branch or round ran */
-				*st = 0;
+		if (k != KW_CONTINUE) {
+			(*jw)++;
+			if (found == KW_FI || found == KW_DONE)
+				(*nf)--;
 		}
+		if (failed && (found == KW_FI || found == KW_DONE))
+			*st = 0; /* no branch or round ran, or left the loop */
 		return 1;
 	}
 	return 0;
