@@ -61,6 +61,13 @@
  *                   FILE` and `... | sh` run TEXT, FILE or the pipe a level
  *                   down).
  *   shell.cmd       [repeated] "name\toutput": a fixed answer.
+ *   shell.out       [repeated] "WORDS\tSTATUS\tSTDOUT\tSTDERR": what a
+ *                   program on the path answers to exactly WORDS (a last
+ *                   word "*": any further ones), templates with %T the
+ *                   clock "13:04:05" and %Y the time since boot as uptime
+ *                   prints it; the first match wins, else its handler.
+ *   shell.out_exec  [repeated] the same, tried first for an exec request
+ *                   (no terminal: top, w).
  *   shell.cd_status exit status of a failed cd (ash 2, bash 1).
  *   shell.ps, shell.free, shell.df, shell.nproc   [repeated] their lines.
  *   shell.ls_date   the date column of ls -l.
@@ -310,18 +317,44 @@ shell_putu(struct sh_run *r, int fd, unsigned long v)
 
 /* "2026-01-02 03:04:05" (UTC wall clock) */
 static void
-sh_date(struct sh_run *r, int fd)
+sh_date(struct sh_run *r, int fd, int clock)
 {
 	int64_t t = lure_wall() / 1000;
 	long y, m, d, sec = (long)(t % 86400);
 	char b[24];
+	int n = 0;
 
 	fmt_civil_from_days((long)(t / 86400), &y, &m, &d);
-	shell_write(r, fd, b,
-	        (size_t)fmt_snprintf(b, sizeof b,
-	                "%04ld-%02ld-%02ld %02ld:%02ld:%02ld", y, m, d,
-	                sec / 3600, sec / 60 % 60, sec % 60));
+	if (!clock)
+		n = fmt_snprintf(b, sizeof b, "%04ld-%02ld-%02ld ", y, m, d);
+	n += fmt_snprintf(b + n, sizeof b - (size_t)n, "%02ld:%02ld:%02ld",
+	        sec / 3600, sec / 60 % 60, sec % 60);
+	shell_write(r, fd, b, (size_t)n);
 }
+
+#if LURE_SHELL_LANG
+/* %Y: the time since boot as procps's uptime and w print it ("3 days,
+ * 4:05", "1 day, 7 min", "12:34"): the host's monotonic clock, which
+ * starts at its boot. */
+static void
+sh_uptime(struct sh_run *r, int fd)
+{
+	long up = (long)(lure_now() / 60000), days = up / 1440;
+	char b[40];
+	int n = 0;
+
+	if (days)
+		n = fmt_snprintf(
+		        b, sizeof b, "%ld day%s, ", days, days == 1 ? "" : "s");
+	if (up / 60 % 24)
+		n += fmt_snprintf(b + n, sizeof b - (size_t)n, "%2ld:%02ld",
+		        up / 60 % 24, up % 60);
+	else
+		n += fmt_snprintf(
+		        b + n, sizeof b - (size_t)n, "%ld min", up % 60);
+	shell_write(r, fd, b, (size_t)n);
+}
+#endif
 
 void
 shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
@@ -353,6 +386,8 @@ shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
 			s = r->sh->exec ? shell_key("shell.exec_line", &sl)
 			                : NULL;
 			break;
+		case 'T': sh_date(r, fd, 1); break;
+		case 'Y': sh_uptime(r, fd); break;
 #endif
 		case 'u': s = r->sh->user; break;
 		case 'h': s = emu_hostname(r->ctx); break;
@@ -360,7 +395,7 @@ shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
 		case 'P': s = fa->P; break;
 		case 'U': s = fa->U; break;
 		case 'F': s = fa->F; break;
-		case 'D': sh_date(r, fd); break;
+		case 'D': sh_date(r, fd, 0); break;
 		case '%': shell_write(r, fd, "%", 1); break;
 		default: shell_write(r, fd, t + i - 1, 2); break; /* as it is */
 		}

@@ -786,6 +786,70 @@ sh_find(const struct sh_cmdtab *t, struct sh_arg name)
 	return NULL;
 }
 
+#if LURE_SHELL_LANG
+/* Does the space-separated word list w[0..n) name av[0..ac)? A last word
+ * "*" stands for any further words, or none. */
+static int
+sh_out_match(const char *w, size_t n, int ac, const struct sh_arg *av)
+{
+	int k = 0;
+
+	for (size_t i = 0; i < n; k++) {
+		size_t e = i;
+		while (e < n && w[e] != ' ')
+			e++;
+		if (e - i == 1 && w[i] == '*' && e == n)
+			return 1;
+		if (k == ac || av[k].n != e - i ||
+		        memcmp(av[k].p, w + i, e - i))
+			return 0;
+		i = e + 1;
+	}
+	return k == ac;
+}
+
+/* A program's fixed answer to these words: the first shell.out_exec line
+ * (exec requests only, no terminal) or shell.out line that names them,
+ * "WORDS\tSTATUS\tSTDOUT\tSTDERR" (templates); its status, or -1. */
+static int
+sh_out(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	const char *key = r->sh->exec ? "shell.out_exec" : "shell.out";
+
+	for (;; key = "shell.out") {
+		const struct persona_kv *kv;
+		size_t i = 0;
+		while ((kv = persona_next(key, &i))) {
+			const char *v = kv->val, *end = v + kv->len, *f[3];
+			struct sh_fa fa = {av[0], ac > 1 ? av[1] : av[0], NULL,
+			        NULL, NULL, NULL};
+			int st = 0;
+			f[0] = memchr(v, '\t', kv->len);
+			if (!f[0] ||
+			        !sh_out_match(v, (size_t)(f[0] - v), ac, av))
+				continue;
+			for (f[1] = f[0] + 1;
+			        f[1] < end && *f[1] >= '0' && *f[1] <= '9';)
+				st = st * 10 + *f[1]++ - '0';
+			f[2] = f[1] < end ? memchr(f[1] + 1, '\t',
+			                            (size_t)(end - f[1] - 1))
+			                  : NULL;
+			if (f[1] < end)
+				shell_tmpl(r, 1, f[1] + 1,
+				        (size_t)((f[2] ? f[2] : end) - f[1] -
+				                 1),
+				        &fa);
+			if (f[2])
+				shell_tmpl(r, 2, f[2] + 1,
+				        (size_t)(end - f[2] - 1), &fa);
+			return st;
+		}
+		if (!strcmp(key, "shell.out"))
+			return -1;
+	}
+}
+#endif
+
 /* An applet by name: its handler, or nothing to say (sync, sleep...). */
 static int
 sh_applet(struct sh_run *r, int ac, struct sh_arg *av)
@@ -793,6 +857,11 @@ sh_applet(struct sh_run *r, int ac, struct sh_arg *av)
 	sh_fn fn = sh_find(sh_applets, av[0]);
 
 	r->applet = 1;
+#if LURE_SHELL_LANG
+	int st = sh_out(r, ac, av);
+	if (st >= 0)
+		return st;
+#endif
 	if (shell_listed("shell.nest", av[0].p, av[0].n))
 		return h_sh(r, ac, av);
 	return fn ? fn(r, ac, av) : 0;

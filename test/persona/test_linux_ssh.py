@@ -15,6 +15,7 @@ import struct
 import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
@@ -581,3 +582,89 @@ def test_update_host_keys_learns_all_three(sensor, tmp_path):
                     "-o", f"UserKnownHostsFile={kh}", "-o",
                     f"HostKeyAlgorithms={alg}")
         assert r.returncode == 0, r.stderr
+
+
+def exec_all(sensor, lines):
+    """Each line as an exec request on one connection: [(stdout, stderr,
+    status)]."""
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", sensor.port(22), username=RIGHT[0],
+              password=RIGHT[1], look_for_keys=False, allow_agent=False,
+              timeout=10)
+    res = []
+    for line in lines:
+        _, out, err = c.exec_command(line)
+        res.append((out.read().decode(), err.read().decode(),
+                    out.channel.recv_exit_status()))
+    c.close()
+    return res
+
+
+def persona_free():
+    """The persona's `free` numbers (shell.free, kB)."""
+    text = (Path(__file__).resolve().parents[2] / "emu/personas/linux/shell.conf").read_text()
+    mem = re.search(r'^shell\.free\t"Mem:([ 0-9]+)"', text, re.M).group(1).split()
+    return dict(zip(("total", "used", "free", "shared", "cache", "avail"),
+                    map(int, mem)))
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("unshare"),
+                    reason="a mount namespace needs root")
+def test_free_units_are_procps_own(sensor, tmp_path):
+    """free -m/-g/-h/-b: Debian's own free (procps-ng 4.0.2) run over a
+    /proc/meminfo holding the persona's numbers (used = total - available,
+    buff/cache = Buffers + Cached + SReclaimable) prints what lure prints."""
+    m = persona_free()
+    info = (f"MemTotal: {m['total']} kB\nMemFree: {m['free']} kB\n"
+            f"MemAvailable: {m['avail']} kB\nBuffers: 0 kB\n"
+            f"Cached: {m['cache']} kB\nSwapCached: 0 kB\nShmem: {m['shared']} kB\n"
+            "SReclaimable: 0 kB\nSwapTotal: 0 kB\nSwapFree: 0 kB\n")
+    (tmp_path / "meminfo").write_text(info)
+    opts = ["", "-m", "-g", "-h", "-b"]
+    script = f"mount --bind {tmp_path}/meminfo /proc/meminfo && " + \
+        " && echo --- && ".join(f"free {o}" for o in opts)
+    real = subprocess.run(["unshare", "-m", "sh", "-c", script], check=True,
+                          capture_output=True, text=True).stdout.split("---\n")
+    ours = exec_all(sensor, [f"free {o}".strip() for o in opts])
+    for o, want, got in zip(opts, real, ours):
+        assert got == (want, "", 0), f"free {o}"
+
+
+def test_bot_recon_answers_like_debian(sensor):
+    """The questions the mdrfckr-style bots ask right after the login,
+    through exec requests (no terminal): top refuses as procps's does
+    (compared with the real one), uptime and w agree with the real uptime
+    on this host's clock (the same boot time: the monotonic clock) with no
+    user on a terminal, lscpu names the CPU of /proc/cpuinfo, crontab and
+    chpasswd answer as on Debian 12."""
+    lines = ["top", "uptime", "w", "lscpu | grep Model",
+             "cat /proc/cpuinfo | grep name | head -n 1 | "
+             "awk '{print $4,$5,$6,$7,$8,$9;}'",
+             "crontab -l", "echo \"root:Xy12\"|chpasswd|bash; echo $?",
+             "free -m | grep Mem | awk '{print $2 ,$3, $4, $5, $6, $7}'"]
+    for _ in range(3):  # a minute may turn between the two uptimes
+        real_up = subprocess.run(["uptime"], capture_output=True, text=True).stdout
+        res = exec_all(sensor, lines)
+        up = re.match(r" (\d\d:\d\d:\d\d) up (.*),  0 user,  load average: "
+                      r"0\.00, 0\.00, 0\.00\n$", res[1][0])
+        if up and re.match(r" \d\d:\d\d:\d\d up (.*), +\d+ users?,", real_up)[1] == up[2]:
+            break
+    else:
+        pytest.fail(f"uptime: lure {res[1][0]!r}, this host {real_up!r}")
+    top = subprocess.run(["top"], stdin=subprocess.DEVNULL, capture_output=True,
+                         text=True)
+    assert res[0] == (top.stdout, top.stderr, top.returncode)
+    assert res[2][0] == res[1][0] + (
+        "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT\n")
+    cpu = re.search(r"^model name\t: (.*)$", (Path(__file__).resolve().parents[2]
+                    / "emu/personas/linux/files/fs/proc/cpuinfo").read_text(), re.M)[1]
+    assert re.match(r"Model name: +" + re.escape(cpu) + r"\nModel: +\d+\n$",
+                    res[3][0])
+    assert res[4][0].split() == cpu.split()
+    assert res[5] == ("", "no crontab for root\n", 1)
+    assert res[6] == ("0\n", "", 0)
+    m = persona_free()
+    assert res[7][0].split() == [str(m[k] // 1024) for k in
+                                 ("total", "used", "free", "shared", "cache", "avail")]
+    sensor.wait_event("command", lure__command="echo \"root:Xy12\"|chpasswd|bash; echo $?")
