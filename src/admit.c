@@ -1,8 +1,9 @@
 /* admit.c: see admit.h. Refusals wait in a small table, one row per
  * source, port and reason, until the window that the first of them opened
  * ends (or the table is full: then it ends early); only sources already
- * holding their share can be refused for per_ip or pool_share, so the
- * table stays small.
+ * holding their share can be refused for pool_share, so the table stays
+ * small. A source at per_ip is not refused (src/conn.c: its least recently
+ * active connection makes room); the reason stays in the table.
  *
  * Events: connection.refused (event.dataset lure.refused, event.type
  * connection/denied) with event.reason (per_ip, pool_share, pool_full,

@@ -1,7 +1,8 @@
 /* admit.h: who may take a slot of the connection pool, and the trace of
  * who was refused. A source is its IPv4 address or its IPv6 prefix
  * (limits.ipv6_prefix bits); one source holds at most limits.per_ip
- * connections and never more than half the pool. Refusals are counted per
+ * connections (one more takes the place of its least recently active:
+ * src/conn.c) and never more than half the pool. Refusals are counted per
  * source, port and reason and written as one connection.refused event
  * (event.dataset lure.refused) per limits.refused_window, so a flood of
  * refusals is a handful of lines. Descriptors: the soft limit is raised to

@@ -204,16 +204,24 @@ ip_hash(int family, const uint8_t *ip)
 	return h & ip_mask;
 }
 
+/* How many connections the source holds, and in *lra its least recently
+ * active one: the one that makes room when the source is at
+ * limits.per_ip (nginx closes its idle kept-alive connections when short
+ * of them; telnetd and sshd have no such limit), so a newcomer is served
+ * where a refusal would be the honeypot's tell (ties: the oldest, last in
+ * the chain). */
 static unsigned
-ip_count(int family, const uint8_t *ip)
+ip_count(int family, const uint8_t *ip, long *lra)
 {
 	unsigned n = 0;
 
 	for (uint32_t s = ip_bucket[ip_hash(family, ip)]; s;
-	        s = conns[s - 1].ip_next)
-		if (conns[s - 1].family == family &&
-		        memcmp(conns[s - 1].ip, ip, 16) == 0)
-			n++;
+	        s = conns[s - 1].ip_next) {
+		const struct conn *c = &conns[s - 1];
+		if (c->family == family && memcmp(c->ip, ip, 16) == 0 &&
+		        (n++ == 0 || c->t_active <= conns[*lra].t_active))
+			*lra = (long)s - 1;
+	}
 	return n;
 }
 
@@ -809,12 +817,16 @@ accept_tcp(struct listener *l)
 		excl = config_excluded(cfg, family, ip);
 		admit_key(family, ip);
 		if (!why)
-			why = admit_check(ip_count(family, ip));
-		if (!why && !free_head && used >= cfg->max_conns &&
+			why = admit_check(ip_count(family, ip, &v));
+		if (why == ADMIT_PER_IP) { /* v: the source's, made room */
+			stats.rejected_per_ip++;
+			why = ADMIT_OK;
+		} else
+			v = -1;
+		if (!why && v < 0 && !free_head && used >= cfg->max_conns &&
 		        (v = victim(family, ip, lure_now())) < 0)
 			why = ADMIT_FULL, no_victim = 1;
 		if (why) {
-			stats.rejected_per_ip += why == ADMIT_PER_IP;
 			close(fd);
 			admit_refuse(
 			        family, ip, l->port, excl ? ADMIT_OK : why);

@@ -60,7 +60,8 @@
  *                   nested shell (`exit` leaves one; `sh -c TEXT`, `sh
  *                   FILE` and `... | sh` run TEXT, FILE or the pipe a level
  *                   down).
- *   shell.cmd       [repeated] "name\toutput": a fixed answer.
+ *   shell.cmd       [repeated] "name\toutput": a builtin's fixed answer
+ *                   (with the shell language only).
  *   shell.out       [repeated] "WORDS\tSTATUS\tSTDOUT\tSTDERR": what a
  *                   program on the path answers to exactly WORDS (a last
  *                   word "*": any further ones), templates with %T the

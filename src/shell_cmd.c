@@ -892,6 +892,7 @@ h_busybox(struct sh_run *r, int ac, struct sh_arg *av)
 	return 127;
 }
 
+#if LURE_SHELL_LANG
 /* A fixed answer from shell.cmd "name\toutput"; 1 when name has one. */
 static int
 sh_fixed(struct sh_run *r, struct sh_arg name)
@@ -910,6 +911,7 @@ sh_fixed(struct sh_run *r, struct sh_arg name)
 	}
 	return 0;
 }
+#endif
 
 /* Is there a shell.bin path whose last part is name? (PATH search) */
 static int
@@ -1029,8 +1031,10 @@ shellcmd_run(struct sh_run *r, int ac, struct sh_arg *av)
 		return shellcmd_run(r, ac - 1, av + 1);
 	if (shell_listed("shell.nest", av[0].p, av[0].n))
 		return h_sh(r, ac, av);
+#if LURE_SHELL_LANG
 	if (sh_fixed(r, av[0]))
 		return 0;
+#endif
 	if (sh_in_path(av[0]))
 		return sh_applet(r, ac, av);
 	shell_err(r, "shell.err.notfound", av[0], av[0]);

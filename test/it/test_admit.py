@@ -103,8 +103,35 @@ def test_emfile_rests_the_listeners(lure):
 
 # --- item 5: refused connections ----------------------------------------------
 
-def test_refusals_aggregated_per_source(lure):
+def test_per_ip_makes_room_instead_of_refusing(lure):
+    """A source at per_ip is never refused (a daemon the persona claims
+    would serve it): its least recently active connection is closed for
+    the newcomer, and nothing is logged as refused."""
     s = lure({"limits": {"per_ip": 2}})
+    port = s.port(BANNER)
+    held = [tcp(port, src="127.0.9.8") for _ in range(2)]
+    for c in held:
+        banner(c)
+        time.sleep(0.05)
+    for i in range(5):
+        c = tcp(port, src="127.0.9.8")
+        assert banner(c).endswith(b"\n")
+        assert recv_to_eof(held[0], 2) == (b"", True)
+        held = held[1:] + [c]
+    st = s.status()
+    assert get(st, "lure.connections.refused") == 0
+    assert get(st, "lure.connections.rejected_per_ip") == 5
+    assert get(st, "lure.connections.open") == 2
+    for c in held:
+        c.close()
+    assert s.stop() == 0
+    assert not refused_events(s)
+    assert len(s.find("connection.close", event__reason="evicted")) == 5
+
+
+def test_refusals_aggregated_per_source(lure):
+    # per_ip past half the pool (8): the source's share refuses the rest
+    s = lure({"limits": {"per_ip": 100, "max_conns": 4}})
     port = s.port(BANNER)
     held = [tcp(port, src="127.0.9.9") for _ in range(2)]
     for c in held:
@@ -117,7 +144,7 @@ def test_refusals_aggregated_per_source(lure):
     banner(other)
     st = s.status()
     assert get(st, "lure.connections.refused") == 10
-    assert get(st, "lure.connections.rejected_per_ip") == 10
+    assert get(st, "lure.connections.rejected_per_ip") == 0
     assert not refused_events(s), "one event per window, not one per refusal"
     for c in held + [other]:
         c.close()
@@ -126,7 +153,7 @@ def test_refusals_aggregated_per_source(lure):
     assert len(ev) == 1, ev
     e = ev[0]
     assert get(e, "event.dataset") == "lure.refused"
-    assert get(e, "event.reason") == "per_ip"
+    assert get(e, "event.reason") == "pool_share"
     assert get(e, "event.kind") == "event"
     assert get(e, "event.category") == ["network"]
     assert get(e, "event.type") == ["connection", "denied"]
@@ -137,7 +164,7 @@ def test_refusals_aggregated_per_source(lure):
 
 
 def test_refusal_window(lure):
-    s = lure({"limits": {"per_ip": 1, "refused_window": 1}})
+    s = lure({"limits": {"per_ip": 100, "max_conns": 2, "refused_window": 1}})
     port = s.port(BANNER)
     held = tcp(port, src="127.0.9.20")
     banner(held)
@@ -193,7 +220,7 @@ def ns_scenario(tmp):
     subprocess.run(["ip", "-6", "-batch", "-"], input=batch.encode(), check=True)
     s = Sensor(Path(tmp), "ns")
     try:
-        s.start({"limits": {"max_conns": 16, "per_ip": 4}})
+        s.start({"limits": {"max_conns": 8, "per_ip": 100}})
         port = s.port(BANNER, addr="::1")
         cs = [tcp(port, "::1", src=f"2001:db8:1:2::{i:x}", timeout=1) for i in range(1, 41)]
         got = [banner(c, 0.5).endswith(b"\n") for c in cs]
@@ -221,9 +248,9 @@ def test_ipv6_counted_per_64(tmp_path):
         capture_output=True, timeout=60, env=dict(os.environ, PYTEST_XDIST_WORKER=""))
     assert r.returncode == 0, r.stderr.decode()[-3000:]
     out = json.loads(r.stdout.decode().strip().splitlines()[-1])
-    assert out["served_64"] == 4, out  # per_ip 4 for the whole /64
+    assert out["served_64"] == 4, out  # half the pool for the whole /64
     assert out["v4"] and out["other_64"], out
-    assert out["refused"] == [["per_ip", 36, "2001:db8:1:2::"]], out
+    assert out["refused"] == [["pool_share", 36, "2001:db8:1:2::"]], out
 
 
 # --- item 6: a full pool, trickling clients -------------------------------------

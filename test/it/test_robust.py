@@ -274,10 +274,10 @@ def test_usr1_counters(lure):
     b = tcp(port, src="127.0.0.7")
     for c in (a, b):
         recv_until(c, b"\n", 2)
-    rej = tcp(port, src="127.0.0.7")
-    assert recv_to_eof(rej, 2) == (b"", True)
-    rej.close()
-    for i in range(3):  # one source each: per_ip 2 must not reject these
+    third = tcp(port, src="127.0.0.7")  # a makes room (per_ip 2)
+    recv_until(third, b"\n", 2)
+    assert recv_to_eof(a, 2) == (b"", True)
+    for i in range(3):  # one source each: per_ip 2 must not touch these
         c = tcp(port, src=f"127.0.0.{8 + i}")
         c.sendall(b"x%d\n" % i)
         c.close()
@@ -290,7 +290,7 @@ def test_usr1_counters(lure):
     s.wait_count(3, "connection.close")
     st = s.status()
     assert get(st, "event.dataset") == "lure.status"
-    assert get(st, "lure.connections.accepted") == 5
+    assert get(st, "lure.connections.accepted") == 6
     assert get(st, "lure.connections.open") == 2
     assert get(st, "lure.connections.rejected_per_ip") == 1
     assert get(st, "lure.connections.max") == 50
@@ -303,12 +303,12 @@ def test_usr1_counters(lure):
     assert get(st, "lure.rss_kib") > 0
     assert get(st, "lure.tls") == info().tls
     assert get(st, "lure.listeners") is None
-    a.close()
-    b.close()
-    s.wait_count(5, "connection.close")
+    for c in (a, b, third):
+        c.close()
+    s.wait_count(6, "connection.close")
     st2 = s.status()
     assert get(st2, "lure.connections.open") == 0
-    assert get(st2, "lure.connections.accepted") == 5
+    assert get(st2, "lure.connections.accepted") == 6
     assert get(st2, "lure.events.accepted") == get(st2, "event.sequence") - 1
 
 
