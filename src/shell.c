@@ -72,6 +72,12 @@
  *   shell.cd_status exit status of a failed cd (ash 2, bash 1).
  *   shell.ps, shell.free, shell.df, shell.nproc   [repeated] their lines.
  *   shell.ls_date   the date column of ls -l.
+ *   shell.bin_size  [repeated] "NAME SIZE DATE": a binary's size (ls -l,
+ *                   wc -c, cp) and ls -l date, else shell.elf.size and
+ *                   shell.ls_date (with the shell language).
+ *   shell.ls_gnu    1: ls -l in GNU coreutils' columns (single spaces, the
+ *                   size column as wide as the listing's widest, -h),
+ *                   else BusyBox's fixed ones (with the shell language).
  *   shell.ls_noent_status  ls's exit status when an operand does not
  *                   exist (BusyBox 1, GNU 2); absent: 1.
  *   shell.wget, shell.curl, shell.tftp, shell.ftpget   what the tool prints

@@ -94,7 +94,8 @@ shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
 		                        want > SHELL_OUT ? SHELL_OUT
 		                                         : (size_t)want);
 		if (k == SH_BIN) {
-			unsigned long long sz = shellfs_bin_size();
+			unsigned long long sz =
+			        shellfs_bin_size(path, NULL, NULL);
 			unsigned long long left = sz > off ? sz - off : 0;
 			got = (unsigned long)(want < left ? want : left);
 		}
@@ -391,59 +392,148 @@ sh_ls_key(const char *key, const char *dir, size_t pl)
 
 static const char sh_months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
-static void
-sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng)
+/* What ls -l shows of dir/name: its kind, size (a directory's 4096),
+ * whether it is executable and, for a binary, its date (*date NULL:
+ * shell.ls_date's). */
+static int
+sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
+        unsigned long *size, int *x, const char **date, size_t *datel)
 {
 	char path[SH_PATH];
 	int vf = -1, k;
-	unsigned long size = 0;
-	size_t dl = strlen(dir), nl = strlen(name), tl;
-	const char *t;
+	size_t dl = strlen(dir), nl = strlen(name);
 
-	if (!lng) {
-		shell_puts(r, 1, name);
-		return;
-	}
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		k = SH_DIR;
+	} else if (!dl) { /* an operand: from the working directory */
+		k = shellfs_look(r, sh_a(name), path, &vf);
 	} else if (dl + nl + 2 >= SH_PATH) {
 		k = SH_FILE;
-	} else if (!dl) {
-		memcpy(path, name, nl + 1);
-		k = shellfs_kind(r->pv, path, &vf);
 	} else {
 		memcpy(path, dir, dl);
 		path[dl] = '/';
 		memcpy(path + (dl > 1 ? dl + 1 : 1), name, nl + 1);
 		k = shellfs_kind(r->pv, path, &vf);
 	}
+	*size = 4096;
+	*x = k == SH_BIN || (k == SH_VFILE && r->pv->f[vf].exec);
 	if (k == SH_VFILE)
-		size = r->pv->f[vf].size;
+		*size = r->pv->f[vf].size;
+	if (vf >= 0) /* written in this session (a file or a directory) */
+		k |= (vf + 1) << 8;
 	else if (k == SH_BIN)
-		size = shellfs_bin_size();
+		*size = shellfs_bin_size(path, date, datel);
 	else if (k == SH_FILE)
-		size = (unsigned long)shellfs_pfile(path)->len;
-	shell_puts(r, 1,
-	        k == SH_DIR ? "drwxr-xr-x    2 "
-	        : k == SH_BIN || (k == SH_VFILE && r->pv->f[vf].exec)
-	                ? "-rwxr-xr-x    1 "
-	                : "-rw-r--r--    1 ");
-	{
-		char b[40];
+		*size = (unsigned long)shellfs_pfile(path)->len;
+	return k;
+}
+
+#if LURE_SHELL_LANG
+/* GNU ls -h: ceiling, 1024s, one decimal under 10 ("4.0K", "69K"). */
+static size_t
+sh_human(unsigned long v, char *b)
+{
+	static const char units[] = "KMGT";
+	unsigned long d = 1;
+	int u = -1;
+
+	if (v < 1024)
+		return (size_t)fmt_snprintf(b, 16, "%lu", v);
+	while (u < 3 && v / d >= 1024)
+		d *= 1024, u++;
+	if (v / d < 10 && (v * 10 + d - 1) / d < 100) {
+		unsigned long t = (v * 10 + d - 1) / d;
+		return (size_t)fmt_snprintf(
+		        b, 16, "%lu.%lu%c", t / 10, t % 10, units[u]);
+	}
+	return (size_t)fmt_snprintf(b, 16, "%lu%c", (v + d - 1) / d, units[u]);
+}
+#endif
+
+#if LURE_SHELL_LANG
+/* ls -l's "total" line for a directory's listing (its blocks in KiB, as
+ * BusyBox and GNU print it) and the size column's width: the widest size
+ * with shell.ls_gnu, else 0 (BusyBox's fixed columns). */
+static int
+sh_ls_total(struct sh_run *r, const char *dir, int hum)
+{
+	unsigned long kib = 0;
+	int sw = 0, gnu = (int)shell_num("shell.ls_gnu", 0);
+	char b[32], h[16];
+	size_t hl;
+
+	for (size_t x = 0; x < sh_ls_n; x++) {
+		unsigned long size;
+		const char *date;
+		size_t dl;
+		int ex;
+		sh_ls_stat(r, dir, sh_ls_name[x], &size, &ex, &date, &dl);
+		kib += (size + 4095) / 4096 * 4;
+		hl = hum ? sh_human(size, h)
+		         : (size_t)fmt_snprintf(h, sizeof h, "%lu", size);
+		if (gnu && (int)hl > sw)
+			sw = (int)hl;
+	}
+	if (*dir) {
+		hl = gnu && hum ? sh_human(kib * 1024, h)
+		                : (size_t)fmt_snprintf(h, sizeof h, "%lu", kib);
 		shell_write(r, 1, b,
 		        (size_t)fmt_snprintf(
-		                b, sizeof b, "root     root     %9lu ", size));
+		                b, sizeof b, "total %.*s\n", (int)hl, h));
 	}
-	if (k == SH_VFILE) { /* written in this session: a recent file's */
-		uint32_t s = r->pv->f[vf].mtime;
+	return sw;
+}
+#endif
+
+/* One ls entry; with -l, sw is the size column's width (GNU ls: the
+ * widest of the listing's), 0 for BusyBox's fixed columns; hum: -h. */
+static void
+sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng,
+        int sw, int hum)
+{
+	unsigned long size;
+	size_t tl;
+	const char *t = NULL;
+	int x, k = sh_ls_stat(r, dir, name, &size, &x, &t, &tl), vf = k >> 8;
+
+	k &= 0xff;
+	char b[48];
+
+	if (!lng) {
+		shell_puts(r, 1, name);
+		return;
+	}
+	shell_puts(r, 1,
+	        k == SH_DIR ? "drwxr-xr-x"
+	        : x         ? "-rwxr-xr-x"
+	                    : "-rw-r--r--");
+#if LURE_SHELL_LANG
+	if (sw) {
+		char h[16];
+		size_t hl =
+		        hum ? sh_human(size, h)
+		            : (size_t)fmt_snprintf(h, sizeof h, "%lu", size);
+		shell_write(r, 1, b,
+		        (size_t)fmt_snprintf(b, sizeof b,
+		                " %c root root %*s%.*s ",
+		                k == SH_DIR ? '2' : '1', sw - (int)hl, "",
+		                (int)hl, h));
+	} else
+#endif
+		shell_write(r, 1, b,
+		        (size_t)fmt_snprintf(b, sizeof b,
+		                "    %c root     root     %9lu ",
+		                k == SH_DIR ? '2' : '1', size));
+	(void)hum;
+	if (vf) { /* written in this session: a recent file's date */
+		uint32_t s = r->pv->f[vf - 1].mtime;
 		long y, m, d;
-		char b[16];
 		fmt_civil_from_days((long)(s / 86400), &y, &m, &d);
 		shell_write(r, 1, b,
 		        (size_t)fmt_snprintf(b, sizeof b, "%.3s %2ld %02u:%02u",
 		                sh_months + (m - 1) * 3, d, s / 3600 % 24,
 		                s / 60 % 60));
-	} else if ((t = shell_key("shell.ls_date", &tl))) {
+	} else if (t || (t = shell_key("shell.ls_date", &tl))) {
 		shell_write(r, 1, t, tl);
 	}
 	shell_write(r, 1, " ", 1);
@@ -454,9 +544,11 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng)
  * ls does on an 80-column tty: columns of the widest name + 2, filled down
  * first; -l and -1 one a line. */
 static void
-sh_ls_show(struct sh_run *r, const char *dir, int all, int lng, int one)
+sh_ls_show(
+        struct sh_run *r, const char *dir, int all, int lng, int one, int hum)
 {
 	size_t width = 0, cols, rows, o = 0;
+	int sw = 0;
 
 	for (size_t x = 1; x < sh_ls_n; x++)
 		for (size_t y = x;
@@ -472,6 +564,10 @@ sh_ls_show(struct sh_run *r, const char *dir, int all, int lng, int one)
 			memmove(sh_ls_name[o++], sh_ls_name[x],
 			        sizeof sh_ls_name[0]);
 	sh_ls_n = o;
+#if LURE_SHELL_LANG /* SHELL_LANG=0: x86_64 generic, BusyBox's columns */
+	if (lng)
+		sw = sh_ls_total(r, dir, hum);
+#endif
 	if (!sh_ls_n)
 		return;
 	for (size_t x = 0; x < sh_ls_n; x++)
@@ -493,7 +589,7 @@ sh_ls_show(struct sh_run *r, const char *dir, int all, int lng, int one)
 				column++;
 			}
 			nexttab = column + width;
-			sh_ls_entry(r, dir, sh_ls_name[x], lng);
+			sh_ls_entry(r, dir, sh_ls_name[x], lng, sw, hum);
 			column += strlen(sh_ls_name[x]);
 		}
 		shell_write(r, 1, "\n", 1);
@@ -505,7 +601,7 @@ sh_ls_show(struct sh_run *r, const char *dir, int all, int lng, int one)
 int
 shellfile_ls(struct sh_run *r, int ac, struct sh_arg *av)
 {
-	int all = 0, lng = 0, one = 0, st = 0, nargs = 0, shown = 0;
+	int all = 0, lng = 0, one = 0, hum = 0, st = 0, nargs = 0, shown = 0;
 	char path[SH_PATH];
 	int vf, k;
 
@@ -514,7 +610,8 @@ shellfile_ls(struct sh_run *r, int ac, struct sh_arg *av)
 			for (size_t j = 1; j < av[i].n; j++)
 				all |= av[i].p[j] == 'a',
 				        lng |= av[i].p[j] == 'l',
-				        one |= av[i].p[j] == '1';
+				        one |= av[i].p[j] == '1',
+				        hum |= av[i].p[j] == 'h';
 		else
 			nargs++;
 	if (!nargs) {
@@ -536,7 +633,7 @@ shellfile_ls(struct sh_run *r, int ac, struct sh_arg *av)
 			shown = 1;
 		}
 	if (shown)
-		sh_ls_show(r, "", 1, lng, one);
+		sh_ls_show(r, "", 1, lng, one, hum);
 	for (int i = nargs ? 1 : 0; i < (nargs ? ac : 1); i++) {
 		struct sh_arg a = nargs ? av[i] : sh_a(".");
 		size_t pl;
@@ -568,7 +665,7 @@ shellfile_ls(struct sh_run *r, int ac, struct sh_arg *av)
 			if (r->pv->f[f].used)
 				sh_ls_child(path, pl, r->pv->f[f].path,
 				        strlen(r->pv->f[f].path));
-		sh_ls_show(r, path, all, lng, one);
+		sh_ls_show(r, path, all, lng, one, hum);
 	}
 	return st;
 }
@@ -681,7 +778,7 @@ shellfile_cp(struct sh_run *r, int ac, struct sh_arg *av)
 		const struct persona_file *pf = shellfs_pfile(src);
 		shellfs_append(r, dv, pf->data, pf->len);
 	} else {
-		r->pv->f[dv].size = (uint32_t)shellfs_bin_size();
+		r->pv->f[dv].size = (uint32_t)shellfs_bin_size(src, NULL, NULL);
 		r->pv->f[dv].lost = 1;
 		r->pv->f[dv].exec = 1;
 	}

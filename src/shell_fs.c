@@ -407,10 +407,28 @@ sh_elf(uint8_t *b, size_t cap)
 }
 
 unsigned long
-shellfs_bin_size(void)
+shellfs_bin_size(const char *path, const char **date, size_t *dl)
 {
 	unsigned long long s = shell_num("shell.elf.size", 0);
+#if LURE_SHELL_LANG /* shell.bin_size "NAME SIZE DATE" */
+	const char *b = strrchr(path, '/');
+	const struct persona_kv *kv;
+	size_t i = 0, n;
 
+	b = b ? b + 1 : path;
+	n = strlen(b);
+	while ((kv = persona_next("shell.bin_size", &i))) {
+		const char *v = kv->val, *e = v + n + 1;
+		if (kv->len <= n || v[n] != ' ' || memcmp(v, b, n))
+			continue;
+		for (s = 0; *e >= '0' && *e <= '9'; e++)
+			s = s * 10 + (unsigned)(*e - '0');
+		if (date && *e == ' ')
+			*date = e + 1, *dl = kv->len - (size_t)(e + 1 - v);
+		return (unsigned long)s;
+	}
+#endif
+	(void)path, (void)date, (void)dl;
 	return (unsigned long)(s < 65536 ? 65536 : s);
 }
 

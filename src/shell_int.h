@@ -180,7 +180,7 @@ void
 shellfs_free(struct sh_priv *pv, int i);
 /* ls -l size of a shell.bin file (shell.elf.size, at least 64 KiB) */
 unsigned long
-shellfs_bin_size(void);
+shellfs_bin_size(const char *path, const char **date, size_t *dl);
 /* a file's bytes in *pp (a binary's first SH_BIN_OUT, made from
  * shell.elf.*); returns the length */
 size_t

@@ -655,7 +655,8 @@ def test_bot_recon_answers_like_debian(sensor):
     top = subprocess.run(["top"], stdin=subprocess.DEVNULL, capture_output=True,
                          text=True)
     assert res[0] == (top.stdout, top.stderr, top.returncode)
-    assert res[2][0] == res[1][0] + (
+    w = res[2][0].split("\n", 1)  # its clock may have ticked since uptime's
+    assert w[0][10:] == res[1][0][10:-1] and w[1] == (
         "USER     TTY      FROM             LOGIN@   IDLE   JCPU   PCPU WHAT\n")
     cpu = re.search(r"^model name\t: (.*)$", (Path(__file__).resolve().parents[2]
                     / "emu/personas/linux/files/fs/proc/cpuinfo").read_text(), re.M)[1]
@@ -668,3 +669,22 @@ def test_bot_recon_answers_like_debian(sensor):
     assert res[7][0].split() == [str(m[k] // 1024) for k in
                                  ("total", "used", "free", "shared", "cache", "avail")]
     sensor.wait_event("command", lure__command="echo \"root:Xy12\"|chpasswd|bash; echo $?")
+
+
+def test_ls_long_is_gnu(sensor, tmp_path):
+    """ls -l and -lh in GNU coreutils' columns (the size column as wide as
+    the listing's widest, "total" in KiB, -h rounded up), a binary's own
+    size and date: the same line run by the real bash and ls (Debian 12's
+    coreutils 9.1) in a fresh directory."""
+    line = ("cp /usr/bin/ls x; echo 12345 > a; mkdir d; ls -l; ls -lh; "
+            "ls -l x a; ls -lh /usr/bin/ls; ls -l /usr/bin/ls")
+    for _ in range(3):  # a minute may turn between the two
+        real = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True,
+                              text=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C",
+                                              "TZ": "UTC"})
+        got = exec_all(sensor, ["cd /tmp; " + line])[0]
+        if got == (real.stdout, real.stderr, real.returncode):
+            return
+        for p in tmp_path.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    assert got == (real.stdout, real.stderr, real.returncode)

@@ -124,3 +124,26 @@ def test_brute_forcer_password_logs_in(sensor, pw):
     cmd = sensor.wait_event("command", lure__command="echo in")
     assert get(cmd, "user.name") == "root"
     assert json.dumps(cmd)
+
+
+def test_ls_long_is_busyboxs(sensor, tmp_path):
+    """ls -l in BusyBox's fixed columns with its "total" line (KiB) and a
+    directory's 4096: the same line run by BusyBox 1.35's ash and ls in a
+    fresh directory."""
+    line = "echo 12345 > a; mkdir d; ls -l; ls -l a d"
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    for _ in range(3):  # a minute may turn between the two
+        real = subprocess.run(["busybox", "ash", "-c", line.replace("ls", "busybox ls")],
+                              cwd=tmp_path,
+                              capture_output=True, text=True, env={"TZ": "UTC"})
+        c.connect("127.0.0.1", sensor.port(22), username="root", password="admin",
+                  look_for_keys=False, allow_agent=False, timeout=10)
+        _, out, err = c.exec_command("mkdir -p /tmp/t; cd /tmp/t; " + line)
+        got = (out.read().decode(), err.read().decode(), out.channel.recv_exit_status())
+        c.close()
+        if got == (real.stdout, real.stderr, real.returncode):
+            return
+        for p in tmp_path.iterdir():
+            shutil.rmtree(p) if p.is_dir() else p.unlink()
+    assert got == (real.stdout, real.stderr, real.returncode)
