@@ -75,9 +75,10 @@
  *   shell.bin_size  [repeated] "NAME SIZE DATE": a binary's size (ls -l,
  *                   wc -c, cp) and ls -l date, else shell.elf.size and
  *                   shell.ls_date (with the shell language).
- *   shell.ls_gnu    1: ls -l in GNU coreutils' columns (single spaces, the
- *                   size column as wide as the listing's widest, -h),
- *                   else BusyBox's fixed ones (with the shell language).
+ *   shell.gnu       1: GNU coreutils' columns: ls -l's (single spaces, the
+ *                   size column as wide as the listing's widest, -h) and
+ *                   wc's; else BusyBox's (with the shell language).
+ *   shell.err.wc_noent  wc's error for a missing file (%a).
  *   shell.ls_noent_status  ls's exit status when an operand does not
  *                   exist (BusyBox 1, GNU 2); absent: 1.
  *   shell.wget, shell.curl, shell.tftp, shell.ftpget   what the tool prints

@@ -280,6 +280,99 @@ shellfile_grep(struct sh_run *r, int ac, struct sh_arg *av)
 }
 
 /* wc [-l] [-w] [-c]: stdin (or the files, summed) */
+#if LURE_SHELL_LANG
+/* One line of wc: the counts wanted, w wide, then the name (if any). */
+static void
+sh_wc_line(struct sh_run *r, const unsigned long *v, unsigned want, int w,
+        const char *name, size_t nl)
+{
+	char b[24];
+
+	for (int i = 0, sp = 0; i < 3; i++)
+		if (want & (1u << i))
+			shell_write(r, 1, b,
+			        (size_t)fmt_snprintf(b, sizeof b, "%s%*lu",
+			                sp++ ? " " : "", w, v[i]));
+	if (nl) {
+		shell_write(r, 1, " ", 1);
+		shell_write(r, 1, name, nl);
+	}
+	shell_write(r, 1, "\n", 1);
+}
+
+/* wc [-lwc] [FILE...]: a line per file (a binary's and a written file's
+ * size, not the bytes kept of them), "total" after several; one count of
+ * one input is bare, else BusyBox's columns are 9 wide and GNU's (shell.gnu)
+ * as wide as the operands' total size (7 for a pipe). */
+int
+shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
+{
+	unsigned long tot[3] = {0, 0, 0}, sum = 0;
+	unsigned want = 0;
+	int files = 0, st = 0, w, bare, gnu;
+	char path[SH_PATH];
+	int vf, k;
+
+	for (int i = 1; i < ac; i++)
+		if (av[i].n > 1 && av[i].p[0] == '-')
+			for (size_t j = 1; j < av[i].n; j++)
+				want |= av[i].p[j] == 'l'   ? 1u
+				        : av[i].p[j] == 'w' ? 2u
+				        : av[i].p[j] == 'c' ? 4u
+				                            : 0u;
+		else if (files++,
+		        (k = shellfs_look(r, av[i], path, &vf)) == SH_BIN)
+			sum += shellfs_bin_size(path, NULL, NULL);
+		else if (k == SH_VFILE)
+			sum += r->pv->f[vf].size;
+		else if (k == SH_FILE)
+			sum += shellfs_pfile(path)->len;
+	if (!want)
+		want = 7;
+	bare = files < 2 && (want == 1 || want == 2 || want == 4);
+	gnu = (int)shell_num("shell.gnu", 0);
+	w = bare ? 1 : !gnu ? 9 : files ? 1 : 7;
+	while (!bare && gnu && files && sum >= 10 && w < 20)
+		w++, sum /= 10;
+	for (int i = files ? 1 : 0; i < (files ? ac : 1); i++) {
+		unsigned long v[3] = {0, 0, 0};
+		int inword = 0;
+		const uint8_t *p = r->in;
+		size_t n = r->in_len;
+		k = SH_NONE;
+		if (files) {
+			if (av[i].n > 1 && av[i].p[0] == '-')
+				continue;
+			k = shellfs_look(r, av[i], path, &vf);
+			if (k == SH_NONE) {
+				shell_err(
+				        r, "shell.err.wc_noent", av[0], av[i]);
+				st = 1;
+				continue;
+			}
+			if (k == SH_DIR)
+				continue;
+			n = shellfs_bytes(r, k, vf, path, &p);
+		}
+		for (size_t j = 0; p && j < n; j++) {
+			int sp = p[j] == ' ' || (p[j] >= '\t' && p[j] <= '\r');
+			v[0] += p[j] == '\n';
+			v[1] += !sp && !inword;
+			inword = !sp;
+		}
+		v[2] = k == SH_BIN     ? shellfs_bin_size(path, NULL, NULL)
+		       : k == SH_VFILE ? r->pv->f[vf].size
+		                       : n;
+		for (int b = 0; b < 3; b++)
+			tot[b] += v[b];
+		sh_wc_line(r, v, want, w, files ? (const char *)av[i].p : "",
+		        files ? av[i].n : 0);
+	}
+	if (files > 1)
+		sh_wc_line(r, tot, want, w, "total", 5);
+	return st;
+}
+#else
 int
 shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 {
@@ -340,6 +433,8 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 	shell_write(r, 1, "\n", 1);
 	return 0;
 }
+
+#endif
 
 /* ---- ls -------------------------------------------------------------- */
 
@@ -453,12 +548,12 @@ sh_human(unsigned long v, char *b)
 #if LURE_SHELL_LANG
 /* ls -l's "total" line for a directory's listing (its blocks in KiB, as
  * BusyBox and GNU print it) and the size column's width: the widest size
- * with shell.ls_gnu, else 0 (BusyBox's fixed columns). */
+ * with shell.gnu, else 0 (BusyBox's fixed columns). */
 static int
 sh_ls_total(struct sh_run *r, const char *dir, int hum)
 {
 	unsigned long kib = 0;
-	int sw = 0, gnu = (int)shell_num("shell.ls_gnu", 0);
+	int sw = 0, gnu = (int)shell_num("shell.gnu", 0);
 	char b[32], h[16];
 	size_t hl;
 

@@ -178,6 +178,11 @@ PROBES = [
     "echo abc | wc -c",
     "cd /tmp; pwd",
     "cd /tmp && echo ok",
+    # wc: a line per file with its name, "total", the columns' widths
+    "printf 'one two\\nthree\\n' > /tmp/.lure-wc1; wc /tmp/.lure-wc1; "
+    "wc -l /tmp/.lure-wc1; wc -w /tmp/.lure-wc1 /tmp/.lure-wc1; rm -f /tmp/.lure-wc1",
+    "echo a b c | wc; echo a b c | wc -c; echo a | wc -lc",
+    "wc /tmp/.lure-nosuch; echo $?",
 ]
 
 # Lines whose answer is a path of this machine's (bash on Debian 12: the
