@@ -79,6 +79,13 @@
  *                   size column as wide as the listing's widest, -h) and
  *                   wc's; else BusyBox's (with the shell language).
  *   shell.err.wc_noent  wc's error for a missing file (%a).
+ *   shell.err.syntax_exec shell.err.syntax_nl_exec  the syntax errors of an
+ *                   exec request, %c the line (bash -c quotes it); absent:
+ *                   shell.err.syntax and _nl.
+ *   shell.err.syntax_eof  a redirection with no word at the input's end
+ *                   (ash: "end of file"); absent: shell.err.syntax_nl.
+ *   shell.err.syntax_pat  a case pattern list with a word and no "|"
+ *                   (ash: "expecting )"); absent: shell.err.syntax.
  *   shell.ls_noent_status  ls's exit status when an operand does not
  *                   exist (BusyBox 1, GNU 2); absent: 1.
  *   shell.wget, shell.curl, shell.tftp, shell.ftpget   what the tool prints
@@ -153,7 +160,8 @@ struct sh_word {
 	uint16_t off, len;
 };
 
-enum { SEP_END, SEP_SEMI, SEP_AND, SEP_OR, SEP_PIPE, SEP_BG };
+/* SEP_PAT: a case pattern list, ended by its ")" */
+enum { SEP_END, SEP_SEMI, SEP_AND, SEP_OR, SEP_PIPE, SEP_BG, SEP_PAT };
 
 struct sh_cmd {
 	uint16_t s0, s1; /* its bytes in the line */
@@ -169,6 +177,7 @@ struct sh_parse {
 	uint8_t text[SH_WTEXT];
 	size_t nw, nc, used;
 	int subst; /* run $(...) and `...` (the pass that executes) */
+	int pat; /* the bytes are a case pattern list ("|" between words) */
 };
 
 /* one level's parse and the argv of the running command */
@@ -712,7 +721,58 @@ sh_word(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 	return (int)p->nw++;
 }
 
-static const char sh_newline[] = "newline";
+enum {
+	KW_IF,
+	KW_THEN,
+	KW_ELIF,
+	KW_ELSE,
+	KW_FI,
+	KW_CASE,
+	KW_ESAC,
+	KW_DSEMI, /* ";;" (the parser makes it a command of its own) */
+	KW_FOR,
+	KW_WHILE,
+	KW_UNTIL,
+	KW_DO,
+	KW_DONE,
+	KW_BREAK,
+	KW_CONTINUE
+};
+static const char *const sh_kws[] = {"if", "then", "elif", "else", "fi", "case",
+        "esac", ";;", "for", "while", "until", "do", "done", "break",
+        "continue", NULL};
+static int
+sh_kw(struct sh_arg a);
+
+static const char sh_newline[] = "newline", sh_eof[] = "newline";
+
+/* End the command being read at byte i with separator sep; the next one
+ * starts at byte i + ol. 0, or -1 when the table is full. */
+static int
+sh_next_cmd(struct sh_parse *p, struct sh_cmd **c, size_t i, size_t ol, int sep)
+{
+	(*c)->sep = (uint8_t)sep;
+	(*c)->w1 = (uint8_t)p->nw;
+	(*c)->s1 = (uint16_t)i;
+	if (p->nc + 1 >= SH_CMDS)
+		return -1;
+	*c = &p->c[++p->nc];
+	memset(*c, 0, sizeof **c);
+	(*c)->out_w = (*c)->err_w = -1;
+	(*c)->w0 = (uint8_t)p->nw;
+	(*c)->s0 = (uint16_t)(i + ol);
+	return 0;
+}
+
+#if LURE_SHELL_LANG
+/* Is word w of p the text t? */
+static int
+sh_wis(const struct sh_parse *p, size_t w, const char *t)
+{
+	return p->w[w].len == strlen(t) &&
+	       memcmp(p->text + p->w[w].off, t, p->w[w].len) == 0;
+}
+#endif
 
 /* Split s[0..n) into commands. Returns 0, or -1 on a syntax error with the
  * unexpected token in *bad (*badn bytes). */
@@ -722,8 +782,14 @@ sh_parse(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 {
 	struct sh_cmd *c;
 	int empty = 1; /* current command has no word and no redirection */
+#if LURE_SHELL_LANG
+	int kw, wi;
+	int pat = p->pat, incase = 0; /* a case pattern is due; cases open */
+	int ntok = 0, bar = 1; /* the command's tokens; a "|" before this */
+	int lead = 0, casew = 0; /* its leading reserved words; case's */
+#endif
 
-	p->nw = p->nc = p->used = 0; /* p->subst is the caller's */
+	p->nw = p->nc = p->used = 0; /* p->subst and p->pat are the caller's */
 	c = &p->c[0];
 	memset(c, 0, sizeof *c);
 	c->out_w = c->err_w = -1;
@@ -733,13 +799,44 @@ sh_parse(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 			i++;
 		} else if (ch == '#') { /* at a word's start: a comment */
 			break;
+#if LURE_SHELL_LANG
+		} else if (pat && (ch == '|' || (ch == '(' && empty))) {
+			i++; /* between patterns; before the first */
+			bar = 1;
+		} else if (pat && ch == ')') {
+			if (empty) {
+				*bad = (const char *)s + i;
+				*badn = 1;
+				return -1;
+			}
+			if (sh_next_cmd(p, &c, i, 1, SEP_PAT) < 0)
+				break;
+			i++;
+			pat = ntok = lead = casew = 0;
+			empty = 1;
+		} else if (ch == ';' && i + 1 < n && s[i + 1] == ';' &&
+		           (incase || p->subst)) {
+			/* ";;" ends a case item: a command of its own */
+			size_t w0 = p->used;
+			if (!empty && sh_next_cmd(p, &c, i, 0, SEP_SEMI) < 0)
+				break;
+			sh_emit(p, ";;", 2);
+			p->redir[p->nw] = 0;
+			p->w[p->nw].off = (uint16_t)w0;
+			p->w[p->nw++].len = 2;
+			if (sh_next_cmd(p, &c, i + 2, 0, SEP_SEMI) < 0)
+				break;
+			i += 2;
+			empty = pat = bar = 1;
+			ntok = lead = casew = 0;
+#endif
 		} else if (ch == ';' || ch == '&' || ch == '|' || ch == '\n') {
 			int sep = ch == ';' || ch == '\n' ? SEP_SEMI
 			          : ch == '&'             ? SEP_BG
 			                                  : SEP_PIPE;
 			size_t ol = 1;
 			if (ch == ';' && i + 1 < n && s[i + 1] == ';') {
-				/* ";;" belongs to case, which is not here */
+				/* ";;" out of a case */
 				*bad = (const char *)s + i;
 				*badn = 2;
 				return -1;
@@ -758,18 +855,13 @@ sh_parse(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 				*badn = ol;
 				return -1;
 			}
-			c->sep = (uint8_t)sep;
-			c->w1 = (uint8_t)p->nw;
-			c->s1 = (uint16_t)i;
-			i += ol;
-			if (p->nc + 1 >= SH_CMDS)
+			if (sh_next_cmd(p, &c, i, ol, sep) < 0)
 				break;
-			c = &p->c[++p->nc];
-			memset(c, 0, sizeof *c);
-			c->out_w = c->err_w = -1;
-			c->w0 = (uint8_t)p->nw;
-			c->s0 = (uint16_t)i;
+			i += ol;
 			empty = 1;
+#if LURE_SHELL_LANG
+			ntok = lead = casew = 0;
+#endif
 		} else if (ch == '(' || ch == ')') {
 			*bad = (const char *)s + i;
 			*badn = 1;
@@ -792,10 +884,12 @@ sh_parse(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 			while (i < n && (s[i] == ' ' || s[i] == '\t'))
 				i++;
 			if (i >= n || sh_is_op(s[i])) {
-				*bad = i >= n || s[i] == '\n'
+				/* the input's end: ash's "end of file" */
+				*bad = LURE_SHELL_LANG && i >= n ? sh_eof
+				       : i >= n || s[i] == '\n'
 				               ? sh_newline
 				               : (const char *)s + i;
-				*badn = *bad == sh_newline ? 7 : 1;
+				*badn = *bad != (const char *)s + i ? 7 : 1;
 				return -1;
 			}
 			w = sh_word(r, p, s, n, &i);
@@ -819,8 +913,49 @@ sh_parse(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 				c->err_app = (uint8_t)app;
 			}
 		} else {
-			sh_word(r, p, s, n, &i);
+#if LURE_SHELL_LANG
+			size_t i0 = i;
+			if (pat && !bar) { /* two patterns with no "|" */
+				while (i < n && s[i] != ' ' && s[i] != '\t' &&
+				        !sh_is_op(s[i]))
+					i++;
+				*bad = (const char *)s + i0;
+				*badn = i - i0;
+				p->pat = 2; /* shell.err.syntax_pat */
+				return -1;
+			}
+			bar = 0;
+			ntok++;
+#endif
+#if LURE_SHELL_LANG
+			wi =
+#endif
+			        sh_word(r, p, s, n, &i);
 			empty = 0;
+#if LURE_SHELL_LANG
+			/* "case WORD in" (after reserved words only) ends a
+			 * command, then a pattern list is due; "esac" in its
+			 * place ends the case */
+			kw = wi >= 0 ? sh_kw((struct sh_arg){
+			                       p->text + p->w[wi].off,
+			                       p->w[wi].len})
+			             : -1;
+			lead += kw >= 0 && ntok == lead + 1;
+			if (kw == KW_CASE && ntok == lead)
+				casew = ntok;
+			if (p->subst) {
+			} else if (pat && ntok == 1 && kw == KW_ESAC) {
+				pat = 0;
+				incase--;
+			} else if (casew && ntok == casew + 2 && wi >= 0 &&
+			           sh_wis(p, (size_t)wi, "in")) {
+				if (sh_next_cmd(p, &c, i, 0, SEP_SEMI) < 0)
+					break;
+				empty = pat = bar = 1;
+				ntok = lead = casew = 0;
+				incase++;
+			}
+#endif
 		}
 	}
 	c->w1 = (uint8_t)p->nw;
@@ -878,23 +1013,10 @@ sh_redirect(struct sh_run *r, struct sh_parse *p, int fd, int w, int app,
 
 /* ---- if, for, while, until ------------------------------------------ */
 
-enum {
-	KW_IF,
-	KW_THEN,
-	KW_ELIF,
-	KW_ELSE,
-	KW_FI,
-	KW_FOR,
-	KW_WHILE,
-	KW_UNTIL,
-	KW_DO,
-	KW_DONE,
-	KW_BREAK,
-	KW_CONTINUE
-};
-static const char *const sh_kws[] = {"if", "then", "elif", "else", "fi", "for",
-        "while", "until", "do", "done", "break", "continue", NULL};
-#define SH_OPENS (1u << KW_IF | 1u << KW_FOR | 1u << KW_WHILE | 1u << KW_UNTIL)
+#define SH_OPENS                                                       \
+	(1u << KW_IF | 1u << KW_CASE | 1u << KW_FOR | 1u << KW_WHILE | \
+	        1u << KW_UNTIL)
+#define SH_CLOSES (1u << KW_FI | 1u << KW_ESAC | 1u << KW_DONE)
 #define SH_FRAMES 6 /* open if/for/while/until per level */
 #define SH_STEPS 256 /* loop rounds per line, all levels (then a loop ends) */
 
@@ -941,7 +1063,7 @@ sh_seek(struct sh_parse *p, size_t *pc, size_t *pw, unsigned want)
 			}
 			if (SH_OPENS >> k & 1)
 				depth++;
-			else if ((k == KW_FI || k == KW_DONE) && depth)
+			else if ((SH_CLOSES >> k & 1) && depth)
 				depth--;
 		}
 	return -1;
@@ -964,6 +1086,49 @@ sh_for_next(struct sh_run *r, struct sh_frame *f)
 	return 1;
 }
 
+/* Does the case pattern g match t[0..tn)? * ? [set] [!set] */
+static int
+sh_glob(const uint8_t *g, size_t gn, const uint8_t *t, size_t tn)
+{
+	size_t i = 0, j = 0, si = (size_t)-1, sj = 0;
+
+	while (j < tn) {
+		if (i < gn && g[i] == '*') {
+			si = i++;
+			sj = j;
+			continue;
+		}
+		if (i < gn && g[i] == '[') {
+			size_t e = i + 1 + (i + 1 < gn && g[i + 1] == '!');
+			int in = 0, neg = e > i + 1;
+			for (e += e < gn && g[e] == ']'; e < gn && g[e] != ']';
+			        e++) {
+				uint8_t lo = g[e], hi = lo;
+				if (e + 2 < gn && g[e + 1] == '-' &&
+				        g[e + 2] != ']')
+					hi = g[e += 2];
+				in |= t[j] >= lo && t[j] <= hi;
+			}
+			if (e < gn && in != neg) {
+				i = e + 1;
+				j++;
+				continue;
+			}
+		} else if (i < gn && (g[i] == '?' || g[i] == t[j])) {
+			i++;
+			j++;
+			continue;
+		}
+		if (si == (size_t)-1)
+			return 0;
+		i = si + 1; /* the last * takes one more */
+		j = ++sj;
+	}
+	while (i < gn && g[i] == '*')
+		i++;
+	return i == gn;
+}
+
 /* The reserved words that lead command c (from word *x of av): their
  * effect on the frames. Returns 1 when the run goes on at command *jc,
  * word *jw instead (*jc past the line: it ends), else 0 with *x past
@@ -974,14 +1139,34 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 {
 	struct sh_frame *fr = sh_frames[r->level];
 	uint8_t *nf = &sh_nframes[r->level];
-	int k;
+	int k, found;
 
+	if (p->c[c].sep == SEP_PAT) { /* a case item's patterns */
+		struct sh_frame *f = *nf ? &fr[*nf - 1] : NULL;
+		int hit = !f || f->kind != KW_CASE;
+		for (; *x < ac; (*x)++)
+			hit |= sh_glob(av[*x].p, av[*x].n, f ? f->list : NULL,
+			        f ? f->ln : 0);
+		if (hit)
+			return 0; /* its commands run */
+		/* else the next item (past this one's ";;") or past esac */
+		*jc = c + 1;
+		*jw = *jc < p->nc ? p->c[*jc].w0 : 0;
+		found = sh_seek(p, jc, jw, 1u << KW_DSEMI | 1u << KW_ESAC);
+		if (found < 0)
+			goto end;
+		(*jw)++;
+		if (found == KW_ESAC) {
+			(*nf)--;
+			*st = 0; /* no pattern matched */
+		}
+		return 1;
+	}
 	while (*x < ac && (k = sh_kw(av[*x])) >= 0) {
 		struct sh_frame *f = *nf ? &fr[*nf - 1] : NULL;
 		unsigned want = 0;
 		int failed = k == KW_THEN || k == KW_DO || k == KW_FOR ||
-		             k >= KW_BREAK,
-		    found;
+		             k >= KW_BREAK;
 		(*x)++;
 		if (SH_OPENS >> k & 1) {
 			if (*nf == SH_FRAMES)
@@ -991,6 +1176,13 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 			f->kind = (uint8_t)k;
 			f->c = (uint8_t)c;
 			f->w = (uint8_t)(*x - 1);
+			if (k == KW_CASE && *x < ac) { /* case WORD in */
+				f->ln = (uint16_t)(av[*x].n < sizeof f->list
+				                           ? av[*x].n
+				                           : sizeof f->list);
+				memcpy(f->list, av[*x].p, f->ln);
+				*x = ac;
+			}
 			if (k != KW_FOR)
 				continue;
 			/* for NAME [in WORDS...]: the words split at blanks */
@@ -1055,7 +1247,9 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 				(*nf)--;
 			}
 			return 1;
-		} else { /* fi */
+		} else if (k == KW_DSEMI) { /* a case item ran: past esac */
+			want = 1u << KW_ESAC;
+		} else { /* fi, esac */
 			(*nf)--;
 			continue;
 		}
@@ -1067,7 +1261,7 @@ sh_control(struct sh_run *r, struct sh_parse *p, size_t c, struct sh_arg *av,
 			goto end;
 		if (k != KW_CONTINUE) {
 			(*jw)++;
-			if (found == KW_FI || found == KW_DONE)
+			if (SH_CLOSES >> found & 1)
 				(*nf)--;
 		}
 		if (failed && (found == KW_FI || found == KW_DONE))
@@ -1091,13 +1285,30 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 	if (r->level >= SH_DEPTH)
 		return 0;
 	p = &sh_p[r->level];
-	p->subst = 0;
+	p->subst = p->pat = 0;
 	if (sh_parse(r, p, s, n, &bad, &badn) < 0) {
 		struct sh_arg a = {(const uint8_t *)bad, badn};
-		shell_err(r,
-		        bad != sh_newline ? "shell.err.syntax"
-		                          : "shell.err.syntax_nl",
-		        a, a);
+		const char *key = bad != sh_newline ? "shell.err.syntax"
+		                                    : "shell.err.syntax_nl";
+#if LURE_SHELL_LANG /* %c: the line (bash -c quotes it) */
+		struct sh_arg line = {s, 0};
+		char k2[32];
+		size_t kl;
+		while (line.n < n && s[line.n] != '\n')
+			line.n++;
+		if (bad == sh_eof)
+			key = shell_key("shell.err.syntax_eof", &kl)
+			              ? "shell.err.syntax_eof"
+			              : "shell.err.syntax_nl";
+		fmt_snprintf(k2, sizeof k2, "%s_exec", key);
+		if (p->pat == 2 && shell_key("shell.err.syntax_pat", &kl))
+			key = "shell.err.syntax_pat";
+		else if (r->sh->exec && shell_key(k2, &kl))
+			key = k2;
+		shell_err(r, key, line, a);
+#else
+		shell_err(r, key, a, a);
+#endif
 		r->sh->last_status = 2;
 		return 2;
 	}
@@ -1122,6 +1333,7 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 		/* words are expanded as the command runs ($? of the one
 		 * before, $(...)): parse its bytes again */
 		q->subst = 1;
+		q->pat = p->c[c].sep == SEP_PAT;
 		if (sh_parse(r, q, s + p->c[c].s0, p->c[c].s1 - p->c[c].s0,
 		            &bad, &badn) < 0 ||
 		        q->nc != 1)
