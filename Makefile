@@ -44,6 +44,10 @@ CATCHALL ?= $(if $(filter generic,$(PERSONA)),$(if $(filter host mips mipsel,$(T
 # generic persona on x86_64 only, whose size budget it does not fit (+5.8
 # KB); on elsewhere
 SHELL_LANG ?= $(if $(filter generic,$(PERSONA)),$(if $(filter x86_64,$(TARGET)),0,1),1)
+# bash's brace expansion is compiled in for the personas that ask for it
+# (shell.brace in their shell_lang.conf: the bash ones), not for ash's
+SHELL_BRACE := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.brace' \
+	$(PDIR)/shell_lang.conf && echo 1),)
 
 all: $(B)/lure
 # a TARGET whose compiler is a Debian package gets it from tools/deps.sh
@@ -67,7 +71,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAG
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
 	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_SCAN=$(SCAN) \
-	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SHELL_LANG=$(SHELL_LANG) \
+	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) \
 	$(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
 # again, with the same code generation flags (and, with LTO_LIBS, the TLS
@@ -133,7 +137,7 @@ endif
 .PHONY: test-cross test-persona test-scan fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@

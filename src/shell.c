@@ -82,6 +82,9 @@
  *   shell.err.syntax_exec shell.err.syntax_nl_exec  the syntax errors of an
  *                   exec request, %c the line (bash -c quotes it); absent:
  *                   shell.err.syntax and _nl.
+ *   shell.brace     1: bash's brace expansion ({a,b}, {1..5}, {a..e}) of
+ *                   words typed without quotes, $ or ` (the code is built
+ *                   in only for a persona that sets it: Makefile).
  *   shell.err.syntax_eof  a redirection with no word at the input's end
  *                   (ash: "end of file"); absent: shell.err.syntax_nl.
  *   shell.err.syntax_pat  a case pattern list with a word and no "|"
@@ -744,6 +747,111 @@ static const char *const sh_kws[] = {"if", "then", "elif", "else", "fi", "case",
 static int
 sh_kw(struct sh_arg a);
 
+#if LURE_SHELL_BRACE /* the personas that set shell.brace (Makefile) */
+/* A {x..y} range's ends (numbers or single letters): 1 with *lo, *hi. */
+static int
+sh_range(const uint8_t *t, size_t n, long *lo, long *hi)
+{
+	size_t d = 0;
+	long v[2];
+
+	while (d + 1 < n && !(t[d] == '.' && t[d + 1] == '.'))
+		d++;
+	if (d + 1 >= n)
+		return 0;
+	for (int k = 0; k < 2; k++) {
+		const uint8_t *a = k ? t + d + 2 : t;
+		size_t an = k ? n - d - 2 : d, i = a[0] == '-';
+		if (an == 1 && ((a[0] | 32) >= 'a' && (a[0] | 32) <= 'z')) {
+			v[k] = -1000 - a[0]; /* a letter */
+			continue;
+		}
+		if (an <= i || an - i > 6)
+			return 0;
+		for (v[k] = 0; i < an; i++) {
+			if (a[i] < '0' || a[i] > '9')
+				return 0;
+			v[k] = v[k] * 10 + a[i] - '0';
+		}
+		if (a[0] == '-')
+			v[k] = -v[k];
+	}
+	if ((v[0] <= -1000) != (v[1] <= -1000))
+		return 0;
+	*lo = v[0];
+	*hi = v[1];
+	return 1;
+}
+
+/* bash's brace expansion (shell.brace) of word w, typed as it is (no
+ * quote, $ or `): its first {a,b,...} or {x..y} group into a word per
+ * item in place, again on each, as far as the word table holds. */
+static void
+sh_brace(struct sh_parse *p, size_t w)
+{
+	for (size_t k = w; k < p->nw && k < w + SH_ARGS; k++) {
+		const uint8_t *t = p->text + p->w[k].off;
+		size_t n = p->w[k].len, o = 0, c = 0, depth = 0,
+		       it[SH_ARGS + 1];
+		size_t ni;
+		long lo = 0, hi = 0, step;
+		int range;
+		for (size_t i = 0; i < n && !c; i++)
+			if (t[i] == '{' && depth++ == 0)
+				o = i;
+			else if (t[i] == '}' && depth && --depth == 0)
+				c = i;
+		if (!c)
+			continue;
+		/* the items' starts, past its commas at the group's depth */
+		ni = 0;
+		it[ni++] = o + 1;
+		depth = 0;
+		for (size_t i = o + 1; i < c && ni < SH_ARGS; i++)
+			if (t[i] == '{')
+				depth++;
+			else if (t[i] == '}')
+				depth--;
+			else if (t[i] == ',' && !depth)
+				it[ni++] = i + 1;
+		it[ni] = c + 1;
+		if (ni == 1 && !sh_range(t + o + 1, c - o - 1, &lo, &hi))
+			continue; /* {a}, {}: a word as it is */
+		range = ni == 1;
+		step = lo <= hi ? 1 : -1;
+		if (range)
+			ni = (size_t)((hi - lo) * step + 1);
+		/* room for every word (a range's items: 7 bytes at most) */
+		if (p->nw + ni - 1 > SH_ARGS ||
+		        ni * (o + n - c - 1 + (range ? 7 : 0)) + (c - o) >
+		                sizeof p->text - p->used)
+			return;
+		memmove(&p->w[k + ni], &p->w[k + 1],
+		        (p->nw - k - 1) * sizeof p->w[0]);
+		memset(&p->redir[k + 1], 0, ni - 1);
+		for (size_t j = 0; j < ni; j++) {
+			size_t start = p->used;
+			long v = lo + (long)j * step;
+			char b[8];
+			sh_emit(p, t, o);
+			if (!range)
+				sh_emit(p, t + it[j], it[j + 1] - it[j] - 1);
+			else if (v <= -1000) /* a letter */
+				sh_emit(p, (b[0] = (char)(-1000 - v), b), 1);
+			else
+				sh_emit(p, b,
+				        (size_t)fmt_snprintf(
+				                b, sizeof b, "%ld", v));
+			sh_emit(p, t + c + 1, n - c - 1);
+			p->w[k + j].off = (uint16_t)start;
+			p->w[k + j].len = (uint16_t)(p->used - start);
+		}
+		p->nw += ni - 1;
+		k--; /* the first item again: its own groups */
+	}
+}
+#endif
+
 static const char sh_newline[] = "newline", sh_eof[] = "newline";
 
 /* End the command being read at byte i with separator sep; the next one
@@ -940,6 +1048,16 @@ sh_parse(struct sh_run *r, struct sh_parse *p, const uint8_t *s, size_t n,
 			                       p->text + p->w[wi].off,
 			                       p->w[wi].len})
 			             : -1;
+#if LURE_SHELL_BRACE
+			if (p->subst && wi >= 0 &&
+			        shell_num("shell.brace", 0)) {
+				size_t j = i0; /* a word typed as it is */
+				while (j < i && !memchr("'\"$`\\~", s[j], 6))
+					j++;
+				if (j == i)
+					sh_brace(p, (size_t)wi);
+			}
+#endif
 			lead += kw >= 0 && ntok == lead + 1;
 			if (kw == KW_CASE && ntok == lead)
 				casew = ntok;
