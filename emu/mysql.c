@@ -88,7 +88,8 @@
 #include "persona.h"
 
 #define MY_HOLD 2048 /* bytes of a packet looked at; the rest is skipped */
-#define MY_USER 96 /* bytes of a user name kept (MariaDB's limit: 80 chars) */
+#define MY_USER \
+	128 /* bytes of a user name kept (MariaDB's USERNAME_CHAR_LENGTH) */
 #define MY_DB 64
 #define MY_ATTRS 320 /* connect attributes text kept for the login event */
 #define MY_PLUGIN 32
@@ -102,7 +103,9 @@
 #define CAP_PLUGIN_AUTH 0x80000u
 #define CAP_CONNECT_ATTRS 0x100000u
 #define CAP_LENENC_DATA 0x200000u
+#define CAP_SESSION_TRACK 0x800000u
 #define CAP_DEPRECATE_EOF 0x1000000u
+#define SERVER_SESSION_STATE_CHANGED 0x4000u
 #define EXT_EXTENDED_METADATA 0x8u /* a type-info string in column defs */
 #define EXT_CACHE_METADATA 0x10u /* "metadata follows" after the count */
 
@@ -302,6 +305,45 @@ my_ok(uint8_t seq, uint64_t affected)
 	my_le((uint64_t)persona_int("mysql.status", 2), 2);
 	my_le(0, 2);
 	my_end(at);
+}
+
+/* OK after a change of database: with CLIENT_SESSION_TRACK it carries the
+ * new schema (SESSION_TRACK_SCHEMA), as MariaDB's does. */
+static void
+my_ok_db(const struct mysql_state *st, uint8_t seq)
+{
+	size_t at;
+
+	if (!(st->client_caps & CAP_SESSION_TRACK)) {
+		my_ok(seq, 0);
+		return;
+	}
+	at = my_pkt(seq);
+	my_u8(0);
+	my_u8(0);
+	my_u8(0);
+	my_le((uint64_t)persona_int("mysql.status", 2) |
+	                SERVER_SESSION_STATE_CHANGED,
+	        2);
+	my_le(0, 2);
+	my_u8(0); /* info */
+	my_lenenc((uint64_t)st->db_len + 3);
+	my_u8(1); /* SESSION_TRACK_SCHEMA */
+	my_lenenc((uint64_t)st->db_len + 1);
+	my_lenstr(st->db, st->db_len);
+	my_end(at);
+}
+
+static int
+my_known_db(const char *d, size_t dn)
+{
+	size_t i = 0;
+	const struct persona_kv *kv;
+
+	while ((kv = persona_next("mysql.database", &i)))
+		if (kv->len == dn && memcmp(kv->val, d, dn) == 0)
+			return 1;
+	return 0;
 }
 
 static uint32_t
@@ -516,8 +558,16 @@ my_judge(struct emu_ctx *ctx, struct mysql_state *st, uint8_t seq)
 	const struct persona_kv *ok = my_accepted(st, &pwoff);
 
 	my_login_event(ctx, st, ok, pwoff);
+	if (ok && st->db_len && !my_known_db(st->db, st->db_len)) {
+		my_error(ctx, st, seq, "unknown_db", NULL, 0);
+		st->phase = MY_DONE;
+		return;
+	}
 	if (ok) {
-		my_ok(seq, 0);
+		if (st->db_len)
+			my_ok_db(st, seq);
+		else
+			my_ok(seq, 0);
 		st->phase = MY_SESSION;
 		return;
 	}
@@ -871,20 +921,15 @@ my_empty_set(const struct mysql_state *st)
 static void
 my_use(struct emu_ctx *ctx, struct mysql_state *st, const char *d, size_t dn)
 {
-	size_t i = 0;
-	const struct persona_kv *kv;
-
 	while (dn && (*d == '`' || *d == ' '))
 		d++, dn--;
 	while (dn && (d[dn - 1] == '`' || d[dn - 1] == ' '))
 		dn--;
-	while ((kv = persona_next("mysql.database", &i))) {
-		if (kv->len == dn && memcmp(kv->val, d, dn) == 0) {
-			st->db_len = (uint8_t)(dn >= MY_DB ? MY_DB - 1 : dn);
-			memcpy(st->db, d, st->db_len);
-			my_ok(1, 0);
-			return;
-		}
+	if (my_known_db(d, dn)) {
+		st->db_len = (uint8_t)(dn >= MY_DB ? MY_DB - 1 : dn);
+		memcpy(st->db, d, st->db_len);
+		my_ok_db(st, 1);
+		return;
 	}
 	{
 		/* the error names the database asked for */
@@ -1060,6 +1105,18 @@ my_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		my_flush(ctx);
 		st->phase = MY_DONE;
 		emu_reset(ctx);
+		return n;
+	}
+	if (st->phase == MY_SWITCH && seq != 3) {
+		/* a command sent before the switch answer: MariaDB reads its
+		 * header only and closes */
+		my_error(ctx, st, 3, "out_of_order", NULL, 0);
+		my_flush(ctx);
+		st->phase = MY_DONE;
+		if (n > 4 || len)
+			emu_reset(ctx);
+		else
+			emu_close(ctx);
 		return n;
 	}
 	if (len + 4 > n && n < MY_HOLD + 4)
