@@ -18,6 +18,8 @@
  *   mysql.ext_capabilities   MariaDB's extended capability bits (0)
  *   mysql.charset            collation id of the greeting (45)
  *   mysql.status             server status flags (2: autocommit)
+ *   mysql.connect_timeout_ms 10000: a handshake not done by then is reset
+ *                            (connect_timeout)
  *   mysql.auth_plugin        [required] plugin named in the greeting and in
  *                            an AuthSwitchRequest
  *   mysql.account            [repeated] "USER KIND" in the server's own
@@ -70,14 +72,27 @@
  *   sql_acl.cc's find_mpvio_user (latin1 hash_sort of the name).
  * - a client naming caching_sha2_password (or any other plugin) gets an
  *   AuthSwitchRequest to mysql_native_password with the same scramble.
- * - errors close with a FIN, or a reset when the client sent more.
+ * - errors close with a FIN, or a reset when the client sent more; a
+ *   command sent before the answer to a switch is out of order (sequence
+ *   3), a reset; a handshake not done in 10 s is reset (connect_timeout).
+ * - a login naming a database: 1049 for one the persona lacks, else an OK
+ *   with SESSION_TRACK_SCHEMA when the client tracks state.
+ * Deliberately unlike Debian's server, which runs as mysql with a plugin
+ * directory owned by root: the persona is the misconfigured one whose
+ * plugin directory is writable, so INTO DUMPFILE says 1 row affected,
+ * CREATE FUNCTION ... SONAME works and the function returns NULL (the
+ * attacker goes on to show its payload).
  * Not modelled: TLS (CLIENT_SSL is not offered), COM_CHANGE_USER, prepared
- * statements, compression, host matching of accounts (every account is
- * reachable from every address, as with 'root'@'%'), SQL itself: a statement that is not a persona row gets a
- * plausible answer by its first word (SELECT: one column named by the
- * expression, NULL; INTO OUTFILE/DUMPFILE: 1 row affected; SHOW: no rows;
- * SET, CREATE, DROP...: OK; anything else: a syntax error); packets of
- * 16 MiB and more (continued packets) are skipped, not joined. */
+ * statements, compression, wait_timeout (limits.idle_timeout applies),
+ * host matching of accounts (every account is reachable from every
+ * address, as with 'root'@'%'), the column types and lengths of result
+ * sets (strings or numbers), SQL itself: a statement that is not a
+ * persona row gets a plausible answer by its first word (SELECT: one
+ * column named by the expression, NULL; INTO OUTFILE/DUMPFILE: 1 row
+ * affected; SHOW: no rows; SET, CREATE, DROP...: OK; anything else: a
+ * syntax error); packets of 16 MiB and more (continued packets) are
+ * skipped, not joined, and max_allowed_packet is not enforced. State: 688
+ * bytes per connection on 64-bit targets (struct mysql_state). */
 #include <string.h>
 
 #include "emu.h"
@@ -95,6 +110,7 @@
 #define MY_PLUGIN 32
 #define MY_RESP 32 /* auth response bytes kept */
 #define MY_TEXT 512 /* an expanded persona text (error, cell) */
+#define MY_ROOM 768 /* output room wanted before a command is read */
 
 /* capability bits (mysql_com.h) */
 #define CAP_CONNECT_WITH_DB 0x8u
@@ -161,7 +177,11 @@ my_pkt(uint8_t seq)
 static void
 my_end(size_t at)
 {
-	size_t n = my_outn - at - 4;
+	size_t n;
+
+	if (at + 4 > my_outn)
+		return; /* my_pkt found no room */
+	n = my_outn - at - 4;
 
 	my_out[at] = (uint8_t)n;
 	my_out[at + 1] = (uint8_t)(n >> 8);
@@ -392,6 +412,19 @@ my_open(struct emu_ctx *ctx, void *state)
 	my_u8(0);
 	my_end(at);
 	my_flush(ctx);
+	emu_timer(ctx, persona_int("mysql.connect_timeout_ms", 10000));
+}
+
+/* connect_timeout: a handshake not done by then is reset, as mariadbd's */
+static void
+my_timeout(struct emu_ctx *ctx, void *state)
+{
+	struct mysql_state *st = state;
+
+	if (st->phase == MY_HELLO || st->phase == MY_SWITCH) {
+		st->phase = MY_DONE;
+		emu_reset(ctx);
+	}
 }
 
 /* MariaDB's my_hash_sort_simple under latin1_swedish_ci, as
@@ -564,6 +597,7 @@ my_judge(struct emu_ctx *ctx, struct mysql_state *st, uint8_t seq)
 		return;
 	}
 	if (ok) {
+		emu_timer(ctx, 0);
 		if (st->db_len)
 			my_ok_db(st, seq);
 		else
@@ -844,7 +878,7 @@ my_rows(struct emu_ctx *ctx, const struct mysql_state *st, const char *v,
 		v = e + 1;
 	}
 	cols = nf ? (size_t)fmt_strtol(f[0], NULL, 10) : 0;
-	if (!cols || cols + 1 > nf)
+	if (!cols || cols >= nf)
 		return;
 	at = my_pkt(seq++);
 	my_lenenc(cols);
@@ -964,8 +998,14 @@ my_query_answer(struct emu_ctx *ctx, struct mysql_state *st, const uint8_t *p,
 		}
 	}
 	if (my_starts(q, "use")) {
-		my_use(ctx, st, q + 4 > q + qn ? q + qn : q + 4,
-		        qn > 4 ? qn - 4 : 0);
+		size_t s = 0;
+		while (s < n && (p[s] == ' ' || p[s] == '\t' || p[s] == '\n'))
+			s++;
+		s += 3;
+		while (n > s && (p[n - 1] == ';' || p[n - 1] == ' '))
+			n--;
+		my_use(ctx, st, (const char *)p + (s < n ? s : n),
+		        s < n ? n - s : 0);
 		return;
 	}
 	if (my_starts(q, "select")) {
@@ -1121,6 +1161,8 @@ my_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	}
 	if (len + 4 > n && n < MY_HOLD + 4)
 		return 0; /* wait for the whole packet, or its head */
+	if (st->phase == MY_SESSION && emu_space(ctx) < MY_ROOM)
+		return 0; /* offered again once the answers before have gone */
 	cut = len > MY_HOLD;
 	take = cut ? MY_HOLD : len;
 	switch (st->phase) {
@@ -1164,4 +1206,5 @@ const struct emulator emu_mysql = {
         .in_min = MY_HOLD + 4,
         .on_open = my_open,
         .on_data = my_data,
+        .on_timeout = my_timeout,
 };

@@ -361,3 +361,20 @@ def test_udf_playbook(sensor):
     login = sensor.wait_event("login", network__protocol="mysql", event__outcome="success")
     assert get(login, "lure.auth.password") == "root"
     assert get(login, "lure.auth.hash").startswith("$mysqlna$")
+
+
+def test_connect_timeout(sensor, mariadbd):
+    """A handshake left unfinished (a partial packet) is reset after
+    connect_timeout (10 s), nothing sent."""
+    def probe(port):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.settimeout(15)
+        greeting = s.recv(4096)
+        s.sendall(b"\x10\x00\x00\x01root")
+        t = time.monotonic()
+        out = recvall(s, 14)
+        s.close()
+        return greeting[:5], out, round(time.monotonic() - t)
+    with ThreadPoolExecutor(2) as pool:
+        real, ours = pool.map(probe, (mariadbd, sensor.port(3306)))
+    assert real == ours == (b"d\x00\x00\x00\n", b"<RST>", 10)
