@@ -51,7 +51,9 @@
  * 20 bytes), lure.auth.password (only when the persona knows it: an
  * accepted or empty password), lure.mysql.client_plugin, lure.mysql.database,
  * lure.mysql.attrs ("key=value" pairs, "; " between), lure.mysql.client_name
- * and client_version, event.outcome. "command" per COM_QUERY: lure.command
+ * and client_version, event.outcome; a client that leaves after the
+ * AuthSwitchRequest gets one at close with its first answer (the method
+ * its plugin). "command" per COM_QUERY: lure.command
  * (the statement), lure.indicators.url and .ip, tags outfile, dumpfile,
  * load_file, udf (CREATE FUNCTION ... SONAME, sys_eval/sys_exec), elf (an
  * 0x7f454c46 hex literal). A first packet that is not a handshake answer
@@ -415,18 +417,6 @@ my_open(struct emu_ctx *ctx, void *state)
 	emu_timer(ctx, persona_int("mysql.connect_timeout_ms", 10000));
 }
 
-/* connect_timeout: a handshake not done by then is reset, as mariadbd's */
-static void
-my_timeout(struct emu_ctx *ctx, void *state)
-{
-	struct mysql_state *st = state;
-
-	if (st->phase == MY_HELLO || st->phase == MY_SWITCH) {
-		st->phase = MY_DONE;
-		emu_reset(ctx);
-	}
-}
-
 /* MariaDB's my_hash_sort_simple under latin1_swedish_ci, as
  * find_mpvio_user uses it to pick an account for an unknown user. */
 static uint64_t
@@ -550,8 +540,11 @@ my_login_event(struct emu_ctx *ctx, const struct mysql_state *st,
 	char hash[9 + 40 + 1 + 64 + 1];
 
 	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
-	event_str(e, "lure.auth.method",
-	        st->native ? "mysql_native_password" : "unknown");
+	if (st->native)
+		event_str(e, "lure.auth.method", "mysql_native_password");
+	else
+		event_bytes(e, "lure.auth.method", st->plugin, st->plugin_len,
+		        MY_PLUGIN);
 	if (st->native && st->resp_len == 20) {
 		memcpy(hash, "$mysqlna$", 9);
 		hash_hex(st->scramble, 20, hash + 9);
@@ -1150,6 +1143,7 @@ my_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	if (st->phase == MY_SWITCH && seq != 3) {
 		/* a command sent before the switch answer: MariaDB reads its
 		 * header only and closes */
+		my_login_event(ctx, st, NULL, 0);
 		my_error(ctx, st, 3, "out_of_order", NULL, 0);
 		my_flush(ctx);
 		st->phase = MY_DONE;
@@ -1199,6 +1193,31 @@ my_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	return take;
 }
 
+/* connect_timeout: a handshake not done by then is reset, as mariadbd's */
+static void
+my_timeout(struct emu_ctx *ctx, void *state)
+{
+	struct mysql_state *st = state;
+
+	if (st->phase == MY_HELLO || st->phase == MY_SWITCH) {
+		if (st->phase == MY_SWITCH)
+			my_login_event(ctx, st, NULL, 0);
+		st->phase = MY_DONE;
+		emu_reset(ctx);
+	}
+}
+
+/* A client that leaves after the AuthSwitchRequest: its first answer. */
+static void
+my_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
+{
+	struct mysql_state *st = state;
+
+	(void)why;
+	if (st->phase == MY_SWITCH)
+		my_login_event(ctx, st, NULL, 0);
+}
+
 const struct emulator emu_mysql = {
         .name = "mysql",
         .transports = EMU_TCP,
@@ -1207,4 +1226,5 @@ const struct emulator emu_mysql = {
         .on_open = my_open,
         .on_data = my_data,
         .on_timeout = my_timeout,
+        .on_close = my_close,
 };

@@ -203,6 +203,8 @@ PROBES = {
     "attrs": lambda salt: [pkt(1, hresp(b"admin", native(b"x", salt), db=b"mysql",
                                         attrs=[(b"_client_name", b"libmariadb"),
                                                (b"program_name", b"mysql")]))],
+    "leaves-after-switch": lambda salt: [pkt(1, hresp(b"root", native(b"guess", salt),
+                                                     db=b"leaver")), None],
     "over-long-head": lambda salt: [b"\xff\xff\x00\x01" + hresp(b"root", native(b"x", salt))],
 }
 USERS = [b"root", b"mysql", b"mariadb.sys", b"admin", b"test", b"sa", b"user",
@@ -232,6 +234,10 @@ def test_side_by_side(sensor, mariadbd):
             diffs.append(f"{name}:\n  mariadbd {a}\n  lure     {b}")
     print(f"mysql side by side: {same}/{len(PROBES)} probes equal")
     assert not diffs, "\n".join(diffs)
+    # the client that left after the switch request: its first answer
+    ev = sensor.wait_event("login", network__protocol="mysql", lure__mysql__database="leaver")
+    assert get(ev, "event.outcome") == "failure"
+    assert get(ev, "lure.auth.hash").startswith("$mysqlna$")
 
 
 def test_over_long_packet(sensor, mariadbd):
