@@ -304,10 +304,12 @@ def test_mariadb_client(sensor, mariadbd):
     assert get(ev, "lure.auth.password") == PASSWORD.decode()
 
 
-def nmap(ports, xml):
-    r = subprocess.run(["nmap", "-n", "-Pn", "-sV", "-p", ",".join(map(str, ports)),
-                        "--script", "mysql-info", "-oX", str(xml), "127.0.0.1"],
-                       capture_output=True, timeout=300)
+def nmap(ports, xml, datadir=None):
+    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", ",".join(map(str, ports)),
+           "--script", "mysql-info", "-oX", str(xml), "127.0.0.1"]
+    if datadir:
+        cmd += ["--datadir", str(datadir)]
+    r = subprocess.run(cmd, capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr.decode()
     found = {}
     for port in ET.parse(xml).getroot().iter("port"):
@@ -326,15 +328,21 @@ def test_nmap(sensor, mariadbd, tmp_path):
     if not shutil.which("nmap"):
         pytest.skip("needs nmap")
     port = sensor.port(3306)
-    found = nmap([port, mariadbd], tmp_path / "nmap.xml")
-    norm = {}
-    for p, (name, product, version, info) in found.items():
-        info = re.sub(r"Thread ID: \d+", "Thread ID: N", info or "")
-        info = re.sub(r"Salt: .*", "Salt: S", info)
-        norm[p] = (name, product, version, info)
-    assert norm[port][0] == "mysql" and norm[port][1] == "MySQL", norm
-    assert "10.11" in norm[port][2], norm
-    assert norm[port] == norm[mariadbd]
+    dbs = [None]  # Debian 12's nmap 7.93 database, and Debian 13's (7.95)
+    db = os.environ.get("LURE_NMAP_DB")
+    if db and (Path(db) / "nmap-service-probes").is_file():
+        dbs.append(Path(db).resolve())
+    for d in dbs:
+        found = nmap([port, mariadbd], tmp_path / "nmap.xml", d)
+        norm = {}
+        for p, (name, product, version, info) in found.items():
+            info = re.sub(r"Thread ID: \d+", "Thread ID: N", info or "")
+            info = re.sub(r"Salt: .*", "Salt: S", info)
+            norm[p] = (name, product, version, info)
+        print(d, norm[port])
+        assert norm[port][0] == "mysql" and norm[port][1] in ("MySQL", "MariaDB"), norm
+        assert "10.11.19" in norm[port][2], norm
+        assert norm[port] == norm[mariadbd], d
 
 
 # --- a bot's UDF playbook, as bots type it ---------------------------------------
