@@ -42,6 +42,9 @@ persona)
 	want sshpass sshpass
 	# Debian's dropbear beside the dropbear personas
 	want /usr/sbin/dropbear dropbear-bin
+	# Debian's MariaDB beside the linux persona's (test_diff_mysql.py)
+	want /usr/sbin/mariadbd mariadb-server
+	want mariadb mariadb-client
 	;;
 fuzz)
 	want clang clang
@@ -131,6 +134,11 @@ fi
 if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then
 	python3 -m pip install -q asyncssh 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages asyncssh
+fi
+# (persona) the MySQL suite's client library: PyMySQL from PyPI
+if [ "$step" = persona ] && ! python3 -c 'import pymysql' 2>/dev/null; then
+	python3 -m pip install -q PyMySQL 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages PyMySQL
 fi
 # (test, persona) the real BusyBox telnetd and login for the telnet
 # differential test (test/it/test_telnet_busybox.py): Debian's busybox-static
