@@ -828,7 +828,8 @@ sh_brace(struct sh_parse *p, size_t w)
 			return;
 		memmove(&p->w[k + ni], &p->w[k + 1],
 		        (p->nw - k - 1) * sizeof p->w[0]);
-		memset(&p->redir[k + 1], 0, ni - 1);
+		memmove(&p->redir[k + ni], &p->redir[k + 1], p->nw - k - 1);
+		memset(&p->redir[k], 0, ni);
 		for (size_t j = 0; j < ni; j++) {
 			size_t start = p->used;
 			long v = lo + (long)j * step;
