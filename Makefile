@@ -48,6 +48,16 @@ SHELL_LANG ?= $(if $(filter generic,$(PERSONA)),$(if $(filter x86_64,$(TARGET)),
 # (shell.brace in their shell_lang.conf: the bash ones), not for ash's
 SHELL_BRACE := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.brace' \
 	$(PDIR)/shell_lang.conf && echo 1),)
+# and GNU coreutils' ways (ls -l's columns and -h, dd's third line) for
+# those that set shell.gnu, not for BusyBox's
+SHELL_GNU := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.gnu' \
+	$(PDIR)/shell_lang.conf && echo 1),)
+# devices that read (shell.dev_zero, shell.dev_random: and dd's units)
+SHELL_DEVS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.dev_zero' \
+	$(PDIR)/shell_lang.conf && echo 1),)
+# and programs' fixed answers (shell.out) for those that have some
+SHELL_OUTS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.out' \
+	$(PDIR)/shell_lang.conf && echo 1),)
 
 all: $(B)/lure
 # a TARGET whose compiler is a Debian package gets it from tools/deps.sh
@@ -71,7 +81,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAG
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
 	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_SCAN=$(SCAN) \
-	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) \
+	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) -DLURE_SHELL_GNU=0$(SHELL_GNU) \
+	-DLURE_SHELL_OUTS=0$(SHELL_OUTS) -DLURE_SHELL_DEVS=0$(SHELL_DEVS) \
 	$(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
 # again, with the same code generation flags (and, with LTO_LIBS, the TLS
@@ -137,7 +148,7 @@ endif
 .PHONY: test-cross test-persona test-scan fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE) $(SHELL_GNU) $(SHELL_OUTS) $(SHELL_DEVS)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@

@@ -82,6 +82,10 @@
  *   shell.err.syntax_exec shell.err.syntax_nl_exec  the syntax errors of an
  *                   exec request, %c the line (bash -c quotes it); absent:
  *                   shell.err.syntax and _nl.
+ *   shell.dev_zero shell.dev_random  space-separated devices (of
+ *                   shell.devnull) that read as endless zeros or random
+ *                   bytes; the others read empty (the code, with dd's
+ *                   units, is built in only for a persona that sets them).
  *   shell.brace     1: bash's brace expansion ({a,b}, {1..5}, {a..e}) of
  *                   words typed without quotes, $ or ` (the code is built
  *                   in only for a persona that sets it: Makefile).
@@ -352,7 +356,7 @@ sh_date(struct sh_run *r, int fd, int clock)
 	shell_write(r, fd, b, (size_t)n);
 }
 
-#if LURE_SHELL_LANG
+#if LURE_SHELL_OUTS
 /* %Y: the time since boot as procps's uptime and w print it ("3 days,
  * 4:05", "1 day, 7 min", "12:34"): the host's monotonic clock, which
  * starts at its boot. */
@@ -406,8 +410,10 @@ shell_tmpl(struct sh_run *r, int fd, const char *t, size_t tl,
 			s = r->sh->exec ? shell_key("shell.exec_line", &sl)
 			                : NULL;
 			break;
+#if LURE_SHELL_OUTS
 		case 'T': sh_date(r, fd, 1); break;
 		case 'Y': sh_uptime(r, fd); break;
+#endif
 #endif
 		case 'u': s = r->sh->user; break;
 		case 'h': s = emu_hostname(r->ctx); break;

@@ -786,7 +786,7 @@ sh_find(const struct sh_cmdtab *t, struct sh_arg name)
 	return NULL;
 }
 
-#if LURE_SHELL_LANG
+#if LURE_SHELL_OUTS /* the personas with shell.out lines (Makefile) */
 /* Does the space-separated word list w[0..n) name av[0..ac)? A last word
  * "*" stands for any further words, or none. */
 static int
@@ -857,7 +857,7 @@ sh_applet(struct sh_run *r, int ac, struct sh_arg *av)
 	sh_fn fn = sh_find(sh_applets, av[0]);
 
 	r->applet = 1;
-#if LURE_SHELL_LANG
+#if LURE_SHELL_OUTS
 	int st = sh_out(r, ac, av);
 	if (st >= 0)
 		return st;

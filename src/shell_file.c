@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "lure.h"
 #include "persona.h"
 #include "shell_int.h"
 
@@ -39,6 +40,115 @@ shellfile_cat(struct sh_run *r, int ac, struct sh_arg *av)
 	return st;
 }
 
+#if LURE_SHELL_DEVS
+/* dd's numbers: digits and a unit (c w b K k M G, KiB..., kB MB GB as
+ * 1000s); def when it is not one. */
+static unsigned long long
+sh_dd_num(struct sh_arg a, unsigned long long def)
+{
+	static const char u[] = "cwbkKMGT";
+	static const unsigned long m[] = {1, 2, 512, 1024, 1024};
+	unsigned long long v = 0;
+	size_t i = 0;
+	const char *x;
+
+	for (; i < a.n && a.p[i] >= '0' && a.p[i] <= '9' && v < 1ull << 40; i++)
+		v = v * 10 + (a.p[i] - '0');
+	if (!i || i == a.n)
+		return i ? v : def;
+	if (!(x = memchr(u, a.p[i], sizeof u - 1)))
+		return def;
+	if (x - u < 5)
+		v *= m[x - u];
+	else
+		for (long k = x - u - 3; k > 0; k--)
+			v *= 1024;
+	if (i + 2 == a.n && a.p[i + 1] == 'B' && x - u >= 3) /* kB: 1000s */
+		for (long k = x - u == 3 || x - u == 4 ? 1 : x - u - 3; k > 0;
+		        k--)
+			v = v / 1024 * 1000;
+	else if (i + 1 != a.n &&
+	         !(i + 3 == a.n && a.p[i + 1] == 'i' && a.p[i + 2] == 'B'))
+		return def;
+	return v;
+}
+
+#if LURE_SHELL_GNU /* the personas that set shell.gnu (Makefile) */
+/* v in base-1000 (kB) or 1024 (KiB) units as GNU's human_readable
+ * prints it: one decimal under 10, else rounded to the nearest whole. */
+static size_t
+sh_dd_human(char *b, unsigned long long v, int iec)
+{
+	static const char si[] = "kMGTP";
+	unsigned long long d = iec ? 1024 : 1000;
+	int u = 0;
+
+	while (u < 4 && v >= d * (iec ? 1024 : 1000) - d / 20)
+		d *= iec ? 1024 : 1000, u++;
+	if ((v * 10 + d / 2) / d < 100)
+		return (size_t)fmt_snprintf(b, 24, "%llu.%llu %c%sB",
+		        (v * 10 + d / 2) / d / 10, (v * 10 + d / 2) / d % 10,
+		        iec && !u ? 'K' : si[u], iec ? "i" : "");
+	return (size_t)fmt_snprintf(b, 24, "%llu %c%sB", (v + d / 2) / d,
+	        iec && !u ? 'K' : si[u], iec ? "i" : "");
+}
+
+/* GNU dd's third line: "N bytes (10 MB, 10 MiB) copied, T s, R/s", at a
+ * write rate of 300-900 MB/s (a VPS disk): T as %g prints it, R with one
+ * decimal. */
+static void
+sh_dd_stats(struct sh_run *r, unsigned long long n)
+{
+	unsigned long long ns = n * 1000 /
+	                                (300 + (unsigned long long)lure_now() %
+	                                                600) +
+	                        20000,
+	                   m = ns, div = 1, r10;
+	char b[160], h1[24], h2[24], g[24];
+	int l, d = 1, gl, u = 0;
+
+	sh_dd_human(h1, n, 0);
+	sh_dd_human(h2, n, 1);
+	l = fmt_snprintf(b, sizeof b, n == 1 ? "1 byte" : "%llu bytes", n);
+	if (n >= 1000)
+		l += fmt_snprintf(b + l, sizeof b - (size_t)l,
+		        n >= 1024 ? " (%s, %s)" : " (%s)", h1, h2);
+	l += fmt_snprintf(b + l, sizeof b - (size_t)l, " copied, ");
+	/* ns/1e9 with six significant digits, trailing zeros cut */
+	for (unsigned long long t = ns; t >= 10; t /= 10)
+		d++;
+	for (int k = d; k > 6; k--)
+		div *= 10;
+	m = (ns + div / 2) / div;
+	gl = fmt_snprintf(g, sizeof g, "%llu", m);
+	while (gl > 1 && g[gl - 1] == '0')
+		g[--gl] = 0;
+	if (d - 10 < -4) { /* 5.6395e-05 */
+		l += fmt_snprintf(b + l, sizeof b - (size_t)l, "%c%s%se-%02d",
+		        g[0], gl > 1 ? "." : "", g + 1, 10 - d);
+	} else if (d < 10) { /* 0.0250123 */
+		l += fmt_snprintf(b + l, sizeof b - (size_t)l, "0.");
+		for (int k = d; k < 9; k++)
+			b[l++] = '0';
+		l += fmt_snprintf(b + l, sizeof b - (size_t)l, "%s", g);
+	} else { /* 2.5 */
+		l += fmt_snprintf(b + l, sizeof b - (size_t)l, "%.*s%s%s",
+		        d - 9 < gl ? d - 9 : gl, g, d - 9 < gl ? "." : "",
+		        d - 9 < gl ? g + d - 9 : "");
+	}
+	/* the rate, bytes a second, in 1000s with one decimal */
+	r10 = n * 1000000000ull / ns * 10 + n * 1000000000ull % ns * 10 / ns;
+	for (div = 1; r10 / div >= 9995 && u < 4; u++)
+		div *= 1000;
+	r10 = (r10 + div / 2) / div;
+	fmt_snprintf(b + l, sizeof b - (size_t)l, " s, %llu.%llu %sB/s\n",
+	        r10 / 10, r10 % 10,
+	        (const char *const[]){"", "k", "M", "G", "T"}[u]);
+	shell_puts(r, 2, b);
+}
+#endif
+#endif
+
 /* dd if= of= bs= count= skip=: BusyBox's record counts on stderr */
 int
 shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
@@ -54,6 +164,17 @@ shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
 			in = v;
 		else if (av[i].n > 3 && memcmp(av[i].p, "of=", 3) == 0)
 			of = v;
+#if LURE_SHELL_DEVS /* 1M, 4k, 2b... */
+		else if (av[i].n > 3 && memcmp(av[i].p, "bs=", 3) == 0)
+			bs = (unsigned long)sh_dd_num(v, 512);
+		else if (av[i].n > 6 && memcmp(av[i].p, "count=", 6) == 0)
+			count = (unsigned long)sh_dd_num(
+			        (struct sh_arg){av[i].p + 6, av[i].n - 6},
+			        (unsigned long)-1);
+		else if (av[i].n > 5 && memcmp(av[i].p, "skip=", 5) == 0)
+			skip = (unsigned long)sh_dd_num(
+			        (struct sh_arg){av[i].p + 5, av[i].n - 5}, 0);
+#else
 		else if (av[i].n > 3 && memcmp(av[i].p, "bs=", 3) == 0)
 			bs = shell_atoul(v, 512);
 		else if (av[i].n > 6 && memcmp(av[i].p, "count=", 6) == 0)
@@ -63,6 +184,7 @@ shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
 		else if (av[i].n > 5 && memcmp(av[i].p, "skip=", 5) == 0)
 			skip = shell_atoul(
 			        (struct sh_arg){av[i].p + 5, av[i].n - 5}, 0);
+#endif
 	}
 	if (!bs)
 		bs = 512;
@@ -99,7 +221,21 @@ shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
 			unsigned long long left = sz > off ? sz - off : 0;
 			got = (unsigned long)(want < left ? want : left);
 		}
+#if LURE_SHELL_DEVS /* /dev/zero, /dev/urandom: all that was asked */
+		if (k == SH_DEV && shellfs_dev_endless(path) &&
+		        count != (unsigned long)-1 && want < 1ull << 32) {
+			got = (unsigned long)want;
+			if (r->sink[1] == SINK_FILE)
+				r->pv->f[r->sinkf[1]].size = (uint32_t)want;
+		}
+#endif
 	}
+#if LURE_SHELL_DEVS
+	if (!in.p && r->piped) { /* ... | dd: what came down the pipe */
+		shell_write(r, 1, r->in, r->in_len);
+		got = (unsigned long)r->in_len;
+	}
+#endif
 	r->sink[1] = saved;
 	r->sinkf[1] = savedf;
 	/* records: full + partial */
@@ -111,6 +247,10 @@ shellfile_dd(struct sh_run *r, int ac, struct sh_arg *av)
 	shell_write(r, 2, "+", 1);
 	shell_putu(r, 2, got % bs ? 1 : 0);
 	shell_puts(r, 2, " records out\n");
+#if LURE_SHELL_GNU
+	if (shell_num("shell.gnu", 0))
+		sh_dd_stats(r, got);
+#endif
 	return 0;
 }
 
@@ -383,7 +523,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 	for (int i = 1; i < ac; i++)
 		if (av[i].n > 1 && av[i].p[0] == '-')
 			for (size_t j = 1; j < av[i].n; j++)
-				want |= av[i].p[j] == 'l'   ? 1u
+				want |= av[i].p[j] == 'l' ? 1u
 				        : av[i].p[j] == 'w' ? 2u
 				        : av[i].p[j] == 'c' ? 4u
 				                            : 0u;
@@ -523,7 +663,7 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 	return k;
 }
 
-#if LURE_SHELL_LANG
+#if LURE_SHELL_GNU
 /* GNU ls -h: ceiling, 1024s, one decimal under 10 ("4.0K", "69K"). */
 static size_t
 sh_human(unsigned long v, char *b)
@@ -555,6 +695,8 @@ sh_ls_total(struct sh_run *r, const char *dir, int hum)
 	unsigned long kib = 0;
 	int sw = 0, gnu = (int)shell_num("shell.gnu", 0);
 	char b[32], h[16];
+
+	(void)gnu, (void)hum;
 	size_t hl;
 
 	for (size_t x = 0; x < sh_ls_n; x++) {
@@ -564,14 +706,19 @@ sh_ls_total(struct sh_run *r, const char *dir, int hum)
 		int ex;
 		sh_ls_stat(r, dir, sh_ls_name[x], &size, &ex, &date, &dl);
 		kib += (size + 4095) / 4096 * 4;
+#if LURE_SHELL_GNU
 		hl = hum ? sh_human(size, h)
 		         : (size_t)fmt_snprintf(h, sizeof h, "%lu", size);
 		if (gnu && (int)hl > sw)
 			sw = (int)hl;
+#endif
 	}
 	if (*dir) {
-		hl = gnu && hum ? sh_human(kib * 1024, h)
-		                : (size_t)fmt_snprintf(h, sizeof h, "%lu", kib);
+		hl = (size_t)fmt_snprintf(h, sizeof h, "%lu", kib);
+#if LURE_SHELL_GNU
+		if (gnu && hum)
+			hl = sh_human(kib * 1024, h);
+#endif
 		shell_write(r, 1, b,
 		        (size_t)fmt_snprintf(
 		                b, sizeof b, "total %.*s\n", (int)hl, h));
@@ -602,7 +749,7 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng,
 	        k == SH_DIR ? "drwxr-xr-x"
 	        : x         ? "-rwxr-xr-x"
 	                    : "-rw-r--r--");
-#if LURE_SHELL_LANG
+#if LURE_SHELL_GNU
 	if (sw) {
 		char h[16];
 		size_t hl =

@@ -193,6 +193,10 @@ shellfs_kind(const struct sh_priv *pv, const char *path, int *vf)
 	*vf = i;
 	if (i >= 0)
 		return pv->f[i].dir ? SH_DIR : SH_VFILE;
+#if LURE_SHELL_DEVS
+	if (shell_listed("shell.devnull", (const uint8_t *)path, strlen(path)))
+		return SH_DEV;
+#endif
 	if (sh_is_bin(path))
 		return SH_BIN;
 	if (shellfs_pfile(path))
@@ -410,7 +414,7 @@ unsigned long
 shellfs_bin_size(const char *path, const char **date, size_t *dl)
 {
 	unsigned long long s = shell_num("shell.elf.size", 0);
-#if LURE_SHELL_LANG /* shell.bin_size "NAME SIZE DATE" */
+#if LURE_SHELL_GNU /* shell.bin_size "NAME SIZE DATE" */
 	const char *b = strrchr(path, '/');
 	const struct persona_kv *kv;
 	size_t i = 0, n;
@@ -446,6 +450,20 @@ shellfs_look(struct sh_run *r, struct sh_arg a, char *path, int *vf)
 	return shellfs_kind(r->pv, path, vf);
 }
 
+#if LURE_SHELL_DEVS
+/* Does reading the device never end? 1: zeros (shell.dev_zero), 2:
+ * random bytes (shell.dev_random), 0: it reads empty. */
+int
+shellfs_dev_endless(const char *path)
+{
+	size_t n = strlen(path);
+
+	return shell_listed("shell.dev_zero", (const uint8_t *)path, n)     ? 1
+	       : shell_listed("shell.dev_random", (const uint8_t *)path, n) ? 2
+	                                                                    : 0;
+}
+#endif
+
 /* A file's bytes (a binary's first SH_BIN_OUT); returns the length. */
 size_t
 shellfs_bytes(struct sh_run *r, int kind, int vf, const char *path,
@@ -466,6 +484,19 @@ shellfs_bytes(struct sh_run *r, int kind, int vf, const char *path,
 		n = sh_elf(elf, sizeof elf);
 		p = elf;
 	}
+#if LURE_SHELL_DEVS
+	else if (kind == SH_DEV && shellfs_dev_endless(path)) {
+		/* zeros (zero, full), else random bytes (random, urandom) */
+		static uint32_t x = 2463534242u;
+		int zero = shellfs_dev_endless(path) == 1;
+		x ^= (uint32_t)lure_now();
+		for (n = 0; n < sizeof elf; n++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			elf[n] = zero ? 0 : (uint8_t)x;
+		}
+		p = elf;
+	}
+#endif
 	*pp = p;
 	return n;
 }
@@ -478,6 +509,17 @@ shellfs_print(struct sh_run *r, int kind, int vf, const char *path, size_t off,
 	const uint8_t *p;
 	size_t n = shellfs_bytes(r, kind, vf, path, &p);
 
+#if LURE_SHELL_DEVS
+	if (kind == SH_DEV && n) { /* endless: its bytes again and again */
+		size_t done = 0;
+		while (done < max) {
+			size_t k = max - done < n ? max - done : n;
+			shell_write(r, 1, p, k);
+			done += k;
+		}
+		return done;
+	}
+#endif
 	if (off >= n)
 		return 0;
 	n -= off;

@@ -142,7 +142,8 @@ shell_sub(struct sh_run *r, const uint8_t *s, size_t n);
 
 /* --- shell_fs.c: the file system ---------------------------------------- */
 
-enum { SH_NONE, SH_FILE, SH_DIR, SH_BIN, SH_VFILE }; /* kinds of path */
+/* kinds of path; SH_DEV: a shell.devnull device (shell.dev_zero...) */
+enum { SH_NONE, SH_FILE, SH_DIR, SH_BIN, SH_VFILE, SH_DEV };
 
 /* the user's home into buf (cap bytes, NUL-terminated); its length */
 size_t
@@ -179,6 +180,9 @@ shellfs_append(struct sh_run *r, int fi, const uint8_t *p, size_t n);
 void
 shellfs_free(struct sh_priv *pv, int i);
 /* ls -l size of a shell.bin file (shell.elf.size, at least 64 KiB) */
+/* Does reading device path never end? 1 zeros, 2 random bytes, 0 no */
+int
+shellfs_dev_endless(const char *path);
 unsigned long
 shellfs_bin_size(const char *path, const char **date, size_t *dl);
 /* a file's bytes in *pp (a binary's first SH_BIN_OUT, made from

@@ -201,6 +201,12 @@ PROBES = [
     "case x in x) ;; esac; echo empty-branch $?",
     "case a in a) false;; esac; echo $?",
     "case x in\n  x) echo multi ;;\nesac",
+    # devices: /dev/null reads empty, /dev/zero and /dev/urandom never end
+    "cat /dev/null; echo $?; test -e /dev/zero && echo e; test -f /dev/null || echo nf",
+    "head -c 8 /dev/urandom | wc -c; head -c 5 /dev/zero | wc -c",
+    "dd if=/dev/zero bs=1k count=2 2>/dev/null | wc -c; echo hi | dd 2>/dev/null",
+    "dd if=/dev/urandom of=/tmp/.lure-dd bs=4k count=3 2>/dev/null; wc -c /tmp/.lure-dd; "
+    "rm -f /tmp/.lure-dd",
     # syntax errors
     "case x in x echo bad;; esac",
     "echo )",

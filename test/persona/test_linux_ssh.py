@@ -688,3 +688,21 @@ def test_ls_long_is_gnu(sensor, tmp_path):
         for p in tmp_path.iterdir():
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     assert got == (real.stdout, real.stderr, real.returncode)
+
+
+def test_dd_prints_gnu_third_line(sensor):
+    """dd from /dev/zero: the record counts and GNU's third line (bytes in
+    SI and IEC units as coreutils prints them; a plausible time and rate),
+    the file written as large as asked."""
+    out, err, st = exec_all(sensor, [
+        "dd if=/dev/zero of=/tmp/t bs=1M count=10; ls -l /tmp/t; "
+        "dd if=/dev/zero of=/dev/null bs=1000 count=1; echo hi | dd"])[0]
+    assert st == 0
+    assert re.fullmatch(r"-rw-r--r-- 1 root root 10485760 \w\w\w [ \d]\d \d\d:\d\d /tmp/t\nhi\n", out)
+    assert re.fullmatch(
+        r"10\+0 records in\n10\+0 records out\n"
+        r"10485760 bytes \(10 MB, 10 MiB\) copied, 0\.0\d+ s, \d+\.\d MB/s\n"
+        r"1\+0 records in\n1\+0 records out\n"
+        r"1000 bytes \(1\.0 kB\) copied, \d(\.\d+)?e-05 s, \d+\.\d MB/s\n"
+        r"0\+1 records in\n0\+1 records out\n"
+        r"3 bytes copied, \d(\.\d+)?e-05 s, \d+\.\d kB/s\n", err), err
