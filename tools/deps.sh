@@ -42,6 +42,9 @@ persona)
 	want sshpass sshpass
 	# Debian's dropbear beside the dropbear personas
 	want /usr/sbin/dropbear dropbear-bin
+	# Debian's vsftpd beside the linux persona's FTP, and a client
+	want /usr/sbin/vsftpd vsftpd
+	want lftp lftp
 	;;
 fuzz)
 	want clang clang
