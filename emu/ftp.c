@@ -51,20 +51,23 @@
  *   with USER and PASS.". A failed PASS: about 3 s (vsftpd's 1 s and PAM's
  *   2 s) then "530 Login incorrect.", the third closes. root is refused
  *   with its right password (pam_listfile on /etc/ftpusers).
- * - After it: PWD, CWD/CDUP (ftp.dir), TYPE, MODE, STRU, REST, OPTS,
- *   SITE UMASK/HELP, STAT, USER/PASS again, write commands denied.
+ * - After it: PWD, CWD/CDUP (ftp.dir), TYPE (ASCII until changed), MODE,
+ *   STRU, REST (whole digits, else 0), OPTS, SITE UMASK/HELP, STAT,
+ *   USER/PASS again, write commands denied.
  * - PORT/EPRT are checked as vsftpd checks them (6 numbers up to 255, the
  *   client's own address, a port from 1024; EPRT's '|' fields and
- *   protocol) and answered 200; the LIST, NLST or RETR that follows gets
+ *   protocol) and answered 200; the LIST or NLST that follows gets
  *   "425 Failed to establish connection." at once, as when the client's
- *   port is closed: lure never connects out. PASV/EPSV name a random port
- *   on the local address that nothing listens on: the client's connect is
- *   refused (vsftpd would accept it), and LIST/NLST then wait
- *   ftp.accept_timeout_ms and fail as vsftpd does when no connection comes.
+ *   port is closed: lure never connects out. PASV/EPSV (protocol 1, or 2
+ *   over IPv6, read as atoi() does; PASV over IPv6 names 0,0,0,0) name a
+ *   random port of the local address that nothing listens on: the
+ *   client's connect is refused (vsftpd would accept it), and LIST/NLST
+ *   then wait ftp.accept_timeout_ms and fail as vsftpd does when no
+ *   connection comes.
  * Not modelled: data connections (listings, RETR, STOR: no file is ever
  * sent or received); the persona's files (SIZE, MDTM, RETR and STAT <path>
- * answer as for a missing file); IPv6 clients' PASV; a user name longer
- * than FTP_USER bytes is cut (the login fails). */
+ * answer as for a missing file); EPSV ALL does not refuse a later PORT; a
+ * user name longer than FTP_USER bytes is cut (the login fails). */
 #include <string.h>
 
 #include "emu.h"
@@ -83,7 +86,7 @@ enum ftp_wait { FW_NONE, FW_FAIL, FW_ACCEPT };
 
 struct ftp_state {
 	int64_t idle_at, wake_at;
-	uint8_t logged, fails, type_a, data, wait, user_set, user_cut, done;
+	uint8_t logged, fails, type_i, data, wait, user_set, user_cut, done;
 	uint16_t user_len, cwd_len, umask, pasv_port;
 	char user[FTP_USER];
 	char cwd[FTP_CWD];
@@ -100,7 +103,7 @@ ftp_end(struct emu_ctx *ctx, struct ftp_state *st)
 
 static void
 ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
-        size_t tn, long num)
+        size_t tn, long long num)
 {
 	char out[FTP_REPLY], tmp[32];
 	size_t o = 0, i;
@@ -119,13 +122,13 @@ ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
 		case 'u': s = st->user, sl = st->user_len; break;
 		case 'a': s = emu_peer_addr(ctx), sl = strlen(s); break;
 		case 't':
-			s = st->type_a ? "ASCII" : "BINARY", sl = strlen(s);
+			s = st->type_i ? "BINARY" : "ASCII", sl = strlen(s);
 			break;
 		case 'n':
-			sl = (size_t)fmt_snprintf(tmp, sizeof tmp, "%ld", num);
+			sl = (size_t)fmt_snprintf(tmp, sizeof tmp, "%lld", num);
 			break;
 		case 'o': { /* fmt has no %o */
-			unsigned long u = (unsigned long)num;
+			unsigned long long u = (unsigned long long)num;
 			size_t k = sizeof tmp;
 
 			do
@@ -141,6 +144,9 @@ ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
 		case 'P': {
 			const char *la = emu_local_addr(ctx);
 			size_t k;
+
+			if (strchr(la, ':')) /* vsftpd over IPv6 */
+				la = "0.0.0.0";
 
 			sl = (size_t)fmt_snprintf(tmp, sizeof tmp, "%s,%u,%u",
 			        la, (unsigned)(st->pasv_port >> 8),
@@ -163,7 +169,7 @@ ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
 /* ftp.r.<word>, expanded. */
 static void
 ftp_say(struct emu_ctx *ctx, const struct ftp_state *st, const char *word,
-        long num)
+        long long num)
 {
 	char key[40];
 	size_t n;
@@ -332,10 +338,10 @@ ftp_cwd(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
 /* --- data commands (no data connection is ever made) --------------------- */
 
 static int
-ftp_num(const uint8_t *p, size_t n, long *v)
+ftp_num(const uint8_t *p, size_t n, long long *v)
 {
 	size_t i = 0;
-	long r = 0;
+	long long r = 0;
 
 	while (i < n && p[i] == ' ')
 		i++;
@@ -345,7 +351,7 @@ ftp_num(const uint8_t *p, size_t n, long *v)
 		if (p[i] < '0' || p[i] > '9')
 			return -1;
 		r = r * 10 + (p[i] - '0');
-		if (r > 100000)
+		if (r > 99999999999999999LL)
 			return -1;
 	}
 	*v = r;
@@ -353,7 +359,7 @@ ftp_num(const uint8_t *p, size_t n, long *v)
 }
 
 static void
-ftp_target(struct event *e, const char *ip, long port)
+ftp_target(struct event *e, const char *ip, long long port)
 {
 	event_str(e, "lure.ftp.data_ip", ip);
 	event_int(e, "lure.ftp.data_port", port);
@@ -363,7 +369,7 @@ static void
 ftp_port(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
         const uint8_t *arg, size_t an)
 {
-	long v[6];
+	long long v[6];
 	unsigned k = 0;
 	size_t i = 0;
 	char ip[16];
@@ -382,7 +388,8 @@ ftp_port(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
 		ftp_say(ctx, st, "port_bad", 0);
 		return;
 	}
-	fmt_snprintf(ip, sizeof ip, "%ld.%ld.%ld.%ld", v[0], v[1], v[2], v[3]);
+	fmt_snprintf(
+	        ip, sizeof ip, "%lld.%lld.%lld.%lld", v[0], v[1], v[2], v[3]);
 	ftp_target(e, ip, v[4] * 256 + v[5]);
 	if (strcmp(ip, emu_peer_addr(ctx)) || v[4] * 256 + v[5] < 1024) {
 		ftp_say(ctx, st, "port_bad", 0);
@@ -398,7 +405,7 @@ ftp_eprt(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
 {
 	size_t f[4], nf = 0, i;
 	char ip[64];
-	long port;
+	long long port;
 	int v6 = strchr(emu_peer_addr(ctx), ':') != NULL;
 
 	for (i = 0; i < an && nf < 4; i++)
@@ -433,12 +440,18 @@ ftp_pasv(struct emu_ctx *ctx, struct ftp_state *st, int ext, const uint8_t *arg,
         size_t an)
 {
 	uint16_t r;
+	int v6 = strchr(emu_local_addr(ctx), ':') != NULL;
+	long k = 0;
+	size_t i;
 
 	if (ext && an == 3 && fmt_caseeq((const char *)arg, "ALL", 3)) {
 		ftp_say(ctx, st, "epsv_all", 0);
 		return;
 	}
-	if (ext && an && !(an == 1 && arg[0] == '1')) {
+	/* vsftpd reads the protocol as atoi() does: 1, or 2 over IPv6 */
+	for (i = 0; ext && i < an && arg[i] >= '0' && arg[i] <= '9'; i++)
+		k = LURE_MIN(k * 10 + (arg[i] - '0'), 1000);
+	if (ext && an && k != 1 && !(k == 2 && v6)) {
 		ftp_say(ctx, st, "epsv_proto", 0);
 		return;
 	}
@@ -547,7 +560,7 @@ ftp_site(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
         size_t an)
 {
 	size_t w = 0, i;
-	long m = 0;
+	long long m = 0;
 
 	while (w < an && arg[w] != ' ')
 		w++;
@@ -569,7 +582,7 @@ static void
 ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
         const uint8_t *v, size_t vn, const uint8_t *arg, size_t an)
 {
-	long num = 0;
+	long long num = 0;
 
 	if (ftp_is(v, vn, "PWD") || ftp_is(v, vn, "XPWD"))
 		ftp_say(ctx, st, "pwd", 0);
@@ -580,9 +593,9 @@ ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
 	else if (ftp_is(v, vn, "TYPE")) {
 		if (ftp_is(arg, an, "I") || ftp_is(arg, an, "L8") ||
 		        ftp_is(arg, an, "L 8"))
-			st->type_a = 0, ftp_say(ctx, st, "type_i", 0);
+			st->type_i = 1, ftp_say(ctx, st, "type_i", 0);
 		else if (ftp_is(arg, an, "A") || ftp_is(arg, an, "A N"))
-			st->type_a = 1, ftp_say(ctx, st, "type_a", 0);
+			st->type_i = 0, ftp_say(ctx, st, "type_a", 0);
 		else
 			ftp_say(ctx, st, "type_bad", 0);
 	} else if (ftp_is(v, vn, "MODE"))

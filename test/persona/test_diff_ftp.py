@@ -152,6 +152,11 @@ PROBES = {
                        b"PASS x\r\n", FAIL, b"PASS x\r\n"],
     "typed_during_delay": [b"USER a\r\n", b"PASS b\r\nSYST\r\n", FAIL],
     "early_close": [b"USER a\r\n", b"PASS b\r\n"],
+    # a bot's playbook as bots send it: common pairs in one segment, no
+    # waiting for the answers (none of these logs in on either)
+    "bot_burst": [b"USER root\r\nPASS root\r\nUSER admin\r\nPASS 1234\r\n"
+                  b"USER ftp\r\nPASS ftp\r\nUSER test\r\nPASS test\r\n",
+                  FAIL, FAIL, FAIL],
 }
 
 
