@@ -240,10 +240,11 @@ def test_port_to_elsewhere_is_refused_and_never_contacted(sensor):
     assert get(ev, "lure.ftp.data_port") == p
 
 
-def nmap(port, *args):
-    r = subprocess.run(["nmap", "-n", "-Pn", "-sV", "-p", str(port),
-                        "-oX", "-", *args, "127.0.0.1"],
-                       capture_output=True, timeout=300)
+def nmap(port, datadir, *args):
+    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "-oX", "-", *args]
+    if datadir:
+        cmd += ["--datadir", str(datadir)]
+    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
     assert r.returncode == 0, r.stderr.decode()
     return ET.fromstring(r.stdout).find(".//port")
 
@@ -251,19 +252,25 @@ def nmap(port, *args):
 def test_nmap_names_it_as_vsftpd(vsftpd, sensor):
     """nmap -sV and its scripts ftp-anon and ftp-syst report the same for
     both: vsftpd 3.0.3, and no script output (anonymous is refused; ftp-syst
-    needs a login)."""
+    needs a login); with Debian 12's service database and, when
+    LURE_NMAP_DB holds it (tools/nmapdb.sh), Debian 13's."""
     if not shutil.which("nmap"):
         pytest.skip("nmap not installed")
-    found = {}
-    for key, port in (("real", vsftpd), ("lure", sensor.port(21))):
-        p = nmap(port, "--script", "ftp-anon,ftp-syst")
-        svc = p.find("service")
-        found[key] = ((svc.get("name"), svc.get("product"),
-                       svc.get("version")),
-                      sorted((s.get("id"), s.get("output"))
-                             for s in p.findall("script")))
-    assert found["real"][0] == ("ftp", "vsftpd", "3.0.3")
-    assert found["lure"] == found["real"]
+    dbs = [None]
+    db = os.environ.get("LURE_NMAP_DB")
+    if db and os.path.isfile(os.path.join(db, "nmap-service-probes")):
+        dbs.append(os.path.abspath(db))
+    for d in dbs:
+        found = {}
+        for key, port in (("real", vsftpd), ("lure", sensor.port(21))):
+            p = nmap(port, d, "--script", "ftp-anon,ftp-syst")
+            svc = p.find("service")
+            found[key] = ((svc.get("name"), svc.get("product"),
+                           svc.get("version"), svc.get("ostype")),
+                          sorted((s.get("id"), s.get("output"))
+                                 for s in p.findall("script")))
+        assert found["real"][0] == ("ftp", "vsftpd", "3.0.3", "Unix"), d
+        assert found["lure"] == found["real"], d
 
 
 def lftp(port, user, cmds):
