@@ -33,7 +33,8 @@
  *
  * Events: "login" per PASS after a USER: user.name, lure.auth.password,
  * event.outcome (success only for a pair ftp.accept lists whose user
- * ftp.deny does not name). Every other line but USER is a "command":
+ * ftp.deny does not name). Every other line but a USER before the login
+ * (its name is in the login event) is a "command":
  * lure.command (the line, CR LF cut), user.name once logged in; PORT and
  * EPRT add lure.ftp.data_ip and lure.ftp.data_port (the address the client
  * asked to be connected to: never contacted). Lines beyond FTP_LINE bytes
@@ -645,16 +646,18 @@ ftp_line(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *l, size_t n)
 		vn++;
 	arg = l + (vn < n ? vn + 1 : n);
 	an = vn < n ? n - vn - 1 : 0;
-	if (ftp_is(l, vn, "USER")) {
+	if (!st->logged && ftp_is(l, vn, "USER")) { /* in the login event */
 		ftp_user(ctx, st, arg, an);
 		return;
 	}
-	if (ftp_is(l, vn, "PASS") && st->user_set && !st->logged) {
+	if (!st->logged && st->user_set && ftp_is(l, vn, "PASS")) {
 		ftp_pass(ctx, st, arg, an);
 		return;
 	}
 	e = ftp_command(ctx, st, l, n);
-	if (ftp_is(l, vn, "QUIT")) {
+	if (ftp_is(l, vn, "USER")) {
+		ftp_user(ctx, st, arg, an);
+	} else if (ftp_is(l, vn, "QUIT")) {
 		ftp_say(ctx, st, "goodbye", 0);
 		ftp_end(ctx, st);
 	} else if (ftp_is(l, vn, "PASS")) {
