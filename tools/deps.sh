@@ -45,6 +45,9 @@ persona)
 	# Debian's MariaDB beside the linux persona's (test_diff_mysql.py)
 	want /usr/sbin/mariadbd mariadb-server
 	want mariadb mariadb-client
+	# Debian's vsftpd beside the linux persona's FTP, and a client
+	want /usr/sbin/vsftpd vsftpd
+	want lftp lftp
 	;;
 fuzz)
 	want clang clang

@@ -1,0 +1,776 @@
+/* ftp.c: an FTP server's control channel (vsftpd 3.0.3 as Debian 12 ships
+ * it, by persona data): the greeting, USER/PASS with the daemon's failure
+ * delay and tries, what it answers before and after a login, its line limit
+ * and idle time-out. A "login" event per PASS; every other line is a
+ * "command" event. Not modelled: data connections (see below).
+ *
+ * Persona keys. Replies are wire bytes with "%" expansions: %w working
+ * directory, %u user, %a client address, %t "BINARY"/"ASCII", %n a number
+ * (REST's offset), %o one in octal (the umask), %P the PASV address and port as
+ * "h1,h2,h3,h4,p1,p2", %E EPSV's port, %% '%'.
+ *   ftp.greeting             [required] sent on connect
+ *   ftp.r.<word>             a reply (the words: below and in the persona)
+ *   ftp.fixed                [repeated] "VERB reply": a fixed answer after
+ *                            the login (SYST, FEAT, HELP, NOOP...)
+ *   ftp.fixed_pre            [repeated] the same before it (FEAT)
+ *   ftp.denied               verbs answered ftp.r.denied after a login
+ *                            (space-separated: STOR DELE MKD... with
+ *                            write_enable=NO)
+ *   ftp.accept               [repeated] "USER:PASSWORD" ("*" for any) that
+ *                            log in, as ssh.accept
+ *   ftp.deny                 users refused whatever the password
+ *                            (space-separated: Debian's /etc/ftpusers)
+ *   ftp.home                 the working directory after a login ("%u")
+ *   ftp.dir                  directories CWD enters (space-separated; "/"
+ *                            and the home always)
+ *   ftp.umask                SITE UMASK's value (octal, "077")
+ *   ftp.fail_delay_ms        3000: a failed PASS is answered after this,
+ *                            input held
+ *   ftp.max_fails            3 failed logins, then close (0: no limit)
+ *   ftp.idle_ms              300000: silence, then ftp.r.timeout and close
+ *   ftp.accept_timeout_ms    60000: after PASV, LIST/NLST wait this for
+ *                            the client's data connection (input held)
+ *
+ * Events: "login" per PASS after a USER: user.name, lure.auth.password,
+ * event.outcome (success only for a pair ftp.accept lists whose user
+ * ftp.deny does not name). Every other line but a USER before the login
+ * (its name is in the login event) is a "command":
+ * lure.command (the line, CR LF cut), user.name once logged in; PORT and
+ * EPRT add lure.ftp.data_ip and lure.ftp.data_port (the address the client
+ * asked to be connected to: never contacted). Lines beyond FTP_LINE bytes
+ * end with ftp.r.too_long and a close.
+ *
+ * Compared byte for byte with Debian 12's vsftpd 3.0.3-13+b2 on 127.0.0.1
+ * with the stock /etc/vsftpd.conf (anonymous_enable=NO, local_enable=YES,
+ * write_enable unset, PAM with pam_listfile on /etc/ftpusers):
+ * test/persona/test_diff_ftp.py sends the same inputs to both.
+ * - A line ends at LF; trailing CRs go; an empty line gets no answer; the
+ *   verb is the text before the first space, any case; 4096 bytes without
+ *   an LF: "500 Input line too long." and close.
+ * - Before a login: USER (331 even for root or anonymous), PASS (503
+ *   without a USER), QUIT, FEAT, OPTS; anything else "530 Please login
+ *   with USER and PASS.". A failed PASS: about 3 s (vsftpd's 1 s and PAM's
+ *   2 s) then "530 Login incorrect.", the third closes. root is refused
+ *   with its right password (pam_listfile on /etc/ftpusers).
+ * - After it: PWD, CWD/CDUP (ftp.dir), TYPE (ASCII until changed), MODE,
+ *   STRU, REST (whole digits, else 0), OPTS, SITE UMASK/HELP, STAT,
+ *   USER/PASS again, write commands denied.
+ * - PORT/EPRT are checked as vsftpd checks them (6 numbers up to 255, the
+ *   client's own address, a port from 1024; EPRT's '|' fields and
+ *   protocol) and answered 200; the LIST or NLST that follows gets
+ *   "425 Failed to establish connection." at once, as when the client's
+ *   port is closed: lure never connects out. PASV/EPSV (protocol 1, or 2
+ *   over IPv6, read as atoi() does; PASV over IPv6 names 0,0,0,0) name a
+ *   random port of the local address that nothing listens on: the
+ *   client's connect is refused (vsftpd would accept it), and LIST/NLST
+ *   then wait ftp.accept_timeout_ms and fail as vsftpd does when no
+ *   connection comes.
+ * Not modelled: data connections (listings, RETR, STOR: no file is ever
+ * sent or received); the persona's files (SIZE, MDTM, RETR and STAT <path>
+ * answer as for a missing file); EPSV ALL does not refuse a later PORT; a
+ * user name longer than FTP_USER bytes is cut (the login fails). */
+#include <string.h>
+
+#include "emu.h"
+#include "fmt.h"
+#include "lure.h"
+#include "persona.h"
+
+#define FTP_LINE 4096 /* vsftpd's VSFTP_MAX_COMMAND_LINE, LF included */
+#define FTP_USER 64 /* bytes of the user name kept */
+#define FTP_CWD 160 /* bytes of the working directory */
+#define FTP_REPLY 512 /* longest expanded reply */
+#define FTP_LINGER_MS 20 /* input still read after a line too long */
+
+enum ftp_data { FD_NONE, FD_PORT, FD_PASV };
+enum ftp_wait { FW_NONE, FW_FAIL, FW_ACCEPT };
+
+struct ftp_state {
+	int64_t idle_at, wake_at;
+	uint8_t logged, fails, type_i, data, wait, user_set, user_cut, done;
+	uint16_t user_len, cwd_len, umask, pasv_port;
+	char user[FTP_USER];
+	char cwd[FTP_CWD];
+};
+
+static void
+ftp_end(struct emu_ctx *ctx, struct ftp_state *st)
+{
+	st->done = 1;
+	emu_close(ctx);
+}
+
+/* --- replies ------------------------------------------------------------- */
+
+static void
+ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
+        size_t tn, long long num)
+{
+	char out[FTP_REPLY], tmp[32];
+	size_t o = 0, i;
+
+	for (i = 0; i < tn; i++) {
+		const char *s = tmp;
+		size_t sl;
+
+		if (t[i] != '%' || i + 1 >= tn) {
+			if (o < sizeof out)
+				out[o++] = t[i];
+			continue;
+		}
+		switch (t[++i]) {
+		case 'w': s = st->cwd, sl = st->cwd_len; break;
+		case 'u': s = st->user, sl = st->user_len; break;
+		case 'a': s = emu_peer_addr(ctx), sl = strlen(s); break;
+		case 't':
+			s = st->type_i ? "BINARY" : "ASCII", sl = strlen(s);
+			break;
+		case 'n':
+			sl = (size_t)fmt_snprintf(tmp, sizeof tmp, "%lld", num);
+			break;
+		case 'o': { /* fmt has no %o */
+			unsigned long long u = (unsigned long long)num;
+			size_t k = sizeof tmp;
+
+			do
+				tmp[--k] = (char)('0' + (u & 7));
+			while ((u >>= 3) && k > 0);
+			s = tmp + k, sl = sizeof tmp - k;
+			break;
+		}
+		case 'E':
+			sl = (size_t)fmt_snprintf(
+			        tmp, sizeof tmp, "%u", (unsigned)st->pasv_port);
+			break;
+		case 'P': {
+			const char *la = emu_local_addr(ctx);
+			size_t k;
+
+			if (strchr(la, ':')) /* vsftpd over IPv6 */
+				la = "0.0.0.0";
+
+			sl = (size_t)fmt_snprintf(tmp, sizeof tmp, "%s,%u,%u",
+			        la, (unsigned)(st->pasv_port >> 8),
+			        (unsigned)(st->pasv_port & 255));
+			for (k = 0; k < sl && k < sizeof tmp; k++)
+				if (tmp[k] == '.')
+					tmp[k] = ',';
+			break;
+		}
+		default: s = t + i, sl = 1; break;
+		}
+		if (sl > sizeof out - o)
+			sl = sizeof out - o;
+		memcpy(out + o, s, sl);
+		o += sl;
+	}
+	emu_send(ctx, out, o);
+}
+
+/* ftp.r.<word>, expanded. */
+static void
+ftp_say(struct emu_ctx *ctx, const struct ftp_state *st, const char *word,
+        long long num)
+{
+	char key[40];
+	size_t n;
+	const char *t;
+
+	fmt_snprintf(key, sizeof key, "ftp.r.%s", word);
+	t = persona_get(key, &n);
+	if (t)
+		ftp_expand(ctx, st, t, n, num);
+}
+
+/* A fixed answer of ftp.fixed / ftp.fixed_pre for verb, or 0. */
+static int
+ftp_fixed(struct emu_ctx *ctx, const struct ftp_state *st, const char *key,
+        const uint8_t *verb, size_t vn)
+{
+	const struct persona_kv *kv;
+	size_t i = 0;
+
+	while ((kv = persona_next(key, &i))) {
+		if (kv->len > vn && kv->val[vn] == ' ' &&
+		        fmt_caseeq(kv->val, (const char *)verb, vn)) {
+			ftp_expand(
+			        ctx, st, kv->val + vn + 1, kv->len - vn - 1, 0);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+/* verb is one of the words of a space-separated value. */
+static int
+ftp_in_list(
+        const char *list, size_t ln, const uint8_t *w, size_t wn, int anycase)
+{
+	size_t i = 0;
+
+	while (list && i < ln) {
+		size_t j = i;
+
+		while (j < ln && list[j] != ' ')
+			j++;
+		if (j - i == wn && wn &&
+		        (anycase ? fmt_caseeq(list + i, (const char *)w, wn)
+		                 : !memcmp(list + i, w, wn)))
+			return 1;
+		i = j + 1;
+	}
+	return 0;
+}
+
+static int
+ftp_key_has(const char *key, const uint8_t *w, size_t wn, int anycase)
+{
+	size_t ln;
+	const char *l = persona_get(key, &ln);
+
+	return ftp_in_list(l, l ? ln : 0, w, wn, anycase);
+}
+
+/* --- events -------------------------------------------------------------- */
+
+static struct event *
+ftp_command(struct emu_ctx *ctx, const struct ftp_state *st,
+        const uint8_t *line, size_t n)
+{
+	struct event *e = emu_event(ctx, "command");
+
+	event_bytes(e, "lure.command", line, n, EVENT_CAP_DEFAULT);
+	if (st->logged)
+		event_bytes(e, "user.name", st->user, st->user_len,
+		        EVENT_CAP_DEFAULT);
+	return e;
+}
+
+/* --- paths --------------------------------------------------------------- */
+
+/* The home directory of the user into buf (ftp.home, %u). */
+static size_t
+ftp_home(const struct ftp_state *st, char *buf, size_t cap)
+{
+	size_t n, o = 0, i;
+	const char *h = persona_get("ftp.home", &n);
+
+	if (!h)
+		h = "/", n = 1;
+	for (i = 0; i < n && o < cap; i++) {
+		if (h[i] == '%' && i + 1 < n && h[i + 1] == 'u') {
+			size_t k = LURE_MIN(st->user_len, cap - o);
+
+			memcpy(buf + o, st->user, k);
+			o += k, i++;
+		} else {
+			buf[o++] = h[i];
+		}
+	}
+	return o;
+}
+
+/* Resolve arg against the working directory into out ("/" based, no "."
+ * or ".."); 0 when it does not fit. */
+static size_t
+ftp_resolve(const struct ftp_state *st, const uint8_t *arg, size_t an,
+        char *out, size_t cap)
+{
+	size_t o = 0, i = 0;
+
+	if (an && arg[0] == '~') {
+		o = ftp_home(st, out, cap);
+		i = 1;
+	} else if (!an || arg[0] != '/') {
+		o = st->cwd_len;
+		memcpy(out, st->cwd, o);
+	}
+	while (i < an) {
+		size_t j = i;
+
+		while (j < an && arg[j] != '/')
+			j++;
+		if (j - i == 2 && arg[i] == '.' && arg[i + 1] == '.') {
+			while (o > 0 && out[o - 1] != '/')
+				o--;
+			if (o > 0)
+				o--;
+		} else if (j > i && !(j - i == 1 && arg[i] == '.')) {
+			if (o + 1 + (j - i) > cap)
+				return 0;
+			out[o++] = '/';
+			memcpy(out + o, arg + i, j - i);
+			o += j - i;
+		}
+		i = j + 1;
+	}
+	if (!o)
+		out[o++] = '/';
+	return o;
+}
+
+static int
+ftp_is_dir(const struct ftp_state *st, const char *p, size_t n)
+{
+	char home[FTP_CWD];
+	size_t hn = ftp_home(st, home, sizeof home);
+
+	if ((n == 1 && p[0] == '/') || (n == hn && !memcmp(p, home, n)))
+		return 1;
+	return ftp_key_has("ftp.dir", (const uint8_t *)p, n, 0);
+}
+
+static void
+ftp_cwd(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
+        size_t an)
+{
+	char p[FTP_CWD];
+	size_t n = an ? ftp_resolve(st, arg, an, p, sizeof p) : 0;
+
+	if (!n || !ftp_is_dir(st, p, n)) {
+		ftp_say(ctx, st, "cwd_bad", 0);
+		return;
+	}
+	memcpy(st->cwd, p, n);
+	st->cwd_len = (uint16_t)n;
+	ftp_say(ctx, st, "cwd_ok", 0);
+}
+
+/* --- data commands (no data connection is ever made) --------------------- */
+
+static int
+ftp_num(const uint8_t *p, size_t n, long long *v)
+{
+	size_t i = 0;
+	long long r = 0;
+
+	while (i < n && p[i] == ' ')
+		i++;
+	if (i == n)
+		return -1;
+	for (; i < n; i++) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		r = r * 10 + (p[i] - '0');
+		if (r > 99999999999999999LL)
+			return -1;
+	}
+	*v = r;
+	return 0;
+}
+
+static void
+ftp_target(struct event *e, const char *ip, long long port)
+{
+	event_str(e, "lure.ftp.data_ip", ip);
+	event_int(e, "lure.ftp.data_port", port);
+}
+
+static void
+ftp_port(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
+        const uint8_t *arg, size_t an)
+{
+	long long v[6];
+	unsigned k = 0;
+	size_t i = 0;
+	char ip[16];
+
+	while (k < 6 && i <= an) {
+		size_t j = i;
+
+		while (j < an && arg[j] != ',')
+			j++;
+		if (ftp_num(arg + i, j - i, &v[k]) || v[k] > 255)
+			break;
+		k++;
+		i = j + 1;
+	}
+	if (k < 6 || i <= an) {
+		ftp_say(ctx, st, "port_bad", 0);
+		return;
+	}
+	fmt_snprintf(
+	        ip, sizeof ip, "%lld.%lld.%lld.%lld", v[0], v[1], v[2], v[3]);
+	ftp_target(e, ip, v[4] * 256 + v[5]);
+	if (strcmp(ip, emu_peer_addr(ctx)) || v[4] * 256 + v[5] < 1024) {
+		ftp_say(ctx, st, "port_bad", 0);
+		return;
+	}
+	st->data = FD_PORT;
+	ftp_say(ctx, st, "port_ok", 0);
+}
+
+static void
+ftp_eprt(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
+        const uint8_t *arg, size_t an)
+{
+	size_t f[4], nf = 0, i;
+	char ip[64];
+	long long port;
+	int v6 = strchr(emu_peer_addr(ctx), ':') != NULL;
+
+	for (i = 0; i < an && nf < 4; i++)
+		if (arg[i] == '|')
+			f[nf++] = i;
+	if (!an || arg[0] != '|' || nf < 4 || f[3] != an - 1 ||
+	        f[2] - f[1] - 1 >= sizeof ip) {
+		ftp_say(ctx, st, "eprt_bad", 0);
+		return;
+	}
+	if (f[1] - f[0] != 2 || arg[1] != (v6 ? '2' : '1')) {
+		ftp_say(ctx, st, "eprt_proto", 0);
+		return;
+	}
+	memcpy(ip, arg + f[1] + 1, f[2] - f[1] - 1);
+	ip[f[2] - f[1] - 1] = 0;
+	if (ftp_num(arg + f[2] + 1, f[3] - f[2] - 1, &port) || port > 65535) {
+		ftp_say(ctx, st, "eprt_bad", 0);
+		return;
+	}
+	ftp_target(e, ip, port);
+	if (strcmp(ip, emu_peer_addr(ctx)) || port < 1024) {
+		ftp_say(ctx, st, "eprt_bad_addr", 0);
+		return;
+	}
+	st->data = FD_PORT;
+	ftp_say(ctx, st, "eprt_ok", 0);
+}
+
+static void
+ftp_pasv(struct emu_ctx *ctx, struct ftp_state *st, int ext, const uint8_t *arg,
+        size_t an)
+{
+	uint16_t r;
+	int v6 = strchr(emu_local_addr(ctx), ':') != NULL;
+	long k = 0;
+	size_t i;
+
+	if (ext && an == 3 && fmt_caseeq((const char *)arg, "ALL", 3)) {
+		ftp_say(ctx, st, "epsv_all", 0);
+		return;
+	}
+	/* vsftpd reads the protocol as atoi() does: 1, or 2 over IPv6 */
+	for (i = 0; ext && i < an && arg[i] >= '0' && arg[i] <= '9'; i++)
+		k = LURE_MIN(k * 10 + (arg[i] - '0'), 1000);
+	if (ext && an && k != 1 && !(k == 2 && v6)) {
+		ftp_say(ctx, st, "epsv_proto", 0);
+		return;
+	}
+	lure_random(&r, sizeof r);
+	st->pasv_port = (uint16_t)(1024 + r % (65536 - 1024));
+	st->data = FD_PASV;
+	ftp_say(ctx, st, ext ? "epsv" : "pasv", 0);
+}
+
+/* LIST, NLST (list 1) and RETR: what vsftpd answers when no data
+ * connection can be made. */
+static void
+ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int list)
+{
+	uint8_t d = st->data;
+
+	if (d == FD_NONE) {
+		ftp_say(ctx, st, "need_port", 0);
+		return;
+	}
+	st->data = FD_NONE;
+	if (!list) {
+		ftp_say(ctx, st, "open_fail", 0);
+	} else if (d == FD_PORT) {
+		ftp_say(ctx, st, "conn_fail", 0);
+	} else {
+		st->wait = FW_ACCEPT;
+		st->wake_at = lure_now() +
+		              persona_int("ftp.accept_timeout_ms", 60000);
+		emu_wake(ctx, st->wake_at - lure_now());
+	}
+}
+
+/* --- the login ----------------------------------------------------------- */
+
+static void
+ftp_user(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
+        size_t an)
+{
+	if (st->logged) {
+		if (an == st->user_len && !memcmp(arg, st->user, an))
+			ftp_say(ctx, st, "same_user", 0);
+		else
+			ftp_say(ctx, st, "change_user", 0);
+		return;
+	}
+	st->user_len = (uint16_t)LURE_MIN(an, FTP_USER);
+	memcpy(st->user, arg, st->user_len);
+	st->user_cut = an > FTP_USER;
+	st->user_set = an > 0;
+	ftp_say(ctx, st, "user_ok", 0);
+}
+
+static void
+ftp_pass(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
+        size_t an)
+{
+	struct event *e;
+	int ok;
+
+	if (st->logged) {
+		ftp_say(ctx, st, "already", 0);
+		return;
+	}
+	if (!st->user_set) {
+		ftp_say(ctx, st, "need_user", 0);
+		return;
+	}
+	ok = !st->user_cut &&
+	     !ftp_key_has(
+	             "ftp.deny", (const uint8_t *)st->user, st->user_len, 0) &&
+	     persona_accepts("ftp.accept", st->user, st->user_len, arg, an);
+	e = emu_event(ctx, "login");
+	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
+	event_bytes(e, "lure.auth.password", arg, an, EVENT_CAP_DEFAULT);
+	event_str(e, "event.outcome", ok ? "success" : "failure");
+	if (st->user_cut)
+		event_bool(e, "lure.truncated", 1);
+	event_commit(e);
+	st->user_set = 0;
+	if (ok) {
+		st->logged = 1;
+		st->cwd_len = (uint16_t)ftp_home(st, st->cwd, sizeof st->cwd);
+		ftp_say(ctx, st, "login_ok", 0);
+		return;
+	}
+	if (st->fails < 255)
+		st->fails++;
+	st->wait = FW_FAIL;
+	st->wake_at = lure_now() + persona_int("ftp.fail_delay_ms", 3000);
+	emu_wake(ctx, st->wake_at - lure_now());
+}
+
+/* --- one line ------------------------------------------------------------ */
+
+static int
+ftp_is(const uint8_t *v, size_t vn, const char *w)
+{
+	size_t n = strlen(w);
+
+	return vn == n && fmt_caseeq((const char *)v, w, n);
+}
+
+static void
+ftp_site(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
+        size_t an)
+{
+	size_t w = 0, i;
+	long long m = 0;
+
+	while (w < an && arg[w] != ' ')
+		w++;
+	if (ftp_is(arg, w, "HELP")) {
+		ftp_say(ctx, st, "site_help", 0);
+	} else if (ftp_is(arg, w, "UMASK") && w + 1 >= an) {
+		ftp_say(ctx, st, "site_umask", st->umask);
+	} else if (ftp_is(arg, w, "UMASK")) {
+		for (i = w + 1; i < an && arg[i] >= '0' && arg[i] <= '7'; i++)
+			m = (m * 8 + (arg[i] - '0')) & 0777;
+		st->umask = (uint16_t)m;
+		ftp_say(ctx, st, "site_umask_set", m);
+	} else {
+		ftp_say(ctx, st, "site_unknown", 0);
+	}
+}
+
+static void
+ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
+        const uint8_t *v, size_t vn, const uint8_t *arg, size_t an)
+{
+	long long num = 0;
+
+	if (ftp_is(v, vn, "PWD") || ftp_is(v, vn, "XPWD"))
+		ftp_say(ctx, st, "pwd", 0);
+	else if (ftp_is(v, vn, "CWD") || ftp_is(v, vn, "XCWD"))
+		ftp_cwd(ctx, st, arg, an);
+	else if (ftp_is(v, vn, "CDUP") || ftp_is(v, vn, "XCUP"))
+		ftp_cwd(ctx, st, (const uint8_t *)"..", 2);
+	else if (ftp_is(v, vn, "TYPE")) {
+		if (ftp_is(arg, an, "I") || ftp_is(arg, an, "L8") ||
+		        ftp_is(arg, an, "L 8"))
+			st->type_i = 1, ftp_say(ctx, st, "type_i", 0);
+		else if (ftp_is(arg, an, "A") || ftp_is(arg, an, "A N"))
+			st->type_i = 0, ftp_say(ctx, st, "type_a", 0);
+		else
+			ftp_say(ctx, st, "type_bad", 0);
+	} else if (ftp_is(v, vn, "MODE"))
+		ftp_say(ctx, st, ftp_is(arg, an, "S") ? "mode_ok" : "mode_bad",
+		        0);
+	else if (ftp_is(v, vn, "STRU"))
+		ftp_say(ctx, st, ftp_is(arg, an, "F") ? "stru_ok" : "stru_bad",
+		        0);
+	else if (ftp_is(v, vn, "REST")) {
+		if (ftp_num(arg, an, &num))
+			num = 0;
+		ftp_say(ctx, st, "rest", num);
+	} else if (ftp_key_has("ftp.denied", v, vn, 1))
+		ftp_say(ctx, st, "denied", 0);
+	else if (ftp_is(v, vn, "SIZE"))
+		ftp_say(ctx, st, "size_bad", 0);
+	else if (ftp_is(v, vn, "MDTM"))
+		ftp_say(ctx, st, "mdtm_bad", 0);
+	else if (ftp_is(v, vn, "PORT"))
+		ftp_port(ctx, st, e, arg, an);
+	else if (ftp_is(v, vn, "EPRT"))
+		ftp_eprt(ctx, st, e, arg, an);
+	else if (ftp_is(v, vn, "PASV"))
+		ftp_pasv(ctx, st, 0, arg, an);
+	else if (ftp_is(v, vn, "EPSV"))
+		ftp_pasv(ctx, st, 1, arg, an);
+	else if (ftp_is(v, vn, "LIST") || ftp_is(v, vn, "NLST"))
+		ftp_transfer(ctx, st, 1);
+	else if (ftp_is(v, vn, "RETR"))
+		ftp_transfer(ctx, st, 0);
+	else if (ftp_is(v, vn, "STAT"))
+		ftp_say(ctx, st, an ? "stat_path" : "stat", 0);
+	else if (ftp_is(v, vn, "SITE"))
+		ftp_site(ctx, st, arg, an);
+	else if (!ftp_fixed(ctx, st, "ftp.fixed", v, vn))
+		ftp_say(ctx, st, "unknown", 0);
+}
+
+static void
+ftp_line(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *l, size_t n)
+{
+	size_t vn = 0, an;
+	const uint8_t *arg;
+	struct event *e = NULL;
+
+	while (vn < n && l[vn] != ' ')
+		vn++;
+	arg = l + (vn < n ? vn + 1 : n);
+	an = vn < n ? n - vn - 1 : 0;
+	if (!st->logged && ftp_is(l, vn, "USER")) { /* in the login event */
+		ftp_user(ctx, st, arg, an);
+		return;
+	}
+	if (!st->logged && st->user_set && ftp_is(l, vn, "PASS")) {
+		ftp_pass(ctx, st, arg, an);
+		return;
+	}
+	e = ftp_command(ctx, st, l, n);
+	if (ftp_is(l, vn, "USER")) {
+		ftp_user(ctx, st, arg, an);
+	} else if (ftp_is(l, vn, "QUIT")) {
+		ftp_say(ctx, st, "goodbye", 0);
+		ftp_end(ctx, st);
+	} else if (ftp_is(l, vn, "PASS")) {
+		ftp_pass(ctx, st, arg, an);
+	} else if (ftp_is(l, vn, "OPTS")) {
+		ftp_say(ctx, st,
+		        ftp_is(arg, an, "UTF8 ON") ? "utf8_on" : "opts_bad", 0);
+	} else if (st->logged) {
+		ftp_logged(ctx, st, e, l, vn, arg, an);
+	} else if (!ftp_fixed(ctx, st, "ftp.fixed_pre", l, vn)) {
+		ftp_say(ctx, st, "login_first", 0);
+	}
+	event_commit(e);
+}
+
+/* --- the contract -------------------------------------------------------- */
+
+static void
+ftp_idle(struct emu_ctx *ctx, struct ftp_state *st)
+{
+	int64_t ms = persona_int("ftp.idle_ms", 300000);
+
+	if (ms > 0) {
+		st->idle_at = lure_now() + ms;
+		emu_timer(ctx, ms);
+	}
+}
+
+static void
+ftp_open(struct emu_ctx *ctx, void *state)
+{
+	struct ftp_state *st = state;
+	size_t n;
+	const char *g = persona_get("ftp.greeting", &n);
+	const char *um = persona_get("ftp.umask", NULL);
+
+	st->umask = (uint16_t)(um ? fmt_strtol(um, NULL, 8) & 0777 : 077);
+	if (g)
+		emu_send_const(ctx, g, n);
+	ftp_idle(ctx, st);
+}
+
+static size_t
+ftp_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
+{
+	struct ftp_state *st = state;
+	size_t scan = LURE_MIN(n, FTP_LINE), len;
+	const uint8_t *lf = memchr(p, '\n', scan);
+
+	if (st->done)
+		return n; /* closing: what follows is not read */
+	if (st->wait)
+		return 0;
+	if (!lf) {
+		if (n < FTP_LINE)
+			return 0;
+		event_commit(ftp_command(ctx, st, p, FTP_LINE));
+		ftp_say(ctx, st, "too_long", 0);
+		/* vsftpd's exit leaves the socket to its other process for
+		 * a moment: the rest of the line is read, the end is a FIN */
+		st->done = 1;
+		emu_timer(ctx, FTP_LINGER_MS);
+		return n;
+	}
+	if (emu_space(ctx) < FTP_REPLY * 2)
+		return 0; /* wait for the answers before to leave */
+	len = (size_t)(lf - p);
+	ftp_idle(ctx, st);
+	while (len && p[len - 1] == '\r')
+		len--;
+	if (len)
+		ftp_line(ctx, st, p, len);
+	return (size_t)(lf - p) + 1;
+}
+
+static void
+ftp_timeout(struct emu_ctx *ctx, void *state)
+{
+	struct ftp_state *st = state;
+	int64_t now = lure_now();
+
+	if (st->done) {
+		emu_close(ctx);
+		return;
+	}
+	if (st->wait && now >= st->wake_at) {
+		uint8_t w = st->wait;
+
+		st->wait = FW_NONE;
+		if (w == FW_ACCEPT) {
+			ftp_say(ctx, st, "conn_fail", 0);
+		} else {
+			long max = persona_int("ftp.max_fails", 3);
+
+			ftp_say(ctx, st, "login_bad", 0);
+			if (max > 0 && st->fails >= max)
+				ftp_end(ctx, st);
+		}
+		ftp_idle(ctx, st);
+		return;
+	}
+	if (st->idle_at && now >= st->idle_at && !st->wait) {
+		ftp_say(ctx, st, "timeout", 0);
+		ftp_end(ctx, st);
+	}
+}
+
+const struct emulator emu_ftp = {
+        .name = "ftp",
+        .transports = EMU_TCP,
+        .state_size = sizeof(struct ftp_state),
+        .in_min = FTP_LINE,
+        .on_open = ftp_open,
+        .on_data = ftp_data,
+        .on_timeout = ftp_timeout,
+};
