@@ -177,8 +177,9 @@ def test_same_answer_as_vsftpd(vsftpd, sensor, name):
     real, lure = got["real"], got["lure"]
     assert lure[0] == real[0]
     assert lure[1] == real[1]
-    if FAIL in steps:  # the failure delay: both about 3 s late
-        assert (lure[2] > 2.5) == (real[2] > 2.5), (lure[2], real[2])
+    if FAIL in steps:  # the failure delay: both late (PAM's is random:
+        # 3-3.5 s for a wrong password, down to 2.3 s seen for root)
+        assert (lure[2] > 1.5) == (real[2] > 1.5), (lure[2], real[2])
 
 
 def curl(port, user):
