@@ -56,8 +56,9 @@
  * is recorded, never contacted), MODULE LOAD (redis-module-load, file.path)
  * and EVAL reaching for package, loadlib, os, io (redis-lua-escape;
  * vulnerability.id CVE-2022-0543 for package.loadlib or luaopen_). A
- * protocol error or an over-long line: one "request" event with
- * lure.payload (the first bytes) and error.message.
+ * protocol error, an over-long line or control bytes in a line not yet
+ * ended (a TLS ClientHello: Redis waits for the line's end): one "request"
+ * event with lure.payload (the first bytes) and error.message.
  *
  * Compared with Debian 12's redis-server 7.0.15 on 127.0.0.1 (its config
  * as the persona's), byte for byte: test/persona/test_redis.py. The parser
@@ -123,6 +124,7 @@ struct redis_state {
 	uint8_t name_len, db, resp, authed;
 	uint8_t skip_nul; /* the over-long line holds a NUL: no end */
 	uint8_t busy; /* an answer is being queued in parts */
+	uint8_t held; /* the garbage held (no line end yet) was logged */
 	uint32_t skip; /* bytes of an over-long inline line read */
 	uint32_t sent; /* bytes of the answer in parts queued */
 	uint32_t id; /* CLIENT ID */
@@ -1647,6 +1649,16 @@ rd_http(const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Bytes no one types (a TLS ClientHello...) in a line without its end. */
+static int
+rd_binary(const uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 && !rd_space(p[i])) || p[i] == 0x7f)
+			return 1;
+	return 0;
+}
+
 static size_t
 redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 {
@@ -1674,8 +1686,15 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return take;
 	}
 	k = rd_parse(p, n, &r, &used, &why, &got);
-	if (k == RP_NEED)
+	if (k == RP_NEED) {
+		if (!st->held && p[0] != '*' && rd_binary(p, n)) {
+			rd_log_bad(
+			        ctx, p, n, NULL); /* Redis waits for its end */
+			st->held = 1;
+		}
 		return 0;
+	}
+	st->held = 0;
 	if (k == RP_EMPTY)
 		return used;
 	if (k == RP_ERR) {
