@@ -20,6 +20,7 @@
  *   redis.err_config_set     CONFIG SET of an unknown parameter
  *   redis.err_protected      CONFIG SET dir or dbfilename
  *   redis.err_module         MODULE LOAD, LOADEX and UNLOAD
+ *   redis.err_cluster        CLUSTER's subcommands (no cluster)
  *   redis.err_lua_global     EVAL reading a global the sandbox lacks
  *   redis.err_noscript       EVALSHA
  *   redis.err_numkeys redis.err_negkeys  EVAL's numkeys
@@ -31,7 +32,8 @@
  *   redis.command_count      COMMAND COUNT
  *   redis.client_line        CLIENT LIST and CLIENT INFO: %i id, %a peer,
  *                            %l local address, %A age, %n name, %d db, %c
- *                            command, %r protocol
+ *                            command, %r protocol, %q the request's
+ *                            length (qbuf), %f 20474 less it (qbuf-free)
  *   redis.info               [repeated] one INFO section each, in order:
  *                            %u %D uptime (s, days), %T server_time_usec,
  *                            %L lru_clock, %S start time, %P port, %c
@@ -110,6 +112,7 @@
 #define RD_ERRARG 128 /* bytes of an argument printed in an error */
 #define RD_OUT 16384 /* the largest answer (CONFIG GET *: 6.7 KB) */
 #define RD_PAYLOAD 256 /* bytes of a bad request logged */
+#define RD_DRAIN_MS 50 /* quiet input after a protocol error, then close */
 
 struct rd_key {
 	uint8_t used, db, klen, vlen;
@@ -123,14 +126,19 @@ struct redis_state {
 	char name[RD_NAME];
 	uint8_t name_len, db, resp, authed;
 	uint8_t skip_nul; /* the over-long line holds a NUL: no end */
+	uint8_t skip_mbulk; /* it is a multibulk count ('*'): ends at '\r' */
 	uint8_t busy; /* an answer is being queued in parts */
 	uint8_t held; /* the garbage held (no line end yet) was logged */
+	uint8_t draining; /* after a protocol error: read, drop, then close */
 	uint32_t skip; /* bytes of an over-long inline line read */
 	uint32_t sent; /* bytes of the answer in parts queued */
 	uint32_t id; /* CLIENT ID */
 	int64_t open_ms; /* for CLIENT LIST's age */
 	int64_t at_ms; /* when the answer in parts was made */
 };
+
+/* the goal for a connection's emulator state */
+_Static_assert(sizeof(struct redis_state) <= 1024, "redis_state over 1 KiB");
 
 struct rd_arg {
 	const uint8_t *p;
@@ -143,7 +151,7 @@ struct rd_req {
 	size_t argc, kept;
 };
 
-enum rd_parse { RP_NEED, RP_CMD, RP_EMPTY, RP_ERR, RP_LONG };
+enum rd_parse { RP_NEED, RP_CMD, RP_EMPTY, RP_ERR, RP_LONG, RP_LONG_MBULK };
 
 /* The answer being made: rd_out, shared (one request at a time). */
 static char rd_out[RD_OUT];
@@ -464,10 +472,12 @@ rd_parse(const uint8_t *p, size_t n, struct rd_req *r, size_t *used,
 		return r->argc ? RP_CMD : RP_EMPTY;
 	}
 	nl = rd_chr(p, n, '\r');
-	if (!nl)
-		return n > RD_INLINE_MAX
-		               ? (*why = "redis.err_mbulk_big", RP_ERR)
-		               : RP_NEED;
+	if (!nl) {
+		if (n > RD_INLINE_MAX)
+			return *why = "redis.err_mbulk_big", RP_ERR;
+		return n >= RD_LONG || memchr(p, 0, n) ? RP_LONG_MBULK
+		                                       : RP_NEED;
+	}
 	if ((size_t)(nl - p) + 2 > n)
 		return RP_NEED;
 	if (rd_ll(p + 1, (size_t)(nl - p) - 1, &count) < 0 || count > INT_MAX)
@@ -658,6 +668,7 @@ struct rd_run {
 	const struct rd_arg *a;
 	int replay; /* the answer is made again: no side effects */
 	int close; /* close once it is sent */
+	size_t reqlen; /* the request's bytes (CLIENT LIST's qbuf) */
 };
 
 /* The name of a subcommand, "config|get" (lower case), in out. */
@@ -904,7 +915,8 @@ static void
 rd_client_line(struct rd_run *x, const char *cmd)
 {
 	static struct rd_vars vars;
-	static char id[16], addr[80], laddr[80], age[24], db[8], rp[4];
+	static char id[16], addr[80], laddr[80], age[24], db[8], rp[4], qb[12],
+	        qf[12];
 	size_t n;
 	const char *t = persona_get("redis.client_line", &n);
 	char body[1024];
@@ -927,6 +939,11 @@ rd_client_line(struct rd_run *x, const char *cmd)
 	rd_var(&vars, 'd', db,
 	        (size_t)fmt_snprintf(db, sizeof db, "%u", (unsigned)x->st->db));
 	rd_var(&vars, 'c', cmd, strlen(cmd));
+	rd_var(&vars, 'q', qb,
+	        (size_t)fmt_snprintf(qb, sizeof qb, "%u", (unsigned)x->reqlen));
+	rd_var(&vars, 'f', qf,
+	        (size_t)fmt_snprintf(qf, sizeof qf, "%u",
+	                (unsigned)(x->reqlen < 20474 ? 20474 - x->reqlen : 0)));
 	rd_var(&vars, 'r', rp,
 	        (size_t)fmt_snprintf(
 	                rp, sizeof rp, "%u", x->st->resp == 3 ? 3u : 2u));
@@ -1410,9 +1427,30 @@ rd_exec_sub(struct rd_run *x)
 		}
 	} else if (rd_eq(c, "command") && rd_eq(s, "count")) {
 		rd_putn(':', persona_int("redis.command_count", 0));
+	} else if (rd_eq(c, "cluster")) {
+		rd_key("redis.err_cluster");
+	} else if (rd_eq(c, "pubsub") && (rd_eq(s, "numpat"))) {
+		rd_puts(":0\r\n");
+	} else if (rd_eq(c, "acl") && rd_eq(s, "whoami")) {
+		rd_bulks("default");
 	} else {
-		rd_puts("*0\r\n"); /* COMMAND's lists, help texts */
+		/* COMMAND's lists, PUBSUB CHANNELS, help texts... */
+		rd_puts("*0\r\n");
 	}
+}
+
+/* 1 when the daemon has subcommands of name ("config|get"...). */
+static int
+rd_container(const char *name, size_t nn)
+{
+	size_t i = 0;
+	const struct persona_kv *kv;
+
+	while ((kv = persona_next("redis.cmd", &i)))
+		if (kv->len > nn && kv->val[nn] == '|' &&
+		        fmt_caseeq(kv->val, name, nn))
+			return 1;
+	return 0;
 }
 
 /* Dispatch as processCommand(): unknown, arity, auth, then the command. */
@@ -1423,7 +1461,7 @@ rd_command(struct rd_run *x)
 	const struct rd_arg *c = &x->a[0];
 	char name[64];
 	size_t nn = 0;
-	int arity;
+	int arity, container;
 
 	for (; nn < c->n && nn < sizeof name - 1; nn++)
 		name[nn] = (char)rd_lower(c->p[nn]);
@@ -1464,17 +1502,18 @@ rd_command(struct rd_run *x)
 		rd_err("redis.err_arity", &a, NULL);
 		return;
 	}
-	if (arity == -2 && r->argc >= 2 &&
-	        (rd_eq(c, "config") || rd_eq(c, "client") ||
-	                rd_eq(c, "module") || rd_eq(c, "command"))) {
+	container = rd_container(name, nn);
+	if (container && r->argc >= 2) {
 		char full[64 + RD_ERRARG];
 		size_t fn = rd_subname(c, &x->a[1], full, sizeof full);
 		int sa = x->a[1].n < RD_ERRARG ? rd_arity(full, fn) : 0;
 		if (!sa) {
-			char up[16];
+			char up[64];
 			size_t un = 0;
-			for (; un < c->n && un < sizeof up; un++)
-				up[un] = (char)(rd_lower(c->p[un]) - 32);
+			for (; un < nn; un++)
+				up[un] = (char)(name[un] -
+				                32 * (name[un] >= 'a' &&
+				                             name[un] <= 'z'));
 			struct rd_arg u = {(const uint8_t *)up, un};
 			rd_err("redis.err_subcommand", &x->a[1], &u);
 			return;
@@ -1490,8 +1529,7 @@ rd_command(struct rd_run *x)
 		rd_key("redis.err_noauth");
 		return;
 	}
-	if (rd_eq(c, "config") || rd_eq(c, "client") || rd_eq(c, "module") ||
-	        rd_eq(c, "command")) {
+	if (container) {
 		if (r->argc < 2)
 			rd_puts("*0\r\n"); /* COMMAND alone: not modelled */
 		else
@@ -1599,8 +1637,8 @@ rd_flush(struct emu_ctx *ctx, struct redis_state *st)
 
 /* A protocol error: the reason, logged, then close. */
 static void
-rd_proto_error(struct emu_ctx *ctx, const uint8_t *p, size_t n, const char *why,
-        uint8_t got)
+rd_proto_error(struct emu_ctx *ctx, struct redis_state *st, const uint8_t *p,
+        size_t n, const char *why, uint8_t got)
 {
 	size_t tn, wn;
 	const char *t = persona_get("redis.err_proto", &tn);
@@ -1628,7 +1666,10 @@ rd_proto_error(struct emu_ctx *ctx, const uint8_t *p, size_t n, const char *why,
 		}
 	}
 	emu_send(ctx, rd_out, rd_len);
-	emu_close(ctx);
+	/* Redis has read what came with it (16 KiB reads): read the rest
+	 * that is there, then close, so that the close is a FIN */
+	st->draining = 1;
+	emu_timer(ctx, RD_DRAIN_MS);
 }
 
 /* An HTTP request ("host:" or "post" among the lines held): Redis closes
@@ -1664,20 +1705,32 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 {
 	struct redis_state *st = state;
 	static struct rd_req r;
-	struct rd_run x = {ctx, st, &r, r.a, 0, 0};
+	struct rd_run x = {ctx, st, &r, r.a, 0, 0, 0};
 	size_t used = 0;
 	const char *why = NULL;
 	uint8_t got = 0;
 	enum rd_parse k;
 
-	if (st->skip) { /* the rest of an over-long inline line */
-		const uint8_t *nl = st->skip_nul ? NULL : rd_chr(p, n, '\n');
+	if (st->draining) {
+		emu_timer(ctx, RD_DRAIN_MS);
+		return n;
+	}
+	if (st->skip) { /* the rest of an over-long line */
+		uint8_t end = st->skip_mbulk ? '\r' : '\n';
+		const uint8_t *nl = st->skip_nul ? NULL : rd_chr(p, n, end);
 		size_t take = nl ? (size_t)(nl - p) + 1 : n;
 		if (!nl && memchr(p, 0, n))
 			st->skip_nul = 1;
 		if ((size_t)st->skip + take > RD_INLINE_MAX + (nl ? 1u : 0u)) {
-			rd_proto_error(ctx, p, LURE_MIN(n, RD_PAYLOAD),
-			        "redis.err_inline", 0);
+			rd_proto_error(ctx, st, p, LURE_MIN(n, RD_PAYLOAD),
+			        st->skip_mbulk ? "redis.err_mbulk_big"
+			                       : "redis.err_inline",
+			        0);
+			return n;
+		}
+		if (nl && st->skip_mbulk) { /* no count is that long */
+			rd_proto_error(ctx, st, p, LURE_MIN(n, RD_PAYLOAD),
+			        "redis.err_mbulk", 0);
 			return n;
 		}
 		st->skip += (uint32_t)take;
@@ -1698,12 +1751,13 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	if (k == RP_EMPTY)
 		return used;
 	if (k == RP_ERR) {
-		rd_proto_error(ctx, p, LURE_MIN(n, RD_PAYLOAD), why, got);
+		rd_proto_error(ctx, st, p, LURE_MIN(n, RD_PAYLOAD), why, got);
 		return n;
 	}
-	if (k == RP_LONG) {
+	if (k == RP_LONG || k == RP_LONG_MBULK) {
 		rd_log_bad(ctx, p, n, NULL);
 		st->skip = (uint32_t)n;
+		st->skip_mbulk = k == RP_LONG_MBULK;
 		st->skip_nul = memchr(p, 0, n) != NULL;
 		return n;
 	}
@@ -1715,6 +1769,7 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return n;
 	}
 	x.replay = st->busy;
+	x.reqlen = used;
 	if (!st->busy)
 		st->at_ms = lure_wall();
 	rd_len = 0;
@@ -1734,6 +1789,14 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	return used;
 }
 
+static void
+redis_timeout(struct emu_ctx *ctx, void *state)
+{
+	struct redis_state *st = state;
+	if (st->draining)
+		emu_close(ctx);
+}
+
 const struct emulator emu_redis = {
         .name = "redis",
         .transports = EMU_TCP,
@@ -1741,5 +1804,6 @@ const struct emulator emu_redis = {
         .in_min = RD_IN,
         .on_open = redis_open,
         .on_data = redis_data,
+        .on_timeout = redis_timeout,
         .on_close = redis_close,
 };
