@@ -1585,16 +1585,15 @@ rd_log_command(struct rd_run *x, int failed)
 }
 
 static void
-rd_log_bad(struct emu_ctx *ctx, const uint8_t *p, size_t n, const char *why)
+rd_log_bad(struct emu_ctx *ctx, const uint8_t *p, size_t n, const char *msg,
+        size_t mn)
 {
 	struct event *e = emu_event(ctx, "request");
-	size_t wn;
-	const char *w = why ? persona_get(why, &wn) : NULL;
 
 	event_bytes(e, "lure.payload", p, n, RD_PAYLOAD);
 	event_int(e, "source.bytes", (int64_t)n);
-	if (w)
-		event_bytes(e, "error.message", w, wn, EVENT_CAP_DEFAULT);
+	if (msg)
+		event_bytes(e, "error.message", msg, mn, EVENT_CAP_DEFAULT);
 	event_commit(e);
 }
 
@@ -1645,7 +1644,6 @@ rd_proto_error(struct emu_ctx *ctx, struct redis_state *st, const uint8_t *p,
 	const char *w = persona_get(why, &wn);
 
 	rd_len = 0;
-	rd_log_bad(ctx, p, n, why);
 	for (size_t i = 0; t && i < tn; i++) {
 		if (t[i] == '%' && i + 1 < tn && t[i + 1] == 's') {
 			for (size_t k = 0; w && k < wn; k++) {
@@ -1665,6 +1663,8 @@ rd_proto_error(struct emu_ctx *ctx, struct redis_state *st, const uint8_t *p,
 			rd_put(t + i, 1);
 		}
 	}
+	/* the message as sent, without "-" and CRLF */
+	rd_log_bad(ctx, p, n, rd_len > 3 ? rd_out + 1 : NULL, rd_len - 3);
 	emu_send(ctx, rd_out, rd_len);
 	/* Redis has read what came with it (16 KiB reads): read the rest
 	 * that is there, then close, so that the close is a FIN */
@@ -1741,8 +1741,8 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	k = rd_parse(p, n, &r, &used, &why, &got);
 	if (k == RP_NEED) {
 		if (!st->held && p[0] != '*' && rd_binary(p, n)) {
-			rd_log_bad(
-			        ctx, p, n, NULL); /* Redis waits for its end */
+			/* Redis waits for the line's end */
+			rd_log_bad(ctx, p, n, NULL, 0);
 			st->held = 1;
 		}
 		return 0;
@@ -1755,7 +1755,7 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return n;
 	}
 	if (k == RP_LONG || k == RP_LONG_MBULK) {
-		rd_log_bad(ctx, p, n, NULL);
+		rd_log_bad(ctx, p, n, NULL, 0);
 		st->skip = (uint32_t)n;
 		st->skip_mbulk = k == RP_LONG_MBULK;
 		st->skip_nul = memchr(p, 0, n) != NULL;
