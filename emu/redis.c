@@ -43,6 +43,7 @@
  *   redis.config "name value"  [repeated] CONFIG GET's parameters
  *   redis.cmd "name arity"   [repeated] the daemon's commands and
  *                            subcommands ("config|get -3")
+ *   redis.help.<word>        [repeated] the lines of "<word> HELP"
  * identity.redis_run_id, redis_replid, redis_pid: INFO's; redis_uptime: the
  * seconds it had been up when lure started.
  *
@@ -80,7 +81,7 @@
  * replication (SLAVEOF answers +OK and the role stays master), no Lua
  * (EVAL answers "return <number>" and "return '<text>'", the sandbox
  * error, else nil); CONFIG SET changes nothing (requirepass neither);
- * COMMAND's own lists and help texts (answered with an empty array);
+ * COMMAND's own lists (answered with an empty array);
  * a command the daemon has that is not modelled answers nil after its
  * arity check; a request that outgrows the input buffer
  * (limits.in_buf, at least RD_IN) closes the connection, an inline line
@@ -1403,15 +1404,33 @@ static void
 rd_exec_sub(struct rd_run *x)
 {
 	const struct rd_arg *c = &x->a[0], *s = &x->a[1];
+	char key[48];
 
+	if (rd_eq(s, "help") && c->n < 32) {
+		size_t i = 0, lines = 0, kn = 11;
+		const struct persona_kv *kv;
+		memcpy(key, "redis.help.", 11);
+		for (size_t k = 0; k < c->n; k++)
+			key[kn++] = (char)rd_lower(c->p[k]);
+		key[kn] = 0;
+		while (persona_next(key, &i))
+			lines++;
+		if (lines) {
+			rd_putn('*', (int64_t)lines);
+			for (i = 0; (kv = persona_next(key, &i));) {
+				rd_put("+", 1);
+				rd_put(kv->val, kv->len);
+				rd_put("\r\n", 2);
+			}
+			return;
+		}
+	}
 	if (rd_eq(c, "config")) {
 		rd_config(x, s);
 	} else if (rd_eq(c, "client")) {
 		rd_client(x, s);
 	} else if (rd_eq(c, "module")) {
 		if (rd_eq(s, "list")) {
-			rd_puts("*0\r\n");
-		} else if (rd_eq(s, "help")) {
 			rd_puts("*0\r\n");
 		} else {
 			if (!x->replay && rd_eq(s, "load") && x->r->kept > 2) {

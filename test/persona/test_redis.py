@@ -187,9 +187,12 @@ PROBES = {
     "empty_lines": [b"\r\n\r\n\n"],
     "time_role": [b"ROLE\r\n"],
     "command_count": [b"COMMAND COUNT\r\n"],
-    # --- help texts (not modelled: an empty array)
-    "config_help": ([b"CONFIG HELP\r\n"], "help texts are not modelled"),
-    "client_help": ([b"CLIENT HELP\r\n"], "help texts are not modelled"),
+    # --- help texts
+    "config_help": [b"CONFIG HELP\r\n"],
+    "client_help": [b"client help\r\n"],
+    "help_others": [b"MODULE HELP\r\nCOMMAND HELP\r\nOBJECT HELP\r\n"
+                    b"ACL HELP\r\nCLUSTER HELP\r\n" + resp("XINFO", "HELP")],
+    "help_arity": [b"CONFIG HELP x\r\n"],
     # --- unknown commands, arity, subcommands
     "unknown": [b"FOO\r\n"],
     "unknown_args": [b"foo a b\r\n"],
