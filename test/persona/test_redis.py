@@ -263,8 +263,9 @@ PROBES = {
     "keyspace": [b"FLUSHALL\r\nSET x 1\r\nSET y 2\r\nGET x\r\n"
                  b"DBSIZE\r\nEXISTS x y z\r\nTYPE x\r\nTTL x\r\nTTL z\r\n"
                  b"DEL x\r\nKEYS *\r\nFLUSHDB\r\nDBSIZE\r\n"],
-    "keys_pattern": [b"FLUSHALL\r\nSET abc 1\r\nSET abd 2\r\nSET b 3\r\n"
-                     b"KEYS ab?\r\nKEYS a[b]c\r\nKEYS [^a]*\r\nFLUSHALL\r\n"],
+    "keys_pattern": [b"FLUSHALL\r\nSET abc 1\r\nSET xbd 2\r\nSET b 3\r\n"
+                     b"KEYS a?c\r\nKEYS x[b]d\r\nKEYS [^ax]*\r\nKEYS *d\r\n"
+                     b"KEYS A*\r\nKEYS \\a*\r\nFLUSHALL\r\n"],
     "set_options": [b"FLUSHALL\r\nSET k v NX\r\nSET k w NX\r\nGET k\r\n"
                     b"SET k v EX 10\r\nSET k v EX x\r\nSET q v XX\r\n"
                     b"FLUSHALL\r\n"],
