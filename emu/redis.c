@@ -83,8 +83,10 @@
  * error, else nil); CONFIG SET changes nothing (requirepass neither);
  * COMMAND's own lists (answered with an empty array);
  * a command the daemon has that is not modelled answers nil after its
- * arity check; a request that outgrows the input buffer
- * (limits.in_buf, at least RD_IN) closes the connection, an inline line
+ * arity check; a multibulk request that outgrows the input buffer
+ * (limits.in_buf, at least RD_IN) is read as it comes, its first
+ * RD_BIG_ARGS words kept to RD_BIG_KEEP bytes (a value SET so is read back
+ * cut, STRLEN says its length), an inline line
  * over RD_LONG bytes that ends before 64 KiB is read and not answered;
  * INFO's counters but clients, connections and commands are the
  * captured ones; Errorstats stays empty. */
@@ -113,6 +115,8 @@
 #define RD_ERRARG 128 /* bytes of an argument printed in an error */
 #define RD_OUT 16384 /* the largest answer (CONFIG GET *: 6.7 KB) */
 #define RD_PAYLOAD 256 /* bytes of a bad request logged */
+#define RD_BIG_ARGS 3 /* words kept of a request bigger than the input */
+#define RD_BIG_KEEP 130 /* bytes kept of each (an error prints 128) */
 #define RD_DRAIN_MS 50 /* quiet input after a protocol error, then close */
 
 struct rd_key {
@@ -122,8 +126,21 @@ struct rd_key {
 	char v[RD_VLEN];
 };
 
+/* A multibulk request too big for the input buffer, read as it comes: the
+ * first bytes of its first words are kept. */
+struct rd_big {
+	uint32_t argc, i; /* its words, the one being read */
+	uint32_t len, left; /* that word's length, its bytes still to come
+	                       (CRLF included); left 0: its header is next */
+	uint8_t on; /* 1 reading, 2 answering (the words are all in) */
+	uint8_t kept[RD_BIG_ARGS];
+	uint32_t len2; /* the third word's whole length (SET's value) */
+	char a[RD_BIG_ARGS][RD_BIG_KEEP];
+};
+
 struct redis_state {
 	struct rd_key keys[RD_KEYS];
+	struct rd_big big;
 	char name[RD_NAME];
 	uint8_t name_len, db, resp, authed;
 	uint8_t skip_nul; /* the over-long line holds a NUL: no end */
@@ -150,6 +167,7 @@ struct rd_arg {
 struct rd_req {
 	struct rd_arg a[RD_ARGS];
 	size_t argc, kept;
+	size_t len2; /* the third word's whole length when it was cut, or 0 */
 };
 
 enum rd_parse { RP_NEED, RP_CMD, RP_EMPTY, RP_ERR, RP_LONG, RP_LONG_MBULK };
@@ -452,7 +470,7 @@ rd_parse(const uint8_t *p, size_t n, struct rd_req *r, size_t *used,
 	long long ll, count;
 	size_t pos;
 
-	r->argc = r->kept = 0;
+	r->argc = r->kept = r->len2 = 0;
 	if (p[0] != '*') {
 		size_t len;
 		nl = rd_chr(p, n, '\n');
@@ -1170,7 +1188,8 @@ rd_set(struct rd_run *x)
 	}
 	if (!x->replay && e) {
 		e->vlen = (uint8_t)LURE_MIN(v->n, RD_VLEN);
-		e->vfull = (uint32_t)LURE_MIN(v->n, UINT32_MAX);
+		e->vfull = (uint32_t)LURE_MIN(
+		        x->r->len2 ? x->r->len2 : v->n, UINT32_MAX);
 		memcpy(e->v, v->p, e->vlen);
 	}
 	rd_puts("+OK\r\n");
@@ -1719,6 +1738,90 @@ rd_binary(const uint8_t *p, size_t n)
 	return 0;
 }
 
+/* Read a big request's words from p[0..n): the bytes taken (0: a word's
+ * header is not all there yet); *why on a protocol error. */
+static size_t
+rd_big_feed(struct rd_big *b, const uint8_t *p, size_t n, const char **why,
+        uint8_t *got)
+{
+	size_t pos = 0;
+
+	while (b->i < b->argc) {
+		size_t take, off;
+		if (b->left == 0) { /* "$<len>\r\n" */
+			const uint8_t *nl = rd_chr(p + pos, n - pos, '\r');
+			long long ll;
+			if (!nl || (size_t)(nl - p) + 2 > n)
+				return pos;
+			if (p[pos] != '$') {
+				*got = p[pos];
+				*why = "redis.err_dollar";
+				return pos;
+			}
+			if (rd_ll(p + pos + 1, (size_t)(nl - p) - pos - 1,
+			            &ll) < 0 ||
+			        ll < 0 || ll > RD_BULK_MAX) {
+				*why = "redis.err_bulk";
+				return pos;
+			}
+			pos = (size_t)(nl - p) + 2;
+			b->len = (uint32_t)ll;
+			b->left = (uint32_t)ll + 2;
+			if (b->i == 2)
+				b->len2 = b->len;
+		}
+		take = LURE_MIN((size_t)b->left, n - pos);
+		off = (size_t)b->len + 2 - b->left; /* into the word */
+		if (b->i < RD_BIG_ARGS)
+			for (size_t k = 0; k < take; k++, off++)
+				if (off < b->len && off < RD_BIG_KEEP)
+					b->a[b->i][b->kept[b->i]++] =
+					        (char)p[pos + k];
+		b->left -= (uint32_t)take;
+		pos += take;
+		if (b->left)
+			return pos;
+		b->i++;
+	}
+	b->on = 2;
+	return pos;
+}
+
+/* A request that outgrows the input: its count read, its words fed. */
+static size_t
+rd_big_start(struct redis_state *st, const uint8_t *p, size_t n,
+        const char **why, uint8_t *got)
+{
+	const uint8_t *nl = rd_chr(p, n, '\r');
+	long long count;
+	size_t pos;
+
+	if (!nl || (size_t)(nl - p) + 2 > n ||
+	        rd_ll(p + 1, (size_t)(nl - p) - 1, &count) < 0 || count <= 0 ||
+	        count > INT_MAX)
+		return 0;
+	pos = (size_t)(nl - p) + 2;
+	memset(&st->big, 0, sizeof st->big);
+	st->big.on = 1;
+	st->big.argc = (uint32_t)count;
+	return pos + rd_big_feed(&st->big, p + pos, n - pos, why, got);
+}
+
+/* The big request's words as a request; the bytes its last part took
+ * (in big.i until it is answered: offered again, they are still there). */
+static size_t
+rd_big_req(struct redis_state *st, struct rd_req *r)
+{
+	r->argc = st->big.argc;
+	r->kept = LURE_MIN(st->big.argc, RD_BIG_ARGS);
+	r->len2 = st->big.len2;
+	for (size_t i = 0; i < r->kept; i++) {
+		r->a[i].p = (const uint8_t *)st->big.a[i];
+		r->a[i].n = st->big.kept[i];
+	}
+	return st->big.i;
+}
+
 static size_t
 redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 {
@@ -1757,8 +1860,39 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 			st->skip = 0, st->skip_nul = 0;
 		return take;
 	}
+	if (st->big.on == 1) { /* the rest of a big request */
+		used = rd_big_feed(&st->big, p, n, &why, &got);
+		if (why) {
+			rd_proto_error(
+			        ctx, st, p, LURE_MIN(n, RD_PAYLOAD), why, got);
+			return n;
+		}
+		if (st->big.on == 1)
+			return used;
+		st->big.i = (uint32_t)used; /* what the last call took */
+	}
+	if (st->big.on == 2) { /* its words are all in: the command */
+		used = rd_big_req(st, &r);
+		k = RP_CMD;
+		goto run;
+	}
 	k = rd_parse(p, n, &r, &used, &why, &got);
 	if (k == RP_NEED) {
+		if (p[0] == '*' && n >= RD_LONG) {
+			used = rd_big_start(st, p, n, &why, &got);
+			if (why) {
+				rd_proto_error(ctx, st, p,
+				        LURE_MIN(n, RD_PAYLOAD), why, got);
+				return n;
+			}
+			if (st->big.on == 1)
+				return used;
+			if (st->big.on == 2) {
+				st->big.i = (uint32_t)used;
+				used = rd_big_req(st, &r);
+				goto run;
+			}
+		}
 		if (!st->held && p[0] != '*' && rd_binary(p, n)) {
 			/* Redis waits for the line's end */
 			rd_log_bad(ctx, p, n, NULL, 0);
@@ -1787,6 +1921,7 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		emu_close(ctx);
 		return n;
 	}
+run:
 	x.replay = st->busy;
 	x.reqlen = used;
 	if (!st->busy)
@@ -1803,6 +1938,7 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return 0; /* the rest when the output has drained */
 	st->busy = 0;
 	st->sent = 0;
+	st->big.on = 0;
 	if (x.close)
 		emu_close(ctx);
 	return used;

@@ -236,6 +236,16 @@ PROBES = {
     # --- pipelining, early close, garbage first
     "pipeline_inline": [b"PING\r\nECHO a\r\nPING b\r\n"],
     "pipeline_resp": [resp("PING") + resp("ECHO", "x") + resp("DBSIZE")],
+    "big_set": [resp("SET", "big", "A" * 20000) + resp("STRLEN", "big")
+                + resp("DEL", "big")],
+    "big_unknown": [resp("FOO", "x" * 9000, "y")],
+    "big_then_ping": [resp("SET", "k", "z" * 5000)[:3000], 0.2,
+                      resp("SET", "k", "z" * 5000)[3000:] + b"PING\r\n"
+                      + resp("STRLEN", "k") + resp("DEL", "k")],
+    "big_bad_dollar": [b"*3\r\n$4\r\nECHO\r\n$5000\r\n" + b"q" * 5000
+                       + b"\r\nx\r\n"],
+    "big_echo": ([resp("ECHO", "e" * 5000)],
+                 "words of a request over the input buffer are kept cut"),
     "pipeline_split": [b"*2\r\n$4\r\nEC", b"HO\r\n$2\r\nhi\r\n"],
     "early_close": [b"PING\r\n", "SHUT"],
     "close_mid_request": [b"*2\r\n$4\r\nECHO\r\n", "SHUT"],
