@@ -151,8 +151,9 @@ struct redis_state {
 	uint32_t skip; /* bytes of an over-long inline line read */
 	uint32_t sent; /* bytes of the answer in parts queued */
 	uint32_t id; /* CLIENT ID */
-	int64_t open_ms; /* for CLIENT LIST's age */
-	int64_t at_ms; /* when the answer in parts was made */
+	int64_t open_ms; /* wall ms: CLIENT LIST's age */
+	int64_t at_ms; /* when the answer (maybe in parts) was made */
+	uint32_t snap_clients, snap_conns, snap_cmds; /* INFO's, then */
 };
 
 /* the goal for a connection's emulator state */
@@ -671,11 +672,11 @@ rd_dbsize(const struct redis_state *st, unsigned db)
 }
 
 static int64_t
-rd_uptime_ms(void)
+rd_uptime_ms(int64_t wall)
 {
 	const char *u = identity_get("redis_uptime");
 	int64_t base = u ? (int64_t)fmt_strtoll(u, NULL, 10) : 0;
-	return base * 1000 + (lure_wall() - rd_t0);
+	return base * 1000 + (wall - rd_t0);
 }
 
 /* --- commands ------------------------------------------------------------ */
@@ -713,7 +714,7 @@ rd_info_section(const struct rd_run *x, const char *t, size_t n)
 	        cl[12], conns[24], cmds[24];
 	static char ks[16 * 64];
 	size_t ksn = 0, kn;
-	int64_t wall = x->st->at_ms, upms = rd_uptime_ms();
+	int64_t wall = x->st->at_ms, upms = rd_uptime_ms(wall);
 	const char *kt = persona_get("redis.keyspace", &kn);
 
 	rd_var(&vars, 'u', up,
@@ -735,13 +736,13 @@ rd_info_section(const struct rd_run *x, const char *t, size_t n)
 	        (size_t)fmt_snprintf(
 	                port, sizeof port, "%u", (unsigned)emu_port(x->ctx)));
 	rd_var(&vars, 'c', cl,
-	        (size_t)fmt_snprintf(cl, sizeof cl, "%u", rd_clients));
+	        (size_t)fmt_snprintf(cl, sizeof cl, "%u", x->st->snap_clients));
 	rd_var(&vars, 'n', conns,
 	        (size_t)fmt_snprintf(conns, sizeof conns, "%llu",
-	                (unsigned long long)rd_conns));
+	                (unsigned long long)x->st->snap_conns));
 	rd_var(&vars, 'm', cmds,
 	        (size_t)fmt_snprintf(cmds, sizeof cmds, "%llu",
-	                (unsigned long long)rd_cmds));
+	                (unsigned long long)x->st->snap_cmds));
 	for (unsigned db = 0; kt && db < 16; db++) {
 		unsigned k = rd_dbsize(x->st, db);
 		char d[8], c[8];
@@ -953,7 +954,7 @@ rd_client_line(struct rd_run *x, const char *cmd)
 	                emu_local_addr(x->ctx), (unsigned)emu_port(x->ctx)));
 	rd_var(&vars, 'A', age,
 	        (size_t)fmt_snprintf(age, sizeof age, "%lld",
-	                (long long)((lure_now() - x->st->open_ms) / 1000)));
+	                (long long)((x->st->at_ms - x->st->open_ms) / 1000)));
 	rd_var(&vars, 'n', x->st->name, x->st->name_len);
 	rd_var(&vars, 'd', db,
 	        (size_t)fmt_snprintf(db, sizeof db, "%u", (unsigned)x->st->db));
@@ -1377,7 +1378,7 @@ rd_exec(struct rd_run *x)
 		rd_putn(':', rd_t0 / 1000);
 	} else if (rd_eq(c, "time")) {
 		char s[24], u[12];
-		int64_t t = lure_wall();
+		int64_t t = st->at_ms;
 		rd_puts("*2\r\n");
 		rd_bulk(s, (size_t)fmt_snprintf(
 		                   s, sizeof s, "%lld", (long long)(t / 1000)));
@@ -1648,7 +1649,7 @@ redis_open(struct emu_ctx *ctx, void *state)
 	rd_conns++;
 	rd_clients++;
 	st->id = 3 + rd_next_id++;
-	st->open_ms = lure_now();
+	st->open_ms = lure_wall();
 	st->resp = 2;
 }
 
@@ -1924,8 +1925,12 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 run:
 	x.replay = st->busy;
 	x.reqlen = used;
-	if (!st->busy)
+	if (!st->busy) { /* what an answer made again must show the same */
 		st->at_ms = lure_wall();
+		st->snap_clients = rd_clients;
+		st->snap_conns = (uint32_t)rd_conns;
+		st->snap_cmds = (uint32_t)rd_cmds;
+	}
 	rd_len = 0;
 	rd_command(&x);
 	if (!st->busy) {

@@ -132,12 +132,15 @@ def mask_info(body):
 def mask(data):
     """Per-instance values out of an answer: INFO's (re-framed), client ids
     and ports, ages, times, script SHA1s stay (they are the script's)."""
-    m = re.match(rb"\$(\d+)\r\n# Server\r\n", data)
-    if m:
-        n = int(m.group(1))
+    out, pos = b"", 0
+    for m in re.finditer(rb"\$(\d+)\r\n# Server\r\n", data):
+        if m.start() < pos:
+            continue
         start = m.end() - len(b"# Server\r\n")
-        body = data[start:start + n]
-        data = b"$INFO\r\n" + mask_info(body) + data[start + n:]
+        end = start + int(m.group(1))
+        out += data[pos:m.start()] + b"$INFO\r\n" + mask_info(data[start:end])
+        pos = end
+    data = out + data[pos:]
     data = re.sub(rb"\bid=\d+", b"id=<id>", data)
     data = re.sub(rb"\baddr=([0-9.]+):\d+", rb"addr=\1:<port>", data)
     data = re.sub(rb"\bladdr=([0-9.]+):\d+", rb"laddr=\1:<port>", data)
@@ -260,6 +263,8 @@ PROBES = {
     "info_server": [b"INFO server\r\n"],
     "info_two": [b"INFO server clients\r\n"],
     "info_unknown": [b"INFO foo\r\n"],
+    # answers over the output buffer, made in parts
+    "info_pipelined": [b"INFO\r\n" * 6 + b"PING\r\n"],
     "config_get_dir": [b"CONFIG GET dbfilename\r\n"],
     "config_get_upper": [b"CONFIG GET DBFILENAME\r\n"],
     "config_get_pattern": [b"CONFIG GET *max-*-entries*\r\n"],
