@@ -64,14 +64,9 @@
  * event with lure.payload (the first bytes) and error.message.
  *
  * Compared with Debian 12's redis-server 7.0.15 on 127.0.0.1 (its config
- * as the persona's), byte for byte: test/persona/test_redis.py. The parser
- * is networking.c's: the first byte '*' makes a multibulk request (count
- * and lengths by string2ll: no sign, no leading zero; count up to INT_MAX,
- * bulk up to proto-max-bulk-len 512 MB; the two bytes after a bulk are not
- * checked), anything else an inline line to '\n' (a '\r' before it
- * dropped; a NUL before it hides it, as strchr does), split as
- * sdssplitargs does (quotes, \xHH, unbalanced quotes are an error). Over
- * 64 KiB without a line end: "too big inline request" (or mbulk/bulk count
+ * as the persona's), byte for byte: test/persona/test_redis.py. Requests
+ * are read as networking.c reads them (src/resp.h). Over 64 KiB without a
+ * line end: "too big inline request" (or mbulk count
  * string), then a close. A "host:" or "post" command (an HTTP request)
  * closes at once, and answers to commands read with it are not sent.
  *
@@ -85,9 +80,9 @@
  * a command the daemon has that is not modelled answers nil after its
  * arity check; a multibulk request that outgrows the input buffer
  * (limits.in_buf, at least RD_IN) is read as it comes, its first
- * RD_BIG_ARGS words kept to RD_BIG_KEEP bytes (a value SET so is read back
+ * RESP_BIG_ARGS words kept to RESP_BIG_KEEP bytes (a value SET so is read back
  * cut, STRLEN says its length), an inline line
- * over RD_LONG bytes that ends before 64 KiB is read and not answered;
+ * over RESP_LONG_LINE bytes that ends before 64 KiB is read and not answered;
  * INFO's counters but clients, connections and commands are the
  * captured ones; Errorstats stays empty. */
 #include <limits.h>
@@ -102,21 +97,16 @@
 #include "json.h"
 #include "lure.h"
 #include "persona.h"
+#include "resp.h"
 
 #define RD_KEYS 4 /* keys kept per connection */
 #define RD_KLEN 24 /* bytes of a key name kept (longer: not stored) */
 #define RD_VLEN 80 /* bytes of a value kept */
 #define RD_NAME 32 /* CLIENT SETNAME */
-#define RD_ARGS 64 /* words kept of a request (more are counted) */
 #define RD_IN 4096 /* input a connection holds at least */
-#define RD_LONG 2048 /* an inline line this long without its end: skipped */
-#define RD_INLINE_MAX (64 * 1024) /* PROTO_INLINE_MAX_SIZE */
-#define RD_BULK_MAX (512LL * 1024 * 1024) /* proto-max-bulk-len */
 #define RD_ERRARG 128 /* bytes of an argument printed in an error */
 #define RD_OUT 16384 /* the largest answer (CONFIG GET *: 6.7 KB) */
 #define RD_PAYLOAD 256 /* bytes of a bad request logged */
-#define RD_BIG_ARGS 3 /* words kept of a request bigger than the input */
-#define RD_BIG_KEEP 130 /* bytes kept of each (an error prints 128) */
 #define RD_DRAIN_MS 50 /* quiet input after a protocol error, then close */
 
 struct rd_key {
@@ -126,21 +116,9 @@ struct rd_key {
 	char v[RD_VLEN];
 };
 
-/* A multibulk request too big for the input buffer, read as it comes: the
- * first bytes of its first words are kept. */
-struct rd_big {
-	uint32_t argc, i; /* its words, the one being read */
-	uint32_t len, left; /* that word's length, its bytes still to come
-	                       (CRLF included); left 0: its header is next */
-	uint8_t on; /* 1 reading, 2 answering (the words are all in) */
-	uint8_t kept[RD_BIG_ARGS];
-	uint32_t len2; /* the third word's whole length (SET's value) */
-	char a[RD_BIG_ARGS][RD_BIG_KEEP];
-};
-
 struct redis_state {
 	struct rd_key keys[RD_KEYS];
-	struct rd_big big;
+	struct resp_big big;
 	char name[RD_NAME];
 	uint8_t name_len, db, resp, authed;
 	uint8_t skip_nul; /* the over-long line holds a NUL: no end */
@@ -159,24 +137,9 @@ struct redis_state {
 /* the goal for a connection's emulator state */
 _Static_assert(sizeof(struct redis_state) <= 1024, "redis_state over 1 KiB");
 
-struct rd_arg {
-	const uint8_t *p;
-	size_t n;
-};
-
-/* One request, parsed: words in a[] (at most RD_ARGS kept of argc). */
-struct rd_req {
-	struct rd_arg a[RD_ARGS];
-	size_t argc, kept;
-	size_t len2; /* the third word's whole length when it was cut, or 0 */
-};
-
-enum rd_parse { RP_NEED, RP_CMD, RP_EMPTY, RP_ERR, RP_LONG, RP_LONG_MBULK };
-
 /* The answer being made: rd_out, shared (one request at a time). */
 static char rd_out[RD_OUT];
 static size_t rd_len;
-static uint8_t rd_arg_buf[RD_IN * 2]; /* inline words, unescaped */
 static uint64_t rd_conns, rd_cmds; /* INFO's counters since start */
 static unsigned rd_clients;
 static uint32_t rd_next_id;
@@ -240,7 +203,7 @@ rd_key(const char *key)
 /* An argument as an error prints it: %.128s, CR and LF as spaces (a NUL
  * ends it, as the C string it is there). */
 static size_t
-rd_errarg(const struct rd_arg *a, char *out)
+rd_errarg(const struct resp_arg *a, char *out)
 {
 	size_t n = 0;
 	while (n < a->n && n < RD_ERRARG && a->p[n]) {
@@ -286,7 +249,7 @@ rd_var(struct rd_vars *vars, char c, const char *s, size_t n)
 
 /* An error text with its %s (and %c, %d) from arguments. */
 static void
-rd_err(const char *key, const struct rd_arg *a, const struct rd_arg *b)
+rd_err(const char *key, const struct resp_arg *a, const struct resp_arg *b)
 {
 	char s1[RD_ERRARG], s2[RD_ERRARG];
 	size_t n, n1 = a ? rd_errarg(a, s1) : 0, n2 = b ? rd_errarg(b, s2) : 0;
@@ -311,318 +274,13 @@ rd_err(const char *key, const struct rd_arg *a, const struct rd_arg *b)
 
 /* --- parsing -------------------------------------------------------------- */
 
-/* string2ll (util.c): digits, an optional '-', no '+', no leading zero. */
-static int
-rd_ll(const uint8_t *p, size_t n, long long *v)
-{
-	size_t i = 0;
-	int neg = 0;
-	unsigned long long u = 0;
-
-	if (n == 0 || n > 20)
-		return -1;
-	if (n == 1 && p[0] == '0') {
-		*v = 0;
-		return 0;
-	}
-	if (p[0] == '-') {
-		neg = 1;
-		i++;
-	}
-	if (i >= n || p[i] < '1' || p[i] > '9')
-		return -1;
-	for (; i < n; i++) {
-		if (p[i] < '0' || p[i] > '9')
-			return -1;
-		if (u > (ULLONG_MAX - 9) / 10)
-			return -1;
-		u = u * 10 + (unsigned)(p[i] - '0');
-	}
-	if (neg ? u > (unsigned long long)LLONG_MAX + 1 : u > LLONG_MAX)
-		return -1;
-	*v = neg ? (long long)(0 - u) : (long long)u;
-	return 0;
-}
-
-/* strchr from p for c in n bytes: a NUL first hides it. */
-static const uint8_t *
-rd_chr(const uint8_t *p, size_t n, uint8_t c)
-{
-	for (size_t i = 0; i < n; i++) {
-		if (p[i] == c)
-			return p + i;
-		if (!p[i])
-			return NULL;
-	}
-	return NULL;
-}
-
-static int
-rd_space(int c)
-{
-	return c == ' ' || (c >= '\t' && c <= '\r');
-}
-
-static int
-rd_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static void
-rd_word(struct rd_req *r, const uint8_t *p, size_t n)
-{
-	if (r->kept < RD_ARGS) {
-		r->a[r->kept].p = p;
-		r->a[r->kept].n = n;
-		r->kept++;
-	}
-	r->argc++;
-}
-
-/* sdssplitargs() over s[0..n) into rd_arg_buf: 0, or -1 (unbalanced). */
-static int
-rd_split(const uint8_t *s, size_t n, struct rd_req *r)
-{
-	size_t i = 0, o = 0;
-
-	for (;;) {
-		int inq = 0, insq = 0, done = 0;
-		size_t start;
-		while (i < n && rd_space(s[i]))
-			i++;
-		if (i >= n)
-			return 0;
-		start = o;
-		while (!done) {
-			int c = i < n ? s[i] : 0, c1 = i + 1 < n ? s[i + 1] : 0;
-			if (inq) {
-				if (c == '\\' && c1 == 'x' && i + 3 < n &&
-				        rd_hexval(s[i + 2]) >= 0 &&
-				        rd_hexval(s[i + 3]) >= 0) {
-					rd_arg_buf[o++] =
-					        (uint8_t)(rd_hexval(s[i + 2]) *
-					                          16 +
-					                  rd_hexval(s[i + 3]));
-					i += 3;
-				} else if (c == '\\' && c1) {
-					i++;
-					rd_arg_buf[o++] = c1 == 'n'   ? '\n'
-					                  : c1 == 'r' ? '\r'
-					                  : c1 == 't' ? '\t'
-					                  : c1 == 'b' ? '\b'
-					                  : c1 == 'a'
-					                          ? '\a'
-					                          : (uint8_t)c1;
-				} else if (c == '"') {
-					if (c1 && !rd_space(c1))
-						return -1;
-					done = 1;
-				} else if (!c) {
-					return -1;
-				} else {
-					rd_arg_buf[o++] = (uint8_t)c;
-				}
-			} else if (insq) {
-				if (c == '\\' && c1 == '\'') {
-					i++;
-					rd_arg_buf[o++] = '\'';
-				} else if (c == '\'') {
-					if (c1 && !rd_space(c1))
-						return -1;
-					done = 1;
-				} else if (!c) {
-					return -1;
-				} else {
-					rd_arg_buf[o++] = (uint8_t)c;
-				}
-			} else {
-				switch (c) {
-				case ' ':
-				case '\n':
-				case '\r':
-				case '\t':
-				case 0: done = 1; break;
-				case '"': inq = 1; break;
-				case '\'': insq = 1; break;
-				default: rd_arg_buf[o++] = (uint8_t)c; break;
-				}
-			}
-			if (i < n)
-				i++;
-		}
-		rd_word(r, rd_arg_buf + start, o - start);
-	}
-}
-
-/* One request from p[0..n): what it is, the bytes it took (*used), the
- * error's reason key and its byte. */
-static enum rd_parse
-rd_parse(const uint8_t *p, size_t n, struct rd_req *r, size_t *used,
-        const char **why, uint8_t *got)
-{
-	const uint8_t *nl;
-	long long ll, count;
-	size_t pos;
-
-	r->argc = r->kept = r->len2 = 0;
-	if (p[0] != '*') {
-		size_t len;
-		nl = rd_chr(p, n, '\n');
-		if (!nl) {
-			if (n > RD_INLINE_MAX)
-				return *why = "redis.err_inline", RP_ERR;
-			return n >= RD_LONG || memchr(p, 0, n) ? RP_LONG
-			                                       : RP_NEED;
-		}
-		*used = (size_t)(nl - p) + 1;
-		len = (size_t)(nl - p);
-		if (len && p[len - 1] == '\r')
-			len--;
-		if (len > sizeof rd_arg_buf)
-			return RP_LONG;
-		if (rd_split(p, len, r) < 0)
-			return *why = "redis.err_unbalanced", RP_ERR;
-		return r->argc ? RP_CMD : RP_EMPTY;
-	}
-	nl = rd_chr(p, n, '\r');
-	if (!nl) {
-		if (n > RD_INLINE_MAX)
-			return *why = "redis.err_mbulk_big", RP_ERR;
-		return n >= RD_LONG || memchr(p, 0, n) ? RP_LONG_MBULK
-		                                       : RP_NEED;
-	}
-	if ((size_t)(nl - p) + 2 > n)
-		return RP_NEED;
-	if (rd_ll(p + 1, (size_t)(nl - p) - 1, &count) < 0 || count > INT_MAX)
-		return *why = "redis.err_mbulk", RP_ERR;
-	pos = (size_t)(nl - p) + 2;
-	if (count <= 0)
-		return *used = pos, RP_EMPTY;
-	for (long long k = 0; k < count; k++) {
-		nl = rd_chr(p + pos, n - pos, '\r');
-		if (!nl)
-			return n - pos > RD_INLINE_MAX
-			               ? (*why = "redis.err_bulk_big", RP_ERR)
-			               : RP_NEED;
-		if ((size_t)(nl - p) + 2 > n)
-			return RP_NEED;
-		if (p[pos] != '$') {
-			*got = p[pos];
-			return *why = "redis.err_dollar", RP_ERR;
-		}
-		if (rd_ll(p + pos + 1, (size_t)(nl - p) - pos - 1, &ll) < 0 ||
-		        ll < 0 || ll > RD_BULK_MAX)
-			return *why = "redis.err_bulk", RP_ERR;
-		pos = (size_t)(nl - p) + 2;
-		if ((unsigned long long)ll + 2 > n - pos)
-			return RP_NEED;
-		rd_word(r, p + pos, (size_t)ll);
-		pos += (size_t)ll + 2;
-	}
-	*used = pos;
-	return RP_CMD;
-}
-
 /* --- helpers ------------------------------------------------------------- */
 
 static int
-rd_eq(const struct rd_arg *a, const char *s)
+rd_eq(const struct resp_arg *a, const char *s)
 {
 	size_t n = strlen(s);
 	return a->n == n && fmt_caseeq((const char *)a->p, s, n);
-}
-
-static int
-rd_lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-/* stringmatchlen(): * ? [...] [^...] [a-z] and \x, nocase or not. Two
- * rows of state instead of recursion (a pattern of many '*' stays linear). */
-static int
-rd_match(const uint8_t *pat, size_t pn, const uint8_t *s, size_t sn, int nocase)
-{
-	size_t pi = 0, si = 0, star_p = (size_t)-1, star_s = 0;
-
-	while (si < sn) {
-		if (pi < pn && pat[pi] == '*') {
-			while (pi < pn && pat[pi] == '*')
-				pi++;
-			if (pi == pn)
-				return 1;
-			star_p = pi;
-			star_s = si;
-			continue;
-		}
-		if (pi < pn) {
-			int ok = 0;
-			size_t np = pi + 1;
-			int c = nocase ? rd_lower(s[si]) : s[si];
-			if (pat[pi] == '?') {
-				ok = 1;
-			} else if (pat[pi] == '[') {
-				int not = 0, hit = 0;
-				size_t j = pi + 1;
-				if (j < pn && pat[j] == '^')
-					not = 1, j++;
-				while (j < pn && pat[j] != ']') {
-					if (pat[j] == '\\' && j + 1 < pn) {
-						j++;
-						if ((nocase ? rd_lower(pat[j])
-						            : pat[j]) == c)
-							hit = 1;
-					} else if (j + 2 < pn &&
-					           pat[j + 1] == '-') {
-						int lo = pat[j],
-						    hi = pat[j + 2];
-						if (lo > hi) {
-							int t = lo;
-							lo = hi, hi = t;
-						}
-						if (nocase) {
-							lo = rd_lower(lo),
-							hi = rd_lower(hi);
-						}
-						if (c >= lo && c <= hi)
-							hit = 1;
-						j += 2;
-					} else if ((nocase ? rd_lower(pat[j])
-					                   : pat[j]) == c) {
-						hit = 1;
-					}
-					j++;
-				}
-				ok = not ? !hit : hit;
-				np = j < pn ? j + 1 : j;
-			} else {
-				size_t j = pi;
-				if (pat[j] == '\\' && j + 1 < pn)
-					j++;
-				ok = (nocase ? rd_lower(pat[j]) : pat[j]) == c;
-				np = j + 1;
-			}
-			if (ok) {
-				pi = np;
-				si++;
-				continue;
-			}
-		}
-		if (star_p == (size_t)-1)
-			return 0;
-		pi = star_p;
-		si = ++star_s;
-	}
-	while (pi < pn && pat[pi] == '*')
-		pi++;
-	return pi == pn;
 }
 
 /* The daemon's arity of "name" or "cmd|sub" (persona redis.cmd), 0 when
@@ -651,7 +309,7 @@ rd_arity_ok(int arity, size_t argc)
 }
 
 static struct rd_key *
-rd_find(struct redis_state *st, const struct rd_arg *k)
+rd_find(struct redis_state *st, const struct resp_arg *k)
 {
 	for (size_t i = 0; i < RD_KEYS; i++) {
 		struct rd_key *e = &st->keys[i];
@@ -684,8 +342,8 @@ rd_uptime_ms(int64_t wall)
 struct rd_run {
 	struct emu_ctx *ctx;
 	struct redis_state *st;
-	const struct rd_req *r;
-	const struct rd_arg *a;
+	const struct resp_req *r;
+	const struct resp_arg *a;
 	int replay; /* the answer is made again: no side effects */
 	int close; /* close once it is sent */
 	size_t reqlen; /* the request's bytes (CLIENT LIST's qbuf) */
@@ -693,15 +351,15 @@ struct rd_run {
 
 /* The name of a subcommand, "config|get" (lower case), in out. */
 static size_t
-rd_subname(
-        const struct rd_arg *c, const struct rd_arg *s, char *out, size_t cap)
+rd_subname(const struct resp_arg *c, const struct resp_arg *s, char *out,
+        size_t cap)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < c->n && n + 2 < cap; i++)
-		out[n++] = (char)rd_lower(c->p[i]);
+		out[n++] = (char)resp_lower(c->p[i]);
 	out[n++] = '|';
 	for (size_t i = 0; i < s->n && n + 1 < cap; i++)
-		out[n++] = (char)rd_lower(s->p[i]);
+		out[n++] = (char)resp_lower(s->p[i]);
 	out[n] = 0;
 	return n;
 }
@@ -772,7 +430,7 @@ rd_info_section(const struct rd_run *x, const char *t, size_t n)
 
 /* The section's name: "# Server\r\n" -> "server". */
 static int
-rd_info_wants(const struct rd_req *r, const char *t, size_t n, int dflt)
+rd_info_wants(const struct resp_req *r, const char *t, size_t n, int dflt)
 {
 	size_t b = 2, e = 2;
 	if (n < 2 || t[0] != '#')
@@ -782,7 +440,7 @@ rd_info_wants(const struct rd_req *r, const char *t, size_t n, int dflt)
 	if (r->kept < 2)
 		return dflt;
 	for (size_t i = 1; i < r->kept; i++) {
-		const struct rd_arg *a = &r->a[i];
+		const struct resp_arg *a = &r->a[i];
 		if (rd_eq(a, "all") || rd_eq(a, "default") ||
 		        rd_eq(a, "everything"))
 			return 1;
@@ -813,15 +471,6 @@ rd_info(struct rd_run *x)
 	rd_bulk(body, bn);
 }
 
-static int
-rd_glob(const struct rd_arg *a)
-{
-	for (size_t i = 0; i < a->n; i++)
-		if (a->p[i] == '*' || a->p[i] == '?' || a->p[i] == '[')
-			return 1;
-	return 0;
-}
-
 static void
 rd_config_get(struct rd_run *x)
 {
@@ -831,15 +480,15 @@ rd_config_get(struct rd_run *x)
 	for (size_t k = 2; k < x->r->kept; k++) {
 		size_t i = 0;
 		const struct persona_kv *kv;
-		const struct rd_arg *pat = &x->a[k];
+		const struct resp_arg *pat = &x->a[k];
 		while ((kv = persona_next("redis.config", &i))) {
 			const char *sp = memchr(kv->val, ' ', kv->len);
 			size_t nn = sp ? (size_t)(sp - kv->val) : kv->len;
-			if (!rd_match(pat->p, pat->n, (const uint8_t *)kv->val,
-			            nn, 1))
+			if (!resp_match(pat->p, pat->n,
+			            (const uint8_t *)kv->val, nn, 1))
 				continue;
 			/* a name without a glob character comes back as typed */
-			if (rd_glob(pat))
+			if (resp_glob(pat))
 				rd_bulk(kv->val, nn);
 			else
 				rd_bulk(pat->p, pat->n);
@@ -856,7 +505,7 @@ rd_config_get(struct rd_run *x)
 }
 
 static int
-rd_config_known(const struct rd_arg *a)
+rd_config_known(const struct resp_arg *a)
 {
 	size_t i = 0;
 	const struct persona_kv *kv;
@@ -869,7 +518,7 @@ rd_config_known(const struct rd_arg *a)
 
 static void
 rd_exploit(struct rd_run *x, const char *rule, const char *vuln,
-        const char *tag, const struct rd_arg *v)
+        const char *tag, const struct resp_arg *v)
 {
 	static struct ind_result ind;
 	struct event *e;
@@ -903,7 +552,7 @@ rd_exploit(struct rd_run *x, const char *rule, const char *vuln,
 }
 
 static void
-rd_config(struct rd_run *x, const struct rd_arg *sub)
+rd_config(struct rd_run *x, const struct resp_arg *sub)
 {
 	if (rd_eq(sub, "get")) {
 		rd_config_get(x);
@@ -913,7 +562,7 @@ rd_config(struct rd_run *x, const struct rd_arg *sub)
 			return;
 		}
 		for (size_t k = 2; k + 1 < x->r->kept; k += 2) {
-			const struct rd_arg *n = &x->a[k];
+			const struct resp_arg *n = &x->a[k];
 			if (!rd_config_known(n)) {
 				rd_err("redis.err_config_set", n, NULL);
 				return;
@@ -979,7 +628,7 @@ rd_client_line(struct rd_run *x, const char *cmd)
 }
 
 static void
-rd_client(struct rd_run *x, const struct rd_arg *sub)
+rd_client(struct rd_run *x, const struct resp_arg *sub)
 {
 	struct redis_state *st = x->st;
 
@@ -995,7 +644,7 @@ rd_client(struct rd_run *x, const struct rd_arg *sub)
 		else
 			rd_null(st);
 	} else if (rd_eq(sub, "setname")) {
-		const struct rd_arg *n = &x->a[2];
+		const struct resp_arg *n = &x->a[2];
 		if (!x->replay) {
 			st->name_len = (uint8_t)LURE_MIN(n->n, RD_NAME);
 			memcpy(st->name, n->p, st->name_len);
@@ -1006,60 +655,15 @@ rd_client(struct rd_run *x, const struct rd_arg *sub)
 	}
 }
 
-/* Lua: the first global the sandbox lacks (outside strings and
- * comments), its line; CVE-2022-0543's package.loadlib among them. */
-static const char *
-rd_lua_global(const struct rd_arg *s, int *line)
-{
-	static const char *const bad[] = {"package", "os", "io", "dofile",
-	        "loadfile", "require", "module"};
-	const uint8_t *p = s->p;
-	size_t n = s->n;
-
-	*line = 1;
-	for (size_t i = 0; i < n; i++) {
-		uint8_t c = p[i];
-		if (c == '\n') {
-			(*line)++;
-		} else if (c == '"' || c == '\'') {
-			for (i++; i < n && p[i] != c; i++) {
-				if (p[i] == '\\')
-					i++;
-				else if (p[i] == '\n')
-					(*line)++;
-			}
-		} else if (c == '-' && i + 1 < n && p[i + 1] == '-') {
-			while (i + 1 < n && p[i + 1] != '\n')
-				i++;
-		} else if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		           c == '_') {
-			size_t b = i;
-			while (i + 1 < n &&
-			        ((p[i + 1] >= 'a' && p[i + 1] <= 'z') ||
-			                (p[i + 1] >= 'A' && p[i + 1] <= 'Z') ||
-			                (p[i + 1] >= '0' && p[i + 1] <= '9') ||
-			                p[i + 1] == '_'))
-				i++;
-			if (b && (p[b - 1] == '.' || p[b - 1] == ':'))
-				continue;
-			for (size_t k = 0; k < LURE_ARRAY_LEN(bad); k++)
-				if (strlen(bad[k]) == i + 1 - b &&
-				        !memcmp(bad[k], p + b, i + 1 - b))
-					return bad[k];
-		}
-	}
-	return NULL;
-}
-
 static void
 rd_eval(struct rd_run *x)
 {
-	const struct rd_arg *s = &x->a[1];
+	const struct resp_arg *s = &x->a[1];
 	long long nk;
 	int line;
 	const char *g;
 
-	if (rd_ll(x->a[2].p, x->a[2].n, &nk) < 0) {
+	if (resp_ll(x->a[2].p, x->a[2].n, &nk) < 0) {
 		rd_key("redis.err_int");
 		return;
 	}
@@ -1071,7 +675,7 @@ rd_eval(struct rd_run *x)
 		rd_key("redis.err_numkeys");
 		return;
 	}
-	g = rd_lua_global(s, &line);
+	g = resp_lua_global(s, &line);
 	if (g || memmem(s->p, s->n, "loadlib", 7) ||
 	        memmem(s->p, s->n, "luaopen_", 8))
 		rd_exploit(x, "redis-lua-escape",
@@ -1116,18 +720,19 @@ rd_eval(struct rd_run *x)
 		const uint8_t *p = s->p;
 		size_t i = 0, n = s->n;
 		long long v;
-		while (i < n && rd_space(p[i]))
+		while (i < n && resp_space(p[i]))
 			i++;
 		if (n - i > 7 && !memcmp(p + i, "return", 6) &&
-		        rd_space(p[i + 6])) {
+		        resp_space(p[i + 6])) {
 			size_t b, e = n;
 			i += 7;
-			while (i < n && rd_space(p[i]))
+			while (i < n && resp_space(p[i]))
 				i++;
-			while (e > i && (rd_space(p[e - 1]) || p[e - 1] == ';'))
+			while (e > i &&
+			        (resp_space(p[e - 1]) || p[e - 1] == ';'))
 				e--;
 			b = i;
-			if (e > b && rd_ll(p + b, e - b, &v) == 0) {
+			if (e > b && resp_ll(p + b, e - b, &v) == 0) {
 				rd_putn(':', v);
 				return;
 			}
@@ -1146,12 +751,12 @@ static void
 rd_set(struct rd_run *x)
 {
 	struct redis_state *st = x->st;
-	const struct rd_arg *k = &x->a[1], *v = &x->a[2];
+	const struct resp_arg *k = &x->a[1], *v = &x->a[2];
 	struct rd_key *e = rd_find(st, k);
 	int nx = 0, xx = 0;
 
 	for (size_t i = 3; i < x->r->kept; i++) {
-		const struct rd_arg *o = &x->a[i];
+		const struct resp_arg *o = &x->a[i];
 		long long t;
 		if (rd_eq(o, "nx") && !xx) {
 			nx = 1;
@@ -1162,7 +767,7 @@ rd_set(struct rd_run *x)
 		} else if ((rd_eq(o, "ex") || rd_eq(o, "px") ||
 		                   rd_eq(o, "exat") || rd_eq(o, "pxat")) &&
 		           i + 1 < x->r->kept) {
-			if (rd_ll(x->a[i + 1].p, x->a[i + 1].n, &t) < 0) {
+			if (resp_ll(x->a[i + 1].p, x->a[i + 1].n, &t) < 0) {
 				rd_key("redis.err_int");
 				return;
 			}
@@ -1205,7 +810,7 @@ rd_hello(struct rd_run *x)
 	size_t vn;
 	const char *ver = persona_get("redis.version", &vn);
 
-	if (x->r->kept >= 2 && (rd_ll(x->a[1].p, x->a[1].n, &v) < 0 ||
+	if (x->r->kept >= 2 && (resp_ll(x->a[1].p, x->a[1].n, &v) < 0 ||
 	                               v > INT_MAX || v < INT_MIN)) {
 		rd_key("redis.err_hello");
 		return;
@@ -1238,7 +843,7 @@ rd_auth(struct rd_run *x)
 {
 	size_t pn;
 	const char *pass = persona_get("redis.requirepass", &pn);
-	const struct rd_arg *pw = &x->a[x->r->argc == 2 ? 1 : 2];
+	const struct resp_arg *pw = &x->a[x->r->argc == 2 ? 1 : 2];
 
 	if (x->r->argc > 3) {
 		rd_key("redis.err_syntax");
@@ -1269,20 +874,20 @@ rd_keys(struct rd_run *x)
 {
 	struct redis_state *st = x->st;
 	size_t n = 0;
-	const struct rd_arg *pat = &x->a[1];
+	const struct resp_arg *pat = &x->a[1];
 
 	for (size_t i = 0; i < RD_KEYS; i++) {
 		struct rd_key *e = &st->keys[i];
 		n += e->used && e->db == st->db &&
-		     rd_match(
+		     resp_match(
 		             pat->p, pat->n, (const uint8_t *)e->k, e->klen, 0);
 	}
 	rd_putn('*', (int64_t)n);
 	for (size_t i = 0; i < RD_KEYS; i++) {
 		struct rd_key *e = &st->keys[i];
 		if (e->used && e->db == st->db &&
-		        rd_match(pat->p, pat->n, (const uint8_t *)e->k, e->klen,
-		                0))
+		        resp_match(pat->p, pat->n, (const uint8_t *)e->k,
+		                e->klen, 0))
 			rd_bulk(e->k, e->klen);
 	}
 }
@@ -1292,14 +897,14 @@ static void
 rd_exec(struct rd_run *x)
 {
 	struct redis_state *st = x->st;
-	const struct rd_arg *c = &x->a[0];
-	const struct rd_req *r = x->r;
+	const struct resp_arg *c = &x->a[0];
+	const struct resp_req *r = x->r;
 	long long v;
 
 	if (rd_eq(c, "ping")) {
 		if (r->argc > 2)
 			rd_err("redis.err_arity",
-			        &(struct rd_arg){(const uint8_t *)"ping", 4},
+			        &(struct resp_arg){(const uint8_t *)"ping", 4},
 			        NULL);
 		else if (r->argc == 2)
 			rd_bulk(x->a[1].p, x->a[1].n);
@@ -1317,7 +922,7 @@ rd_exec(struct rd_run *x)
 	} else if (rd_eq(c, "hello")) {
 		rd_hello(x);
 	} else if (rd_eq(c, "select")) {
-		if (rd_ll(x->a[1].p, x->a[1].n, &v) < 0 || v > INT_MAX ||
+		if (resp_ll(x->a[1].p, x->a[1].n, &v) < 0 || v > INT_MAX ||
 		        v < INT_MIN)
 			rd_key("redis.err_int");
 		else if (v < 0 || v > 15)
@@ -1393,7 +998,7 @@ rd_exec(struct rd_run *x)
 	} else if (rd_eq(c, "slaveof") || rd_eq(c, "replicaof")) {
 		if (rd_eq(&x->a[1], "no") && rd_eq(&x->a[2], "one")) {
 			rd_puts("+OK\r\n");
-		} else if (rd_ll(x->a[2].p, x->a[2].n, &v) < 0 || v < 0 ||
+		} else if (resp_ll(x->a[2].p, x->a[2].n, &v) < 0 || v < 0 ||
 		           v > 65535) {
 			rd_key("redis.err_port");
 		} else {
@@ -1423,7 +1028,7 @@ rd_exec(struct rd_run *x)
 static void
 rd_exec_sub(struct rd_run *x)
 {
-	const struct rd_arg *c = &x->a[0], *s = &x->a[1];
+	const struct resp_arg *c = &x->a[0], *s = &x->a[1];
 	char key[48];
 
 	if (rd_eq(s, "help") && c->n < 32) {
@@ -1431,7 +1036,7 @@ rd_exec_sub(struct rd_run *x)
 		const struct persona_kv *kv;
 		memcpy(key, "redis.help.", 11);
 		for (size_t k = 0; k < c->n; k++)
-			key[kn++] = (char)rd_lower(c->p[k]);
+			key[kn++] = (char)resp_lower(c->p[k]);
 		key[kn] = 0;
 		while (persona_next(key, &i))
 			lines++;
@@ -1496,14 +1101,14 @@ rd_container(const char *name, size_t nn)
 static void
 rd_command(struct rd_run *x)
 {
-	const struct rd_req *r = x->r;
-	const struct rd_arg *c = &x->a[0];
+	const struct resp_req *r = x->r;
+	const struct resp_arg *c = &x->a[0];
 	char name[64];
 	size_t nn = 0;
 	int arity, container;
 
 	for (; nn < c->n && nn < sizeof name - 1; nn++)
-		name[nn] = (char)rd_lower(c->p[nn]);
+		name[nn] = (char)resp_lower(c->p[nn]);
 	name[nn] = 0;
 	arity = (c->n < sizeof name - 1 && !memchr(c->p, '|', c->n))
 	                ? rd_arity(name, nn)
@@ -1537,7 +1142,7 @@ rd_command(struct rd_run *x)
 		return;
 	}
 	if (!rd_arity_ok(arity, r->argc)) {
-		struct rd_arg a = {(const uint8_t *)name, nn};
+		struct resp_arg a = {(const uint8_t *)name, nn};
 		rd_err("redis.err_arity", &a, NULL);
 		return;
 	}
@@ -1553,12 +1158,12 @@ rd_command(struct rd_run *x)
 				up[un] = (char)(name[un] -
 				                32 * (name[un] >= 'a' &&
 				                             name[un] <= 'z'));
-			struct rd_arg u = {(const uint8_t *)up, un};
+			struct resp_arg u = {(const uint8_t *)up, un};
 			rd_err("redis.err_subcommand", &x->a[1], &u);
 			return;
 		}
 		if (!rd_arity_ok(sa, r->argc)) {
-			struct rd_arg a = {(const uint8_t *)full, fn};
+			struct resp_arg a = {(const uint8_t *)full, fn};
 			rd_err("redis.err_arity", &a, NULL);
 			return;
 		}
@@ -1723,98 +1328,19 @@ rd_http(const uint8_t *p, size_t n)
 		            fmt_caseeq((const char *)p + i, "host:", 5)) ||
 		        (n - i >= 5 &&
 		                fmt_caseeq((const char *)p + i, "post", 4) &&
-		                rd_space(p[i + 4])))
+		                resp_space(p[i + 4])))
 			return 1;
 	}
 	return 0;
-}
-
-/* Bytes no one types (a TLS ClientHello...) in a line without its end. */
-static int
-rd_binary(const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if ((p[i] < 0x20 && !rd_space(p[i])) || p[i] == 0x7f)
-			return 1;
-	return 0;
-}
-
-/* Read a big request's words from p[0..n): the bytes taken (0: a word's
- * header is not all there yet); *why on a protocol error. */
-static size_t
-rd_big_feed(struct rd_big *b, const uint8_t *p, size_t n, const char **why,
-        uint8_t *got)
-{
-	size_t pos = 0;
-
-	while (b->i < b->argc) {
-		size_t take, off;
-		if (b->left == 0) { /* "$<len>\r\n" */
-			const uint8_t *nl = rd_chr(p + pos, n - pos, '\r');
-			long long ll;
-			if (!nl || (size_t)(nl - p) + 2 > n)
-				return pos;
-			if (p[pos] != '$') {
-				*got = p[pos];
-				*why = "redis.err_dollar";
-				return pos;
-			}
-			if (rd_ll(p + pos + 1, (size_t)(nl - p) - pos - 1,
-			            &ll) < 0 ||
-			        ll < 0 || ll > RD_BULK_MAX) {
-				*why = "redis.err_bulk";
-				return pos;
-			}
-			pos = (size_t)(nl - p) + 2;
-			b->len = (uint32_t)ll;
-			b->left = (uint32_t)ll + 2;
-			if (b->i == 2)
-				b->len2 = b->len;
-		}
-		take = LURE_MIN((size_t)b->left, n - pos);
-		off = (size_t)b->len + 2 - b->left; /* into the word */
-		if (b->i < RD_BIG_ARGS)
-			for (size_t k = 0; k < take; k++, off++)
-				if (off < b->len && off < RD_BIG_KEEP)
-					b->a[b->i][b->kept[b->i]++] =
-					        (char)p[pos + k];
-		b->left -= (uint32_t)take;
-		pos += take;
-		if (b->left)
-			return pos;
-		b->i++;
-	}
-	b->on = 2;
-	return pos;
-}
-
-/* A request that outgrows the input: its count read, its words fed. */
-static size_t
-rd_big_start(struct redis_state *st, const uint8_t *p, size_t n,
-        const char **why, uint8_t *got)
-{
-	const uint8_t *nl = rd_chr(p, n, '\r');
-	long long count;
-	size_t pos;
-
-	if (!nl || (size_t)(nl - p) + 2 > n ||
-	        rd_ll(p + 1, (size_t)(nl - p) - 1, &count) < 0 || count <= 0 ||
-	        count > INT_MAX)
-		return 0;
-	pos = (size_t)(nl - p) + 2;
-	memset(&st->big, 0, sizeof st->big);
-	st->big.on = 1;
-	st->big.argc = (uint32_t)count;
-	return pos + rd_big_feed(&st->big, p + pos, n - pos, why, got);
 }
 
 /* The big request's words as a request; the bytes its last part took
  * (in big.i until it is answered: offered again, they are still there). */
 static size_t
-rd_big_req(struct redis_state *st, struct rd_req *r)
+rd_big_req(struct redis_state *st, struct resp_req *r)
 {
 	r->argc = st->big.argc;
-	r->kept = LURE_MIN(st->big.argc, RD_BIG_ARGS);
+	r->kept = LURE_MIN(st->big.argc, RESP_BIG_ARGS);
 	r->len2 = st->big.len2;
 	for (size_t i = 0; i < r->kept; i++) {
 		r->a[i].p = (const uint8_t *)st->big.a[i];
@@ -1827,12 +1353,12 @@ static size_t
 redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 {
 	struct redis_state *st = state;
-	static struct rd_req r;
+	static struct resp_req r;
 	struct rd_run x = {ctx, st, &r, r.a, 0, 0, 0};
 	size_t used = 0;
 	const char *why = NULL;
 	uint8_t got = 0;
-	enum rd_parse k;
+	enum resp_parse k;
 
 	if (st->draining) {
 		emu_timer(ctx, RD_DRAIN_MS);
@@ -1840,11 +1366,12 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	}
 	if (st->skip) { /* the rest of an over-long line */
 		uint8_t end = st->skip_mbulk ? '\r' : '\n';
-		const uint8_t *nl = st->skip_nul ? NULL : rd_chr(p, n, end);
+		const uint8_t *nl = st->skip_nul ? NULL : resp_chr(p, n, end);
 		size_t take = nl ? (size_t)(nl - p) + 1 : n;
 		if (!nl && memchr(p, 0, n))
 			st->skip_nul = 1;
-		if ((size_t)st->skip + take > RD_INLINE_MAX + (nl ? 1u : 0u)) {
+		if ((size_t)st->skip + take >
+		        RESP_INLINE_MAX + (nl ? 1u : 0u)) {
 			rd_proto_error(ctx, st, p, LURE_MIN(n, RD_PAYLOAD),
 			        st->skip_mbulk ? "redis.err_mbulk_big"
 			                       : "redis.err_inline",
@@ -1862,7 +1389,7 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return take;
 	}
 	if (st->big.on == 1) { /* the rest of a big request */
-		used = rd_big_feed(&st->big, p, n, &why, &got);
+		used = resp_big_feed(&st->big, p, n, &why, &got);
 		if (why) {
 			rd_proto_error(
 			        ctx, st, p, LURE_MIN(n, RD_PAYLOAD), why, got);
@@ -1874,13 +1401,13 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	}
 	if (st->big.on == 2) { /* its words are all in: the command */
 		used = rd_big_req(st, &r);
-		k = RP_CMD;
+		k = RESP_CMD;
 		goto run;
 	}
-	k = rd_parse(p, n, &r, &used, &why, &got);
-	if (k == RP_NEED) {
-		if (p[0] == '*' && n >= RD_LONG) {
-			used = rd_big_start(st, p, n, &why, &got);
+	k = resp_parse(p, n, &r, &used, &why, &got);
+	if (k == RESP_NEED) {
+		if (p[0] == '*' && n >= RESP_LONG_LINE) {
+			used = resp_big_start(&st->big, p, n, &why, &got);
 			if (why) {
 				rd_proto_error(ctx, st, p,
 				        LURE_MIN(n, RD_PAYLOAD), why, got);
@@ -1894,7 +1421,7 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 				goto run;
 			}
 		}
-		if (!st->held && p[0] != '*' && rd_binary(p, n)) {
+		if (!st->held && p[0] != '*' && resp_binary(p, n)) {
 			/* Redis waits for the line's end */
 			rd_log_bad(ctx, p, n, NULL, 0);
 			st->held = 1;
@@ -1902,16 +1429,16 @@ redis_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return 0;
 	}
 	st->held = 0;
-	if (k == RP_EMPTY)
+	if (k == RESP_EMPTY)
 		return used;
-	if (k == RP_ERR) {
+	if (k == RESP_ERR) {
 		rd_proto_error(ctx, st, p, LURE_MIN(n, RD_PAYLOAD), why, got);
 		return n;
 	}
-	if (k == RP_LONG || k == RP_LONG_MBULK) {
+	if (k == RESP_LONG || k == RESP_LONG_MBULK) {
 		rd_log_bad(ctx, p, n, NULL, 0);
 		st->skip = (uint32_t)n;
-		st->skip_mbulk = k == RP_LONG_MBULK;
+		st->skip_mbulk = k == RESP_LONG_MBULK;
 		st->skip_nul = memchr(p, 0, n) != NULL;
 		return n;
 	}
