@@ -129,6 +129,11 @@ $(B)/unit: $(B)/src/lineedit.o
 # WS-Security token (src/wsse.c) for http
 EMU_SRC += src/httpparse.c src/digest.c src/httpresp.c src/httprange.c src/wsse.c
 
+# Redis requests (src/resp.c) for the redis emulator
+ifneq ($(filter redis,$(EMUS)),)
+EMU_SRC += src/resp.c
+endif
+
 # --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c, src/sntrup761.c and
 # src/ed25519.c (Ed25519, X25519), with mbedTLS whatever TLS is
 SSH_LIBS = $(TLS_MBEDTLS_LIBS)

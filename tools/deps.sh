@@ -48,6 +48,9 @@ persona)
 	# Debian's vsftpd beside the linux persona's FTP, and a client
 	want /usr/sbin/vsftpd vsftpd
 	want lftp lftp
+	# Debian's Redis beside the redis emulator, and redis-cli
+	want redis-server redis-server
+	want redis-cli redis-tools
 	;;
 fuzz)
 	want clang clang
@@ -127,11 +130,11 @@ if [ "$step" = persona ] && ! python3 -c 'import wsdiscovery' 2>/dev/null; then
 	python3 -m pip install -q WSDiscovery==2.1.2 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages WSDiscovery==2.1.2
 fi
-# (persona) the SSH suite's clients: paramiko and ssh-audit from PyPI
+# (persona) the SSH suite's clients: paramiko and ssh-audit from PyPI; redis-py
 if [ "$step" = persona ] &&
-	! { python3 -c 'import paramiko' 2>/dev/null && command -v ssh-audit >/dev/null; }; then
-	python3 -m pip install -q paramiko ssh-audit 2>/dev/null ||
-		python3 -m pip install -q --break-system-packages paramiko ssh-audit
+	! { python3 -c 'import paramiko, redis' 2>/dev/null && command -v ssh-audit >/dev/null; }; then
+	python3 -m pip install -q paramiko ssh-audit redis 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages paramiko ssh-audit redis
 fi
 # (persona) a third SSH client implementation: asyncssh from PyPI
 if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then
