@@ -145,6 +145,7 @@ def mask(data):
     data = re.sub(rb"\baddr=([0-9.]+):\d+", rb"addr=\1:<port>", data)
     data = re.sub(rb"\bladdr=([0-9.]+):\d+", rb"laddr=\1:<port>", data)
     data = re.sub(rb"\bage=\d+", b"age=<s>", data)
+    data = re.sub(rb"\bidle=\d+", b"idle=<s>", data)  # a loaded machine: 1
     data = re.sub(rb"\bfd=\d+", b"fd=<fd>", data)
     data = re.sub(rb"\$2\r\nid\r\n:\d+", b"$2\r\nid\r\n:<id>", data)
     return data
