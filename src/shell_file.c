@@ -420,6 +420,21 @@ shellfile_grep(struct sh_run *r, int ac, struct sh_arg *av)
 }
 
 /* wc [-l] [-w] [-c]: stdin (or the files, summed) */
+/* Lines, words and bytes of p[0..n) added to v. */
+static void
+sh_wc_count(const uint8_t *p, size_t n, unsigned long *v)
+{
+	int inword = 0;
+
+	for (size_t j = 0; p && j < n; j++) {
+		int sp = p[j] == ' ' || (p[j] >= '\t' && p[j] <= '\r');
+		v[0] += p[j] == '\n';
+		v[1] += !sp && !inword;
+		inword = !sp;
+	}
+	v[2] += n;
+}
+
 #if LURE_SHELL_LANG
 /* One line of wc: the counts wanted, w wide, then the name (if any). */
 static void
@@ -476,7 +491,6 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 		w++, sum /= 10;
 	for (int i = files ? 1 : 0; i < (files ? ac : 1); i++) {
 		unsigned long v[3] = {0, 0, 0};
-		int inword = 0;
 		const uint8_t *p = r->in;
 		size_t n = r->in_len;
 		k = SH_NONE;
@@ -494,12 +508,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 				continue;
 			n = shellfs_bytes(r, k, vf, path, &p);
 		}
-		for (size_t j = 0; p && j < n; j++) {
-			int sp = p[j] == ' ' || (p[j] >= '\t' && p[j] <= '\r');
-			v[0] += p[j] == '\n';
-			v[1] += !sp && !inword;
-			inword = !sp;
-		}
+		sh_wc_count(p, n, v);
 		v[2] = k == SH_BIN     ? shellfs_bin_size(path, NULL, NULL)
 		       : k == SH_VFILE ? r->pv->f[vf].size
 		                       : n;
@@ -533,7 +542,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 		want = 7;
 	for (int i = files ? 1 : 0; i < (files ? ac : 1); i++) {
 		char path[SH_PATH];
-		int vf, k, inword = 0;
+		int vf, k;
 		const uint8_t *p = r->in;
 		size_t n = r->in_len;
 		if (files) {
@@ -545,13 +554,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 				continue;
 			n = shellfs_bytes(r, k, vf, path, &p);
 		}
-		for (size_t j = 0; p && j < n; j++) {
-			int sp = p[j] == ' ' || (p[j] >= '\t' && p[j] <= '\r');
-			v[0] += p[j] == '\n';
-			v[1] += !sp && !inword;
-			inword = !sp;
-		}
-		v[2] += n;
+		sh_wc_count(p, n, v);
 	}
 	for (int b = 0; b < 3; b++) {
 		char pad[16];
