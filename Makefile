@@ -94,7 +94,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS) \
 EMU_SRC = src/lure.c src/fmt.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
 	src/persona.c src/identity.c src/fdio.c src/emu_registry.c src/hash.c src/rules.c \
 	src/indicators.c src/shell.c src/shell_fs.c src/shell_cmd.c src/shell_lang.c src/shell_awk.c \
-	src/shell_file.c $(foreach e,$(EMUS),emu/$(e).c)
+	src/shell_file.c src/shell_parse.c $(foreach e,$(EMUS),emu/$(e).c)
 CORE_SRC = src/admit.c src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c \
 	src/tlshello.c src/certgen.c src/conn_tls.c src/udpguard.c \

@@ -1,11 +1,12 @@
 /* shell_int.h: what the fake shell's files share; not an API (src/shell.h
- * is). src/shell.c: the session, parser, output and run loop;
+ * is). src/shell.c: the session, output and run loop (compound commands
+ * included); src/shell_parse.c: the parser;
  * src/shell_fs.c: the file system commands see, and the ELF of its
  * binaries; src/shell_cmd.c: command lookup, the builtins, and the applets
  * that print persona data or record downloads; src/shell_file.c: the
  * applets on files. Types keep the shell's short prefix sh_; a function one
  * file gives the others carries that file's prefix (shell_, shellfs_,
- * shellcmd_, shellfile_). */
+ * shellcmd_, shellfile_, shellparse_). */
 #ifndef LURE_SHELL_INT_H
 #define LURE_SHELL_INT_H
 
@@ -94,6 +95,62 @@ struct sh_fa {
 	struct sh_arg c, a;
 	const char *H, *P, *U, *F;
 };
+
+/* --- shell_parse.c: a line into commands and words -------------------- */
+
+struct sh_word {
+	uint16_t off, len;
+};
+
+/* SEP_PAT: a case pattern list, ended by its ")" */
+enum { SEP_END, SEP_SEMI, SEP_AND, SEP_OR, SEP_PIPE, SEP_BG, SEP_PAT };
+
+struct sh_cmd {
+	uint16_t s0, s1; /* its bytes in the line */
+	uint8_t w0, w1, sep; /* words [w0, w1) minus redirection targets */
+	int16_t out_w, err_w; /* redirection target words, -1: none */
+	uint8_t out_app, err_app, err_dup; /* >>, 2>>, 2>&1 */
+};
+
+struct sh_parse {
+	struct sh_word w[SH_ARGS];
+	uint8_t redir[SH_ARGS]; /* word is a redirection target */
+	struct sh_cmd c[SH_CMDS];
+	uint8_t text[SH_WTEXT];
+	size_t nw, nc, used;
+	int subst; /* run $(...) and `...` (the pass that executes) */
+	int pat; /* the bytes are a case pattern list ("|" between words) */
+};
+
+enum {
+	KW_IF,
+	KW_THEN,
+	KW_ELIF,
+	KW_ELSE,
+	KW_FI,
+	KW_CASE,
+	KW_ESAC,
+	KW_DSEMI, /* ";;" (the parser makes it a command of its own) */
+	KW_FOR,
+	KW_WHILE,
+	KW_UNTIL,
+	KW_DO,
+	KW_DONE,
+	KW_BREAK,
+	KW_CONTINUE
+};
+
+/* Split s[0..n) into p's commands (p->subst: run $(...) and `...`;
+ * p->pat: the bytes are a case pattern list). 0, or -1 on a syntax error
+ * with the unexpected token in *bad (*badn bytes), or shellparse_newline
+ * (the line's end) or shellparse_eof (the input's end, with the language). */
+int
+shellparse_split(struct sh_run *r, struct sh_parse *p, const uint8_t *s,
+        size_t n, const char **bad, size_t *badn);
+/* The reserved word a is (KW_*), or -1. */
+int
+shellparse_kw(struct sh_arg a);
+extern const char shellparse_newline[], shellparse_eof[];
 
 /* --- shell.c: persona data, output, the run loop ------------------------ */
 
