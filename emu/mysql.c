@@ -904,9 +904,11 @@ my_rows(struct emu_ctx *ctx, const struct mysql_state *st, const char *v,
 	my_eof(st, seq, 1);
 }
 
-/* One column named name, one row: NULL (a function the server lacks). */
+/* A one-column result set named name: with one NULL row (a function the
+ * server lacks) or none (SHOW ...). */
 static void
-my_null_row(const struct mysql_state *st, const uint8_t *name, size_t n)
+my_one_column(
+        const struct mysql_state *st, const char *name, size_t n, int null_row)
 {
 	size_t at = my_pkt(1);
 	uint8_t seq = 2;
@@ -916,33 +918,16 @@ my_null_row(const struct mysql_state *st, const uint8_t *name, size_t n)
 		my_u8(1);
 	my_end(at);
 	at = my_pkt(seq++);
-	my_column(st, (const char *)name, n > 256 ? 256 : n, 0);
+	my_column(st, name, n > 256 ? 256 : n, 0);
 	my_end(at);
 	my_eof(st, seq, 0);
 	if (!(st->client_caps & CAP_DEPRECATE_EOF))
 		seq++;
-	at = my_pkt(seq++);
-	my_u8(0xfb);
-	my_end(at);
-	my_eof(st, seq, 1);
-}
-
-static void
-my_empty_set(const struct mysql_state *st)
-{
-	size_t at = my_pkt(1);
-	uint8_t seq = 2;
-
-	my_lenenc(1);
-	if (st->client_ext & EXT_CACHE_METADATA)
-		my_u8(1);
-	my_end(at);
-	at = my_pkt(seq++);
-	my_column(st, "Value", 5, 0);
-	my_end(at);
-	my_eof(st, seq, 0);
-	if (!(st->client_caps & CAP_DEPRECATE_EOF))
-		seq++;
+	if (null_row) {
+		at = my_pkt(seq++);
+		my_u8(0xfb);
+		my_end(at);
+	}
 	my_eof(st, seq, 1);
 }
 
@@ -1017,12 +1002,12 @@ my_query_answer(struct emu_ctx *ctx, struct mysql_state *st, const uint8_t *p,
 			s++;
 		while (n > s && (p[n - 1] == ';' || p[n - 1] == ' '))
 			n--;
-		my_null_row(st, p + s, n - s);
+		my_one_column(st, (const char *)p + s, n - s, 1);
 		return;
 	}
 	if (my_starts(q, "show") || my_starts(q, "describe") ||
 	        my_starts(q, "desc")) {
-		my_empty_set(st);
+		my_one_column(st, "Value", 5, 0);
 		return;
 	}
 	if (my_starts(q, "set") || my_starts(q, "create") ||
@@ -1041,14 +1026,6 @@ my_query_answer(struct emu_ctx *ctx, struct mysql_state *st, const uint8_t *p,
 	my_error(ctx, st, 1, "syntax", (const char *)p, n > 80 ? 80 : n);
 }
 
-static int
-my_xdigit(unsigned c)
-{
-	return c >= '0' && c <= '9'                 ? (int)(c - '0')
-	       : (c | 32) >= 'a' && (c | 32) <= 'f' ? (int)((c | 32) - 'a' + 10)
-	                                            : -1;
-}
-
 /* The statement for the indicators: as typed, then a space and the bytes of
  * each 0x... literal (bots hex-encode their sys_eval commands); in
  * my_ind_text, returns the length. */
@@ -1060,15 +1037,16 @@ my_unhex(const uint8_t *p, size_t n)
 	memcpy(my_ind_text, p, o);
 	for (size_t i = 0; i + 3 < n && o + 2 < sizeof my_ind_text; i++) {
 		if (p[i] != '0' || (p[i + 1] | 32) != 'x' ||
-		        my_xdigit(p[i + 2]) < 0 ||
-		        (i && (my_xdigit(p[i - 1]) >= 0 || p[i - 1] == '_')))
+		        fmt_hexval(p[i + 2]) < 0 ||
+		        (i && (fmt_hexval(p[i - 1]) >= 0 || p[i - 1] == '_')))
 			continue;
 		my_ind_text[o++] = ' ';
-		for (i += 2; i + 1 < n && my_xdigit(p[i]) >= 0 &&
-		             my_xdigit(p[i + 1]) >= 0 && o < sizeof my_ind_text;
+		for (i += 2;
+		        i + 1 < n && fmt_hexval(p[i]) >= 0 &&
+		        fmt_hexval(p[i + 1]) >= 0 && o < sizeof my_ind_text;
 		        i += 2)
-			my_ind_text[o++] = (uint8_t)(my_xdigit(p[i]) << 4 |
-			                             my_xdigit(p[i + 1]));
+			my_ind_text[o++] = (uint8_t)(fmt_hexval(p[i]) << 4 |
+			                             fmt_hexval(p[i + 1]));
 	}
 	return o;
 }

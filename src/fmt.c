@@ -564,3 +564,12 @@ fmt_strerror(int e)
 	fmt_snprintf(unknown, sizeof unknown, "Unknown error %d", e);
 	return unknown;
 }
+
+int
+fmt_hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	c |= 0x20;
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}

@@ -76,6 +76,9 @@ fmt_pick(const uint16_t *codes, size_t n, const char *texts, int code);
  * table is 2.2 KB and words some differently ("Address in use"). */
 const char *
 fmt_strerror(int e);
+/* The value of hex digit c (either case), or -1. */
+int
+fmt_hexval(int c);
 /* strstr(3) by a plain scan (the needles are short). */
 char *
 fmt_strstr(const char *h, const char *n);

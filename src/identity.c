@@ -302,22 +302,12 @@ hex(struct fdio *f, const uint8_t *p, size_t n)
 }
 
 static int
-hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
-}
-
-static int
 unhex(const char *s, uint8_t *out, size_t cap, size_t *n)
 {
 	size_t i = 0;
 
 	for (; s[0] && s[1]; s += 2) {
-		int a = hexdigit(s[0]), b = hexdigit(s[1]);
+		int a = fmt_hexval(s[0]), b = fmt_hexval(s[1]);
 		if (a < 0 || b < 0 || i == cap)
 			return -1;
 		out[i++] = (uint8_t)(a * 16 + b);

@@ -3,17 +3,9 @@
  * are split on ';', '&&', '||' and newlines, trimmed and deduplicated. */
 #include <string.h>
 
+#include "fmt.h"
 #include "indicators.h"
 #include "json.h"
-
-static int
-ind_hexval(uint8_t c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 size_t
 indicators_urldecode(
@@ -24,8 +16,8 @@ indicators_urldecode(
 	for (size_t i = 0; i < n && k < cap; i++) {
 		int hi, lo;
 		if (in[i] == '%' && i + 2 < n &&
-		        (hi = ind_hexval(in[i + 1])) >= 0 &&
-		        (lo = ind_hexval(in[i + 2])) >= 0) {
+		        (hi = fmt_hexval(in[i + 1])) >= 0 &&
+		        (lo = fmt_hexval(in[i + 2])) >= 0) {
 			out[k++] = (uint8_t)(hi << 4 | lo);
 			i += 2;
 		} else if (plus && in[i] == '+') {
@@ -72,7 +64,7 @@ ind_xml(char *s, size_t n)
 			if (hex)
 				q++;
 			for (; q < n && digits < 6; q++, digits++) {
-				int d = hex ? ind_hexval((uint8_t)s[q])
+				int d = hex ? fmt_hexval((uint8_t)s[q])
 				            : (s[q] >= '0' && s[q] <= '9'
 				                              ? s[q] - '0'
 				                              : -1);

@@ -2,6 +2,7 @@
 #include <limits.h>
 #include <string.h>
 
+#include "fmt.h"
 #include "lure.h"
 #include "resp.h"
 
@@ -59,18 +60,6 @@ resp_space(int c)
 	return c == ' ' || (c >= '\t' && c <= '\r');
 }
 
-static int
-resp_hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static void
 resp_word(struct resp_req *r, const uint8_t *p, size_t n)
 {
@@ -100,14 +89,12 @@ resp_split(const uint8_t *s, size_t n, struct resp_req *r)
 			int c = i < n ? s[i] : 0, c1 = i + 1 < n ? s[i + 1] : 0;
 			if (inq) {
 				if (c == '\\' && c1 == 'x' && i + 3 < n &&
-				        resp_hexval(s[i + 2]) >= 0 &&
-				        resp_hexval(s[i + 3]) >= 0) {
+				        fmt_hexval(s[i + 2]) >= 0 &&
+				        fmt_hexval(s[i + 3]) >= 0) {
 					resp_arg_buf[o++] =
-					        (uint8_t)(resp_hexval(
-					                          s[i + 2]) *
+					        (uint8_t)(fmt_hexval(s[i + 2]) *
 					                          16 +
-					                  resp_hexval(
-					                          s[i + 3]));
+					                  fmt_hexval(s[i + 3]));
 					i += 3;
 				} else if (c == '\\' && c1) {
 					i++;
