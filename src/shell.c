@@ -88,8 +88,9 @@
  *                   bytes; the others read empty (the code, with dd's
  *                   units, is built in only for a persona that sets them).
  *   shell.brace     1: bash's brace expansion ({a,b}, {1..5}, {a..e}) of
- *                   words typed without quotes, $ or ` (the code is built
- *                   in only for a persona that sets it: Makefile).
+ *                   words typed without quotes, $ or `: the Makefile
+ *                   builds it in for a persona whose shell_lang.conf has
+ *                   the key (nothing looks at its value at run time).
  *   shell.err.syntax_eof  a redirection with no word at the input's end
  *                   (ash: "end of file"); absent: shell.err.syntax_nl.
  *   shell.err.syntax_pat  a case pattern list with a word and no "|"

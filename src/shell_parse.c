@@ -600,8 +600,7 @@ shellparse_split(struct sh_run *r, struct sh_parse *p, const uint8_t *s,
 			                       p->w[wi].len})
 			             : -1;
 #if LURE_SHELL_BRACE
-			if (p->subst && wi >= 0 &&
-			        shell_num("shell.brace", 0)) {
+			if (p->subst && wi >= 0) { /* the key built it in */
 				size_t j = i0; /* a word typed as it is */
 				while (j < i && !memchr("'\"$`\\~", s[j], 6))
 					j++;
