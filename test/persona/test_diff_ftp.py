@@ -18,6 +18,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import get, persona
+from ssh_common import free_port
 
 persona("linux")
 
@@ -38,14 +39,6 @@ pam_service_name=vsftpd
 ssl_enable=NO
 seccomp_sandbox=NO
 """
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 @pytest.fixture(scope="module")

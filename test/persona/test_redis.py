@@ -17,6 +17,7 @@ import time
 import pytest
 
 from conftest import persona, wait_until
+from ssh_common import free_port
 
 persona("linux")
 
@@ -26,19 +27,11 @@ if not REDIS or not shutil.which("redis-cli"):
                 pytrace=False)
 
 
-def free_tcp_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     """Debian's redis-server with the persona's config, on a free port."""
     d = tmp_path_factory.mktemp("redis")
-    port = free_tcp_port()
+    port = free_port()
     conf = open("/etc/redis/redis.conf").read()
     over = {"bind": "127.0.0.1", "protected-mode": "no", "port": str(port),
             "daemonize": "no", "pidfile": str(d / "redis.pid"),
