@@ -27,11 +27,11 @@ PCONF := $(wildcard $(PDIR)/*.conf)
 EMUS ?= $(shell awk '$$1 == "port" { print $$4 }' $(PCONF) | sort -u)
 
 B ?= build/$(TARGET)-$(PERSONA)$(if $(filter none,$(TLS)),-notls)$(if $(filter bearssl,$(TLS)),-bearssl)$(if $(filter 1,$(SAN)),-san)$(if $(filter poll,$(POLLER)),-poll)
-# TLS_SERVER=1 when a persona port is marked tls (src/conn_tls.c,
+# TLS_SERVER=1 when a persona port is marked tls or starttls (src/conn_tls.c,
 # src/certgen.c, src/tlshello.c serve it); 0 compiles their calls out, and
 # the mbedTLS of a persona with no SSH either is the client-only library
 # (toolchains/tls.mk)
-TLS_SERVER := $(if $(shell awk '$$1 == "port" && $$5 == "tls"' $(PCONF)),1,0)
+TLS_SERVER := $(if $(shell awk '$$1 == "port" && ($$5 == "tls" || $$5 == "starttls")' $(PCONF)),1,0)
 # CATCHALL=0: no catch-all listener nor PROXY protocol (src/sniff.h). Off
 # for the generic persona on the release TARGETs whose size budget it does
 # not fit (x86_64: +9.7 KB, the ClientHello parser comes with it; aarch64,

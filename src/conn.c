@@ -404,7 +404,9 @@ listen_on(const struct config *c, uint16_t port, uint16_t persona_port,
 		        nlisteners ? "," : "", l->addr, port, persona_port,
 		        transport == EMU_UDP ? "udp" : "tcp",
 		        emu ? emu->name : "catchall",
-		        tls ? ",\"tls\":true" : "");
+		        tls == 1   ? ",\"tls\":true"
+		        : tls == 2 ? ",\"starttls\":true"
+		                   : "");
 		nlisteners++;
 	}
 	return 0;
@@ -415,7 +417,7 @@ conn_setup(const struct config *c)
 {
 	int offset = c->port_offset >= 0 ? c->port_offset
 	                                 : (geteuid() == 0 ? 0 : 8000);
-	int need_tls;
+	int need_tls = 0;
 
 	cfg = c;
 	if (!LURE_CATCHALL && (c->catch_all_port || c->proxy_protocol)) {
@@ -473,14 +475,15 @@ conn_setup(const struct config *c)
 		}
 		if (!port) /* disabled by the config */
 			continue;
-		if (pp->tls && tls_server_max() == 0) {
+		if (pp->tls == 1 && tls_server_max() == 0) {
 			lure_log("PORT port=%u emulator=%s "
 			         "skipped=tls_unavailable",
 			        pp->port, pp->emu);
 			continue;
 		}
-		if (pp->tls)
+		if (pp->tls == 1)
 			tls_emu = emu;
+		need_tls |= pp->tls && tls_server_max(); /* or STARTTLS */
 		if (listen_on(c, port, pp->port, pp->transport, emu, pp->tls) <
 		        0)
 			return -1;
@@ -490,7 +493,6 @@ conn_setup(const struct config *c)
 	                (uint16_t)c->catch_all_port, EMU_TCP, NULL, 0) < 0)
 		return -1;
 	fmt_snprintf(listeners_json + jl, sizeof listeners_json - jl, "]");
-	need_tls = tls_emu != NULL; /* a tls port is served */
 	if (!c->catch_all_port || !tls_server_max())
 		tls_emu = NULL; /* the catch-all hands no ClientHello on */
 	if (LURE_TLS_SERVER && need_tls && conn_tls_setup(c, tls_evict) < 0) {
@@ -629,6 +631,14 @@ flush_conn(size_t slot)
 		c->bytes_out += (uint64_t)w;
 		c->t_active = lure_now();
 	}
+	if (LURE_TLS_SERVER && c->ctx.starttls == 2 && !c->ctx.close) {
+		/* emu_starttls(): its answer is out, a ClientHello comes next;
+		 * what the client sent before it is dropped */
+		c->ctx.starttls = 0;
+		c->in_len = 0;
+		c->tls = 1;
+		conn_tls_reset(slot, 1);
+	}
 	if (c->ctx.close)
 		close_conn(slot, EMU_CLOSE_EMU);
 	else if (c->peer_eof && !c->ctx.wake_at)
@@ -685,19 +695,21 @@ announce(size_t slot)
 }
 
 /* The slot's emulator from now on: on_open (a tls port's after the
- * handshake), then the bytes held so far. */
+ * handshake), then the bytes held so far. tls: the listener's (1: a tls
+ * port, 2: a starttls one). */
 static void
 open_conn(size_t slot, const struct emulator *emu, uint8_t tls)
 {
 	struct conn *c = &conns[slot];
 
 	c->pre = 0;
-	c->tls = tls;
+	c->tls = tls == 1;
+	c->ctx.starttls = LURE_TLS_SERVER && tls == 2 && tls_server_max();
 	c->ctx.emu = emu;
 	if (emu->state_size)
 		memset(state_of(slot), 0, emu->state_size);
 	if (is_tls(slot)) { /* on_open once the handshake is done */
-		conn_tls_reset(slot);
+		conn_tls_reset(slot, 0);
 		if (c->in_len && tls_hello(slot) < 0)
 			return;
 	} else if (emu->on_open)

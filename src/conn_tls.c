@@ -82,10 +82,11 @@ conn_tls_setup(const struct config *c, void (*evict)(size_t slot))
 }
 
 void
-conn_tls_reset(size_t slot)
+conn_tls_reset(size_t slot, int upgrade)
 {
 	memset(&ctls[slot], 0, sizeof ctls[slot]);
 	ctls[slot].t0 = lure_now();
+	ctls[slot].opened = (uint8_t)upgrade;
 }
 
 int
@@ -304,7 +305,7 @@ conn_tls_tick(size_t slot, const struct conn_tls_io *io, int64_t now,
 	int r;
 
 	*at = INT64_MAX;
-	if (x->opened)
+	if (x->st == CT_OPEN)
 		return 0;
 	*at = x->t0 + shake_ms;
 	if (now >= *at) {
@@ -384,9 +385,9 @@ conn_tls_pull(
 		if (h == TLS_WANT_IO)
 			return 0;
 		x->st = CT_OPEN;
-		x->opened = 1;
-		if (emu->on_open)
+		if (!x->opened && emu->on_open)
 			emu->on_open(io->ctx, io->state);
+		x->opened = 1;
 	}
 	while (!*io->peer_eof && *io->in_len < io->in_cap) {
 		r = tls_read(

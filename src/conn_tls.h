@@ -42,13 +42,15 @@ struct conn_tls_io {
  * how to close a slot whose session is reclaimed. 0 or -1. */
 int
 conn_tls_setup(const struct config *c, void (*evict)(size_t slot));
-/* A new connection on a tls port: ClientHello first. */
+/* A new connection on a tls port: ClientHello first. upgrade: a plain
+ * connection whose emulator asked for TLS (emu_starttls()): it is open
+ * already (no on_open after the handshake). */
 void
-conn_tls_reset(size_t slot);
+conn_tls_reset(size_t slot, int upgrade);
 /* 1 once the server session exists (after the ClientHello). */
 int
 conn_tls_active(size_t slot);
-/* 1 when the handshake completed (the emulator was opened). */
+/* 1 when the emulator was opened (the handshake completed, or STARTTLS). */
 int
 conn_tls_opened(size_t slot);
 

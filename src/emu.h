@@ -78,6 +78,16 @@ emu_close(struct emu_ctx *ctx);
  * a daemon exits with input it has not read (plain TCP only). */
 void
 emu_reset(struct emu_ctx *ctx);
+/* STARTTLS (SMTP, FTP's AUTH TLS): once the output queued so far is sent,
+ * the connection becomes the server side of a TLS session with the
+ * persona's certificate, as on a tls port; the emulator sees plaintext
+ * after the handshake (no second on_open) and nothing meanwhile: input
+ * that arrived before the handshake is dropped (as Postfix drops it, the
+ * CVE-2011-0411 fix). Returns 0, or -1 when this port cannot (its persona
+ * line has no "starttls", the build or the configuration has no TLS server,
+ * or TLS is already on): then answer as a daemon without TLS. */
+int
+emu_starttls(struct emu_ctx *ctx);
 /* Call on_timeout after ms (replaces an earlier request; 0 cancels). While a
  * wake-up is pending the core does not read input (a login delay holds). */
 void

@@ -15,6 +15,7 @@ emu_ctx_reset(struct emu_ctx *c)
 	c->requested = 0;
 	c->wake_at = 0;
 	c->timer_at = 0;
+	c->starttls = 0;
 	c->tls_ja3 = c->tls_ja4 = NULL;
 }
 
@@ -65,6 +66,15 @@ void
 emu_reset(struct emu_ctx *c)
 {
 	c->close = 2;
+}
+
+int
+emu_starttls(struct emu_ctx *c)
+{
+	if (c->starttls != 1)
+		return -1;
+	c->starttls = 2;
+	return 0;
 }
 
 void
@@ -187,7 +197,8 @@ int
 emu_ctx_pump(
         struct emu_ctx *c, void *state, uint8_t *in, size_t *len, size_t cap)
 {
-	while (*len && !c->close && !c->wake_at && !emu_ctx_pending(c)) {
+	while (*len && !c->close && !c->wake_at && c->starttls != 2 &&
+	        !emu_ctx_pending(c)) {
 		size_t used = c->emu->on_data(c, state, in, *len);
 		if (used > *len)
 			used = *len;

@@ -18,6 +18,9 @@ struct emu_ctx {
 	/* the emulator made a request, login or command event: the first
 	 * request is done (the core's limits.request_timeout stops) */
 	uint8_t requested;
+	/* STARTTLS: 1 when this port may (the core sets it; a test driver
+	 * may too), 2 once emu_starttls() asked (input waits) */
+	uint8_t starttls;
 	int64_t wake_at; /* lure_now() ms, 0 = none; holds input */
 	int64_t timer_at; /* lure_now() ms, 0 = none; does not */
 	uint8_t transport; /* EMU_TCP / EMU_UDP */

@@ -12,7 +12,9 @@
  * src/identity.h, src/certgen.c; the format is in tools/mkpersona.c), and
  * the build fails on a key nobody declared:
  *   port                     [required, repeated] "<port> tcp|udp
- *                            <emulator> [tls]": a listener
+ *                            <emulator> [tls|starttls]": a listener
+ *                            (tls: TLS from the first byte; starttls:
+ *                            the emulator may start it, emu_starttls())
  *   hostname                 the device name (%h) unless the configuration
  *                            sets one (absent: "localhost")
  *   multicast.<port>         IPv4 group that UDP port joins when bound to
@@ -42,7 +44,9 @@ struct persona_port {
 	uint16_t port;
 	uint8_t transport; /* EMU_TCP or EMU_UDP */
 	const char *emu;
-	uint8_t tls; /* 1: TLS in front of the emulator ("port 443 tcp http tls") */
+	/* 1: TLS in front of the emulator ("port 443 tcp http tls"); 2: the
+	 * emulator may start it ("port 25 tcp smtp starttls") */
+	uint8_t tls;
 };
 
 extern const char persona_name[];

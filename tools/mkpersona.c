@@ -18,7 +18,7 @@
  * line makes its keys required (per port for a <port> key), "[repeated]"
  * lets them appear more than once (else a second one is an error: only the
  * first is read). A TLS module's keys are required only when a port is
- * marked tls.
+ * marked tls or starttls.
  * Exits 2 on a syntax error, an unknown key, a key repeated that may not
  * be, or a required key missing, naming file and line ("file:line: unknown
  * key "telnet.baner" (did you mean telnet.banner?)"). */
@@ -183,25 +183,27 @@ conf(const char *path)
 				die(path, line, "bad key (use [a-z0-9._])");
 		if (strcmp(k, "port") == 0) {
 			unsigned port;
-			char tr[8], emu[64], opt[8] = "";
+			char tr[8], emu[64], opt[12] = "";
 			int nf = sscanf(
-			        v, "%u %7s %63s %7s", &port, tr, emu, opt);
+			        v, "%u %7s %63s %11s", &port, tr, emu, opt);
+			int tls = nf < 4 ? 0 : !strcmp(opt, "tls") ? 1
+			                   : !strcmp(opt, "starttls") ? 2 : -1;
 			if (nf < 3 || port == 0 || port > 65535 ||
 			        (strcmp(tr, "tcp") && strcmp(tr, "udp")) ||
-			        (nf == 4 &&
-			                (strcmp(opt, "tls") || tr[0] != 't')))
+			        (nf == 4 && (tls < 0 || tr[0] != 't')))
 				die(path, line,
 				        "port: want \"<1-65535> tcp|udp "
-				        "<emulator> [tls]\" (tls: tcp only)");
+				        "<emulator> [tls|starttls]\" (tcp "
+				        "only)");
 			if (nports == 256)
 				die(path, line, "too many ports");
 			pinfo[nports].port = port;
 			memcpy(pinfo[nports].emu, emu, sizeof emu);
-			pinfo[nports].tls = nf == 4;
+			pinfo[nports].tls = tls;
 			snprintf(ports[nports++], sizeof ports[0],
 			        "{%u, %s, \"%s\", %d}", port,
 			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu,
-			        nf == 4);
+			        tls);
 		}
 		if (nkv == 65000) /* src/persona.c keeps indexes in 16 bits */
 			die(path, line, "more than 65,000 entries");
