@@ -1,12 +1,14 @@
-/* ftp.c: an FTP server's control channel (vsftpd 3.0.3 as Debian 12 ships
- * it, by persona data): the greeting, USER/PASS with the daemon's failure
- * delay and tries, what it answers before and after a login, its line limit
- * and idle time-out. A "login" event per PASS; every other line is a
- * "command" event. Not modelled: data connections (see below).
+/* ftp.c: an FTP server (vsftpd 3.0.3 as Debian 12 ships it, by persona
+ * data): the greeting, USER/PASS with the daemon's failure delay and tries,
+ * what it answers before and after a login, its line limit and idle
+ * time-out; passive data connections (the core's, src/conn_side.h) carry
+ * listings and the persona's files. A "login" event per PASS; every other
+ * line is a "command" event.
  *
  * Persona keys. Replies are wire bytes with "%" expansions: %w working
  * directory, %u user, %a client address, %t "BINARY"/"ASCII", %n a number
- * (REST's offset), %o one in octal (the umask), %P the PASV address and port as
+ * (REST's offset, a file's size), %o one in octal (the umask), %f the file
+ * RETR names, %P the PASV address and port as
  * "h1,h2,h3,h4,p1,p2", %E EPSV's port, %% '%'.
  *   ftp.greeting             [required] sent on connect
  *   ftp.r.<word>             a reply (the words: below and in the persona)
@@ -28,8 +30,13 @@
  *                            input held
  *   ftp.max_fails            3 failed logins, then close (0: no limit)
  *   ftp.idle_ms              300000: silence, then ftp.r.timeout and close
- *   ftp.accept_timeout_ms    60000: after PASV, LIST/NLST wait this for
- *                            the client's data connection (input held)
+ *   ftp.accept_timeout_ms    60000: after PASV, LIST/NLST/RETR wait this
+ *                            for the client's data connection (input held)
+ *   ftp.data_timeout_ms      300000: a transfer that has not ended by then
+ *                            gets ftp.r.data_timeout
+ *   ftp.list ftp.nlst        [repeated] "<directory><TAB><bytes>": what LIST
+ *                            and NLST send in that working directory (none:
+ *                            an empty listing)
  *
  * Events: "login" per PASS after a USER: user.name, lure.auth.password,
  * event.outcome (success only for a pair ftp.accept lists whose user
@@ -65,10 +72,21 @@
  *   client's connect is refused (vsftpd would accept it), and LIST/NLST
  *   then wait ftp.accept_timeout_ms and fail as vsftpd does when no
  *   connection comes.
- * Not modelled: data connections (listings, RETR, STOR: no file is ever
- * sent or received); the persona's files (SIZE, MDTM, RETR and STAT <path>
- * answer as for a missing file); EPSV ALL does not refuse a later PORT; a
- * user name longer than FTP_USER bytes is cut (the login fails). */
+ * - PASV/EPSV open a listener of the core on a random port from 1024 (as
+ *   vsftpd's pasv_min_port 0), for the client's address only; LIST, NLST
+ *   and RETR then send "150", the listing (ftp.list, ftp.nlst) or the
+ *   persona's file (files/fs/<path>, relative to the working directory),
+ *   close the data connection and send "226" (or "426" when the client
+ *   closed it first). A RETR of a file the persona lacks gets "550 Failed
+ *   to open file." before any data connection is used.
+ * Not modelled: uploads (STOR and the other write commands are denied,
+ *   write_enable=NO as Debian ships it); PORT/EPRT transfers (lure never
+ *   connects out); SIZE, MDTM and STAT <path> of the persona's files
+ *   (answered as for a missing file); REST offsets in RETR; ".." in RETR
+ *   paths; a PASV connection from another address is closed unanswered
+ *   (vsftpd also answers "425 Security: Bad IP connecting."); EPSV ALL does
+ *   not refuse a later PORT; a user name longer than FTP_USER bytes is cut
+ *   (the login fails). */
 #include <string.h>
 
 #include "emu.h"
@@ -83,14 +101,18 @@
 #define FTP_LINGER_MS 20 /* input still read after a line too long */
 
 enum ftp_data { FD_NONE, FD_PORT, FD_PASV };
-enum ftp_wait { FW_NONE, FW_FAIL, FW_ACCEPT };
+/* waiting: a failed login's delay, the data connection, its transfer */
+enum ftp_wait { FW_NONE, FW_FAIL, FW_ACCEPT, FW_XFER };
+enum ftp_xfer { FX_LIST = 1, FX_NLST, FX_RETR };
 
 struct ftp_state {
 	int64_t idle_at, wake_at;
 	uint8_t logged, fails, type_i, data, wait, user_set, user_cut, done;
-	uint16_t user_len, cwd_len, umask, pasv_port;
+	uint8_t side_open, xfer; /* the PASV connection came; what it carries */
+	uint16_t user_len, cwd_len, umask, pasv_port, path_len;
 	char user[FTP_USER];
 	char cwd[FTP_CWD];
+	char path[FTP_CWD]; /* RETR's file, as the client named it */
 };
 
 static void
@@ -120,6 +142,7 @@ ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
 		}
 		switch (t[++i]) {
 		case 'w': s = st->cwd, sl = st->cwd_len; break;
+		case 'f': s = st->path, sl = st->path_len; break;
 		case 'u': s = st->user, sl = st->user_len; break;
 		case 'a': s = emu_peer_addr(ctx), sl = strlen(s); break;
 		case 't':
@@ -457,15 +480,81 @@ ftp_pasv(struct emu_ctx *ctx, struct ftp_state *st, int ext, const uint8_t *arg,
 		return;
 	}
 	lure_random(&r, sizeof r);
-	st->pasv_port = (uint16_t)(1024 + r % (65536 - 1024));
+	/* a listener of the core's; a test driver has none: a port that
+	 * nothing listens on */
+	k = emu_side_listen(ctx);
+	st->pasv_port = k > 0 ? (uint16_t)k : (uint16_t)(1024 + r % 64512);
+	st->side_open = 0;
 	st->data = FD_PASV;
 	ftp_say(ctx, st, ext ? "epsv" : "pasv", 0);
 }
 
-/* LIST, NLST (list 1) and RETR: what vsftpd answers when no data
- * connection can be made. */
+/* RETR's file: the persona's files/fs/<path> (relative to the working
+ * directory), or NULL */
+static const struct persona_file *
+ftp_file(const struct ftp_state *st)
+{
+	char name[2 * FTP_CWD + 8] = "fs";
+	size_t o = 2;
+
+	if (st->path_len && st->path[0] != '/') {
+		memcpy(name + o, st->cwd, st->cwd_len);
+		o += st->cwd_len;
+		name[o++] = '/';
+	}
+	memcpy(name + o, st->path, st->path_len);
+	name[o + st->path_len] = 0;
+	return st->path_len ? persona_file(name) : NULL;
+}
+
+/* A listing: the value of the repeated key (ftp.list, ftp.nlst) that
+ * starts with the working directory and a tab; none: empty (vsftpd hides
+ * a new home's dot files). */
+static const char *
+ftp_listing(const struct ftp_state *st, const char *key, size_t *n)
+{
+	const struct persona_kv *kv;
+	size_t i = 0, w = st->cwd_len;
+
+	while ((kv = persona_next(key, &i)))
+		if (kv->len > w && kv->val[w] == '\t' &&
+		        memcmp(kv->val, st->cwd, w) == 0) {
+			*n = kv->len - w - 1;
+			return kv->val + w + 1;
+		}
+	*n = 0;
+	return "";
+}
+
+/* The data connection is there: the 150 line, the bytes, and the 226
+ * once they are out (ftp_side). */
 static void
-ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int list)
+ftp_send_data(struct emu_ctx *ctx, struct ftp_state *st)
+{
+	const struct persona_file *f = NULL;
+	const void *p;
+	size_t n;
+
+	if (st->xfer == FX_RETR) {
+		f = ftp_file(st);
+		p = f ? f->data : NULL, n = f ? f->len : 0;
+		ftp_say(ctx, st, "retr_start", (long long)n);
+	} else {
+		p = ftp_listing(
+		        st, st->xfer == FX_LIST ? "ftp.list" : "ftp.nlst", &n);
+		ftp_say(ctx, st, "list_start", 0);
+	}
+	emu_side_send_const(ctx, p, n);
+	st->wait = FW_XFER;
+	st->wake_at = lure_now() + persona_int("ftp.data_timeout_ms", 300000);
+	emu_wake(ctx, st->wake_at - lure_now());
+}
+
+/* LIST, NLST and RETR: over the PASV connection when it comes (the
+ * core's); after PORT, as when the client's port is closed. */
+static void
+ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int xfer,
+        const uint8_t *arg, size_t an)
 {
 	uint8_t d = st->data;
 
@@ -474,10 +563,16 @@ ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int list)
 		return;
 	}
 	st->data = FD_NONE;
-	if (!list) {
+	st->xfer = (uint8_t)xfer;
+	st->path_len = (uint16_t)LURE_MIN(an, FTP_CWD);
+	memcpy(st->path, arg, st->path_len);
+	if (xfer == FX_RETR && (an > FTP_CWD || !ftp_file(st))) {
+		emu_side_close(ctx);
 		ftp_say(ctx, st, "open_fail", 0);
 	} else if (d == FD_PORT) {
 		ftp_say(ctx, st, "conn_fail", 0);
+	} else if (st->side_open) {
+		ftp_send_data(ctx, st);
 	} else {
 		st->wait = FW_ACCEPT;
 		st->wake_at = lure_now() +
@@ -623,10 +718,12 @@ ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
 		ftp_pasv(ctx, st, 0, arg, an);
 	else if (ftp_is(v, vn, "EPSV"))
 		ftp_pasv(ctx, st, 1, arg, an);
-	else if (ftp_is(v, vn, "LIST") || ftp_is(v, vn, "NLST"))
-		ftp_transfer(ctx, st, 1);
+	else if (ftp_is(v, vn, "LIST"))
+		ftp_transfer(ctx, st, FX_LIST, arg, an);
+	else if (ftp_is(v, vn, "NLST"))
+		ftp_transfer(ctx, st, FX_NLST, arg, an);
 	else if (ftp_is(v, vn, "RETR"))
-		ftp_transfer(ctx, st, 0);
+		ftp_transfer(ctx, st, FX_RETR, arg, an);
 	else if (ftp_is(v, vn, "STAT"))
 		ftp_say(ctx, st, an ? "stat_path" : "stat", 0);
 	else if (ftp_is(v, vn, "SITE"))
@@ -747,8 +844,11 @@ ftp_timeout(struct emu_ctx *ctx, void *state)
 		uint8_t w = st->wait;
 
 		st->wait = FW_NONE;
-		if (w == FW_ACCEPT) {
-			ftp_say(ctx, st, "conn_fail", 0);
+		if (w == FW_ACCEPT || w == FW_XFER) {
+			emu_side_close(ctx);
+			ftp_say(ctx, st,
+			        w == FW_ACCEPT ? "conn_fail" : "data_timeout",
+			        0);
 		} else {
 			long max = persona_int("ftp.max_fails", 3);
 
@@ -765,6 +865,32 @@ ftp_timeout(struct emu_ctx *ctx, void *state)
 	}
 }
 
+/* The PASV connection came, or a transfer ended (n: bytes not sent). */
+static void
+ftp_side(struct emu_ctx *ctx, void *state, int ev, const uint8_t *p, size_t n)
+{
+	struct ftp_state *st = state;
+
+	if (ev == EMU_SIDE_OPEN) {
+		st->side_open = 1;
+		if (st->wait == FW_ACCEPT)
+			ftp_send_data(ctx, st);
+	} else if (ev == EMU_SIDE_END) {
+		st->side_open = 0;
+		if (st->wait != FW_XFER)
+			return;
+		st->wait = FW_NONE;
+		emu_wake(ctx, 0);
+		ftp_say(ctx, st,
+		        n                     ? "xfer_fail"
+		        : st->xfer == FX_RETR ? "retr_ok"
+		                              : "list_ok",
+		        0);
+		ftp_idle(ctx, st);
+	}
+	(void)p;
+}
+
 const struct emulator emu_ftp = {
         .name = "ftp",
         .transports = EMU_TCP,
@@ -773,4 +899,5 @@ const struct emulator emu_ftp = {
         .on_open = ftp_open,
         .on_data = ftp_data,
         .on_timeout = ftp_timeout,
+        .on_side = ftp_side,
 };

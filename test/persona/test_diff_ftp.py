@@ -286,3 +286,94 @@ def test_lftp_like_vsftpd(vsftpd, sensor):
     assert ok.stdout == (b'257 "/home/admin" is the current directory\n'
                          b"215 UNIX Type: L8\n")
     sensor.wait_event("command", user__name="admin", lure__command="SYST")
+
+
+@pytest.fixture(scope="module")
+def admin_account():
+    """The account lure accepts (admin:admin, home /home/admin), made on
+    this machine for the real vsftpd, and removed after; a machine that has
+    an admin already is left alone (skip)."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        pytest.skip("needs root and useradd")
+    if subprocess.run(["id", "admin"], capture_output=True).returncode == 0:
+        pytest.skip("this machine has an admin account: not touched")
+    subprocess.run(["useradd", "-m", "-d", "/home/admin", "-s", "/bin/sh",
+                    "admin"], check=True)
+    subprocess.run(["chpasswd"], input=b"admin:admin\n", check=True)
+    yield "admin"
+    subprocess.run(["userdel", "-r", "admin"], capture_output=True)
+
+
+def transfers(port, steps):
+    """Log in as admin, then for each (PASV|EPSV, command): open the
+    passive data connection the reply names, send the command, read the
+    data to its end and the replies. The control bytes (passive ports
+    masked) and the data of each step."""
+    import re
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+
+    def reply():
+        out = b""
+        while True:
+            line = f.readline()
+            out += line
+            if not line or line[3:4] == b" ":
+                return out
+    log = [reply()]
+    for c in (b"USER admin\r\n", b"PASS admin\r\n"):
+        s.sendall(c)
+        log.append(reply())
+    data = []
+    for mode, cmd in steps:
+        s.sendall(mode + b"\r\n")
+        r = reply()
+        if mode == b"PASV":
+            h = re.search(rb"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", r)
+            dport = int(h.group(5)) * 256 + int(h.group(6))
+            r = r.replace(h.group(0), b"(PORT)")
+        else:
+            h = re.search(rb"\(\|\|\|(\d+)\|\)", r)
+            dport = int(h.group(1))
+            r = r.replace(h.group(0), b"(PORT)")
+        log.append(r)
+        d = socket.create_connection(("127.0.0.1", dport), timeout=10)
+        s.sendall(cmd + b"\r\n")
+        first = reply()
+        log.append(first)
+        got = b""
+        if first.startswith(b"150"):
+            while True:
+                b = d.recv(65536)
+                if not b:
+                    break
+                got += b
+            log.append(reply())
+        d.close()
+        data.append(got)
+    s.sendall(b"QUIT\r\n")
+    log.append(reply())
+    s.close()
+    return log, data
+
+
+def test_transfers_like_vsftpd(vsftpd, admin_account, sensor):
+    """PASV and EPSV data connections: LIST and NLST of the new home (empty:
+    vsftpd hides its dot files), RETR of a file both have (/etc/hostname:
+    its size and bytes are the machine's, masked), RETR of a missing file
+    and of a relative path; the replies the same bytes on both."""
+    steps = [(b"PASV", b"LIST"), (b"EPSV", b"NLST"),
+             (b"PASV", b"RETR /etc/hostname"), (b"EPSV", b"RETR /nope"),
+             (b"PASV", b"RETR hostname")]
+    real, rdata = transfers(vsftpd, steps)
+    ours, odata = transfers(sensor.port(21), steps)
+
+    def mask(log):
+        import re
+        return [re.sub(rb"\(\d+ bytes\)", b"(N bytes)", x) for x in log]
+    assert mask(ours) == mask(real)
+    assert odata[0] == rdata[0] == b""  # the empty home, both
+    assert odata[1] == rdata[1] == b""
+    assert odata[2] == b"debian\n"  # the persona's; vsftpd's is this machine's
+    ev = sensor.wait_event("command", lure__command="RETR /etc/hostname")
+    assert get(ev, "user.name") == "admin"
