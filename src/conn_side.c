@@ -25,6 +25,7 @@ struct side {
 	uint32_t owner;
 	const uint8_t *ref; /* what is left to send */
 	size_t ref_len;
+	uint8_t copy[EMU_SIDE_COPY]; /* emu_side_send()'s bytes */
 };
 
 static struct side sides[CONN_SIDE_MAX];
@@ -163,8 +164,10 @@ side_op(struct emu_ctx *ctx, int op, const void *p, size_t n)
 		side_free((uint32_t)i);
 		return 0;
 	}
-	if (sides[i].st != S_OPEN || sides[i].ref_len)
+	if (sides[i].st != S_OPEN || sides[i].close_after)
 		return -1;
+	if (op == EMU_SIDE_SEND) /* n <= EMU_SIDE_COPY: emu_ctx.c */
+		p = memcpy(sides[i].copy, p, n);
 	sides[i].ref = p;
 	sides[i].ref_len = n;
 	sides[i].close_after = 1;

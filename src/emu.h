@@ -94,7 +94,8 @@ enum {
 	EMU_SIDE_DATA,
 	EMU_SIDE_END,
 	EMU_SIDE_LISTEN,
-	EMU_SIDE_CLOSE
+	EMU_SIDE_CLOSE,
+	EMU_SIDE_SEND
 };
 int
 emu_side_listen(struct emu_ctx *ctx);
@@ -103,6 +104,11 @@ emu_side_listen(struct emu_ctx *ctx);
  * send is under way. */
 int
 emu_side_send_const(struct emu_ctx *ctx, const void *p, size_t n);
+/* The same with a copy (a listing made now): at most EMU_SIDE_COPY
+ * bytes, else -1. */
+#define EMU_SIDE_COPY 1024
+int
+emu_side_send(struct emu_ctx *ctx, const void *p, size_t n);
 /* Close the data channel now (listener or connection), without
  * EMU_SIDE_END. */
 void

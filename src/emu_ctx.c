@@ -80,6 +80,13 @@ emu_side_send_const(struct emu_ctx *c, const void *p, size_t n)
 	return c->side ? c->side(c, EMU_SIDE_DATA, p, n) : -1;
 }
 
+int
+emu_side_send(struct emu_ctx *c, const void *p, size_t n)
+{
+	return c->side && n <= EMU_SIDE_COPY ? c->side(c, EMU_SIDE_SEND, p, n)
+	                                     : -1;
+}
+
 void
 emu_side_close(struct emu_ctx *c)
 {
