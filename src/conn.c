@@ -440,9 +440,9 @@ listen_on(const struct config *c, uint16_t port, uint16_t persona_port,
 		        nlisteners ? "," : "", l->addr, port, persona_port,
 		        transport == EMU_UDP ? "udp" : "tcp",
 		        emu ? emu->name : "catchall",
-		        tls == 1   ? ",\"tls\":true"
-		        : tls == 2 ? ",\"starttls\":true"
-		                   : "");
+		        !LURE_TLS_SERVER || !tls ? ""
+		        : tls == 1               ? ",\"tls\":true"
+		                                 : ",\"starttls\":true");
 		nlisteners++;
 	}
 	return 0;
@@ -519,7 +519,7 @@ conn_setup(const struct config *c)
 		}
 		if (pp->tls == 1)
 			tls_emu = emu;
-		need_tls |= pp->tls && tls_server_max(); /* or STARTTLS */
+		need_tls |= LURE_TLS_SERVER && pp->tls && tls_server_max();
 		if (listen_on(c, port, pp->port, pp->transport, emu, pp->tls) <
 		        0)
 			return -1;
@@ -747,7 +747,8 @@ open_conn(size_t slot, const struct emulator *emu, uint8_t tls)
 
 	c->pre = 0;
 	c->tls = tls == 1;
-	c->ctx.starttls = LURE_TLS_SERVER && tls == 2 && tls_server_max();
+	if (LURE_TLS_SERVER)
+		c->ctx.starttls = tls == 2 && tls_server_max();
 	c->ctx.emu = emu;
 	if (emu->state_size)
 		memset(state_of(slot), 0, emu->state_size);

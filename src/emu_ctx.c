@@ -15,7 +15,8 @@ emu_ctx_reset(struct emu_ctx *c)
 	c->requested = 0;
 	c->wake_at = 0;
 	c->timer_at = 0;
-	c->starttls = 0;
+	if (LURE_TLS_SERVER)
+		c->starttls = 0;
 	c->tls_ja3 = c->tls_ja4 = NULL;
 }
 
@@ -223,8 +224,8 @@ int
 emu_ctx_pump(
         struct emu_ctx *c, void *state, uint8_t *in, size_t *len, size_t cap)
 {
-	while (*len && !c->close && !c->wake_at && c->starttls != 2 &&
-	        !emu_ctx_pending(c)) {
+	while (*len && !c->close && !c->wake_at &&
+	        (!LURE_TLS_SERVER || c->starttls != 2) && !emu_ctx_pending(c)) {
 		size_t used = c->emu->on_data(c, state, in, *len);
 		if (used > *len)
 			used = *len;

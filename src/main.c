@@ -54,9 +54,9 @@ version(void)
 		fmt_printf("port %u/%s %s%s\n", persona_ports[i].port,
 		        persona_ports[i].transport == EMU_UDP ? "udp" : "tcp",
 		        persona_ports[i].emu,
-		        persona_ports[i].tls == 1   ? " tls"
-		        : persona_ports[i].tls == 2 ? " starttls"
-		                                    : "");
+		        !LURE_TLS_SERVER || !persona_ports[i].tls ? ""
+		        : persona_ports[i].tls == 1               ? " tls"
+		                                    : " starttls");
 	for (size_t i = 0; i < persona_nkv; i++)
 		if (persona_kv[i].klen > 9 &&
 		        memcmp(persona_key(&persona_kv[i]), "identity.", 9) ==
