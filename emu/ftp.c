@@ -84,7 +84,7 @@
  *   ("426" when the client closed it first); with no connection by
  *   ftp.accept_timeout_ms, "425 Failed to establish connection.". A RETR
  *   of a file the persona lacks gets "550 Failed to open file." first.
- * - Uploads (STOR, APPE, STOU) where the user may write (the home,
+ * - Uploads (STOR, APPE, STOU) where the user may store files (the home,
  *   ftp.writable, what it made; else "553 Could not create file."): "150",
  *   the bytes hashed as they come (SHA-256, up to ftp.upload_max), "226"
  *   when the client closes, and an "upload" event: file.path, file.name,
