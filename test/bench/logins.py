@@ -52,7 +52,9 @@ ephemeral ports on either side.
   srv %       that CPU over the run's wall time (100 = one core)
   RSS / PSS   the tree's summed VmRSS and Pss (/proc/<pid>/smaps_rollup:
               shared pages split among the processes sharing them), MiB,
-              sampled once near the end of the window
+              sampled once near the end of the window. One lure serves
+              every service in turn: its RSS is its high-water mark so far
+              (it touches connection slots as it needs them, and keeps them)
   ratio       lure's logins/s over the daemon's at the same concurrency;
               cpu x: the daemon's CPU ms per login over lure's
 Last, for each service, the CPU ceiling: the logins/s 2 cores would give
@@ -61,7 +63,14 @@ and the ratio of ceilings. Where the failure delay dominates (ftp: logins/s
 = CONC / 3 s on both sides until a server runs out of CPU), logins/s at the
 same concurrency are equal and the ratio of capacity is the CPU ratio.
 
-Loopback only (127.0.0.1). Needs root (vsftpd with PAM, mariadbd as the mysql
+The levels stay within what the daemons accept as configured: vsftpd
+takes 50 connections per address (max_per_ip) and 2000 in all
+(max_clients: its built-in defaults, measured; the man page says
+unlimited), and listens with a backlog of 32 (beyond what it accepts in
+time, connections wait for SYN retries: the timeouts in err); MariaDB takes
+151 connections (max_connections), hence mysql's 128 at most.
+
+Loopback only (127.0.0.0/8: the ftp clients come from 127.77.x.y). Needs root (vsftpd with PAM, mariadbd as the mysql
 user), Debian's vsftpd, mariadb-server and redis-server (sh tools/deps.sh
 persona); a daemon that is missing leaves its service out, with the reason.
 Not pass/fail (exit 1 only when lure's logins fail).
@@ -371,18 +380,18 @@ def lure(binary, d):
 # --- main -----------------------------------------------------------------------------
 
 def table(rows, ceilings):
-    print(f"{'service':8} {'server':8} {'conc':>5} {'logins/s':>9} {'err':>5} "
+    print(f"{'service':8} {'server':12} {'conc':>5} {'logins/s':>9} {'err':>5} "
           f"{'CPU ms':>7} {'srv %':>6} {'RSS MiB':>8} {'PSS MiB':>8} "
           f"{'cli %':>6} {'ratio':>6} {'cpu x':>6}")
     for svc, server, r, ratio, cpux in rows:
-        print(f"{svc:8} {server:8} {r['conc']:5d} {r['rate']:9.1f} {r['err']:5d} "
+        print(f"{svc:8} {server:12} {r['conc']:5d} {r['rate']:9.1f} {r['err']:5d} "
               f"{r['cpu_ms']:7.3f} {r['srv_pct']:6.1f} {r['rss']:8.1f} "
               f"{r['pss']:8.1f} {r['cli_pct']:6.1f} {ratio:>6} {cpux:>6}")
     print()
-    print(f"{'service':8} {'daemon':8} {'ceiling lure':>13} {'ceiling daemon':>15} "
+    print(f"{'service':8} {'daemon':12} {'ceiling lure':>13} {'ceiling daemon':>15} "
           f"{'ratio':>6}   (logins/s 2 cores give: 2000 / CPU ms, best level)")
     for svc, daemon, a, b in ceilings:
-        print(f"{svc:8} {daemon:8} {a:13.0f} {b:15.0f} {a / b:6.1f}x")
+        print(f"{svc:8} {daemon:12} {a:13.0f} {b:15.0f} {a / b:6.1f}x")
 
 
 def main():
