@@ -172,7 +172,7 @@ class Service:
 
 SERVICES = {s.name: s for s in [
     Service("ftp", 21, lambda d: daemons.vsftpd(d), daemons.vsftpd_missing,
-            ftp_fail, 3.0, [64, 512, 1536], spread=True),
+            ftp_fail, 3.0, [256, 1536, 3072], spread=True),
     Service("mysql", 3306, lambda d: daemons.mariadbd(), daemons.mariadbd_missing,
             mysql_fail, 0.0, [8, 64, 128]),
     Service("redis", 6379, lambda d: daemons.redis_server(d), daemons.redis_missing,
@@ -216,7 +216,7 @@ async def client(svc, port, conc, first, start, warm, end):
             raise
         r, w = await asyncio.open_connection(sock=s, limit=65536)
         try:
-            await asyncio.wait_for(svc.login(r, w), svc.delay + 10)
+            await asyncio.wait_for(svc.login(r, w), svc.delay + 5)
         finally:
             w.get_extra_info("socket").setsockopt(
                 socket.SOL_SOCKET, socket.SO_LINGER, linger)
