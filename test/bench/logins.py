@@ -30,8 +30,9 @@ fails, for a fixed duration, at a few concurrency levels; lure's run and the
 daemon's run follow each other with identical settings (same client, same
 duration, same levels). The client is asyncio (StreamReader), in CLIENTS
 processes (2 by default: the machine has 2 cores, which client and server
-share); its own CPU is reported (client CPU %, of one core) so one can see
-when it, not the server, is the limit. Sockets are closed with an RST
+share); its own CPU is reported (cli %: all its processes, 100 = one
+core) so one can see when it, not the server, is the limit (mysql and
+redis: near 150 % the client is). Sockets are closed with an RST
 (SO_LINGER 0), as scanners close them, so that no TIME_WAIT exhausts the
 ephemeral ports on either side.
 
@@ -63,19 +64,21 @@ and the ratio of ceilings. Where the failure delay dominates (ftp: logins/s
 = CONC / 3 s on both sides until a server runs out of CPU), logins/s at the
 same concurrency are equal and the ratio of capacity is the CPU ratio.
 
-The levels stay within what the daemons accept as configured: vsftpd
-takes 50 connections per address (max_per_ip) and 2000 in all
-(max_clients: its built-in defaults, measured; the man page says
-unlimited), and listens with a backlog of 32 (beyond what it accepts in
-time, connections wait for SYN retries: the timeouts in err); MariaDB takes
-151 connections (max_connections), hence mysql's 128 at most.
+Levels and the daemons' limits as configured: vsftpd takes 50 connections
+per address (max_per_ip: the clients spread over loopback addresses) and
+2000 in all (max_clients: both its built-in defaults, measured; the man
+page says unlimited; ftp's top level, 3072, is past it), and listens with
+a backlog of 32 (what it does not accept in time waits for SYN retries:
+the timeouts in err, a login 5 s past the failure delay being one);
+MariaDB takes 151 connections (max_connections), hence mysql's 128 at most.
 
-Loopback only (127.0.0.0/8: the ftp clients come from 127.77.x.y). Needs root (vsftpd with PAM, mariadbd as the mysql
-user), Debian's vsftpd, mariadb-server and redis-server (sh tools/deps.sh
-persona); a daemon that is missing leaves its service out, with the reason.
-Not pass/fail (exit 1 only when lure's logins fail).
+Loopback only (127.0.0.0/8: the ftp clients come from 127.77.x.y). Needs
+root (vsftpd with PAM, mariadbd as the mysql user), Debian's vsftpd,
+mariadb-server and redis-server (sh tools/deps.sh bench); a daemon that is
+missing leaves its service out, with the reason. A run takes about 3
+minutes. Not pass/fail (exit 1 only when lure's logins fail).
 Usage: logins.py LURE_BIN [--only ftp,mysql] [--seconds S] [--clients N]
-       [--conc ftp=64,512 --conc mysql=8,64,256 ...]"""
+       [--conc ftp=256,1536 --conc mysql=8,64 ...]"""
 import argparse
 import asyncio
 import contextlib
