@@ -426,7 +426,8 @@ fuzz: fuzz-bins
 # make bench: the static x86_64 binary (what is deployed) against nginx (and
 # again with 10,000 idle connections held: test/bench/idle.py), then
 # the shipper against rsyslog's omelasticsearch, then SSH handshakes of the
-# linux persona against Cowrie, OpenCanary, dropbear and sshd
+# linux persona against Cowrie, OpenCanary, dropbear and sshd, and its failed
+# logins per second against vsftpd, MariaDB and Redis (test/bench/logins.py)
 bench:
 	sh tools/deps.sh bench
 	sh tools/deps.sh size
@@ -438,6 +439,7 @@ bench:
 	@if [ -f test/bench/ship.sh ]; then sh test/bench/ship.sh; fi
 	$(MAKE) TARGET=x86_64 PERSONA=linux
 	sh test/bench/ssh.sh build/x86_64-linux/lure
+	python3 test/bench/logins.py build/x86_64-linux/lure
 
 # make bench-soak: issue 12's soak, not part of bench (30 min at 500
 # connections/s over every port of SOAK_PERSONA, a 5-minute OpenSearch

@@ -72,6 +72,11 @@ bench)
 	want nginx nginx-light
 	want wrk wrk
 	want python3 python3
+	# test/bench/logins.py: the daemons the linux persona claims to be
+	want /usr/sbin/vsftpd vsftpd
+	want /usr/sbin/mariadbd mariadb-server
+	want mariadb mariadb-client
+	want redis-server redis-server
 	;;
 size | x86_64) # x86_64: the TARGET's compiler (toolchains/x86_64.mk)
 	want x86_64-linux-gnu-gcc gcc
@@ -114,9 +119,11 @@ if [ "$step" = deploy ] && ! command -v ansible-playbook >/dev/null 2>&1; then
 	python3 -m pip install -q ansible-core 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages ansible-core
 fi
-if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ] || [ "$step" = scan ]; then
+if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ] || [ "$step" = scan ] ||
+	[ "$step" = bench ]; then
 	# python test libraries: pytest runs the suite, pexpect drives telnet,
-	# pytest-xdist runs a suite's tests in parallel (make test)
+	# pytest-xdist runs a suite's tests in parallel (make test); bench:
+	# test/bench/logins.py imports the persona suites' helpers (pytest)
 	if ! python3 -c 'import pytest, pexpect, xdist' 2>/dev/null; then
 		python3 -m pip install -q pytest pexpect pytest-xdist 2>/dev/null ||
 			python3 -m pip install -q --break-system-packages pytest pexpect pytest-xdist 2>/dev/null || {

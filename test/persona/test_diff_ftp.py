@@ -19,51 +19,17 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import get, persona
-from ssh_common import free_port
+import daemons
 
 persona("linux")
 
-VSFTPD = "/usr/sbin/vsftpd"
-CONF = """listen=YES
-listen_ipv6=NO
-listen_address=127.0.0.1
-listen_port={port}
-background=NO
-anonymous_enable=NO
-local_enable=YES
-write_enable=YES
-dirmessage_enable=YES
-use_localtime=YES
-xferlog_enable=NO
-connect_from_port_20=YES
-secure_chroot_dir={empty}
-pam_service_name=vsftpd
-ssl_enable=NO
-seccomp_sandbox=NO
-"""
-
-
 @pytest.fixture(scope="module")
 def vsftpd(tmp_path_factory):
-    if os.geteuid() != 0 or not os.access(VSFTPD, os.X_OK):
-        pytest.skip("needs root and vsftpd")
-    d = tmp_path_factory.mktemp("vsftpd")
-    (d / "empty").mkdir()
-    os.chmod(d / "empty", 0o755)
-    port = free_port()
-    cfg = d / "vsftpd.conf"
-    cfg.write_text(CONF.format(port=port, empty=d / "empty"))
-    p = subprocess.Popen([VSFTPD, str(cfg)], stdout=subprocess.DEVNULL,
-                         stderr=subprocess.DEVNULL)
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield port
-    p.kill()
-    p.wait()
+    why = daemons.vsftpd_missing()
+    if why:
+        pytest.skip(why)
+    with daemons.vsftpd(tmp_path_factory.mktemp("vsftpd")) as (_, port):
+        yield port
 
 
 def talk(port, steps, wait=0.6):

@@ -14,13 +14,11 @@ PyMySQL and the mariadb client see the same answers to the queries bots
 send first; nmap -sV and the mysql-info script see the same server; the
 UDF playbook runs on lure only (its accounts accept a guessed password) and
 its events and tags are checked."""
-import hashlib
 import os
 import shutil
 import socket
 import struct
 import subprocess
-import tempfile
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
@@ -28,97 +26,31 @@ from pathlib import Path
 
 import pytest
 
+import daemons
+from mysql_wire import hresp, native, pkt
 from conftest import get, persona
 
 persona("linux")
 
 pymysql = pytest.importorskip("pymysql")
 
-MARIADBD = "/usr/sbin/mariadbd"
-PASSWORD = b"123456"  # the persona's mysql.accept for root
+PASSWORD = daemons.MARIADB_PASSWORD  # the persona's mysql.accept for root
 
 
 # --- the real server -----------------------------------------------------------
 
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 @pytest.fixture(scope="module")
 def mariadbd():
-    """Debian's mariadbd on a free loopback port: yields the port. Its
-    directory is outside pytest's (mode 0700 there: the mysql user could not
-    reach it)."""
-    if not os.access(MARIADBD, os.X_OK) or not shutil.which("mariadb-install-db"):
-        pytest.skip("needs mariadb-server")
-    if os.geteuid() != 0:
-        pytest.skip("mariadbd runs as the mysql user here (Debian's accounts)")
-    d = Path(tempfile.mkdtemp(prefix="lure-mariadb-"))
-    os.chmod(d, 0o755)
-    data = d / "data"
-    data.mkdir()
-    shutil.chown(d, "mysql", "mysql")
-    shutil.chown(data, "mysql", "mysql")
-    r = subprocess.run(["mariadb-install-db", "--no-defaults", f"--datadir={data}",
-                        "--user=mysql", "--skip-test-db"],
-                       capture_output=True, timeout=120)
-    assert r.returncode == 0, r.stdout.decode() + r.stderr.decode()
-    port, sock = free_port(), d / "sock"
-    p = subprocess.Popen([MARIADBD, "--no-defaults", f"--datadir={data}", "--user=mysql",
-                          f"--socket={sock}", f"--port={port}", "--bind-address=127.0.0.1",
-                          "--character-set-server=utf8mb4",
-                          "--collation-server=utf8mb4_general_ci",
-                          f"--pid-file={d / 'pid'}", f"--log-error={d / 'err.log'}"],
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        end = time.monotonic() + 60
-        while True:
-            r = subprocess.run(["mariadb", "-S", str(sock), "-uroot", "-e",
-                                "ALTER USER root@localhost IDENTIFIED VIA unix_socket OR "
-                                "mysql_native_password USING PASSWORD('%s')"
-                                % PASSWORD.decode()], capture_output=True)
-            if r.returncode == 0:
-                break
-            assert p.poll() is None, (d / "err.log").read_text()
-            assert time.monotonic() < end, r.stderr.decode()
-            time.sleep(0.2)
+    """Debian's mariadbd on a free loopback port (daemons.mariadbd): yields
+    the port."""
+    why = daemons.mariadbd_missing()
+    if why:
+        pytest.skip(why)
+    with daemons.mariadbd() as (_, port):
         yield port
-    finally:
-        p.terminate()
-        p.wait(timeout=30)
-        shutil.rmtree(d, ignore_errors=True)
 
 
 # --- raw protocol ----------------------------------------------------------------
-
-def pkt(seq, body):
-    return struct.pack("<I", len(body))[:3] + bytes([seq]) + body
-
-
-def native(pw, salt):
-    if not pw:
-        return b""
-    h1 = hashlib.sha1(pw).digest()
-    h3 = hashlib.sha1(salt + hashlib.sha1(h1).digest()).digest()
-    return bytes(a ^ b for a, b in zip(h1, h3))
-
-
-def hresp(user, auth, db=None, plugin=b"mysql_native_password", attrs=None):
-    caps = 0x00a8a205 | (8 if db else 0) | (0x100000 if attrs else 0)
-    body = struct.pack("<IIB23x", caps, 16777216, 45) + user + b"\0"
-    body += bytes([len(auth)]) + auth
-    if db:
-        body += db + b"\0"
-    body += plugin + b"\0"
-    if attrs:
-        a = b"".join(bytes([len(k)]) + k + bytes([len(v)]) + v for k, v in attrs)
-        body += bytes([len(a)]) + a
-    return body
-
 
 def recvall(s, t=0.4):
     """What comes until t seconds of silence, then <EOF> or <RST>."""

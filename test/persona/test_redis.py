@@ -16,8 +16,8 @@ import time
 
 import pytest
 
-from conftest import persona, wait_until
-from ssh_common import free_port
+import daemons
+from conftest import persona
 
 persona("linux")
 
@@ -30,30 +30,8 @@ if not REDIS or not shutil.which("redis-cli"):
 @pytest.fixture(scope="module")
 def real(tmp_path_factory):
     """Debian's redis-server with the persona's config, on a free port."""
-    d = tmp_path_factory.mktemp("redis")
-    port = free_port()
-    conf = open("/etc/redis/redis.conf").read()
-    over = {"bind": "127.0.0.1", "protected-mode": "no", "port": str(port),
-            "daemonize": "no", "pidfile": str(d / "redis.pid"),
-            "logfile": '""', "dir": str(d), "save": '""'}
-    lines = [ln for ln in conf.splitlines()
-             if ln.split(" ", 1)[0] not in over]
-    lines += [f"{k} {v}" for k, v in over.items()]
-    (d / "redis.conf").write_text("\n".join(lines) + "\n")
-    proc = subprocess.Popen([REDIS, str(d / "redis.conf")],
-                            stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-
-    def up():
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close()
-            return True
-        except OSError:
-            return False
-    wait_until(up, timeout=10, what="redis-server listening")
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    with daemons.redis_server(tmp_path_factory.mktemp("redis")) as (_, port):
+        yield port
 
 
 @pytest.fixture
