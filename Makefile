@@ -81,7 +81,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAG
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
 	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_SCAN=$(SCAN) \
-	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) -DLURE_SHELL_GNU=0$(SHELL_GNU) \
+	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SIDE=$(SIDE) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) -DLURE_SHELL_GNU=0$(SHELL_GNU) \
 	-DLURE_SHELL_OUTS=0$(SHELL_OUTS) -DLURE_SHELL_DEVS=0$(SHELL_DEVS) \
 	$(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
@@ -103,6 +103,10 @@ CORE_SRC = src/admit.c src/config.c src/conn.c src/loop.c src/out_file.c src/res
 CORE_SRC += src/poller.c src/poller_$(POLLER).c
 # scanner tool and OS fingerprints of captured packets (issue 13)
 CORE_SRC += src/scanfp.c
+# data channels (src/conn_side.h: FTP's passive mode) for the personas
+# whose emulators open them
+SIDE := $(if $(filter ftp,$(EMUS)),1,0)
+CORE_SRC += $(if $(filter 1,$(SIDE)),src/conn_side.c)
 # scan observation: packet sockets and the frame parser (issue 13);
 # SCAN=0 leaves them out (scan.enabled is then refused at start)
 SCAN ?= 1

@@ -1,12 +1,14 @@
-/* ftp.c: an FTP server's control channel (vsftpd 3.0.3 as Debian 12 ships
- * it, by persona data): the greeting, USER/PASS with the daemon's failure
- * delay and tries, what it answers before and after a login, its line limit
- * and idle time-out. A "login" event per PASS; every other line is a
- * "command" event. Not modelled: data connections (see below).
+/* ftp.c: an FTP server (vsftpd 3.0.3 as Debian 12 ships it, by persona
+ * data): the greeting, USER/PASS with the daemon's failure delay and tries,
+ * what it answers before and after a login, its line limit and idle
+ * time-out; passive data connections (the core's, src/conn_side.h) carry
+ * listings and the persona's files. A "login" event per PASS; every other
+ * line is a "command" event.
  *
  * Persona keys. Replies are wire bytes with "%" expansions: %w working
  * directory, %u user, %a client address, %t "BINARY"/"ASCII", %n a number
- * (REST's offset), %o one in octal (the umask), %P the PASV address and port as
+ * (REST's offset, a file's size), %o one in octal (the umask), %f the file
+ * RETR names, %P the PASV address and port as
  * "h1,h2,h3,h4,p1,p2", %E EPSV's port, %% '%'.
  *   ftp.greeting             [required] sent on connect
  *   ftp.r.<word>             a reply (the words: below and in the persona)
@@ -28,8 +30,20 @@
  *                            input held
  *   ftp.max_fails            3 failed logins, then close (0: no limit)
  *   ftp.idle_ms              300000: silence, then ftp.r.timeout and close
- *   ftp.accept_timeout_ms    60000: after PASV, LIST/NLST wait this for
- *                            the client's data connection (input held)
+ *   ftp.accept_timeout_ms    60000: after PASV, LIST/NLST/RETR wait this
+ *                            for the client's data connection (input held)
+ *   ftp.data_timeout_ms      300000: a transfer that has not ended by then
+ *                            gets ftp.r.data_timeout
+ *   ftp.writable             directories the user may write in besides
+ *                            the home (space-separated), with
+ *                            write commands not in ftp.denied
+ *   ftp.ids                  "<uid> <gid>" of the files the user makes,
+ *                            as LIST shows them ("1000 1000")
+ *   ftp.upload_max           67108864: bytes of an upload hashed (the
+ *                            rest is read and counted, not hashed)
+ *   ftp.list ftp.nlst        [repeated] "<directory><TAB><bytes>": what LIST
+ *                            and NLST send in that working directory (none:
+ *                            an empty listing)
  *
  * Events: "login" per PASS after a USER: user.name, lure.auth.password,
  * event.outcome (success only for a pair ftp.accept lists whose user
@@ -42,8 +56,9 @@
  *
  * Compared byte for byte with Debian 12's vsftpd 3.0.3-13+b2 on 127.0.0.1
  * with the stock /etc/vsftpd.conf (anonymous_enable=NO, local_enable=YES,
- * write_enable unset, PAM with pam_listfile on /etc/ftpusers):
- * test/persona/test_diff_ftp.py sends the same inputs to both.
+ * PAM with pam_listfile on /etc/ftpusers) and write_enable=YES:
+ * test/persona/test_diff_ftp.py sends the same inputs to both, logged in
+ * as a real account on the machine for the transfers.
  * - A line ends at LF; trailing CRs go; an empty line gets no answer; the
  *   verb is the text before the first space, any case; 4096 bytes without
  *   an LF: "500 Input line too long." and close.
@@ -53,26 +68,47 @@
  *   2 s) then "530 Login incorrect.", the third closes. root is refused
  *   with its right password (pam_listfile on /etc/ftpusers).
  * - After it: PWD, CWD/CDUP (ftp.dir), TYPE (ASCII until changed), MODE,
- *   STRU, REST (whole digits, else 0), OPTS, SITE UMASK/HELP, STAT,
- *   USER/PASS again, write commands denied.
+ *   STRU, REST (whole digits, else 0), OPTS, SITE UMASK/HELP/CHMOD, STAT,
+ *   USER/PASS again; ftp.denied's verbs denied.
  * - PORT/EPRT are checked as vsftpd checks them (6 numbers up to 255, the
  *   client's own address, a port from 1024; EPRT's '|' fields and
  *   protocol) and answered 200; the LIST or NLST that follows gets
  *   "425 Failed to establish connection." at once, as when the client's
  *   port is closed: lure never connects out. PASV/EPSV (protocol 1, or 2
- *   over IPv6, read as atoi() does; PASV over IPv6 names 0,0,0,0) name a
- *   random port of the local address that nothing listens on: the
- *   client's connect is refused (vsftpd would accept it), and LIST/NLST
- *   then wait ftp.accept_timeout_ms and fail as vsftpd does when no
- *   connection comes.
- * Not modelled: data connections (listings, RETR, STOR: no file is ever
- * sent or received); the persona's files (SIZE, MDTM, RETR and STAT <path>
- * answer as for a missing file); EPSV ALL does not refuse a later PORT; a
- * user name longer than FTP_USER bytes is cut (the login fails). */
+ *   over IPv6, read as atoi() does; PASV over IPv6 names 0,0,0,0) open a
+ *   listener of the core on a random port from 1024 (vsftpd's
+ *   pasv_min_port 0), for the client's address only; LIST, NLST and RETR
+ *   then send "150", the listing (ftp.list, ftp.nlst, and what the
+ *   session made there) or the persona's file (files/fs/<path>, relative
+ *   to the working directory), close the data connection and send "226"
+ *   ("426" when the client closed it first); with no connection by
+ *   ftp.accept_timeout_ms, "425 Failed to establish connection.". A RETR
+ *   of a file the persona lacks gets "550 Failed to open file." first.
+ * - Uploads (STOR, APPE, STOU) where the user may write (the home,
+ *   ftp.writable, what it made; else "553 Could not create file."): "150",
+ *   the bytes hashed as they come (SHA-256, up to ftp.upload_max), "226"
+ *   when the client closes, and an "upload" event: file.path, file.name,
+ *   file.size, file.hash.sha256 (lure.truncated past the cap instead),
+ *   user.name, lure.ftp.append. The session remembers FTP_MADE files and
+ *   directories it made (MKD): LIST/NLST show them (mode, umask, SITE
+ *   CHMOD), SIZE, MDTM, DELE, RMD, RNFR/RNTO and CWD act on them; the
+ *   persona's own files are not the user's (those fail as for another
+ *   owner's).
+ * Not modelled: an upload's bytes are not kept (RETR of it fails as for
+ *   a missing file), nor are the session's files seen by another
+ *   connection; past FTP_MADE, writes are answered but not remembered;
+ *   PORT/EPRT transfers (lure never connects out); SIZE, MDTM and STAT
+ *   <path> of the persona's files
+ *   (answered as for a missing file); REST offsets in RETR; ".." in RETR
+ *   paths; a PASV connection from another address is closed unanswered
+ *   (vsftpd also answers "425 Security: Bad IP connecting."); EPSV ALL does
+ *   not refuse a later PORT; a user name longer than FTP_USER bytes is cut
+ *   (the login fails). */
 #include <string.h>
 
 #include "emu.h"
 #include "fmt.h"
+#include "hash.h"
 #include "lure.h"
 #include "persona.h"
 
@@ -83,14 +119,33 @@
 #define FTP_LINGER_MS 20 /* input still read after a line too long */
 
 enum ftp_data { FD_NONE, FD_PORT, FD_PASV };
-enum ftp_wait { FW_NONE, FW_FAIL, FW_ACCEPT };
+/* waiting: a failed login's delay, the data connection, its transfer */
+enum ftp_wait { FW_NONE, FW_FAIL, FW_ACCEPT, FW_XFER };
+enum ftp_xfer { FX_LIST = 1, FX_NLST, FX_RETR, FX_STOR, FX_APPE, FX_STOU };
+
+#define FTP_MADE 4 /* files and directories a session made, remembered */
+#define FTP_NAME 60 /* bytes of such a path */
+
+struct ftp_made {
+	char path[FTP_NAME];
+	uint32_t size, mtime; /* bytes; Unix time */
+	uint16_t mode; /* permission bits */
+	uint8_t len, dir;
+};
 
 struct ftp_state {
 	int64_t idle_at, wake_at;
 	uint8_t logged, fails, type_i, data, wait, user_set, user_cut, done;
-	uint16_t user_len, cwd_len, umask, pasv_port;
+	uint8_t side_open, xfer; /* the PASV connection came; what it carries */
+	uint16_t user_len, cwd_len, umask, pasv_port, path_len;
 	char user[FTP_USER];
 	char cwd[FTP_CWD];
+	char path[FTP_CWD]; /* RETR's file, as the client named it */
+	struct ftp_made made[FTP_MADE];
+	uint8_t up_at, rnfr; /* made[] + 1 of the upload, of RNFR; 0: none */
+	uint8_t up_cut; /* the upload passed ftp.upload_max: not hashed on */
+	uint64_t up_size;
+	struct hash_sha256 up;
 };
 
 static void
@@ -120,6 +175,7 @@ ftp_expand(struct emu_ctx *ctx, const struct ftp_state *st, const char *t,
 		}
 		switch (t[++i]) {
 		case 'w': s = st->cwd, sl = st->cwd_len; break;
+		case 'f': s = st->path, sl = st->path_len; break;
 		case 'u': s = st->user, sl = st->user_len; break;
 		case 'a': s = emu_peer_addr(ctx), sl = strlen(s); break;
 		case 't':
@@ -246,6 +302,14 @@ ftp_command(struct emu_ctx *ctx, const struct ftp_state *st,
 	return e;
 }
 
+static int
+ftp_is(const uint8_t *v, size_t vn, const char *w)
+{
+	size_t n = strlen(w);
+
+	return vn == n && fmt_caseeq((const char *)v, w, n);
+}
+
 /* --- paths --------------------------------------------------------------- */
 
 /* The home directory of the user into buf (ftp.home, %u). */
@@ -317,7 +381,200 @@ ftp_is_dir(const struct ftp_state *st, const char *p, size_t n)
 
 	if ((n == 1 && p[0] == '/') || (n == hn && !memcmp(p, home, n)))
 		return 1;
+	for (int i = 0; i < FTP_MADE; i++)
+		if (st->made[i].dir && st->made[i].len == n &&
+		        !memcmp(st->made[i].path, p, n))
+			return 1;
 	return ftp_key_has("ftp.dir", (const uint8_t *)p, n, 0);
+}
+
+/* --- what the session wrote (write_enable=YES) --------------------------- */
+
+/* made[] + 1 of path p, or 0 */
+static int
+ftp_made_at(const struct ftp_state *st, const char *p, size_t n)
+{
+	for (int i = 0; i < FTP_MADE; i++)
+		if (st->made[i].len && st->made[i].len == n &&
+		        !memcmp(st->made[i].path, p, n))
+			return i + 1;
+	return 0;
+}
+
+/* May the user make p: its directory is the home, one of ftp.writable or
+ * one it made, and p is no directory already. */
+static int
+ftp_writable(const struct ftp_state *st, const char *p, size_t n)
+{
+	size_t d = n;
+
+	while (d > 0 && p[d - 1] != '/')
+		d--;
+	if (d > 1)
+		d--; /* the directory, without its last '/' */
+	if (d == n || ftp_is_dir(st, p, n))
+		return 0;
+	return (ftp_is_dir(st, p, d) &&
+	               !ftp_key_has("ftp.dir", (const uint8_t *)p, d, 0)) ||
+	       ftp_key_has("ftp.writable", (const uint8_t *)p, d, 0);
+}
+
+/* Remember p (a file of size bytes, or a directory): made[] + 1, or 0
+ * when full (the write is answered as done all the same). */
+static int
+ftp_made_add(struct ftp_state *st, const char *p, size_t n, int dir)
+{
+	int i = ftp_made_at(st, p, n) - 1;
+
+	for (int k = 0; i < 0 && k < FTP_MADE; k++)
+		if (!st->made[k].len)
+			i = k;
+	if (i < 0 || n > FTP_NAME)
+		return 0;
+	memcpy(st->made[i].path, p, n);
+	st->made[i].len = (uint8_t)n;
+	st->made[i].dir = (uint8_t)dir;
+	st->made[i].size = dir ? 4096 : 0;
+	st->made[i].mode = (uint16_t)((dir ? 0777 : 0666) & ~st->umask);
+	st->made[i].mtime = (uint32_t)(lure_wall() / 1000);
+	return i + 1;
+}
+
+/* A LIST or NLST line of made[i] into out (cap >= 128): its length. */
+static size_t
+ftp_made_line(const struct ftp_state *st, int i, int nlst, char *out)
+{
+	const struct ftp_made *m = &st->made[i];
+	size_t b = m->len;
+	size_t il = 0, u = 0;
+	const char *ids = persona_get("ftp.ids", &il);
+	struct tm tm;
+	static const char mon[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	char perm[11];
+
+	perm[0] = m->dir ? 'd' : '-';
+	for (int k = 0; k < 9; k++)
+		perm[1 + k] = (m->mode >> (8 - k) & 1) ? "rwx"[k % 3] : '-';
+	perm[10] = 0;
+
+	while (b > 0 && m->path[b - 1] != '/')
+		b--;
+	if (nlst)
+		return (size_t)fmt_snprintf(
+		        out, 128, "%.*s\r\n", (int)(m->len - b), m->path + b);
+	if (!ids)
+		ids = "1000 1000", il = 9;
+	while (u < il && ids[u] != ' ')
+		u++;
+	fmt_gmtime(m->mtime, &tm);
+	return (size_t)fmt_snprintf(out, 128,
+	        "%s %4u %-8.*s %-8.*s %8u %.3s %02d %02d:%02d %.*s\r\n", perm,
+	        m->dir ? 2u : 1u, (int)u, ids, (int)(il > u ? il - u - 1 : u),
+	        il > u ? ids + u + 1 : ids, (unsigned)m->size,
+	        mon + 3 * tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min,
+	        (int)(m->len - b), m->path + b);
+}
+
+/* The working directory's listing with what the session made in it,
+ * sorted as vsftpd sorts (by name); -1 when it does not fit. */
+static int
+ftp_list_made(struct emu_ctx *ctx, const struct ftp_state *st, int nlst,
+        const char *base, size_t bn)
+{
+	char out[EMU_SIDE_COPY], line[128];
+	size_t o = LURE_MIN(bn, sizeof out);
+	int done[FTP_MADE] = {0}, any = 0;
+
+	memcpy(out, base, o);
+	for (;;) {
+		int best = -1;
+		for (int i = 0; i < FTP_MADE; i++) {
+			const struct ftp_made *m = &st->made[i];
+			size_t d = m->len;
+			while (d > 0 && m->path[d - 1] != '/')
+				d--;
+			d = d > 1 ? d - 1 : d;
+			if (!m->len || done[i] || d != st->cwd_len ||
+			        memcmp(m->path, st->cwd, d))
+				continue;
+			if (best < 0 ||
+			        strcmp(m->path, st->made[best].path) < 0)
+				best = i;
+		}
+		if (best < 0)
+			break;
+		done[best] = any = 1;
+		size_t l = ftp_made_line(st, best, nlst, line);
+		if (l > sizeof out - o)
+			return -1;
+		memcpy(out + o, line, l);
+		o += l;
+	}
+	return any ? emu_side_send(ctx, out, o) : -1;
+}
+
+/* MKD, RMD, DELE, RNFR, RNTO, SITE CHMOD, SIZE, MDTM on what the session
+ * made (the persona's own files are not the user's: they fail). 1 when
+ * verb was one of them. */
+static int
+ftp_write_cmd(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *v,
+        size_t vn, const uint8_t *arg, size_t an)
+{
+	char p[FTP_CWD];
+	size_t n = an ? ftp_resolve(st, arg, an, p, sizeof p) : 0;
+	int at = n ? ftp_made_at(st, p, n) : 0;
+	struct ftp_made *m = at ? &st->made[at - 1] : NULL;
+	int rnfr = st->rnfr;
+
+	if (!(ftp_is(v, vn, "RNTO")))
+		st->rnfr = 0;
+	if (ftp_is(v, vn, "MKD") || ftp_is(v, vn, "XMKD")) {
+		int ok = n && ftp_writable(st, p, n) && !ftp_made_at(st, p, n);
+		if (ok)
+			ftp_made_add(st, p, n, 1);
+		st->path_len = (uint16_t)n;
+		memcpy(st->path, p, n);
+		ftp_say(ctx, st, ok ? "mkd_ok" : "mkd_fail", 0);
+	} else if (ftp_is(v, vn, "RMD") || ftp_is(v, vn, "XRMD")) {
+		if (m && m->dir)
+			m->len = 0;
+		ftp_say(ctx, st, m && m->dir ? "rmd_ok" : "rmd_fail", 0);
+	} else if (ftp_is(v, vn, "DELE")) {
+		if (m && !m->dir)
+			m->len = 0;
+		ftp_say(ctx, st, m && !m->dir ? "dele_ok" : "dele_fail", 0);
+	} else if (ftp_is(v, vn, "RNFR")) {
+		st->rnfr = (uint8_t)at;
+		ftp_say(ctx, st, at ? "rnfr_ok" : "rnfr_fail", 0);
+	} else if (ftp_is(v, vn, "RNTO")) {
+		int ok = rnfr && n && n <= FTP_NAME && st->made[rnfr - 1].len &&
+		         ftp_writable(st, p, n);
+		st->rnfr = 0;
+		if (ok) {
+			memcpy(st->made[rnfr - 1].path, p, n);
+			st->made[rnfr - 1].len = (uint8_t)n;
+		}
+		ftp_say(ctx, st,
+		        !rnfr ? "rnto_first"
+		        : ok  ? "rnto_ok"
+		              : "rnto_fail",
+		        0);
+	} else if (ftp_is(v, vn, "SIZE") && m && !m->dir) {
+		ftp_say(ctx, st, "size", m->size);
+	} else if (ftp_is(v, vn, "MDTM") && m && !m->dir) {
+		struct tm tm;
+		fmt_gmtime(m->mtime, &tm); /* YYYYMMDDHHMMSS as one number */
+		ftp_say(ctx, st, "mdtm",
+		        ((((tm.tm_year + 1900LL) * 100 + tm.tm_mon + 1) * 100 +
+		                 tm.tm_mday) *
+		                        100 +
+		                tm.tm_hour) *
+		                        10000LL +
+		                tm.tm_min * 100 + tm.tm_sec);
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 static void
@@ -457,15 +714,145 @@ ftp_pasv(struct emu_ctx *ctx, struct ftp_state *st, int ext, const uint8_t *arg,
 		return;
 	}
 	lure_random(&r, sizeof r);
-	st->pasv_port = (uint16_t)(1024 + r % (65536 - 1024));
+	/* a listener of the core's; a test driver has none: a port that
+	 * nothing listens on */
+	k = emu_side_listen(ctx);
+	st->pasv_port = k > 0 ? (uint16_t)k : (uint16_t)(1024 + r % 64512);
+	st->side_open = 0;
 	st->data = FD_PASV;
 	ftp_say(ctx, st, ext ? "epsv" : "pasv", 0);
 }
 
-/* LIST, NLST (list 1) and RETR: what vsftpd answers when no data
- * connection can be made. */
+/* RETR's file: the persona's files/fs/<path> (relative to the working
+ * directory), or NULL */
+static const struct persona_file *
+ftp_file(const struct ftp_state *st)
+{
+	char name[2 * FTP_CWD + 8] = "fs";
+	size_t o = 2;
+
+	if (st->path_len && st->path[0] != '/') {
+		memcpy(name + o, st->cwd, st->cwd_len);
+		o += st->cwd_len;
+		name[o++] = '/';
+	}
+	memcpy(name + o, st->path, st->path_len);
+	name[o + st->path_len] = 0;
+	return st->path_len ? persona_file(name) : NULL;
+}
+
+/* A listing: the value of the repeated key (ftp.list, ftp.nlst) that
+ * starts with the working directory and a tab; none: empty (vsftpd hides
+ * a new home's dot files). */
+static const char *
+ftp_listing(const struct ftp_state *st, const char *key, size_t *n)
+{
+	const struct persona_kv *kv;
+	size_t i = 0, w = st->cwd_len;
+
+	while ((kv = persona_next(key, &i)))
+		if (kv->len > w && kv->val[w] == '\t' &&
+		        memcmp(kv->val, st->cwd, w) == 0) {
+			*n = kv->len - w - 1;
+			return kv->val + w + 1;
+		}
+	*n = 0;
+	return "";
+}
+
+/* Where an upload goes (st->path): remembered in made[] (st->up_at);
+ * 0 when the user may not write there. */
+static int
+ftp_upload_to(struct ftp_state *st)
+{
+	char p[FTP_CWD];
+	size_t n = ftp_resolve(
+	        st, (const uint8_t *)st->path, st->path_len, p, sizeof p);
+	int at = n ? ftp_made_at(st, p, n) : 0;
+
+	if (!n || !ftp_writable(st, p, n))
+		return 0;
+	if (!at || st->xfer != FX_APPE) {
+		at = ftp_made_add(st, p, n, 0);
+		if (at)
+			st->made[at - 1].size = 0;
+	}
+	st->up_at = (uint8_t)at;
+	return 1;
+}
+
+/* The upload ended: an "upload" event (file.*: its path, size and
+ * hash). */
 static void
-ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int list)
+ftp_uploaded(struct emu_ctx *ctx, struct ftp_state *st)
+{
+	struct event *e = emu_event(ctx, "upload");
+	uint8_t md[32];
+	char hex[65], p[FTP_CWD];
+	size_t n = ftp_resolve(
+	        st, (const uint8_t *)st->path, st->path_len, p, sizeof p);
+	size_t b = n;
+
+	while (b > 0 && p[b - 1] != '/')
+		b--;
+	hash_sha256_final(&st->up, md);
+	hash_hex(md, 32, hex);
+	event_bytes(e, "user.name", st->user, st->user_len, EVENT_CAP_DEFAULT);
+	event_bytes(e, "file.path", p, n, EVENT_CAP_DEFAULT);
+	event_bytes(e, "file.name", p + b, n - b, EVENT_CAP_DEFAULT);
+	event_int(e, "file.size", (int64_t)st->up_size);
+	if (!st->up_cut)
+		event_str(e, "file.hash.sha256", hex);
+	else
+		event_bool(e, "lure.truncated", 1);
+	if (st->xfer == FX_APPE)
+		event_bool(e, "lure.ftp.append", 1);
+	event_commit(e);
+	if (st->up_at) {
+		struct ftp_made *m = &st->made[st->up_at - 1];
+		m->size = (uint32_t)LURE_MIN(m->size + st->up_size, UINT32_MAX);
+		m->mtime = (uint32_t)(lure_wall() / 1000);
+	}
+	st->up_at = 0;
+}
+
+/* The data connection is there: the 150 line, the bytes, and the 226
+ * once they are out (ftp_side). */
+static void
+ftp_send_data(struct emu_ctx *ctx, struct ftp_state *st)
+{
+	const struct persona_file *f = NULL;
+	const void *p;
+	size_t n;
+
+	if (st->xfer >= FX_STOR) { /* an upload: the bytes come to ftp_side */
+		ftp_say(ctx, st,
+		        st->xfer == FX_STOU ? "stou_start" : "stor_start", 0);
+		hash_sha256_init(&st->up);
+		st->up_size = 0;
+		st->up_cut = 0;
+	} else if (st->xfer == FX_RETR) {
+		f = ftp_file(st);
+		p = f ? f->data : NULL, n = f ? f->len : 0;
+		ftp_say(ctx, st, "retr_start", (long long)n);
+		emu_side_send_const(ctx, p, n);
+	} else {
+		int nlst = st->xfer == FX_NLST;
+		p = ftp_listing(st, nlst ? "ftp.nlst" : "ftp.list", &n);
+		ftp_say(ctx, st, "list_start", 0);
+		if (ftp_list_made(ctx, st, nlst, p, n) < 0)
+			emu_side_send_const(ctx, p, n);
+	}
+	st->wait = FW_XFER;
+	st->wake_at = lure_now() + persona_int("ftp.data_timeout_ms", 300000);
+	emu_wake(ctx, st->wake_at - lure_now());
+}
+
+/* LIST, NLST and RETR: over the PASV connection when it comes (the
+ * core's); after PORT, as when the client's port is closed. */
+static void
+ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int xfer,
+        const uint8_t *arg, size_t an)
 {
 	uint8_t d = st->data;
 
@@ -474,10 +861,21 @@ ftp_transfer(struct emu_ctx *ctx, struct ftp_state *st, int list)
 		return;
 	}
 	st->data = FD_NONE;
-	if (!list) {
+	st->xfer = (uint8_t)xfer;
+	st->path_len = (uint16_t)LURE_MIN(an, FTP_CWD);
+	memcpy(st->path, arg, st->path_len);
+	if (xfer == FX_STOU && !an) /* vsftpd's name for it */
+		memcpy(st->path, "STOU.1", 6), st->path_len = 6;
+	if (xfer == FX_RETR && (an > FTP_CWD || !ftp_file(st))) {
+		emu_side_close(ctx);
 		ftp_say(ctx, st, "open_fail", 0);
+	} else if (xfer >= FX_STOR && !ftp_upload_to(st)) {
+		emu_side_close(ctx);
+		ftp_say(ctx, st, "stor_fail", 0);
 	} else if (d == FD_PORT) {
 		ftp_say(ctx, st, "conn_fail", 0);
+	} else if (st->side_open) {
+		ftp_send_data(ctx, st);
 	} else {
 		st->wait = FW_ACCEPT;
 		st->wake_at = lure_now() +
@@ -548,14 +946,6 @@ ftp_pass(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
 
 /* --- one line ------------------------------------------------------------ */
 
-static int
-ftp_is(const uint8_t *v, size_t vn, const char *w)
-{
-	size_t n = strlen(w);
-
-	return vn == n && fmt_caseeq((const char *)v, w, n);
-}
-
 static void
 ftp_site(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
         size_t an)
@@ -574,9 +964,42 @@ ftp_site(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *arg,
 			m = (m * 8 + (arg[i] - '0')) & 0777;
 		st->umask = (uint16_t)m;
 		ftp_say(ctx, st, "site_umask_set", m);
+	} else if (ftp_is(arg, w, "CHMOD") &&
+	           persona_get("ftp.writable", NULL)) {
+		/* "CHMOD <mode> <path>": the session's own files only */
+		char p[FTP_CWD];
+		size_t k = w + 1, n;
+		int at;
+		while (k < an && arg[k] != ' ')
+			k++;
+		if (w + 1 >= an || k >= an) {
+			ftp_say(ctx, st, "chmod_args", 0);
+			return;
+		}
+		n = ftp_resolve(st, arg + k + 1, an - k - 1, p, sizeof p);
+		at = n ? ftp_made_at(st, p, n) : 0;
+		for (i = w + 1; at && i < k && arg[i] >= '0' && arg[i] <= '7';
+		        i++)
+			m = (m * 8 + (arg[i] - '0')) & 0777;
+		if (at)
+			st->made[at - 1].mode = (uint16_t)m;
+		ftp_say(ctx, st, at ? "chmod_ok" : "chmod_fail", 0);
 	} else {
 		ftp_say(ctx, st, "site_unknown", 0);
 	}
+}
+
+/* The transfer a verb starts (enum ftp_xfer), or 0. */
+static int
+ftp_xfer_of(const uint8_t *v, size_t vn)
+{
+	static const char verbs[][5] = {
+	        "", "LIST", "NLST", "RETR", "STOR", "APPE", "STOU"};
+
+	for (int x = FX_LIST; x <= FX_STOU; x++)
+		if (ftp_is(v, vn, verbs[x]))
+			return x;
+	return 0;
 }
 
 static void
@@ -584,6 +1007,7 @@ ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
         const uint8_t *v, size_t vn, const uint8_t *arg, size_t an)
 {
 	long long num = 0;
+	int x;
 
 	if (ftp_is(v, vn, "PWD") || ftp_is(v, vn, "XPWD"))
 		ftp_say(ctx, st, "pwd", 0);
@@ -611,6 +1035,8 @@ ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
 		ftp_say(ctx, st, "rest", num);
 	} else if (ftp_key_has("ftp.denied", v, vn, 1))
 		ftp_say(ctx, st, "denied", 0);
+	else if (ftp_write_cmd(ctx, st, v, vn, arg, an))
+		;
 	else if (ftp_is(v, vn, "SIZE"))
 		ftp_say(ctx, st, "size_bad", 0);
 	else if (ftp_is(v, vn, "MDTM"))
@@ -623,10 +1049,8 @@ ftp_logged(struct emu_ctx *ctx, struct ftp_state *st, struct event *e,
 		ftp_pasv(ctx, st, 0, arg, an);
 	else if (ftp_is(v, vn, "EPSV"))
 		ftp_pasv(ctx, st, 1, arg, an);
-	else if (ftp_is(v, vn, "LIST") || ftp_is(v, vn, "NLST"))
-		ftp_transfer(ctx, st, 1);
-	else if (ftp_is(v, vn, "RETR"))
-		ftp_transfer(ctx, st, 0);
+	else if ((x = ftp_xfer_of(v, vn)))
+		ftp_transfer(ctx, st, x, arg, an);
 	else if (ftp_is(v, vn, "STAT"))
 		ftp_say(ctx, st, an ? "stat_path" : "stat", 0);
 	else if (ftp_is(v, vn, "SITE"))
@@ -747,8 +1171,11 @@ ftp_timeout(struct emu_ctx *ctx, void *state)
 		uint8_t w = st->wait;
 
 		st->wait = FW_NONE;
-		if (w == FW_ACCEPT) {
-			ftp_say(ctx, st, "conn_fail", 0);
+		if (w == FW_ACCEPT || w == FW_XFER) {
+			emu_side_close(ctx);
+			ftp_say(ctx, st,
+			        w == FW_ACCEPT ? "conn_fail" : "data_timeout",
+			        0);
 		} else {
 			long max = persona_int("ftp.max_fails", 3);
 
@@ -765,6 +1192,45 @@ ftp_timeout(struct emu_ctx *ctx, void *state)
 	}
 }
 
+/* The PASV connection came, or a transfer ended (n: bytes not sent). */
+static void
+ftp_side(struct emu_ctx *ctx, void *state, int ev, const uint8_t *p, size_t n)
+{
+	struct ftp_state *st = state;
+
+	if (ev == EMU_SIDE_OPEN) {
+		st->side_open = 1;
+		if (st->wait == FW_ACCEPT)
+			ftp_send_data(ctx, st);
+	} else if (ev == EMU_SIDE_DATA && st->wait == FW_XFER &&
+	           st->xfer >= FX_STOR) {
+		uint64_t max =
+		        (uint64_t)persona_int("ftp.upload_max", 67108864);
+		size_t take = st->up_size >= max ? 0
+		              : max - st->up_size < n
+		                      ? (size_t)(max - st->up_size)
+		                      : n;
+		hash_sha256_update(&st->up, p, take);
+		st->up_cut |= take < n;
+		st->up_size += n;
+	} else if (ev == EMU_SIDE_END) {
+		st->side_open = 0;
+		if (st->wait != FW_XFER)
+			return;
+		st->wait = FW_NONE;
+		emu_wake(ctx, 0);
+		if (st->xfer >= FX_STOR)
+			ftp_uploaded(ctx, st);
+		ftp_say(ctx, st,
+		        n ? "xfer_fail"
+		        : st->xfer != FX_LIST && st->xfer != FX_NLST
+		                ? "retr_ok"
+		                : "list_ok",
+		        0);
+		ftp_idle(ctx, st);
+	}
+}
+
 const struct emulator emu_ftp = {
         .name = "ftp",
         .transports = EMU_TCP,
@@ -773,4 +1239,5 @@ const struct emulator emu_ftp = {
         .on_open = ftp_open,
         .on_data = ftp_data,
         .on_timeout = ftp_timeout,
+        .on_side = ftp_side,
 };

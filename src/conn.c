@@ -28,6 +28,7 @@
 #include "admit.h"
 #include "config.h"
 #include "conn.h"
+#include "conn_side.h"
 #include "conn_tls.h"
 #include "emu_ctx.h"
 #include "fmt.h"
@@ -124,6 +125,33 @@ is_tls(size_t slot)
 
 static void
 close_conn(size_t slot, enum emu_close_reason why);
+static void
+serve(size_t slot);
+static void
+dirty(size_t slot);
+
+#if LURE_SIDE
+/* what src/conn_side.c borrows of a slot */
+static struct emu_ctx *
+side_ctx(size_t slot)
+{
+	return &conns[slot].ctx;
+}
+
+static void *
+side_state(size_t slot);
+
+static void
+side_kick(size_t slot)
+{
+	conns[slot].t_active = lure_now();
+	serve(slot);
+	dirty(slot);
+}
+
+static const struct conn_side_owner side_owner = {
+        side_ctx, side_state, side_kick};
+#endif
 
 /* conn_tls.c reclaims a TLS session from the slowest holder */
 static void
@@ -174,6 +202,14 @@ state_of(size_t slot)
 {
 	return states + slot * state_max;
 }
+
+#if LURE_SIDE
+static void *
+side_state(size_t slot)
+{
+	return state_of(slot);
+}
+#endif
 
 /* The slot as conn_tls.c sees it. */
 static const struct conn_tls_io *
@@ -499,6 +535,10 @@ conn_setup(const struct config *c)
 		fmt_dprintf(2, "lure: out of memory for TLS state\n");
 		return -1;
 	}
+#if LURE_SIDE
+	conn_side_setup(POLLER_CONN + (uint32_t)(nlisteners + c->max_conns),
+	        &side_owner);
+#endif
 	return 0;
 }
 
@@ -511,7 +551,7 @@ conn_listeners_json(void)
 size_t
 conn_poll_max(void)
 {
-	return cfg->max_conns + nlisteners;
+	return cfg->max_conns + nlisteners + (LURE_SIDE ? CONN_SIDE_MAX : 0);
 }
 
 /* A slot's poller reference: after the loop's and the listeners'. */
@@ -557,6 +597,9 @@ close_conn(size_t slot, enum emu_close_reason why)
 		(void)setsockopt(
 		        c->fd, IPPROTO_TCP, TCP_CORK, &(int){0}, sizeof(int));
 	c->corked = 0;
+#if LURE_SIDE
+	conn_side_drop(slot);
+#endif
 	if (is_tls(slot))
 		conn_tls_free(slot);
 	else if (c->ctx.close == 2) { /* emu_reset(): linger 0 sends an RST */
@@ -873,6 +916,9 @@ accept_tcp(struct listener *l)
 		c->in_cap = l->emu ? LURE_MAX(cfg->in_buf, l->emu->in_min)
 		                   : in_stride;
 		emu_ctx_reset(&c->ctx);
+#if LURE_SIDE
+		conn_side_attach(&c->ctx, slot);
+#endif
 		c->pre = (uint8_t)(!LURE_CATCHALL
 		                           ? 0
 		                           : (cfg->proxy_protocol ? PRE_PROXY
@@ -1283,6 +1329,12 @@ conn_poll_handle(uint32_t ref, short ev)
 			accept_tcp(&listeners[ref]);
 		return;
 	}
+#if LURE_SIDE
+	if (s >= cfg->max_conns) { /* a data channel */
+		conn_side_handle((uint32_t)(s - cfg->max_conns), ev);
+		return;
+	}
+#endif
 	if (conns[s].fd < 0)
 		return; /* closed in this pass */
 	dirty(s);

@@ -55,6 +55,11 @@ struct emulator {
 	uint8_t pipeline;
 	void (*on_close)(
 	        struct emu_ctx *ctx, void *state, enum emu_close_reason why);
+	/* Optional: a data channel of emu_side_listen() (below) connected
+	 * (EMU_SIDE_OPEN), brought bytes (EMU_SIDE_DATA, p and n), or closed
+	 * (EMU_SIDE_END; n: bytes of emu_side_send_const() left unsent) */
+	void (*on_side)(struct emu_ctx *ctx, void *state, int ev,
+	        const uint8_t *p, size_t n);
 	/* Optional, once at start-up after identity_load() and before
 	 * privileges are dropped (host keys...): 0, or -1 with a message in
 	 * err, which stops lure. Test drivers do not call it. */
@@ -78,6 +83,36 @@ emu_close(struct emu_ctx *ctx);
  * a daemon exits with input it has not read (plain TCP only). */
 void
 emu_reset(struct emu_ctx *ctx);
+/* A data channel (FTP's PASV): a TCP listener on the local address the
+ * client reached, on a random port from 1024, that takes one connection,
+ * from the client's own address only; then on_side() hears of it. One per
+ * connection: a second call replaces the first; it closes with the
+ * connection. Returns the port, or -1 (none free, or a test driver: answer
+ * with a port nothing listens on). src/conn_side.h has the rest. */
+enum {
+	EMU_SIDE_OPEN = 1,
+	EMU_SIDE_DATA,
+	EMU_SIDE_END,
+	EMU_SIDE_LISTEN,
+	EMU_SIDE_CLOSE,
+	EMU_SIDE_SEND
+};
+int
+emu_side_listen(struct emu_ctx *ctx);
+/* Send bytes that live forever (persona data) on the data connection, then
+ * close it (EMU_SIDE_END follows). 0, or -1 when none is connected or a
+ * send is under way. */
+int
+emu_side_send_const(struct emu_ctx *ctx, const void *p, size_t n);
+/* The same with a copy (a listing made now): at most EMU_SIDE_COPY
+ * bytes, else -1. */
+#define EMU_SIDE_COPY 1024
+int
+emu_side_send(struct emu_ctx *ctx, const void *p, size_t n);
+/* Close the data channel now (listener or connection), without
+ * EMU_SIDE_END. */
+void
+emu_side_close(struct emu_ctx *ctx);
 /* STARTTLS (SMTP, FTP's AUTH TLS): once the output queued so far is sent,
  * the connection becomes the server side of a TLS session with the
  * persona's certificate, as on a tls port; the emulator sees plaintext

@@ -69,6 +69,32 @@ emu_reset(struct emu_ctx *c)
 }
 
 int
+emu_side_listen(struct emu_ctx *c)
+{
+	return c->side ? c->side(c, EMU_SIDE_LISTEN, NULL, 0) : -1;
+}
+
+int
+emu_side_send_const(struct emu_ctx *c, const void *p, size_t n)
+{
+	return c->side ? c->side(c, EMU_SIDE_DATA, p, n) : -1;
+}
+
+int
+emu_side_send(struct emu_ctx *c, const void *p, size_t n)
+{
+	return c->side && n <= EMU_SIDE_COPY ? c->side(c, EMU_SIDE_SEND, p, n)
+	                                     : -1;
+}
+
+void
+emu_side_close(struct emu_ctx *c)
+{
+	if (c->side)
+		c->side(c, EMU_SIDE_CLOSE, NULL, 0);
+}
+
+int
 emu_starttls(struct emu_ctx *c)
 {
 	if (c->starttls != 1)

@@ -18,6 +18,9 @@ struct emu_ctx {
 	/* the emulator made a request, login or command event: the first
 	 * request is done (the core's limits.request_timeout stops) */
 	uint8_t requested;
+	/* data channels (src/conn_side.h): the core's, NULL in test drivers */
+	int (*side)(struct emu_ctx *c, int op, const void *p, size_t n);
+	uint32_t side_slot;
 	/* STARTTLS: 1 when this port may (the core sets it; a test driver
 	 * may too), 2 once emu_starttls() asked (input waits) */
 	uint8_t starttls;

@@ -1,4 +1,4 @@
-/* hash.c: MD5 (RFC 1321), SHA-1 (FIPS 180-4), hex and base64, written from
+/* hash.c: MD5 (RFC 1321), SHA-1 and SHA-256 (FIPS 180-4), hex and base64, written from
  * the specifications for small inputs: each call streams its parts through
  * one 64-byte block buffer on the stack. */
 #include <string.h>
@@ -6,6 +6,7 @@
 #include "hash.h"
 
 #define ROL(x, c) (((x) << (c)) | ((x) >> (32 - (c))))
+#define LURE_HASH_MIN(a, b) ((a) < (b) ? (a) : (b))
 
 static void
 md5_block(uint32_t h[4], const uint8_t b[64])
@@ -132,6 +133,96 @@ hash_sha1(const struct hash_part *parts, size_t n, uint8_t out[20])
 	hash_run(parts, n, h, 1, sha1_block);
 	for (int i = 0; i < 20; i++)
 		out[i] = (uint8_t)(h[i / 4] >> (24 - 8 * (i % 4)));
+}
+
+#define ROR(x, c) (((x) >> (c)) | ((x) << (32 - (c))))
+
+static void
+sha256_block(uint32_t h[8], const uint8_t b[64])
+{
+	static const uint32_t k[64] = {0x428a2f98, 0x71374491, 0xb5c0fbcf,
+	        0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5,
+	        0xd807aa98, 0x12835b01, 0x243185be, 0x550c7dc3, 0x72be5d74,
+	        0x80deb1fe, 0x9bdc06a7, 0xc19bf174, 0xe49b69c1, 0xefbe4786,
+	        0x0fc19dc6, 0x240ca1cc, 0x2de92c6f, 0x4a7484aa, 0x5cb0a9dc,
+	        0x76f988da, 0x983e5152, 0xa831c66d, 0xb00327c8, 0xbf597fc7,
+	        0xc6e00bf3, 0xd5a79147, 0x06ca6351, 0x14292967, 0x27b70a85,
+	        0x2e1b2138, 0x4d2c6dfc, 0x53380d13, 0x650a7354, 0x766a0abb,
+	        0x81c2c92e, 0x92722c85, 0xa2bfe8a1, 0xa81a664b, 0xc24b8b70,
+	        0xc76c51a3, 0xd192e819, 0xd6990624, 0xf40e3585, 0x106aa070,
+	        0x19a4c116, 0x1e376c08, 0x2748774c, 0x34b0bcb5, 0x391c0cb3,
+	        0x4ed8aa4a, 0x5b9cca4f, 0x682e6ff3, 0x748f82ee, 0x78a5636f,
+	        0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7,
+	        0xc67178f2};
+	uint32_t w[64], v[8];
+
+	for (int i = 0; i < 16; i++)
+		w[i] = (uint32_t)b[4 * i] << 24 | (uint32_t)b[4 * i + 1] << 16 |
+		       (uint32_t)b[4 * i + 2] << 8 | (uint32_t)b[4 * i + 3];
+	for (int i = 16; i < 64; i++) {
+		uint32_t s0 = ROR(w[i - 15], 7) ^ ROR(w[i - 15], 18) ^
+		              (w[i - 15] >> 3),
+		         s1 = ROR(w[i - 2], 17) ^ ROR(w[i - 2], 19) ^
+		              (w[i - 2] >> 10);
+		w[i] = w[i - 16] + s0 + w[i - 7] + s1;
+	}
+	memcpy(v, h, sizeof v);
+	for (int i = 0; i < 64; i++) {
+		uint32_t t1 = v[7] +
+		              (ROR(v[4], 6) ^ ROR(v[4], 11) ^ ROR(v[4], 25)) +
+		              ((v[4] & v[5]) ^ (~v[4] & v[6])) + k[i] + w[i],
+		         t2 = (ROR(v[0], 2) ^ ROR(v[0], 13) ^ ROR(v[0], 22)) +
+		              ((v[0] & v[1]) ^ (v[0] & v[2]) ^ (v[1] & v[2]));
+		memmove(v + 1, v, 7 * sizeof v[0]);
+		v[4] += t1;
+		v[0] = t1 + t2;
+	}
+	for (int i = 0; i < 8; i++)
+		h[i] += v[i];
+}
+
+void
+hash_sha256_init(struct hash_sha256 *c)
+{
+	static const uint32_t iv[8] = {0x6a09e667, 0xbb67ae85, 0x3c6ef372,
+	        0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19};
+
+	memcpy(c->h, iv, sizeof iv);
+	c->len = 0;
+}
+
+void
+hash_sha256_update(struct hash_sha256 *c, const void *p, size_t n)
+{
+	const uint8_t *s = p;
+
+	while (n) {
+		size_t k = c->len % 64, take = LURE_HASH_MIN(64 - k, n);
+		memcpy(c->b + k, s, take);
+		c->len += take, s += take, n -= take;
+		if ((c->len % 64) == 0)
+			sha256_block(c->h, c->b);
+	}
+}
+
+void
+hash_sha256_final(struct hash_sha256 *c, uint8_t out[32])
+{
+	uint64_t bits = c->len * 8;
+	size_t k = c->len % 64;
+
+	c->b[k++] = 0x80;
+	if (k > 56) {
+		memset(c->b + k, 0, 64 - k);
+		sha256_block(c->h, c->b);
+		k = 0;
+	}
+	memset(c->b + k, 0, 56 - k);
+	for (int i = 0; i < 8; i++)
+		c->b[56 + i] = (uint8_t)(bits >> (56 - 8 * i));
+	sha256_block(c->h, c->b);
+	for (int i = 0; i < 32; i++)
+		out[i] = (uint8_t)(c->h[i / 4] >> (24 - 8 * (i % 4)));
 }
 
 void

@@ -1,7 +1,8 @@
 /* hash.h: the small digests protocols ask for, not for secrets: MD5 (HTTP
  * and RTSP Digest authentication, JA3), SHA-1 (WS-Security PasswordDigest),
  * hex and base64 encodings (the one base64 of lure: HTTP and RTSP Basic,
- * WS-Security, the shipper's Basic, SSH fingerprints). One call hashes one buffer list; no state kept. */
+ * WS-Security, the shipper's Basic, SSH fingerprints). One call hashes one buffer list; no state kept; SHA-256 (an upload's file.hash.sha256)
+ * hashes a stream. */
 #ifndef LURE_HASH_H
 #define LURE_HASH_H
 
@@ -18,6 +19,20 @@ void
 hash_md5(const struct hash_part *parts, size_t n, uint8_t out[16]);
 void
 hash_sha1(const struct hash_part *parts, size_t n, uint8_t out[20]);
+
+/* SHA-256 (FIPS 180-4) of a stream that arrives in pieces (an upload):
+ * init, update as bytes come, final. */
+struct hash_sha256 {
+	uint32_t h[8];
+	uint64_t len; /* bytes so far */
+	uint8_t b[64];
+};
+void
+hash_sha256_init(struct hash_sha256 *c);
+void
+hash_sha256_update(struct hash_sha256 *c, const void *p, size_t n);
+void
+hash_sha256_final(struct hash_sha256 *c, uint8_t out[32]);
 
 /* Lower-case hex of p[0..n) into out (2n chars and a NUL). */
 void

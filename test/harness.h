@@ -21,6 +21,9 @@ struct harness {
 	uint8_t out[HARNESS_OUT];
 	int closed; /* the emulator or the harness closed it */
 	int outbox; /* consumer id */
+	/* a data channel (emu_side_listen()) once harness_sides() is called:
+	 * 0 none, 1 listening, 2 connected, 3 sending its bytes */
+	int side;
 };
 
 /* Once per process: outbox, identity, clock pinned to wall_ms (0: real). */
@@ -38,6 +41,15 @@ harness_tick(struct harness *h, int64_t ms);
 /* Peer closes (or harness gives up): on_close. */
 void
 harness_close(struct harness *h, enum emu_close_reason why);
+/* Give the emulator data channels (the core's, src/conn_side.h), played
+ * by harness_side(): off by default (emu_side_listen() gives -1). */
+void
+harness_sides(struct harness *h);
+/* The data channel's next step: a listener gets its connection, a
+ * connection sending gets closed once sent, an idle one brings a few
+ * bytes (an upload). */
+void
+harness_side(struct harness *h);
 /* Take what the server sent since the last call. */
 size_t
 harness_take_output(struct harness *h, uint8_t *buf, size_t cap);

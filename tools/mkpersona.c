@@ -186,8 +186,10 @@ conf(const char *path)
 			char tr[8], emu[64], opt[12] = "";
 			int nf = sscanf(
 			        v, "%u %7s %63s %11s", &port, tr, emu, opt);
-			int tls = nf < 4 ? 0 : !strcmp(opt, "tls") ? 1
-			                   : !strcmp(opt, "starttls") ? 2 : -1;
+			int tls = nf < 4                     ? 0
+			          : !strcmp(opt, "tls")      ? 1
+			          : !strcmp(opt, "starttls") ? 2
+			                                     : -1;
 			if (nf < 3 || port == 0 || port > 65535 ||
 			        (strcmp(tr, "tcp") && strcmp(tr, "udp")) ||
 			        (nf == 4 && (tls < 0 || tr[0] != 't')))
@@ -202,8 +204,7 @@ conf(const char *path)
 			pinfo[nports].tls = tls;
 			snprintf(ports[nports++], sizeof ports[0],
 			        "{%u, %s, \"%s\", %d}", port,
-			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu,
-			        tls);
+			        tr[0] == 't' ? "EMU_TCP" : "EMU_UDP", emu, tls);
 		}
 		if (nkv == 65000) /* src/persona.c keeps indexes in 16 bits */
 			die(path, line, "more than 65,000 entries");

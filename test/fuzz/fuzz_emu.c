@@ -1,6 +1,7 @@
 /* fuzz_emu.c: libFuzzer target for one emulator (FUZZ_EMU, set by make).
  * Input: a sequence of chunks [len:u8][bytes]; len 0 means "5 s pass"
- * (timers fire). The first byte picks one of the emulator's persona ports.
+ * (timers fire), 255 the data channel's next step (harness_side()). The
+ * first byte picks one of the emulator's persona ports.
  * Every event line the emulator emits must be valid JSON: else abort. */
 #include <stdlib.h>
 #include <string.h>
@@ -52,10 +53,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (harness_open(&h, FUZZ_EMU, ports[data[0] % nports], 0) < 0)
 		abort();
+	harness_sides(&h);
 	while (i < size && !h.closed) {
 		size_t len = data[i++];
 		if (len == 0) {
 			harness_tick(&h, 5000);
+		} else if (len == 255) {
+			harness_side(&h);
 		} else {
 			len = len > size - i ? size - i : len;
 			harness_send(&h, data + i, len);

