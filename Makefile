@@ -138,11 +138,6 @@ ifneq ($(filter redis,$(EMUS)),)
 EMU_SRC += src/resp.c
 endif
 
-# streaming SHA-256 (src/sha256.c) for the smtp emulator's messages
-ifneq ($(filter smtp,$(EMUS)),)
-EMU_SRC += src/sha256.c
-endif
-
 # --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c, src/sntrup761.c and
 # src/ed25519.c (Ed25519, X25519), with mbedTLS whatever TLS is
 SSH_LIBS = $(TLS_MBEDTLS_LIBS)

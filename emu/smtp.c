@@ -82,7 +82,6 @@
 #include "indicators.h"
 #include "lure.h"
 #include "persona.h"
-#include "sha256.h"
 
 #define SMTP_LINE 2048 /* line_length_limit */
 #define SMTP_REPLY 1024 /* longest expanded reply but EHLO's */
@@ -98,7 +97,7 @@ enum smtp_auth { SA_NONE, SA_PLAIN, SA_LOGIN_USER, SA_LOGIN_PASS };
 
 struct smtp_state {
 	int64_t idle_at;
-	struct sha256 sha;
+	struct hash_sha256 sha;
 	uint64_t msg_size, bdat_left;
 	uint16_t rcpts, errors, code;
 	uint8_t phase, auth, helo, tls, authed, mail, bdat_err, bdat_last;
@@ -286,7 +285,7 @@ smtp_reset_mail(struct smtp_state *st)
 static void
 smtp_begin_msg(struct smtp_state *st)
 {
-	sha256_init(&st->sha);
+	hash_sha256_init(&st->sha);
 	st->msg_size = 0;
 	st->subj_len = 0;
 	st->urls_len = 0;
@@ -318,11 +317,11 @@ smtp_end_msg(struct emu_ctx *ctx, struct smtp_state *st, int bdat)
 	struct ind_result *r = NULL;
 
 	if (bdat && !st->bol) { /* cleanup ends the last line */
-		sha256_update(&st->sha, "\r\n", 2);
+		hash_sha256_update(&st->sha, "\r\n", 2);
 		st->msg_size += 2;
 	}
 	smtp_num = st->msg_size;
-	sha256_final(&st->sha, d);
+	hash_sha256_final(&st->sha, d);
 	hash_hex(d, sizeof d, hex);
 	event_bytes(e, "email.from.address", st->from, st->from_len,
 	        EVENT_CAP_DEFAULT);
@@ -369,10 +368,10 @@ smtp_msg_bytes(struct smtp_state *st, const uint8_t *p, size_t n, int lf)
 {
 	int bol = st->bol;
 
-	sha256_update(&st->sha, p, n);
+	hash_sha256_update(&st->sha, p, n);
 	st->msg_size += n;
 	if (lf) {
-		sha256_update(&st->sha, "\n", 1);
+		hash_sha256_update(&st->sha, "\n", 1);
 		st->msg_size++;
 	}
 	st->bol = (uint8_t)lf;
