@@ -1,0 +1,458 @@
+"""SMTP on the linux persona (issue 15): lure's ports 25 and 587 side by
+side with Debian 12's Postfix 3.7 (the package, run here as a private
+instance: its own config and queue directories in a temp dir, master -d,
+listening on two loopback ports): main.cf is the one the postinst writes
+for "Internet Site" (myhostname debian, the snakeoil certificate) but for
+mynetworks, which leaves loopback out so that Postfix answers as to a
+client from outside (the persona's view), and the paths; master.cf has the
+stock submission block uncommented, with Cyrus SASL (sasldb, mech_list
+PLAIN LOGIN) for AUTH. Nothing is delivered: the instance runs no qmgr.
+The same raw inputs go to both at once; the answers must be the same
+bytes and end the same way, but for the queue ID ("queued as <ID>": per
+message on both, compared as a shape). Score: passed / probes."""
+import base64
+import os
+import re
+import shutil
+import smtplib
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import get, persona
+from ssh_common import free_port
+
+persona("linux")
+
+MASTER = "/usr/lib/postfix/sbin/master"
+
+MAIN_CF = """smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+compatibility_level = 3.6
+smtpd_tls_cert_file={d}/cert.pem
+smtpd_tls_key_file={d}/key.pem
+smtpd_tls_security_level=may
+smtp_tls_CApath=/etc/ssl/certs
+smtp_tls_security_level=may
+smtp_tls_session_cache_database = btree:${{data_directory}}/smtp_scache
+smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination
+myhostname = debian
+alias_maps = hash:{d}/aliases
+alias_database = hash:{d}/aliases
+mydestination = $myhostname, debian, localhost.localdomain, localhost
+relayhost =
+mynetworks = 192.0.2.1/32
+mailbox_size_limit = 0
+recipient_delimiter = +
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+queue_directory = {d}/spool
+data_directory = {d}/data
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+smtpd_sasl_type = cyrus
+cyrus_sasl_config_path = {d}/etc/sasl
+"""
+
+MASTER_CF = """127.0.0.1:{p25} inet n - n - - smtpd
+127.0.0.1:{p587} inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_reject_unlisted_recipient=no
+  -o smtpd_client_restrictions=
+  -o smtpd_helo_restrictions=
+  -o smtpd_sender_restrictions=
+  -o smtpd_relay_restrictions=
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+  -o milter_macro_daemon_name=ORIGINATING
+cleanup unix n - n - 0 cleanup
+tlsmgr unix - - n 1000? 1 tlsmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+proxywrite unix - - n - 1 proxymap
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"""
+
+
+def wait_port(port):
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing on {port}")
+
+
+@pytest.fixture(scope="module")
+def postfix():
+    """A private Postfix: (port 25's stand-in, 587's)."""
+    if os.geteuid() != 0 or not os.access(MASTER, os.X_OK) or \
+            not shutil.which("saslpasswd2"):
+        pytest.skip("needs root, postfix and sasl2-bin")
+    # under /tmp itself: pytest's directories are 0700 and Postfix's
+    # daemons run as the postfix user
+    d = Path(tempfile.mkdtemp(prefix="lure-postfix-"))
+    os.chmod(d, 0o755)
+    for sub in ("etc/sasl", "spool", "data"):
+        (d / sub).mkdir(parents=True)
+    shutil.chown(d / "data", "postfix")
+    # a snakeoil certificate as make-ssl-cert makes it (CN = the host)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-sha256", "-days", "3650", "-subj",
+                    "/CN=debian", "-keyout", d / "key.pem", "-out",
+                    d / "cert.pem"], check=True, capture_output=True)
+    (d / "aliases").write_text("postmaster: root\n")
+    p25, p587 = free_port(), free_port()
+    (d / "etc/main.cf").write_text(MAIN_CF.format(d=d))
+    (d / "etc/master.cf").write_text(MASTER_CF.format(p25=p25, p587=p587))
+    (d / "etc/sasl/smtpd.conf").write_text(
+        "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+        f"mech_list: PLAIN LOGIN\nsasldb_path: {d}/sasldb2\n")
+    subprocess.run(["saslpasswd2", "-f", d / "sasldb2", "-p", "-c", "-u",
+                    "debian", "mailuser"], input=b"S3cret-not-guessed\n",
+                   check=True)
+    shutil.chown(d / "sasldb2", "postfix")
+    subprocess.run(["postalias", "-c", d / "etc", d / "aliases"], check=True)
+    subprocess.run(["postfix", "-c", d / "etc", "check"],
+                   capture_output=True)
+    env = dict(os.environ, MAIL_CONFIG=str(d / "etc"))
+    p = subprocess.Popen([MASTER, "-c", d / "etc", "-d"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_port(p25)
+    wait_port(p587)
+    yield p25, p587
+    p.terminate()
+    p.wait()
+    shutil.rmtree(d, ignore_errors=True)
+
+
+QID = re.compile(rb"queued as [0-9A-F]{10,12}\r\n")
+
+
+def norm(b):
+    """The queue ID is per message on both: its shape is compared."""
+    return QID.sub(b"queued as QID\r\n", b)
+
+
+def complete(buf):
+    """A whole reply is in: its last line is "NNN " or "NNN\\r\\n"."""
+    return re.search(rb"(^|\n)\d{3}( [^\n]*)?\r?\n$", buf) is not None
+
+
+def talk(port, steps, tls=None, wait=0.3):
+    """Read the greeting, play the steps (bytes, then the answer is read;
+    a float: a pause; "TLS": wrap the socket in TLS), read for `wait` s
+    more: (bytes, end). A step is answered when a whole reply is in or
+    after 2 s."""
+    s = socket.create_connection(("127.0.0.1", port))
+    out, end = b"", "open"
+
+    def read(for_s, until_reply=True):
+        nonlocal out, end
+        got = b""
+        stop = time.monotonic() + for_s
+        while end == "open" and time.monotonic() < stop:
+            if until_reply and got and complete(got):
+                break
+            s.settimeout(max(0.01, stop - time.monotonic()))
+            try:
+                d = s.recv(65536)
+            except (socket.timeout, ssl.SSLWantReadError):
+                break
+            except (ConnectionResetError, ssl.SSLError):
+                end = "reset"
+                break
+            if not d:
+                end = "eof"
+                break
+            got += d
+        out += got
+
+    read(2.0)
+    for st in steps:
+        if end != "open":
+            break
+        if isinstance(st, float):
+            read(st, False)
+            continue
+        if st == "TLS":
+            ctx = ssl.create_default_context()
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+            s = ctx.wrap_socket(s)
+            out += b"<TLS>"
+            continue
+        try:
+            s.sendall(st)
+        except OSError:
+            break
+        read(2.0)
+    read(wait, False)
+    s.close()
+    return norm(out), end
+
+
+LONG = b"A" * 3000
+PROBES = {
+    "greeting": [],
+    "quit": [b"QUIT\r\n"],
+    "ehlo_helo": [b"EHLO client.example\r\n", b"HELO client.example\r\n",
+                  b"EHLO\r\n", b"HELO\r\n", b"ehlo x\r\n"],
+    "help_unknown": [b"HELP\r\n", b"EXPN root\r\n", b"XYZZY\r\n", b"\r\n",
+                     b"NOOP\r\n", b"NOOP x\r\n", b"RSET\r\n", b"RSET x\r\n"],
+    "before_helo": [b"MAIL FROM:<a@example.com>\r\n", b"RCPT TO:<root>\r\n",
+                    b"DATA\r\n", b"VRFY root\r\n", b"ETRN x\r\n",
+                    b"AUTH LOGIN\r\n"],
+    "bad_syntax": [b"EHLO a\r\n", b"RCPT TO:<root>\r\n", b"DATA\r\n",
+                   b"MAIL\r\n", b"MAIL FROM:\r\n", b"MAIL <a@b.c>\r\n",
+                   b"MAIL FROM:<a@b.c> FOO=1\r\n",
+                   b"MAIL FROM:<a@b.c> SIZE=99999999\r\n",
+                   b"MAIL FROM:<a@b.c> SIZE=100 BODY=8BITMIME\r\n",
+                   b"MAIL FROM:<a@b.c>\r\n", b"RCPT\r\n", b"RCPT <root>\r\n",
+                   b"RCPT TO:<root> X=1\r\n", b"DATA\r\n"],
+    "relay": [b"EHLO a\r\n", b"MAIL FROM:<spam@example.net>\r\n",
+              b"RCPT TO:<x@example.com>\r\n", b"RCPT TO:x@example.com\r\n",
+              b"RCPT TO: <y@example.org>\r\n", b"DATA\r\n"],
+    "local_users": [b"HELO a\r\n", b"MAIL FROM:<>\r\n",
+                    b"RCPT TO:<root@debian>\r\n", b"RCPT TO:<postmaster>\r\n",
+                    b"RCPT TO:<ROOT@Debian>\r\n",
+                    b"RCPT TO:<root+tag@localhost>\r\n",
+                    b"RCPT TO:<nobodyzz@debian>\r\n",
+                    b"RCPT TO:<root@[127.0.0.1]>\r\n", b"RSET\r\n",
+                    b"RCPT TO:<root>\r\n"],
+    "vrfy_etrn": [b"EHLO a\r\n", b"VRFY root\r\n", b"VRFY\r\n",
+                  b"VRFY zzzq\r\n", b"VRFY <a@example.com>\r\n",
+                  b"ETRN\r\n", b"ETRN x.example\r\n", b"ETRN @x\r\n",
+                  b"MAIL FROM:<a@b>\r\n", b"ETRN x\r\n"],
+    "mail": [b"EHLO a\r\n", b"MAIL FROM:<a@example.com>\r\n",
+             b"RCPT TO:<root>\r\n", b"DATA\r\n",
+             b"Subject: hi\r\n\r\nsee http://evil.example/x\r\n..dot\r\n.\r\n",
+             b"MAIL FROM:<a@example.com>\r\n", b"QUIT\r\n"],
+    "bdat": [b"EHLO a\r\n", b"BDAT 5\r\n12345",
+             b"MAIL FROM:<a@b>\r\n", b"BDAT 3\r\nabc", b"BDAT 0 LAST\r\n",
+             b"MAIL FROM:<a@b>\r\n", b"RCPT TO:<root>\r\n",
+             b"BDAT 5\r\nSubj:", b"BDAT 2 LAST\r\nxy", b"BDAT x\r\n"],
+    "auth_25": [b"EHLO a\r\n", b"AUTH LOGIN\r\n",
+                b"AUTH PLAIN AGEAYg==\r\n", b"AUTH\r\n"],
+    "pipelined": [b"EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<root>\r\n"
+                  b"RCPT TO:<x@example.com>\r\nDATA\r\n"],
+    "pipelined_data": [b"EHLO a\r\nMAIL FROM:<a@b>\r\nRCPT TO:<root>\r\n"
+                       b"DATA\r\nSubject: x\r\n\r\nbody\r\n.\r\nQUIT\r\n"],
+    "split_line": [b"EH", b"LO a\r", b"\n"],
+    "lf_only": [b"EHLO a\n", b"NOOP\n"],
+    "long_line": [b"NOOP " + LONG + b"\r\n", b"NOOP\r\n"],
+    "long_helo": [b"HELO " + LONG + b"\r\n", b"NOOP\r\n"],
+    "long_2046": [b"NOOP " + b"A" * 2041 + b"\r\n", b"NOOP\r\n"],
+    "long_2047": [b"NOOP " + b"A" * 2042 + b"\r\n", b"NOOP\r\n"],
+    "long_2048": [b"NOOP " + b"A" * 2043 + b"\r\n", b"NOOP\r\n"],
+    "long_unknown": [LONG + b"\r\n", b"NOOP\r\n"],
+    "early_close": [b"EHLO a\r\n", b"MAIL FROM:<a@b>\r\n"],
+    "garbage_first": [bytes(range(256))],
+    "tls_hello": [bytes.fromhex("16030100a5010000a10303") + bytes(32)],
+    "http_get": [b"GET / HTTP/1.0\r\n\r\n"],
+    "http_post": [b"EHLO a\r\n", b"POST /x HTTP/1.1\r\n"],
+    "connect": [b"CONNECT 1.2.3.4:25 HTTP/1.0\r\n"],
+    "header": [b"EHLO a\r\n", b"Subject: hello\r\n"],
+    "lower_get": [b"get /\r\n"],
+    "starttls_args": [b"EHLO a\r\n", b"STARTTLS x\r\n"],
+    "starttls": [b"EHLO a\r\n", b"STARTTLS\r\n", "TLS",
+                 b"MAIL FROM:<a@b>\r\n", b"EHLO a\r\n", b"STARTTLS\r\n",
+                 b"RCPT TO:<root>\r\n", b"MAIL FROM:<a@b>\r\n",
+                 b"RCPT TO:<x@example.com>\r\n", b"QUIT\r\n"],
+    "starttls_pipelined": [b"EHLO a\r\n", b"STARTTLS\r\nNOOP\r\n", "TLS",
+                           b"NOOP\r\n"],
+    # the error limit: 20 errors, from the 10th on a second's sleep each
+    "error_limit": [b"XYZZY\r\n"] * 21,
+}
+
+PROBES_587 = {
+    "greeting": [],
+    "before_tls": [b"EHLO a\r\n", b"AUTH LOGIN\r\n", b"MAIL FROM:<a@b>\r\n",
+                   b"RCPT TO:<root>\r\n", b"VRFY root\r\n", b"ETRN x\r\n",
+                   b"DATA\r\n", b"HELO x\r\n", b"QUIT\r\n"],
+    "auth": [b"EHLO a\r\n", b"STARTTLS\r\n", "TLS", b"AUTH LOGIN\r\n",
+             b"EHLO a\r\n", b"MAIL FROM:<a@b>\r\n", b"AUTH LOGIN\r\n",
+             b"RSET\r\n", b"AUTH LOGIN\r\n", b"dXNlcg==\r\n",
+             b"cGFzcw==\r\n", b"AUTH PLAIN AHVzZXIAcGFzcw==\r\n",
+             b"AUTH PLAIN\r\n", b"AHJvb3QAcm9vdA==\r\n",
+             b"AUTH LOGIN YWRtaW4=\r\n", b"*\r\n", b"AUTH CRAM-MD5\r\n",
+             b"AUTH\r\n", b"AUTH login\r\n", b"cm9vdA==\r\n",
+             b"MTIzNDU2\r\n", b"MAIL FROM:<a@b>\r\n",
+             b"RCPT TO:<root@debian>\r\n", b"RCPT TO:<x@example.com>\r\n",
+             b"STARTTLS\r\n", b"QUIT\r\n"],
+}
+
+
+def both(real_port, lure_port, steps):
+    got = {}
+
+    def run(key, port):
+        got[key] = talk(port, steps)
+
+    threads = [threading.Thread(target=run, args=("real", real_port)),
+               threading.Thread(target=run, args=("lure", lure_port))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return got["real"], got["lure"]
+
+
+@pytest.mark.parametrize("name", sorted(PROBES))
+def test_same_answer_as_postfix_25(postfix, sensor, name):
+    real, lure = both(postfix[0], sensor.port(25), PROBES[name])
+    assert lure[0].split(b"\r\n") == real[0].split(b"\r\n")
+    assert lure[1] == real[1]
+
+
+@pytest.mark.parametrize("name", sorted(PROBES_587))
+def test_same_answer_as_postfix_587(postfix, sensor, name):
+    real, lure = both(postfix[1], sensor.port(587), PROBES_587[name])
+    assert lure[0].split(b"\r\n") == real[0].split(b"\r\n")
+    assert lure[1] == real[1]
+
+
+def smtplib_login(port):
+    s = smtplib.SMTP("127.0.0.1", port, timeout=20)
+    s.ehlo("client.example")
+    s.starttls(context=ssl._create_unverified_context())
+    s.ehlo("client.example")
+    feats = dict(s.esmtp_features)
+    try:
+        s.login("admin", "hunter2")
+        res = "ok"
+    except smtplib.SMTPAuthenticationError as e:
+        res = (e.smtp_code, e.smtp_error)
+    s.quit()
+    return feats, res
+
+
+def test_smtplib_starttls_login_like_postfix(postfix, sensor):
+    real = smtplib_login(postfix[1])
+    ours = smtplib_login(sensor.port(587))
+    assert ours == real
+    assert ours[1] == (535, b"5.7.8 Error: authentication failed: "
+                            b"authentication failure")
+    ev = sensor.wait_event("login", user__name="admin",
+                           lure__auth__password="hunter2")
+    assert get(ev, "event.outcome") == "failure"
+
+
+def swaks(port, *args):
+    r = subprocess.run(["swaks", "--server", "127.0.0.1", "--port",
+                        str(port), "--helo", "client.example", "--hide-all",
+                        "--timeout", "20", *args],
+                       capture_output=True, timeout=60)
+    return r.returncode
+
+
+def test_swaks_like_postfix(postfix, sensor):
+    if not shutil.which("swaks"):
+        pytest.skip("swaks not installed")
+    cases = [("--to", "root@debian", "--from", "a@example.com"),
+             ("--to", "x@example.com", "--from", "a@example.com"),
+             ("--to", "nobodyzz@debian", "--from", "a@example.com"),
+             ("--to", "root@debian", "--tls", "--from", "a@example.com")]
+    for c in cases:
+        assert swaks(sensor.port(25), *c) == swaks(postfix[0], *c), c
+    sub = ("--to", "root@debian", "--tls", "--auth", "LOGIN",
+           "--auth-user", "admin", "--auth-password", "admin")
+    assert swaks(sensor.port(587), *sub) == swaks(postfix[1], *sub)
+
+
+def nmap(port, datadir):
+    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "--script",
+           "smtp-commands,smtp-open-relay", "-oX", "-"]
+    if datadir:
+        cmd += ["--datadir", str(datadir)]
+    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    p = ET.fromstring(r.stdout).find(".//port")
+    svc = p.find("service")
+    return ((svc.get("name"), svc.get("product"), svc.get("hostname")),
+            sorted((s.get("id"), s.get("output"))
+                   for s in p.findall("script")))
+
+
+def test_nmap_names_it_as_postfix(postfix, sensor):
+    """nmap -sV with smtp-commands and smtp-open-relay: the same service,
+    product and script output for both, with Debian 12's service database
+    and, when LURE_NMAP_DB holds it (tools/nmapdb.sh), Debian 13's."""
+    if not shutil.which("nmap"):
+        pytest.skip("nmap not installed")
+    dbs = [None]
+    db = os.environ.get("LURE_NMAP_DB")
+    if db and os.path.isfile(os.path.join(db, "nmap-service-probes")):
+        dbs.append(os.path.abspath(db))
+    for d in dbs:
+        real = nmap(postfix[0], d)
+        ours = nmap(sensor.port(25), d)
+        assert real[0][:2] == ("smtp", "Postfix smtpd"), real
+        assert ours == real, d
+
+
+def b64(s):
+    return base64.b64encode(s.encode()) + b"\r\n"
+
+
+def test_bot_playbook_events(sensor):
+    """A bot as bots type it: EHLO, STARTTLS, AUTH LOGIN with a few
+    passwords, then a spam attempt through port 25 with a URL."""
+    steps = [b"EHLO User\r\n", b"STARTTLS\r\n", "TLS", b"EHLO User\r\n"]
+    for pw in ("123456", "password", "admin"):
+        steps += [b"AUTH LOGIN\r\n", b64("admin"), b64(pw)]
+    steps.append(b"QUIT\r\n")
+    out, end = talk(sensor.port(587), steps)
+    assert out.count(b"535 5.7.8 Error: authentication failed") == 3
+    assert end == "eof"
+    for pw in ("123456", "password", "admin"):
+        ev = sensor.wait_event("login", lure__auth__password=pw)
+        assert get(ev, "user.name") == "admin"
+        assert get(ev, "lure.auth.method") == "LOGIN"
+        assert get(ev, "event.outcome") == "failure"
+    body = (b"From: <win@example.net>\r\nSubject: You won!\r\n\r\n"
+            b"Claim at http://203.0.113.9/claim.php?id=1\r\n.\r\n")
+    out, _ = talk(sensor.port(25), [
+        b"EHLO User\r\n", b"MAIL FROM:<win@example.net>\r\n",
+        b"RCPT TO:<victim@example.com>\r\n", b"RCPT TO:<root@debian>\r\n",
+        b"DATA\r\n", body, b"QUIT\r\n"])
+    assert b"454 4.7.1 <victim@example.com>: Relay access denied" in out
+    assert b"250 2.0.0 Ok: queued as QID" in out
+    ev = sensor.wait_event("command",
+                           lure__smtp__rcpt_to="victim@example.com")
+    assert "relay" in get(ev, "tags")
+    assert get(ev, "lure.smtp.code") == 454
+    assert get(ev, "lure.smtp.helo") == "User"
+    req = sensor.wait_event("request", email__subject="You won!")
+    assert get(req, "email.from.address") == "win@example.net"
+    assert get(req, "email.to.address") == "root@debian"
+    assert get(req, "lure.indicators.url") == [
+        "http://203.0.113.9/claim.php?id=1"]
+    data = body[:-3]
+    import hashlib
+    assert get(req, "file.size") == len(data)
+    assert get(req, "file.hash.sha256") == hashlib.sha256(data).hexdigest()
+    assert re.fullmatch(r"[0-9A-F]{10,12}", get(req, "email.local_id"))
