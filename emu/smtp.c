@@ -8,7 +8,8 @@
  * Persona keys. Replies are wire bytes with "%" expansions: %h the host
  * name (emu_hostname()), %s the argument (an address, a queue ID), %n a
  * byte count (BDAT), %% '%'.
- *   smtp.greeting            [required] sent on connect ("220 %h ESMTP...")
+ *   smtp.greeting            [required] sent to each new client ("220 %h
+ *                            ESMTP...")
  *   smtp.ehlo                [repeated] one EHLO keyword line each, in
  *                            order, after "250-%h"; "STARTTLS" is left out
  *                            once TLS is on, "AUTH ..." is sent only where
@@ -147,8 +148,8 @@ smtp_expand(struct emu_ctx *ctx, struct smtp_state *st, const char *t,
 		o += sl;
 	}
 	if (o >= 3 && out[0] >= '1' && out[0] <= '5')
-		st->code = (uint16_t)((out[0] - '0') * 100 + (out[1] - '0') * 10 +
-		                      (out[2] - '0'));
+		st->code = (uint16_t)((out[0] - '0') * 100 +
+		                      (out[1] - '0') * 10 + (out[2] - '0'));
 	emu_send(ctx, out, o);
 }
 
@@ -214,8 +215,8 @@ smtp_submission(struct emu_ctx *ctx)
 {
 	char key[40];
 
-	fmt_snprintf(key, sizeof key, "smtp.submission.%u",
-	        (unsigned)emu_port(ctx));
+	fmt_snprintf(
+	        key, sizeof key, "smtp.submission.%u", (unsigned)emu_port(ctx));
 	return persona_int(key, 0) == 1;
 }
 
@@ -301,7 +302,8 @@ smtp_queue_id(char *out, size_t cap)
 	uint32_t r[2];
 
 	lure_random(r, sizeof r);
-	return (size_t)fmt_snprintf(out, cap, "%05X%X", (unsigned)(r[0] % 1000000),
+	return (size_t)fmt_snprintf(out, cap, "%05X%X",
+	        (unsigned)(r[0] % 1000000),
 	        (unsigned)(0x100000 + r[1] % 0xefffff));
 }
 
@@ -325,8 +327,8 @@ smtp_end_msg(struct emu_ctx *ctx, struct smtp_state *st, int bdat)
 	hash_hex(d, sizeof d, hex);
 	event_bytes(e, "email.from.address", st->from, st->from_len,
 	        EVENT_CAP_DEFAULT);
-	event_bytes(e, "email.to.address", st->to, st->to_len,
-	        EVENT_CAP_DEFAULT);
+	event_bytes(
+	        e, "email.to.address", st->to, st->to_len, EVENT_CAP_DEFAULT);
 	event_int(e, "lure.smtp.rcpt_count", st->rcpts);
 	if (st->subj_len)
 		event_bytes(e, "email.subject", st->subj, st->subj_len,
@@ -411,8 +413,8 @@ smtp_msg_bytes(struct smtp_state *st, const uint8_t *p, size_t n, int lf)
 
 /* DATA: one line (or SMTP_LINE bytes of one) per call. */
 static size_t
-smtp_data_in(struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p,
-        size_t n)
+smtp_data_in(
+        struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p, size_t n)
 {
 	size_t scan = LURE_MIN(n, SMTP_LINE);
 	const uint8_t *lf = memchr(p, '\n', scan);
@@ -435,8 +437,8 @@ smtp_data_in(struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p,
 
 /* BDAT: the chunk's bytes. */
 static size_t
-smtp_bdat_in(struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p,
-        size_t n)
+smtp_bdat_in(
+        struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p, size_t n)
 {
 	size_t k = (size_t)LURE_MIN((uint64_t)n, st->bdat_left);
 
@@ -535,7 +537,8 @@ smtp_params(const uint8_t *p, size_t n, const char *known, const uint8_t **bad)
 			size_t m;
 			long lim = persona_int("smtp.size_limit", 10240000);
 
-			for (m = k + 1; m < j && p[m] >= '0' && p[m] <= '9'; m++)
+			for (m = k + 1; m < j && p[m] >= '0' && p[m] <= '9';
+			        m++)
 				if (v < (1ull << 62))
 					v = v * 10 + (uint64_t)(p[m] - '0');
 			if (lim > 0 && v > (uint64_t)lim)
@@ -678,7 +681,8 @@ smtp_rcpt(struct emu_ctx *ctx, struct smtp_state *st, struct event *e,
 	event_bytes(e, "lure.smtp.rcpt_to", a, al, EVENT_CAP_DEFAULT);
 	pr = smtp_params(rest, rn, "smtp.rcpt_params", &bad);
 	if (pr) {
-		smtp_say_arg(ctx, st, "bad_param", bad, pr > 0 ? (size_t)pr : 0);
+		smtp_say_arg(
+		        ctx, st, "bad_param", bad, pr > 0 ? (size_t)pr : 0);
 		return;
 	}
 	if (smtp_check_rcpt(ctx, st, e, a, al))
@@ -880,8 +884,8 @@ smtp_auth_line(
 		smtp_say(ctx, st, "auth_pass");
 		return;
 	}
-	smtp_login(ctx, st, "LOGIN", (const uint8_t *)st->user, st->user_len, pw,
-	        (size_t)dn);
+	smtp_login(ctx, st, "LOGIN", (const uint8_t *)st->user, st->user_len,
+	        pw, (size_t)dn);
 	if (!st->authed)
 		st->user_len = 0;
 }
@@ -988,12 +992,10 @@ smtp_command(struct emu_ctx *ctx, struct smtp_state *st, struct event *e,
 		smtp_starttls(ctx, st, an);
 	} else if (smtp_is(v, vn, "AUTH")) {
 		smtp_auth(ctx, st, arg, an);
-	} else if (sub_plain && (smtp_is(v, vn, "MAIL") ||
-	                                smtp_is(v, vn, "RCPT") ||
-	                                smtp_is(v, vn, "VRFY") ||
-	                                smtp_is(v, vn, "ETRN") ||
-	                                smtp_is(v, vn, "DATA") ||
-	                                smtp_is(v, vn, "BDAT"))) {
+	} else if (sub_plain &&
+	           (smtp_is(v, vn, "MAIL") || smtp_is(v, vn, "RCPT") ||
+	                   smtp_is(v, vn, "VRFY") || smtp_is(v, vn, "ETRN") ||
+	                   smtp_is(v, vn, "DATA") || smtp_is(v, vn, "BDAT"))) {
 		smtp_say(ctx, st, "tls_first");
 	} else if (smtp_is(v, vn, "MAIL")) {
 		smtp_mail(ctx, st, e, arg, an);
@@ -1040,8 +1042,8 @@ smtp_command(struct emu_ctx *ctx, struct smtp_state *st, struct event *e,
 }
 
 static void
-smtp_line(struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *l,
-        size_t n)
+smtp_line(
+        struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *l, size_t n)
 {
 	size_t vn = 0, an;
 	const uint8_t *arg;
@@ -1108,8 +1110,8 @@ smtp_open(struct emu_ctx *ctx, void *state)
 /* Postfix counts an error per 4xx/5xx answer; at smtp.hard_errors it
  * says so (after its sleep) and hangs up. */
 static size_t
-smtp_step(struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p,
-        size_t n);
+smtp_step(
+        struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p, size_t n);
 
 static size_t
 smtp_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
@@ -1134,8 +1136,8 @@ smtp_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 }
 
 static size_t
-smtp_step(struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p,
-        size_t n)
+smtp_step(
+        struct emu_ctx *ctx, struct smtp_state *st, const uint8_t *p, size_t n)
 {
 	size_t scan = LURE_MIN(n, SMTP_LINE), len, used;
 	const uint8_t *lf;

@@ -51,6 +51,13 @@ persona)
 	# Debian's Redis beside the redis emulator, and redis-cli
 	want redis-server redis-server
 	want redis-cli redis-tools
+	# Debian's Postfix beside the smtp emulator (test_diff_smtp.py, a
+	# private instance: the system one is not used), Cyrus SASL's sasldb
+	# for its submission port's AUTH, and swaks
+	want /usr/lib/postfix/sbin/master postfix
+	want saslpasswd2 sasl2-bin
+	want /usr/lib/x86_64-linux-gnu/sasl2/libplain.so libsasl2-modules
+	want swaks swaks
 	;;
 fuzz)
 	want clang clang
@@ -111,6 +118,11 @@ if [ -n "$need_pkgs" ]; then
 	SUDO=""
 	[ "$(id -u)" = 0 ] || SUDO=sudo
 	echo "deps: installing$need_pkgs" >&2
+	case " $need_pkgs " in *" postfix "*) # unattended, as "Internet Site"
+		printf '%s\n' 'postfix postfix/main_mailer_type select Internet Site' \
+			'postfix postfix/mailname string debian' |
+			$SUDO debconf-set-selections ;;
+	esac
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -qq || true
 	$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $need_pkgs >&2
 fi

@@ -77,6 +77,17 @@ def free_port():
     return p
 
 
+def nmap_dbs():
+    """The nmap service databases to try: the installed one (None: Debian
+    12's nmap 7.93), and Debian 13's (7.95) when LURE_NMAP_DB holds it
+    (tools/nmapdb.sh)."""
+    dbs = [None]
+    db = os.environ.get("LURE_NMAP_DB")
+    if db and os.path.isfile(os.path.join(db, "nmap-service-probes")):
+        dbs.append(os.path.abspath(db))
+    return dbs
+
+
 def wait_port(port, timeout=10.0):
     end = time.monotonic() + timeout
     while time.monotonic() < end:

@@ -14,7 +14,6 @@ PyMySQL and the mariadb client see the same answers to the queries bots
 send first; nmap -sV and the mysql-info script see the same server; the
 UDF playbook runs on lure only (its accounts accept a guessed password) and
 its events and tags are checked."""
-import os
 import shutil
 import socket
 import struct
@@ -22,12 +21,12 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 
 import daemons
 from mysql_wire import hresp, native, pkt
+from ssh_common import nmap_dbs
 from conftest import get, persona
 
 persona("linux")
@@ -260,10 +259,7 @@ def test_nmap(sensor, mariadbd, tmp_path):
     if not shutil.which("nmap"):
         pytest.skip("needs nmap")
     port = sensor.port(3306)
-    dbs = [None]  # Debian 12's nmap 7.93 database, and Debian 13's (7.95)
-    db = os.environ.get("LURE_NMAP_DB")
-    if db and (Path(db) / "nmap-service-probes").is_file():
-        dbs.append(Path(db).resolve())
+    dbs = nmap_dbs()  # Debian 12's nmap 7.93 database, and Debian 13's
     for d in dbs:
         found = nmap([port, mariadbd], tmp_path / "nmap.xml", d)
         norm = {}

@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from conftest import get, persona
-from ssh_common import free_port
+from ssh_common import free_port, nmap_dbs
 
 persona("linux")
 
@@ -403,10 +403,7 @@ def test_nmap_names_it_as_postfix(postfix, sensor):
     and, when LURE_NMAP_DB holds it (tools/nmapdb.sh), Debian 13's."""
     if not shutil.which("nmap"):
         pytest.skip("nmap not installed")
-    dbs = [None]
-    db = os.environ.get("LURE_NMAP_DB")
-    if db and os.path.isfile(os.path.join(db, "nmap-service-probes")):
-        dbs.append(os.path.abspath(db))
+    dbs = nmap_dbs()
     for d in dbs:
         real = nmap(postfix[0], d)
         ours = nmap(sensor.port(25), d)

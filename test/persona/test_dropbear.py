@@ -15,14 +15,13 @@ import subprocess
 import threading
 import time
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from conftest import get, persona, recv_to_eof
 from ssh_common import (answer, failures, kexinit_of, kexinit_payload,
-                             packet_types, plain_packet, read_line,
-                             read_plain_packet, sshstr, start_dropbear)
+                        nmap_dbs, packet_types, plain_packet, read_line,
+                        read_plain_packet, sshstr, start_dropbear)
 
 persona("dropbear-debian")
 
@@ -129,10 +128,7 @@ def nmap_product(port, datadir=None):
 def test_nmap_same_product_and_version(dropbear, sensor):
     if not shutil.which("nmap"):
         pytest.skip("nmap not installed")
-    dbs = [None]
-    db = os.environ.get("LURE_NMAP_DB")
-    if db and (Path(db) / "nmap-service-probes").is_file():
-        dbs.append(Path(db).resolve())
+    dbs = nmap_dbs()
     for d in dbs:
         real = nmap_product(dropbear, d)
         assert real == ("ssh", "Dropbear sshd", "2022.83"), (d, real)

@@ -7,18 +7,16 @@ they change must differ exactly as the options say; malformed input, the
 failure delay and the third failure behave alike; nmap names it Dropbear;
 a brute forcer's password logs in and the session reaches the shell."""
 import json
-import os
 import shutil
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
-from pathlib import Path
 
 import pytest
 
 from conftest import get, persona
-from ssh_common import answer, failures, kexinit_of, packet_types, \
-    start_dropbear
+from ssh_common import answer, failures, kexinit_of, nmap_dbs, \
+    packet_types, start_dropbear
 
 persona("openwrt")
 
@@ -60,10 +58,7 @@ def test_identity_is_debians_dropbear_less_openwrts_options(dropbear, sensor):
 def test_nmap_says_dropbear(dropbear, sensor):
     if not shutil.which("nmap"):
         pytest.skip("nmap not installed")
-    dbs = [None]
-    db = os.environ.get("LURE_NMAP_DB")
-    if db and (Path(db) / "nmap-service-probes").is_file():
-        dbs.append(Path(db).resolve())
+    dbs = nmap_dbs()
     for d in dbs:
         cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(sensor.port(22)),
                "-oX", "-"] + (["--datadir", str(d)] if d else [])
