@@ -81,11 +81,13 @@ Usage: logins.py LURE_BIN [--only ftp,mysql] [--seconds S] [--clients N]
        [--conc ftp=256,1536 --conc mysql=8,64 ...]"""
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import os
 import random
 import socket
+import ssl
 import struct
 import subprocess
 import sys
@@ -157,6 +159,46 @@ async def redis_fail(r, w):
         raise Unexpected("AUTH")
 
 
+async def smtp_reply(r):
+    """One SMTP reply (its last line "NNN "): the code."""
+    while True:
+        ln = await r.readline()
+        if not ln:
+            raise Unexpected("eof")
+        if len(ln) > 3 and ln[3:4] != b"-":
+            return ln[:3]
+
+
+TLS = ssl.create_default_context()
+TLS.check_hostname = False
+TLS.verify_mode = ssl.CERT_NONE
+
+
+async def smtp_fail(r, w):
+    """A brute-forcer on the submission port: EHLO, STARTTLS, EHLO again,
+    AUTH PLAIN with a wrong password (AUTH is offered only under TLS)."""
+    if await smtp_reply(r) != b"220":
+        raise Unexpected("greeting")
+    for line, code in ((b"EHLO bench\r\n", b"250"), (b"STARTTLS\r\n", b"220")):
+        w.write(line)
+        if await smtp_reply(r) != code:
+            raise Unexpected(line.decode().strip())
+    await w.start_tls(TLS)
+    w.write(b"EHLO bench\r\n")
+    if await smtp_reply(r) != b"250":
+        raise Unexpected("EHLO in TLS")
+    w.write(b"AUTH PLAIN " + base64.b64encode(b"\0admin\0" + WRONG) + b"\r\n")
+    if await smtp_reply(r) != b"535":
+        raise Unexpected("AUTH")
+
+
+@contextlib.contextmanager
+def postfix_587(_):
+    """daemons.postfix's submission port."""
+    with daemons.postfix() as (p, ports):
+        yield p, ports[1]
+
+
 class Service:
     """name, persona_port: lure's; daemon(dir), missing(): daemons.py's;
     login: the coroutine; delay: the failure delay (s); conc: the
@@ -180,7 +222,8 @@ SERVICES = {s.name: s for s in [
             mysql_fail, 0.0, [8, 64, 128]),
     Service("redis", 6379, lambda d: daemons.redis_server(d), daemons.redis_missing,
             redis_fail, 0.0, [8, 64, 256]),
-    # Service("smtp", 25, ... postfix, smtp_fail (EHLO, AUTH PLAIN, 535) ...),
+    Service("smtp", 587, postfix_587, daemons.postfix_missing, smtp_fail, 0.0,
+            [8, 64, 128]),
     # Service("vnc", 5900, ... Xvnc, vnc_fail (RFB 3.8, VNC auth, failed) ...),
 ]}
 

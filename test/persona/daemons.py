@@ -1,7 +1,7 @@
 """The real Debian daemons the linux persona's suites run beside lure, each on
 a free loopback port and configured as the persona claims it: vsftpd
 (test_diff_ftp.py), mariadbd (test_diff_mysql.py), redis-server
-(test_redis.py). Also used by test/bench/logins.py. Each is a context
+(test_redis.py), Postfix (test_diff_smtp.py). Also used by test/bench/logins.py. Each is a context
 manager yielding (process, port); <name>_missing() says why it cannot run
 here (None when it can): the suites skip with that reason."""
 import contextlib
@@ -39,6 +39,74 @@ MARIADBD = "/usr/sbin/mariadbd"
 MARIADB_PASSWORD = b"123456"  # the persona's mysql.accept for root
 
 REDIS_CONF = "/etc/redis/redis.conf"
+
+POSTFIX_MASTER = "/usr/lib/postfix/sbin/master"
+# Debian 12's main.cf for "Internet Site" (myhostname debian, the
+# snakeoil certificate) but for mynetworks, which leaves loopback out so
+# that Postfix answers as to a client from outside (the persona's view),
+# and the paths
+POSTFIX_MAIN_CF = """smtpd_banner = $myhostname ESMTP $mail_name (Debian/GNU)
+biff = no
+append_dot_mydomain = no
+readme_directory = no
+compatibility_level = 3.6
+smtpd_tls_cert_file={d}/cert.pem
+smtpd_tls_key_file={d}/key.pem
+smtpd_tls_security_level=may
+smtp_tls_CApath=/etc/ssl/certs
+smtp_tls_security_level=may
+smtp_tls_session_cache_database = btree:${{data_directory}}/smtp_scache
+smtpd_relay_restrictions = permit_mynetworks permit_sasl_authenticated defer_unauth_destination
+myhostname = debian
+alias_maps = hash:{d}/aliases
+alias_database = hash:{d}/aliases
+mydestination = $myhostname, debian, localhost.localdomain, localhost
+relayhost =
+mynetworks = 192.0.2.1/32
+mailbox_size_limit = 0
+recipient_delimiter = +
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+queue_directory = {d}/spool
+data_directory = {d}/data
+maillog_file = {d}/maillog
+maillog_file_prefixes = {d}
+smtpd_sasl_type = cyrus
+cyrus_sasl_config_path = {d}/etc/sasl
+"""
+# master.cf: the stock submission block uncommented, with Cyrus SASL
+# (sasldb, mech_list PLAIN LOGIN) for AUTH; no qmgr: nothing is delivered
+POSTFIX_MASTER_CF = """127.0.0.1:{p25} inet n - n - - smtpd
+127.0.0.1:{p587} inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_reject_unlisted_recipient=no
+  -o smtpd_client_restrictions=
+  -o smtpd_helo_restrictions=
+  -o smtpd_sender_restrictions=
+  -o smtpd_relay_restrictions=
+  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject
+  -o milter_macro_daemon_name=ORIGINATING
+cleanup unix n - n - 0 cleanup
+tlsmgr unix - - n 1000? 1 tlsmgr
+rewrite unix - - n - - trivial-rewrite
+bounce unix - - n - 0 bounce
+defer unix - - n - 0 bounce
+trace unix - - n - 0 bounce
+verify unix - - n - 1 verify
+flush unix n - n 1000? 0 flush
+proxymap unix - - n - - proxymap
+proxywrite unix - - n - 1 proxymap
+showq unix n - n - - showq
+error unix - - n - - error
+retry unix - - n - - error
+discard unix - - n - - discard
+anvil unix - - n - 1 anvil
+scache unix - - n - 1 scache
+postlog unix-dgram n - n - 1 postlogd
+"""
 
 
 def stop(p, timeout=30):
@@ -156,3 +224,52 @@ def redis_server(d):
         yield p, port
     finally:
         stop(p, 10)
+
+
+def postfix_missing():
+    if os.geteuid() != 0 or not os.access(POSTFIX_MASTER, os.X_OK) or \
+            not shutil.which("saslpasswd2"):
+        return "needs root, postfix and sasl2-bin"
+    return None
+
+
+@contextlib.contextmanager
+def postfix():
+    """A private Postfix: (process, (port 25's stand-in, 587's)). Its
+    directory is under /tmp itself: pytest's are 0700 and Postfix's
+    daemons run as the postfix user."""
+    d = Path(tempfile.mkdtemp(prefix="lure-postfix-"))
+    os.chmod(d, 0o755)
+    for sub in ("etc/sasl", "spool", "data"):
+        (d / sub).mkdir(parents=True)
+    shutil.chown(d / "data", "postfix")
+    # a snakeoil certificate as make-ssl-cert makes it (CN = the host)
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048",
+                    "-nodes", "-sha256", "-days", "3650", "-subj",
+                    "/CN=debian", "-keyout", d / "key.pem", "-out",
+                    d / "cert.pem"], check=True, capture_output=True)
+    (d / "aliases").write_text("postmaster: root\n")
+    p25, p587 = free_port(), free_port()
+    (d / "etc/main.cf").write_text(POSTFIX_MAIN_CF.format(d=d))
+    (d / "etc/master.cf").write_text(
+        POSTFIX_MASTER_CF.format(p25=p25, p587=p587))
+    (d / "etc/sasl/smtpd.conf").write_text(
+        "pwcheck_method: auxprop\nauxprop_plugin: sasldb\n"
+        f"mech_list: PLAIN LOGIN\nsasldb_path: {d}/sasldb2\n")
+    subprocess.run(["saslpasswd2", "-f", d / "sasldb2", "-p", "-c", "-u",
+                    "debian", "mailuser"], input=b"S3cret-not-guessed\n",
+                   check=True)
+    shutil.chown(d / "sasldb2", "postfix")
+    subprocess.run(["postalias", "-c", d / "etc", d / "aliases"], check=True)
+    subprocess.run(["postfix", "-c", d / "etc", "check"],
+                   capture_output=True)
+    env = dict(os.environ, MAIL_CONFIG=str(d / "etc"))
+    p = subprocess.Popen([POSTFIX_MASTER, "-c", d / "etc", "-d"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_port(p25, 10)
+        wait_port(p587, 10)
+        yield p, (p25, p587)
+    finally:
+        stop(p)
+        shutil.rmtree(d, ignore_errors=True)
