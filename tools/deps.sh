@@ -51,6 +51,9 @@ persona)
 	# Debian's Redis beside the redis emulator, and redis-cli
 	want redis-server redis-server
 	want redis-cli redis-tools
+	# Debian's TigerVNC server (Xvnc) beside the vnc emulator, vncpasswd
+	want Xvnc tigervnc-standalone-server
+	want vncpasswd tigervnc-tools
 	;;
 fuzz)
 	want clang clang
@@ -147,6 +150,11 @@ fi
 if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then
 	python3 -m pip install -q asyncssh 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages asyncssh
+fi
+# (persona) the VNC suite's client: vncdotool from PyPI
+if [ "$step" = persona ] && ! python3 -c 'import vncdotool' 2>/dev/null; then
+	python3 -m pip install -q vncdotool 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages vncdotool
 fi
 # (persona) the MySQL suite's client library: PyMySQL from PyPI
 if [ "$step" = persona ] && ! python3 -c 'import pymysql' 2>/dev/null; then
