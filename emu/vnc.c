@@ -53,8 +53,10 @@
  * 19), lure.vnc.vencrypt_subtype, event.outcome failure. A client that
  * stops short of a response gets a "request" event at close or failure with
  * the same lure.vnc fields, event.reason the server's reason when one was
- * given, lure.payload for a ProtocolVersion the server could not read; a
- * blacklisted address a "request" event with event.reason.
+ * given, event.outcome failure when the server refused (an unreadable or
+ * unsupported version, a type not offered, a VeNCrypt failure), and
+ * lure.payload for a ProtocolVersion it could not read; a blacklisted
+ * address a "request" event with event.reason.
  *
  * Compared byte for byte with Debian 12's Xvnc (tigervnc-standalone-server
  * 1.12.0+dfsg-8) run as `vncserver -localhost no` runs it: SecurityTypes
@@ -273,9 +275,10 @@ vnc_fields(struct event *e, const struct vnc_state *st)
 }
 
 /* A "request" event for a client that went no further (reason: the
- * server's, or NULL). */
+ * server's, rn bytes, or NULL; failed: refused). */
 static void
-vnc_request(struct emu_ctx *ctx, struct vnc_state *st, const char *reason)
+vnc_request(struct emu_ctx *ctx, struct vnc_state *st, const char *reason,
+        size_t rn, int failed)
 {
 	struct event *e;
 
@@ -284,13 +287,21 @@ vnc_request(struct emu_ctx *ctx, struct vnc_state *st, const char *reason)
 	st->logged = 1;
 	e = emu_event(ctx, "request");
 	vnc_fields(e, st);
-	if (reason) {
-		size_t n;
-		const char *t = vnc_text(reason, &n);
-		event_bytes(e, "event.reason", t, n, EVENT_CAP_DEFAULT);
+	if (reason)
+		event_bytes(e, "event.reason", reason, rn, EVENT_CAP_DEFAULT);
+	if (failed)
 		event_str(e, "event.outcome", "failure");
-	}
 	event_commit(e);
+}
+
+/* The same with the reason of persona key. */
+static void
+vnc_refused(struct emu_ctx *ctx, struct vnc_state *st, const char *key)
+{
+	size_t n;
+	const char *t = vnc_text(key, &n);
+
+	vnc_request(ctx, st, t, n, 1);
 }
 
 /* The first vnc.guess candidate whose response matches, or NULL. */
@@ -384,7 +395,7 @@ vnc_open(struct emu_ctx *ctx, void *state)
 			n = sizeof m - 4;
 		memcpy(m, v, n);
 		vnc_send_reason(ctx, m, n + 4, t, tn);
-		vnc_request(ctx, st, "vnc.error.blacklisted");
+		vnc_refused(ctx, st, "vnc.error.blacklisted");
 		st->phase = VNC_DONE;
 		emu_close(ctx);
 		return;
@@ -430,7 +441,7 @@ vnc_version(
 				msg[m++] = *pc;
 		}
 		vnc_send_reason(ctx, &zero, 1, msg, m);
-		vnc_request(ctx, st, "vnc.error.version");
+		vnc_request(ctx, st, msg, m, 1);
 		st->phase = VNC_DONE;
 		emu_close(ctx);
 		return;
@@ -473,7 +484,7 @@ vnc_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 			st->phase = VNC_VENC_VERSION;
 		} else {
 			/* Xvnc closes without a word */
-			vnc_request(ctx, st, NULL);
+			vnc_request(ctx, st, NULL, 0, 1);
 			st->phase = VNC_DONE;
 			emu_close(ctx);
 			return n;
@@ -551,7 +562,7 @@ vnc_timeout(struct emu_ctx *ctx, void *state)
 		vnc_send_reason(ctx, r, 4, t, n);
 	} else
 		emu_send(ctx, r, 4);
-	vnc_request(ctx, st, st->fail);
+	vnc_refused(ctx, st, st->fail);
 	st->phase = VNC_DONE;
 	emu_close(ctx);
 }
@@ -563,7 +574,7 @@ vnc_close(struct emu_ctx *ctx, void *state, enum emu_close_reason why)
 
 	(void)why;
 	if (st->client[0])
-		vnc_request(ctx, st, NULL);
+		vnc_request(ctx, st, NULL, 0, 0);
 }
 
 const struct emulator emu_vnc = {
