@@ -1,11 +1,12 @@
-/* vnc.c: an RFB (VNC) server up to the end of authentication, as TigerVNC's
- * Xvnc answers (by persona data): the ProtocolVersion, the security types
- * (3.7/3.8) or the one type (3.3), VNC authentication's 16-byte challenge,
- * VeNCrypt's version and sub-type negotiation, and the failures with the
- * daemon's delay, texts and per-address blacklist. Nothing ever logs in:
- * no ServerInit, no frame buffer (see below). A "login" event per
- * challenge response, with the pair in the form crackers take and a guess
- * from a short list of common passwords.
+/* vnc.c: an RFB (VNC) server as TigerVNC's Xvnc answers (by persona
+ * data): the ProtocolVersion, the security types (3.7/3.8) or the one type
+ * (3.3), VNC authentication's 16-byte challenge, VeNCrypt's version and
+ * sub-type negotiation, the failures with the daemon's delay, texts and
+ * per-address blacklist. A "login" event per challenge response, with the
+ * pair in the form crackers take and a guess from a short list of common
+ * passwords. A password vnc.accept lists logs in to a desktop where nothing
+ * is drawn: ServerInit, a black frame for each full update request, every
+ * client message an event.
  *
  * Persona keys. Texts are sent as they are (no NUL added); failure reasons
  * go out as RFB strings (a 32-bit length, then the bytes).
@@ -43,14 +44,27 @@
  *   vnc.fail_delay_ms        100: an authentication failure is sent after
  *                            this, input held
  *   vnc.guess "password ..."  candidates tried against each response
+ *   vnc.accept               [repeated] a password that logs in ("*":
+ *                            any response)
+ *   vnc.geometry "W H"       the screen (1024 768; at most 2048 each)
+ *   vnc.pixel_format         ServerInit's 16-byte pixel format
+ *   vnc.desktop              the desktop's name; %h: the host name
  *
  * Events: "login" per challenge response (no user.name: VNC has none):
  * lure.auth.method "vnc", lure.auth.hash ("$vnc$*" + challenge hex + "*" +
  * response hex, upper case: John the Ripper's vnc format), and when a
  * vnc.guess candidate gives the same response lure.auth.password with
- * lure.auth.password_source "challenge-guess"; lure.vnc.client_version
+ * lure.auth.password_source "challenge-guess" (or the vnc.accept password
+ * that matched); lure.vnc.client_version
  * (the client's 12 bytes, the newline cut), lure.vnc.security_type (2 or
- * 19), lure.vnc.vencrypt_subtype, event.outcome failure. A client that
+ * 19), lure.vnc.vencrypt_subtype, event.outcome. After a login, each
+ * client message but an incremental update request is an event with
+ * lure.vnc.message: "request" for set_pixel_format (lure.vnc.bpp),
+ * set_encodings (lure.vnc.encodings: how many), unknown (lure.payload; Xvnc
+ * closes); "command" for key (lure.vnc.key the keysym, lure.vnc.down,
+ * lure.command the character when printable ASCII), pointer
+ * (lure.vnc.buttons, .x, .y) and cut_text (lure.command: the text, cut at
+ * VNC_CUT bytes, lure.truncated). A client that
  * stops short of a response gets a "request" event at close or failure with
  * the same lure.vnc fields, event.reason the server's reason when one was
  * given, event.outcome failure when the server refused (an unreadable or
@@ -80,11 +94,22 @@
  *   VNC_BL_SLOTS addresses (the oldest forgotten first; Xvnc forgets none).
  * - no time-out before authentication (Xvnc has none: the core's
  *   limits.idle_timeout applies).
- * Not modelled: accepted passwords and everything after authentication
- * (ServerInit, the frame buffer, input events): every response fails; the
- * None type; TLS: a ClientHello after the TLSVnc go-ahead gets the failure
- * at once where GnuTLS answers with a TLS 1.3 ServerHello and fails later.
- * State: 72 bytes per connection (struct vnc_state). */
+ * - after a login: SecurityResult 0, ServerInit on ClientInit (shared or
+ *   not); a full update request is answered as Xvnc answers for a black
+ *   screen: rows of at most 65536 pixels per rectangle (EncodeManager's
+ *   SubRectMaxArea), each Raw, or RRE (no sub-rectangle) when the client
+ *   listed RRE, else Hextile (a background tile, then empty ones) when it
+ *   listed Hextile; an incremental one gets the same the first time,
+ *   nothing after an update (nothing changes). Xvnc tracks the changed
+ *   region: after a first update of part of the screen, its incremental
+ *   updates send the rest; here they send nothing.
+ * Not modelled: the desktop itself (Xvnc shows what the session's
+ * xstartup draws: here nothing is), Tight and ZRLE (a client listing them
+ * gets what it would get without them), cursor and desktop-size
+ * pseudo-encodings, fences, bell, clipboard from the server; the None
+ * type; TLS: a ClientHello after the TLSVnc go-ahead gets the failure at
+ * once where GnuTLS answers with a TLS 1.3 ServerHello and fails later.
+ * State: 96 bytes per connection (struct vnc_state). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +124,7 @@
 #define VNC_BL_SLOTS 128 /* addresses the blacklist remembers */
 #define VNC_ADDR 46 /* INET6_ADDRSTRLEN */
 #define VNC_MSG 256 /* a failure: type or result, length, reason */
+#define VNC_CUT 1024 /* ClientCutText bytes logged */
 
 enum vnc_phase {
 	VNC_VERSION, /* waiting for the client's ProtocolVersion */
@@ -108,6 +134,8 @@ enum vnc_phase {
 	VNC_TLS, /* after the TLS go-ahead */
 	VNC_RESPONSE, /* the 16-byte answer to the challenge */
 	VNC_FAILING, /* a failure waits for vnc.fail_delay_ms */
+	VNC_INIT, /* logged in: waiting for ClientInit */
+	VNC_SESSION, /* client messages */
 	VNC_DONE, /* input ignored until the close */
 	VNC__MAX
 };
@@ -123,6 +151,15 @@ struct vnc_state {
 	 * 0: not waiting) */
 	uint32_t held;
 	const char *fail; /* persona key of the reason to send */
+	uint8_t bypp; /* bytes per pixel of the client's pixel format */
+	uint8_t enc; /* solid-frame encoding: 0 Raw, 2 RRE, 5 Hextile */
+	uint8_t encs_seen; /* what SetEncodings listed: 1 RRE, 2 Hextile */
+	uint8_t framing; /* a FramebufferUpdate is being sent */
+	uint8_t drawn; /* one was: the client has the screen */
+	uint16_t fx, fy, fw, fh; /* its rectangle, clamped to the screen */
+	uint16_t frow; /* the next row to send */
+	uint16_t nenc; /* SetEncodings: encodings still to read */
+	uint32_t skip; /* ClientCutText bytes still to drop */
 	char client[13]; /* the client's ProtocolVersion, NUL-ended */
 	uint8_t challenge[16];
 	uint8_t response[16];
@@ -178,6 +215,17 @@ vnc_blackmarked(const char *addr)
 	}
 	b->marks++;
 	return 0;
+}
+
+/* A login clears the address's marks (Blacklist::clearBlackmark). */
+static void
+vnc_blackmark_clear(const char *addr)
+{
+	size_t i;
+
+	for (i = 0; addr && i < VNC_BL_SLOTS; i++)
+		if (vnc_bl[i].addr[0] && strcmp(vnc_bl[i].addr, addr) == 0)
+			memset(&vnc_bl[i], 0, sizeof vnc_bl[i]);
 }
 
 /* --- output -------------------------------------------------------------- */
@@ -328,8 +376,10 @@ vnc_guess(const struct vnc_state *st, size_t *len)
 	return NULL;
 }
 
+/* ok: the password of the vnc.accept entry that matched (pn bytes; "*"
+ * when any response is), or NULL: a failure. */
 static void
-vnc_login(struct emu_ctx *ctx, struct vnc_state *st)
+vnc_login(struct emu_ctx *ctx, struct vnc_state *st, const char *ok, size_t pn)
 {
 	struct event *e = emu_event(ctx, "login");
 	char hash[6 + 32 + 1 + 32 + 1];
@@ -346,13 +396,283 @@ vnc_login(struct emu_ctx *ctx, struct vnc_state *st)
 			hash[i] = (char)(hash[i] - 32);
 	event_str(e, "lure.auth.method", "vnc");
 	event_str(e, "lure.auth.hash", hash);
-	if (e && (g = vnc_guess(st, &gl)) != NULL) {
+	if (ok && !(pn == 1 && ok[0] == '*'))
+		event_bytes(e, "lure.auth.password", ok, pn, EVENT_CAP_DEFAULT);
+	else if (e && (g = vnc_guess(st, &gl)) != NULL) {
 		event_bytes(e, "lure.auth.password", g, gl, EVENT_CAP_DEFAULT);
 		event_str(e, "lure.auth.password_source", "challenge-guess");
 	}
 	vnc_fields(e, st);
-	event_str(e, "event.outcome", "failure");
+	event_str(e, "event.outcome", ok ? "success" : "failure");
 	event_commit(e);
+}
+
+/* --- after a login ------------------------------------------------------ */
+
+/* TigerVNC's EncodeManager cuts an update into rectangles of at most this
+ * many pixels (SubRectMaxArea), whole rows here */
+#define VNC_SUB_AREA 65536
+static uint8_t vnc_zero[VNC_SUB_AREA * 4]; /* a black frame's pixels */
+
+/* The vnc.accept entry the response matches ("*": any), or NULL. */
+static const struct persona_kv *
+vnc_accepted(const struct vnc_state *st)
+{
+	const struct persona_kv *kv;
+	size_t i = 0;
+	uint8_t r[16];
+
+	while ((kv = persona_next("vnc.accept", &i)) != NULL) {
+		if (kv->len == 1 && kv->val[0] == '*')
+			return kv;
+		des_vnc_response(kv->val, kv->len, st->challenge, r);
+		if (memcmp(r, st->response, 16) == 0)
+			return kv;
+	}
+	return NULL;
+}
+
+static void
+vnc_geometry(unsigned *w, unsigned *h)
+{
+	const char *g = persona_get("vnc.geometry", NULL);
+	char *end;
+
+	*w = 1024;
+	*h = 768;
+	if (g) {
+		*w = (unsigned)strtoul(g, &end, 10);
+		*h = (unsigned)strtoul(end, NULL, 10);
+	}
+	/* a rectangle of rows stays under SubRectMaxWidth (2048) */
+	*w = *w < 1 ? 1 : *w > 2048 ? 2048 : *w;
+	*h = *h < 1 ? 1 : *h > 2048 ? 2048 : *h;
+}
+
+/* ServerInit: the size, the pixel format, the desktop's name. */
+static void
+vnc_server_init(struct emu_ctx *ctx, struct vnc_state *st)
+{
+	uint8_t m[4 + 16 + 4 + 200];
+	size_t n, pn, k = 0;
+	const char *pf = vnc_text("vnc.pixel_format", &pn);
+	const char *d = vnc_text("vnc.desktop", &n), *host = emu_hostname(ctx);
+	unsigned w, h, i;
+
+	vnc_geometry(&w, &h);
+	m[0] = (uint8_t)(w >> 8);
+	m[1] = (uint8_t)w;
+	m[2] = (uint8_t)(h >> 8);
+	m[3] = (uint8_t)h;
+	memset(m + 4, 0, 16);
+	memcpy(m + 4, pf, pn < 16 ? pn : 16);
+	st->bypp = (uint8_t)(m[4] == 8 || m[4] == 16 ? m[4] / 8 : 4);
+	for (i = 0; i < n && k < sizeof m - 24 - 64; i++) {
+		if (d[i] == '%' && i + 1 < n && d[i + 1] == 'h' && host) {
+			size_t hl = strlen(host) < 64 ? strlen(host) : 64;
+			memcpy(m + 24 + k, host, hl);
+			k += hl;
+			i++;
+		} else
+			m[24 + k++] = (uint8_t)d[i];
+	}
+	vnc_put32(m + 20, (uint32_t)k);
+	emu_send(ctx, m, 24 + k);
+}
+
+/* One rectangle's header. */
+static size_t
+vnc_rect(uint8_t *m, unsigned x, unsigned y, unsigned w, unsigned h, int enc)
+{
+	m[0] = (uint8_t)(x >> 8);
+	m[1] = (uint8_t)x;
+	m[2] = (uint8_t)(y >> 8);
+	m[3] = (uint8_t)y;
+	m[4] = (uint8_t)(w >> 8);
+	m[5] = (uint8_t)w;
+	m[6] = (uint8_t)(h >> 8);
+	m[7] = (uint8_t)h;
+	vnc_put32(m + 8, (uint32_t)enc);
+	return 12;
+}
+
+/* The FramebufferUpdate of a black screen, as many rectangles as the
+ * output takes now: 1 when all is sent. */
+static int
+vnc_frame(struct emu_ctx *ctx, struct vnc_state *st)
+{
+	unsigned rows = VNC_SUB_AREA / st->fw, end = st->fy + st->fh;
+	uint8_t m[1024];
+
+	if (!st->framing) {
+		unsigned nr = (st->fh + rows - 1) / rows;
+		if (emu_space(ctx) < 4)
+			return 0;
+		m[0] = 0;
+		m[1] = 0;
+		m[2] = (uint8_t)(nr >> 8);
+		m[3] = (uint8_t)nr;
+		emu_send(ctx, m, 4);
+		st->framing = 1;
+		st->frow = st->fy;
+	}
+	while (st->frow < end) {
+		unsigned rh = end - st->frow < rows ? end - st->frow : rows;
+		size_t k = vnc_rect(m, st->fx, st->frow, st->fw, rh, st->enc);
+		if (st->enc == 2) { /* RRE: no sub-rectangle, the background */
+			memset(m + k, 0, 4 + st->bypp);
+			k += 4 + st->bypp;
+		} else if (st->enc == 5) { /* Hextile: the first tile says the
+			                    * background, the others repeat it */
+			size_t tiles = ((st->fw + 15) / 16) * ((rh + 15) / 16);
+			memset(m + k, 0, tiles + st->bypp);
+			m[k] = 2;
+			k += tiles + st->bypp;
+		}
+		if (emu_space(ctx) < k)
+			return 0;
+		emu_send(ctx, m, k);
+		if (st->enc == 0)
+			emu_send_const(
+			        ctx, vnc_zero, (size_t)st->fw * rh * st->bypp);
+		st->frow = (uint16_t)(st->frow + rh);
+	}
+	st->framing = 0;
+	st->drawn = 1;
+	return 1;
+}
+
+static uint32_t
+vnc_get32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static struct event *
+vnc_message_event(struct emu_ctx *ctx, const char *action, const char *what)
+{
+	struct event *e = emu_event(ctx, action);
+
+	event_str(e, "lure.vnc.message", what);
+	return e;
+}
+
+/* One client message after ServerInit (RFC 6143 7.5). */
+static size_t
+vnc_message(
+        struct emu_ctx *ctx, struct vnc_state *st, const uint8_t *p, size_t n)
+{
+	struct event *e;
+	size_t k;
+
+	if (st->skip) { /* the rest of a long ClientCutText */
+		k = n < st->skip ? n : st->skip;
+		st->skip -= (uint32_t)k;
+		return k;
+	}
+	if (st->nenc) { /* SetEncodings' list */
+		if (n < 4)
+			return 0;
+		for (k = 0; k + 4 <= n && st->nenc; k += 4, st->nenc--) {
+			uint32_t v = vnc_get32(p + k);
+			st->encs_seen |= v == 2 ? 1 : v == 5 ? 2 : 0;
+		}
+		if (!st->nenc) /* the solid-rectangle encoder Xvnc picks */
+			st->enc = (uint8_t)(st->encs_seen & 1   ? 2
+			                    : st->encs_seen & 2 ? 5
+			                                        : 0);
+		return k;
+	}
+	switch (p[0]) {
+	case 0: /* SetPixelFormat */
+		if (n < 20)
+			return 0;
+		st->bypp = (uint8_t)(p[4] == 8 || p[4] == 16 ? p[4] / 8 : 4);
+		e = vnc_message_event(ctx, "request", "set_pixel_format");
+		event_int(e, "lure.vnc.bpp", p[4]);
+		event_commit(e);
+		return 20;
+	case 2: /* SetEncodings */
+		if (n < 4)
+			return 0;
+		st->nenc = (uint16_t)(p[2] << 8 | p[3]);
+		st->encs_seen = 0;
+		if (!st->nenc)
+			st->enc = 0;
+		e = vnc_message_event(ctx, "request", "set_encodings");
+		event_int(e, "lure.vnc.encodings", st->nenc);
+		event_commit(e);
+		return 4;
+	case 3: { /* FramebufferUpdateRequest */
+		unsigned w, h, x, y, rw, rh;
+		if (n < 10)
+			return 0;
+		/* incremental: nothing changed on a still screen once the
+		 * client has it (the first update is whole either way) */
+		if (p[1] && st->drawn && !st->framing)
+			return 10;
+		if (!st->framing) {
+			vnc_geometry(&w, &h);
+			x = (unsigned)(p[2] << 8 | p[3]);
+			y = (unsigned)(p[4] << 8 | p[5]);
+			rw = (unsigned)(p[6] << 8 | p[7]);
+			rh = (unsigned)(p[8] << 8 | p[9]);
+			if (x >= w || y >= h || !rw || !rh)
+				return 10;
+			st->fx = (uint16_t)x;
+			st->fy = (uint16_t)y;
+			st->fw = (uint16_t)(rw < w - x ? rw : w - x);
+			st->fh = (uint16_t)(rh < h - y ? rh : h - y);
+		}
+		return vnc_frame(ctx, st) ? 10 : 0;
+	}
+	case 4: /* KeyEvent */
+		if (n < 8)
+			return 0;
+		e = vnc_message_event(ctx, "command", "key");
+		event_int(e, "lure.vnc.key", vnc_get32(p + 4));
+		event_bool(e, "lure.vnc.down", p[1] != 0);
+		if (p[4] == 0 && p[5] == 0 && p[6] == 0 && p[7] >= 0x20 &&
+		        p[7] < 0x7f)
+			event_bytes(e, "lure.command", p + 7, 1, 1);
+		event_commit(e);
+		return 8;
+	case 5: /* PointerEvent */
+		if (n < 6)
+			return 0;
+		e = vnc_message_event(ctx, "command", "pointer");
+		event_int(e, "lure.vnc.buttons", p[1]);
+		event_int(e, "lure.vnc.x", p[2] << 8 | p[3]);
+		event_int(e, "lure.vnc.y", p[4] << 8 | p[5]);
+		event_commit(e);
+		return 6;
+	case 6: { /* ClientCutText */
+		uint32_t len;
+		if (n < 8)
+			return 0;
+		len = vnc_get32(p + 4);
+		/* the text up to the cap (in_min holds it), the rest dropped */
+		k = len < VNC_CUT ? len : VNC_CUT;
+		if (n - 8 < k)
+			return 0;
+		e = vnc_message_event(ctx, "command", "cut_text");
+		event_bytes(e, "lure.command", p + 8, k, EVENT_CAP_DEFAULT);
+		if (k < len)
+			event_bool(e, "lure.truncated", 1);
+		event_commit(e);
+		st->skip = len - (uint32_t)k;
+		return 8 + k;
+	}
+	default: /* Xvnc closes on an unknown message type */
+		e = vnc_message_event(ctx, "request", "unknown");
+		event_bytes(e, "lure.payload", p, n < 64 ? n : 64, 64);
+		event_str(e, "event.outcome", "failure");
+		event_commit(e);
+		st->phase = VNC_DONE;
+		emu_close(ctx);
+		return n;
+	}
 }
 
 /* --- the handshake ------------------------------------------------------- */
@@ -540,9 +860,25 @@ vnc_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		if (n < 16)
 			return 0;
 		memcpy(st->response, p, 16);
-		vnc_login(ctx, st);
-		vnc_fail(ctx, st, "vnc.error.auth");
+		{
+			const struct persona_kv *ok = vnc_accepted(st);
+			vnc_login(
+			        ctx, st, ok ? ok->val : NULL, ok ? ok->len : 0);
+			if (!ok) {
+				vnc_fail(ctx, st, "vnc.error.auth");
+				return 16;
+			}
+		}
+		vnc_put32(m, 0); /* SecurityResult OK */
+		emu_send(ctx, m, 4);
+		vnc_blackmark_clear(emu_peer_addr(ctx));
+		st->phase = VNC_INIT;
 		return 16;
+	case VNC_INIT: /* ClientInit: shared or not, one answer */
+		vnc_server_init(ctx, st);
+		st->phase = VNC_SESSION;
+		return 1;
+	case VNC_SESSION: return vnc_message(ctx, st, p, n);
 	default: return n;
 	}
 }
@@ -581,6 +917,7 @@ const struct emulator emu_vnc = {
         .name = "vnc",
         .transports = EMU_TCP,
         .state_size = sizeof(struct vnc_state),
+        .in_min = 8 + VNC_CUT,
         .on_open = vnc_open,
         .on_data = vnc_data,
         .on_timeout = vnc_timeout,

@@ -1,7 +1,8 @@
 """VNC on the linux persona (issue 15): lure's port 5900 side by side with
 Debian 12's Xvnc (tigervnc-standalone-server 1.12), run here on a loopback
 port as `vncserver -localhost no` runs it: -SecurityTypes VncAuth,TLSVnc and
-a password file from vncpasswd. The same raw inputs go to both at once, each
+a password file from vncpasswd (the persona's vnc.accept), vncserver's
+geometry and depth. The same raw inputs go to both at once, each
 probe from its own source address (127.86.x.y: Xvnc blacklists an address
 after five connections); the answers must be the same bytes, end the same
 way (closed or open) and come as late (the 100 ms failure delay). The one
@@ -17,6 +18,7 @@ import itertools
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import threading
 import time
@@ -31,7 +33,7 @@ from ssh_common import free_port
 persona("linux")
 
 XVNC = "/usr/bin/Xvnc"
-REAL_PASSWORD = "Qv7#kz2!"  # not in vnc.guess: the real one fails as lure does
+PASSWORD = "password"  # the persona's vnc.accept, given to Xvnc too
 _src = itertools.count(1)
 
 
@@ -54,7 +56,7 @@ def xvnc(tmp_path_factory):
         pytest.skip("needs tigervnc-standalone-server and tigervnc-tools")
     d = tmp_path_factory.mktemp("xvnc")
     pw = d / "passwd"
-    pw.write_bytes(subprocess.run(["vncpasswd", "-f"], input=REAL_PASSWORD.encode() + b"\n",
+    pw.write_bytes(subprocess.run(["vncpasswd", "-f"], input=PASSWORD.encode() + b"\n",
                                   capture_output=True, check=True).stdout)
     port = free_port()
     # a display number of our own: the X lock files are machine-wide
@@ -64,7 +66,8 @@ def xvnc(tmp_path_factory):
             break
     p = subprocess.Popen([XVNC, f":{disp}", "-rfbport", str(port), "-localhost",
                           "-SecurityTypes", "VncAuth,TLSVnc", "-rfbauth", str(pw),
-                          "-desktop", "debian:1 (root)", "-nolisten", "tcp"],
+                          "-desktop", "debian:0 (root)", "-geometry", "1920x1200",
+                          "-depth", "24", "-nolisten", "tcp"],
                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d)
     # wait by connect() alone: a connection counts in Xvnc's blacklist, so
     # from an address no probe uses
@@ -344,6 +347,115 @@ def test_guessed_password_and_crackable_hash(sensor):
     assert "password" not in ev["lure"]["auth"]
     chx, rx = ev["lure"]["auth"]["hash"].split("*")[1:]
     assert des_response("not-in-l", bytes.fromhex(chx)) == bytes.fromhex(rx)
+
+
+def recv_exact(s, n):
+    b = b""
+    while len(b) < n:
+        d = s.recv(n - len(b))
+        if not d:
+            break
+        b += d
+    return b
+
+
+def session(port, steps):
+    """Log in with the password (RFB 3.8, VNC authentication), ClientInit,
+    then the steps: everything the server sent after the challenge, and
+    how the connection ended."""
+    s = connect(port)
+    s.settimeout(3)
+    assert recv_exact(s, 12) == V8
+    s.sendall(V8)
+    assert recv_exact(s, 3) == b"\x02\x13\x02"
+    s.sendall(b"\x02")
+    s.sendall(des_response(PASSWORD, recv_exact(s, 16)))
+    out, end = recv_exact(s, 4), "open"
+    s.sendall(b"\x01")
+    for st in steps:
+        s.sendall(st)
+        time.sleep(0.1)
+    s.settimeout(0.5)
+    try:
+        while True:
+            d = s.recv(1 << 20)
+            if not d:
+                end = "eof"
+                break
+            out += d
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        end = "reset"
+    s.close()
+    return out, end
+
+
+def encodings(*e):
+    return struct.pack(">BBH", 2, 0, len(e)) + b"".join(struct.pack(">i", x) for x in e)
+
+
+def update(x, y, w, h, incremental=0):
+    return struct.pack(">BBHHHH", 3, incremental, x, y, w, h)
+
+
+FULL = update(0, 0, 1920, 1200)
+SESSIONS = {
+    "init": [],
+    "raw_full": [FULL],
+    "rre_full": [encodings(2), FULL],
+    "hextile_full": [encodings(5), FULL],
+    "zrle_rre": [encodings(16, 2), FULL],
+    "raw_part": [update(100, 50, 300, 400)],
+    "rre_off_screen": [encodings(2), update(1900, 1190, 100, 100), update(3000, 0, 5, 5)],
+    "incremental": [encodings(2), update(0, 0, 1920, 1200, 1)],
+    "pixel_format_16": [b"\x00\x00\x00\x00\x10\x10\x00\x01\x00\x1f\x00\x3f\x00\x1f"
+                        b"\x0b\x05\x00\x00\x00\x00", update(0, 0, 640, 480)],
+    "input": [b"\x04\x01\x00\x00\x00\x00\x00\x61", b"\x05\x01\x00\x10\x00\x20",
+              b"\x06\x00\x00\x00\x00\x00\x00\x05hello", encodings(2), FULL],
+    "unknown_message": [b"\x09\x00\x00\x00"],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SESSIONS))
+def test_session_like_xvnc(xvnc, sensor, name):
+    """With the password: SecurityResult 0, ServerInit (1920x1200, depth 24,
+    "debian:0 (root)") and the black screen's updates, byte for byte."""
+    pytest.importorskip("cryptography")
+    real = session(xvnc, SESSIONS[name])
+    ours = session(sensor.port(5900), SESSIONS[name])
+    assert ours[1] == real[1]
+    assert len(ours[0]) == len(real[0]) and ours[0] == real[0], \
+        f"{name}: lure {ours[0][:200]!r}, Xvnc {real[0][:200]!r}"
+
+
+def test_session_events(sensor):
+    pytest.importorskip("cryptography")
+    session(sensor.port(5900), SESSIONS["input"])
+    ok = sensor.wait_event("login", event__outcome="success")
+    assert ok["lure"]["auth"]["password"] == PASSWORD
+    key = sensor.wait_event("command", lure__vnc__message="key")
+    assert key["lure"]["vnc"]["key"] == 0x61 and key["lure"]["command"] == "a"
+    ptr = sensor.wait_event("command", lure__vnc__message="pointer")
+    assert (ptr["lure"]["vnc"]["x"], ptr["lure"]["vnc"]["y"]) == (16, 32)
+    cut = sensor.wait_event("command", lure__vnc__message="cut_text")
+    assert cut["lure"]["command"] == "hello"
+
+
+def test_vncdotool_session(xvnc, sensor, tmp_path):
+    """vncdotool logs in with the password, types and clicks on both."""
+    if not shutil.which("vncdo"):
+        pytest.skip("needs vncdotool (pip)")
+    res = {}
+    for key, port in (("real", xvnc), ("lure", sensor.port(5900))):
+        r = subprocess.run(["vncdo", "-s", f"127.0.0.1::{port}", "-p", PASSWORD,
+                            "--timeout", "20", "type", "id", "move", "10", "20",
+                            "click", "1"], capture_output=True, timeout=60)
+        res[key] = r.returncode
+    assert res["lure"] == res["real"] == 0
+    ev = sensor.wait_event("command", lure__vnc__message="key", lure__command="d")
+    assert ev["lure"]["vnc"]["down"] in (True, False)
+    sensor.wait_event("command", lure__vnc__message="pointer", lure__vnc__x=10)
 
 
 def nmap(port, src, datadir):
