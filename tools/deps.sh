@@ -151,10 +151,11 @@ if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then
 	python3 -m pip install -q asyncssh 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages asyncssh
 fi
-# (persona) the VNC suite's client: vncdotool from PyPI
-if [ "$step" = persona ] && ! python3 -c 'import vncdotool' 2>/dev/null; then
-	python3 -m pip install -q vncdotool 2>/dev/null ||
-		python3 -m pip install -q --break-system-packages vncdotool
+# (persona) the VNC suite's client: vncdotool from PyPI, and
+# service_identity, which its Twisted imports once pyOpenSSL is installed
+if [ "$step" = persona ] && ! python3 -c 'import vncdotool.client' 2>/dev/null; then
+	python3 -m pip install -q vncdotool service_identity 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages vncdotool service_identity
 fi
 # (persona) the MySQL suite's client library: PyMySQL from PyPI
 if [ "$step" = persona ] && ! python3 -c 'import pymysql' 2>/dev/null; then
