@@ -28,7 +28,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import persona
-from ssh_common import free_port
+from ssh_common import drain, free_port, talk
 
 persona("linux")
 
@@ -81,47 +81,6 @@ def xvnc(tmp_path_factory):
     yield port
     p.terminate()
     p.wait(timeout=10)
-
-
-def talk(port, steps, src=None, wait=0.5):
-    """Read what comes on connect, play the steps (bytes then a 0.3 s pause),
-    read for `wait` s more: (bytes, end, seconds from the last step to the
-    last byte)."""
-    s = connect(port, src)
-    out, end, last = b"", "open", time.monotonic()
-
-    def read(for_s):
-        nonlocal out, end, last
-        stop = time.monotonic() + for_s
-        while end == "open" and time.monotonic() < stop:
-            s.settimeout(max(0.01, stop - time.monotonic()))
-            try:
-                d = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                end = "reset"
-                break
-            if not d:
-                end = "eof"
-                break
-            out += d
-            last = time.monotonic()
-
-    read(0.3)
-    t0 = time.monotonic()
-    for st in steps:
-        if end != "open":
-            break
-        t0 = time.monotonic()
-        try:
-            s.sendall(st)
-        except OSError:
-            break
-        read(0.3)
-    read(wait)
-    s.close()
-    return out, end, max(0.0, last - t0)
 
 
 V3, V7, V8 = b"RFB 003.003\n", b"RFB 003.007\n", b"RFB 003.008\n"
@@ -217,7 +176,7 @@ def test_same_answer_as_xvnc(xvnc, sensor, name):
     got = {}
 
     def run(key, port):
-        got[key] = talk(port, steps)
+        got[key] = talk(port, steps, src=source())
 
     ts = [threading.Thread(target=run, args=("real", xvnc)),
           threading.Thread(target=run, args=("lure", sensor.port(5900)))]
@@ -237,7 +196,7 @@ def test_same_answer_as_xvnc(xvnc, sensor, name):
 
 
 def test_challenge_differs_per_connection(sensor):
-    seen = {talk(sensor.port(5900), [V3])[0][16:32] for _ in range(3)}
+    seen = {talk(sensor.port(5900), [V3], src=source())[0][16:32] for _ in range(3)}
     assert len(seen) == 3 and all(len(c) == 16 for c in seen)
 
 
@@ -251,7 +210,7 @@ def test_blacklist_like_xvnc(xvnc, sensor):
     def both(steps=()):
         got = {}
         ts = [threading.Thread(target=lambda k=k, p=p: got.__setitem__(
-            k, talk(p, list(steps), src=src, wait=0.2)[:2])) for k, p in ports.items()]
+            k, talk(p, list(steps), wait=0.2, src=src)[:2])) for k, p in ports.items()]
         at = 15 if len(steps) > 1 else None
         for t in ts:
             t.start()
@@ -370,25 +329,13 @@ def session(port, steps):
     assert recv_exact(s, 3) == b"\x02\x13\x02"
     s.sendall(b"\x02")
     s.sendall(des_response(PASSWORD, recv_exact(s, 16)))
-    out, end = recv_exact(s, 4), "open"
+    out = recv_exact(s, 4)
     s.sendall(b"\x01")
     for st in steps:
         s.sendall(st)
         time.sleep(0.1)
-    s.settimeout(0.5)
-    try:
-        while True:
-            d = s.recv(1 << 20)
-            if not d:
-                end = "eof"
-                break
-            out += d
-    except socket.timeout:
-        pass
-    except ConnectionResetError:
-        end = "reset"
-    s.close()
-    return out, end
+    rest, end = drain(s, 1.0)
+    return out + rest, end
 
 
 def encodings(*e):
