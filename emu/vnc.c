@@ -42,7 +42,7 @@
  *   vnc.blacklist_threshold  5 (TigerVNC's BlacklistThreshold; 0: none)
  *   vnc.blacklist_timeout_ms 10000 (BlacklistTimeout)
  *   vnc.fail_delay_ms        100: an authentication failure is sent after
- *                            this, input held
+ *                            this (input meanwhile read and ignored)
  *   vnc.guess "password ..."  candidates tried against each response
  *   vnc.accept               [repeated] a password that logs in ("*":
  *                            any response)
@@ -86,8 +86,10 @@
  *   the failure.
  * - a wrong response: after 100 ms, SecurityResult 1 and (3.8 only) the
  *   reason, then close. Input that follows a failure is ignored.
+ * - a response that came in one segment with the version or the security
+ *   type waits for more input (Xvnc reads it on the next wake-up).
  * - blacklist (rfb/Blacklist.cxx): every connection from an address counts
- *   (a success would clear it: none here); the fifth starts a block of 10 s
+ *   (a login clears them); the fifth starts a block of 10 s
  *   (TigerVNC counts whole seconds), meanwhile a connection gets
  *   vnc.blacklisted_version, 0 and the reason, then close; the first after
  *   the block is let in and starts a block twice as long. Kept for
@@ -104,11 +106,14 @@
  *   region: after a first update of part of the screen, its incremental
  *   updates send the rest; here they send nothing.
  * Not modelled: the desktop itself (Xvnc shows what the session's
- * xstartup draws: here nothing is), Tight and ZRLE (a client listing them
- * gets what it would get without them), cursor and desktop-size
- * pseudo-encodings, fences, bell, clipboard from the server; the None
- * type; TLS: a ClientHello after the TLSVnc go-ahead gets the failure at
- * once where GnuTLS answers with a TLS 1.3 ServerHello and fails later.
+ * xstartup draws: here nothing is), Tight (Xvnc sends a client listing it
+ * Tight's fill; here RRE, Hextile or Raw) and ZRLE without RRE, cursor and
+ * desktop-size pseudo-encodings, fences, bell, clipboard from the server;
+ * the None type; TLS: a ClientHello after the TLSVnc go-ahead gets the
+ * failure at once where GnuTLS answers with a TLS 1.3 ServerHello and
+ * fails later; the close after more than the input buffer (4 KiB) came at
+ * once: Xvnc shuts its side down and reads on (a FIN), lure closes with
+ * input unread (an RST).
  * State: 96 bytes per connection (struct vnc_state). */
 #include <stdio.h>
 #include <stdlib.h>

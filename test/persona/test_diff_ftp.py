@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
