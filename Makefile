@@ -138,6 +138,13 @@ ifneq ($(filter redis,$(EMUS)),)
 EMU_SRC += src/resp.c
 endif
 
+# DES (src/des.c) for the vnc emulator's VNC authentication; the unit
+# tests link it whatever the persona
+ifneq ($(filter vnc,$(EMUS)),)
+EMU_SRC += src/des.c
+endif
+$(B)/unit: $(B)/src/des.o
+
 # --- SSH (emu/ssh.c): src/ssh{pkt,auth,chan,kex}.c, src/sntrup761.c and
 # src/ed25519.c (Ed25519, X25519), with mbedTLS whatever TLS is
 SSH_LIBS = $(TLS_MBEDTLS_LIBS)

@@ -58,6 +58,9 @@ persona)
 	want saslpasswd2 sasl2-bin
 	want /usr/lib/x86_64-linux-gnu/sasl2/libplain.so libsasl2-modules
 	want swaks swaks
+	# Debian's TigerVNC server (Xvnc) beside the vnc emulator, vncpasswd
+	want Xvnc tigervnc-standalone-server
+	want vncpasswd tigervnc-tools
 	;;
 fuzz)
 	want clang clang
@@ -159,6 +162,12 @@ fi
 if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then
 	python3 -m pip install -q asyncssh 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages asyncssh
+fi
+# (persona) the VNC suite's client: vncdotool from PyPI, and
+# service_identity, which its Twisted imports once pyOpenSSL is installed
+if [ "$step" = persona ] && ! python3 -c 'import vncdotool.client' 2>/dev/null; then
+	python3 -m pip install -q vncdotool service_identity 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages vncdotool service_identity
 fi
 # (persona) the MySQL suite's client library: PyMySQL from PyPI
 if [ "$step" = persona ] && ! python3 -c 'import pymysql' 2>/dev/null; then

@@ -1,6 +1,7 @@
 """Helpers shared by the SSH persona suites (test_linux_ssh.py,
 test_dropbear.py, test_openwrt_ssh.py): free loopback ports, Debian's
-dropbear on one, and raw SSH packets before keys."""
+dropbear on one, and raw SSH packets before keys; talk() and drain() for
+the other side-by-side suites (FTP, VNC) too."""
 import os
 import socket
 import struct
@@ -165,6 +166,51 @@ def kexinit_of(port):
         length, padding, payload = read_plain_packet(s)
     lists, tail = parse_kexinit(payload)
     return banner, length, len(padding), lists, tail
+
+
+def talk(port, steps, wait=0.6, src=None):
+    """Connect (from address src if given), read the greeting, play the steps (bytes then a 0.3 s pause, or a
+    float: a pause), read for `wait` s more: (bytes, end, seconds from the
+    last step to the last byte)."""
+    s = socket.create_connection(("127.0.0.1", port),
+                                 source_address=(src, 0) if src else None)
+    out, end, last = b"", "open", time.monotonic()
+
+    def read(for_s):
+        nonlocal out, end, last
+        stop = time.monotonic() + for_s
+        while end == "open" and time.monotonic() < stop:
+            s.settimeout(max(0.01, stop - time.monotonic()))
+            try:
+                d = s.recv(65536)
+            except socket.timeout:
+                break
+            except ConnectionResetError:
+                end = "reset"
+                break
+            if not d:
+                end = "eof"
+                break
+            out += d
+            last = time.monotonic()
+
+    read(0.3)
+    t0 = time.monotonic()
+    for st in steps:
+        if end != "open":
+            break
+        if isinstance(st, float):
+            read(st)
+            continue
+        t0 = time.monotonic()
+        try:
+            s.sendall(st)
+        except OSError:
+            break
+        read(0.3)
+    read(wait)
+    s.close()
+    return out, end, max(0.0, last - t0)
 
 
 def drain(s, wait):

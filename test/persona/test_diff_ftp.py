@@ -13,7 +13,6 @@ import shutil
 import socket
 import subprocess
 import threading
-import time
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from ssh_common import nmap_dbs
 from conftest import get, persona
 import daemons
+from ssh_common import talk
 
 persona("linux")
 
@@ -31,50 +31,6 @@ def vsftpd(tmp_path_factory):
         pytest.skip(why)
     with daemons.vsftpd(tmp_path_factory.mktemp("vsftpd")) as (_, port):
         yield port
-
-
-def talk(port, steps, wait=0.6):
-    """Read the greeting, play the steps (bytes then a 0.3 s pause, or a
-    float: a pause), read for `wait` s more: (bytes, end, seconds from the
-    last step to the last byte)."""
-    s = socket.create_connection(("127.0.0.1", port))
-    out, end, last = b"", "open", time.monotonic()
-
-    def read(for_s):
-        nonlocal out, end, last
-        stop = time.monotonic() + for_s
-        while end == "open" and time.monotonic() < stop:
-            s.settimeout(max(0.01, stop - time.monotonic()))
-            try:
-                d = s.recv(65536)
-            except socket.timeout:
-                break
-            except ConnectionResetError:
-                end = "reset"
-                break
-            if not d:
-                end = "eof"
-                break
-            out += d
-            last = time.monotonic()
-
-    read(0.3)
-    t0 = time.monotonic()
-    for st in steps:
-        if end != "open":
-            break
-        if isinstance(st, float):
-            read(st)
-            continue
-        t0 = time.monotonic()
-        try:
-            s.sendall(st)
-        except OSError:
-            break
-        read(0.3)
-    read(wait)
-    s.close()
-    return out, end, max(0.0, last - t0)
 
 
 FAIL = 4.0  # s: the failure delay (3-3.5 s), read through
