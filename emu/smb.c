@@ -11,6 +11,8 @@
  *   smb.nbss_port            a port whose connections start with the
  *                            NetBIOS session request (RFC 1002 4.3.2;
  *                            139): answered with the positive response
+ *   smb.nbss_refuse          its answer to a session message that came
+ *                            before the session request (then a close)
  *   smb.guid                 [required] ServerGuid, 32 hex digits
  *                            (${identity} values expanded)
  *   smb.dialects             [required] dialects served, hex words
@@ -19,6 +21,8 @@
  *   smb.security_mode        NEGOTIATE's SecurityMode (1: signing enabled)
  *   smb.caps_202 smb.caps_210 smb.caps_3  Capabilities for 2.0.2, for
  *                            2.1 and the wildcard, for 3.x
+ *   smb.caps_30_echo smb.caps_311_echo  the ones set for 3.0 and 3.0.2,
+ *                            for 3.1.1, when the client's request has them
  *   smb.max_transact smb.max_read smb.max_write  the Max*Size fields
  *   smb.start_time           ServerStartTime (FILETIME; 0)
  *   smb.ciphers              3.1.1's ciphers, hex words: the first of the
@@ -401,6 +405,10 @@ smb1_negotiate(
 		const uint8_t *s = m + i + 1;
 		const uint8_t *z = memchr(s, 0, 35 + bc - (i + 1));
 		size_t sl = z ? (size_t)(z - s) : 35 + bc - (i + 1);
+		if (!sl) {
+			i += 2;
+			continue;
+		}
 		if (ln + sl + 1 < sizeof list) {
 			if (ln)
 				list[ln++] = ',';
@@ -458,9 +466,13 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 	uint8_t *b = smb_header(q, ST_SUCCESS, st);
 	uint32_t caps = d == 0x0202   ? smb_num("smb.caps_202", 1)
 	                : d < 0x0300 ? smb_num("smb.caps_210", 7)
-	                             : smb_num("smb.caps_3", 0x2f);
+	                             : smb_num("smb.caps_3", 7);
 	unsigned cipher = 0, want_cipher = 0;
 
+	if (q && d >= 0x0300) /* what the client has of these */
+		caps |= le32(q + 64 + 8) &
+		        (d == 0x0311 ? smb_num("smb.caps_311_echo", 0x28)
+		                     : smb_num("smb.caps_30_echo", 0x68));
 	memset(b, 0, 64);
 	put16(b, 65);
 	b[2] = (uint8_t)smb_num("smb.security_mode", 1);
@@ -1037,8 +1049,18 @@ smb_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	if (n < 4)
 		return 0;
 	len = (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+	if (p[0] == 0 && !st->nbss) {
+		/* a session message before the session request: the negative
+		 * response Windows sends (nmap's netbios-ssn match) */
+		const char *r = persona_get("smb.nbss_refuse", &len);
+		smb_garbage(ctx, p, n, "no NetBIOS session");
+		if (r)
+			emu_send_const(ctx, r, len);
+		emu_close(ctx);
+		return n;
+	}
 	if ((p[0] != 0 && p[0] != 0x81 && p[0] != 0x85) ||
-	        (p[0] == 0x81 && st->nbss) || (p[0] == 0 && !st->nbss)) {
+	        (p[0] == 0x81 && st->nbss)) {
 		smb_garbage(ctx, p, n, "not an SMB message");
 		emu_close(ctx);
 		return n;
