@@ -454,6 +454,32 @@ smb1_negotiate(
 
 /* --- SMB2 NEGOTIATE ------------------------------------------------------ */
 
+struct smb_ctxit {
+	size_t at; /* offset of the next context in the message */
+	unsigned left; /* contexts the request still claims */
+};
+
+/* The next negotiate context of the NEGOTIATE request q[0..n) ([MS-SMB2]
+ * 2.2.3.1; 8-byte aligned): its data, type and length, or NULL at the end
+ * or at one that does not fit. */
+static const uint8_t *
+smb_ctx_next(const uint8_t *q, size_t n, struct smb_ctxit *it,
+        unsigned *type, size_t *dl)
+{
+	const uint8_t *c;
+
+	if (!it->left || it->at < 64 || it->at > n || n - it->at < 8)
+		return NULL;
+	c = q + it->at;
+	*type = le16(c);
+	*dl = le16(c + 2);
+	if (*dl > n - it->at - 8)
+		return NULL;
+	it->left--;
+	it->at += (8 + *dl + 7) & ~(size_t)7;
+	return c + 8;
+}
+
 /* Answer with dialect d (q NULL: the SMB1 upgrade); returns 0. */
 static size_t
 smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
@@ -496,25 +522,20 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 	off = 64 + 64 + bl;
 	if (d == 0x0311 && q) {
 		/* the client's ENCRYPTION_CAPABILITIES: first cipher served */
-		uint32_t co = le32(q + 64 + 28);
-		unsigned cc = le16(q + 64 + 32);
-		for (unsigned k = 0; k < cc && co >= 64 && co + 8 <= n; k++) {
-			unsigned type = le16(q + co), dl = le16(q + co + 2);
-			if (co + 8 + dl > n)
-				break;
-			if (type == 2 && dl >= 2) {
-				unsigned nc = le16(q + co + 8);
-				want_cipher = 1;
-				for (unsigned c = 0;
-				        c < nc && 10 + 2 * c + 2 <= 8 + dl; c++) {
-					unsigned id = le16(q + co + 10 + 2 * c);
-					if (smb_listed("smb.ciphers", id)) {
-						cipher = id;
-						break;
-					}
+		struct smb_ctxit it = {le32(q + 64 + 28), le16(q + 64 + 32)};
+		const uint8_t *c;
+		unsigned type;
+		size_t dl;
+		while ((c = smb_ctx_next(q, n, &it, &type, &dl))) {
+			if (type != 2 || dl < 2)
+				continue;
+			want_cipher = 1;
+			for (size_t k = 0; k < le16(c) && 2 + 2 * k + 2 <= dl;
+			        k++)
+				if (smb_listed("smb.ciphers", le16(c + 2 + 2 * k))) {
+					cipher = le16(c + 2 + 2 * k);
+					break;
 				}
-			}
-			co += (8 + dl + 7) & ~7u;
 		}
 		off = (off + 7) & ~(size_t)7;
 		put32(b + 60, (uint32_t)off);
@@ -579,12 +600,10 @@ smb2_negotiate(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 	}
 	list[ln] = 0;
 	if (best == 0x0311) {
-		uint32_t co = le32(q + 64 + 28);
-		unsigned cc = le16(q + 64 + 32);
-		for (unsigned k = 0; k < cc && co >= 64 && co + 8 <= n; k++) {
-			unsigned type = le16(q + co), dl = le16(q + co + 2);
-			if (co + 8 + dl > n)
-				break;
+		struct smb_ctxit it = {le32(q + 64 + 28), le16(q + 64 + 32)};
+		unsigned type;
+		size_t dl;
+		while (smb_ctx_next(q, n, &it, &type, &dl)) {
 			if (type == 1)
 				pre++;
 			if (type == 3)
@@ -594,7 +613,6 @@ smb2_negotiate(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 					ctxs[cn++] = ',';
 				cn += fmt_dec(ctxs + cn, type);
 			}
-			co += (8 + dl + 7) & ~7u;
 		}
 	}
 	ctxs[cn] = 0;
