@@ -364,8 +364,8 @@ smb_dialect_name(unsigned d, char *tmp)
 	}
 	tmp[0] = '0';
 	tmp[1] = 'x';
-	smb_lower_hex((const uint8_t[]){(uint8_t)(d >> 8), (uint8_t)d}, 2,
-	        tmp + 2);
+	smb_lower_hex(
+	        (const uint8_t[]){(uint8_t)(d >> 8), (uint8_t)d}, 2, tmp + 2);
 	return tmp;
 }
 
@@ -380,8 +380,9 @@ static const char smb_nmap[] = "PC NETWORK PROGRAM 1.0,MICROSOFT NETWORKS "
                                "1.03,MICROSOFT NETWORKS 3.0,LANMAN1.0,"
                                "LM1.2X002,Samba,NT LANMAN 1.0,NT LM 0.12";
 
-static size_t smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st,
-        const uint8_t *q, size_t n, unsigned dialect);
+static size_t
+smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
+        size_t n, unsigned dialect);
 
 static void
 smb1_negotiate(
@@ -463,8 +464,8 @@ struct smb_ctxit {
  * 2.2.3.1; 8-byte aligned): its data, type and length, or NULL at the end
  * or at one that does not fit. */
 static const uint8_t *
-smb_ctx_next(const uint8_t *q, size_t n, struct smb_ctxit *it,
-        unsigned *type, size_t *dl)
+smb_ctx_next(const uint8_t *q, size_t n, struct smb_ctxit *it, unsigned *type,
+        size_t *dl)
 {
 	const uint8_t *c;
 
@@ -490,7 +491,7 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 	const char *g = persona_get("smb.guid", &gl);
 	const char *blob = persona_get("smb.spnego_init", &bl);
 	uint8_t *b = smb_header(q, ST_SUCCESS, st);
-	uint32_t caps = d == 0x0202   ? smb_num("smb.caps_202", 1)
+	uint32_t caps = d == 0x0202  ? smb_num("smb.caps_202", 1)
 	                : d < 0x0300 ? smb_num("smb.caps_210", 7)
 	                             : smb_num("smb.caps_3", 7);
 	unsigned cipher = 0, want_cipher = 0;
@@ -532,7 +533,8 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 			want_cipher = 1;
 			for (size_t k = 0; k < le16(c) && 2 + 2 * k + 2 <= dl;
 			        k++)
-				if (smb_listed("smb.ciphers", le16(c + 2 + 2 * k))) {
+				if (smb_listed("smb.ciphers",
+				            le16(c + 2 + 2 * k))) {
 					cipher = le16(c + 2 + 2 * k);
 					break;
 				}
@@ -568,8 +570,8 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 }
 
 static void
-smb2_negotiate(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
-        size_t n)
+smb2_negotiate(
+        struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q, size_t n)
 {
 	char list[256], ctxs[128], tmp[8];
 	size_t ln = 0, cn = 0;
@@ -786,8 +788,8 @@ smb_client_version(struct event *e, const uint8_t *v, uint32_t fl)
 /* The AUTHENTICATE ([MS-NLMP] 2.2.1.3) m[0..n): a "login" event; 1 when
  * it is anonymous. */
 static int
-smb_authenticate(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *m,
-        size_t n)
+smb_authenticate(
+        struct emu_ctx *ctx, struct smb_state *st, const uint8_t *m, size_t n)
 {
 	static char user[SMB_NAME], dom[SMB_NAME], ws[SMB_NAME];
 	size_t ul, dl, wl, lml, ntl, h = 0;
@@ -872,8 +874,7 @@ smb_find_ntlm(const uint8_t *b, size_t n, size_t *len)
  * as the client wrapped it, or with the final negState. */
 static void
 smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
-        uint32_t status, uint16_t flags, const uint8_t *t, size_t tn,
-        int state)
+        uint32_t status, uint16_t flags, const uint8_t *t, size_t tn, int state)
 {
 	uint8_t *b = smb_header(q, status, st), *p;
 	size_t ml = 0, inner, seq, len = 0;
@@ -890,10 +891,12 @@ smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 		len = t ? tn : 0;
 	} else {
 		/* negTokenResp: negState, supportedMech, responseToken */
-		inner = 5 + (t ? smb_der_size(ml) + ml +
-		                         smb_der_size(tn + smb_der_size(tn)) +
-		                         smb_der_size(tn) + tn
-		               : 0);
+		inner = 5 +
+		        (t ? smb_der_size(ml) + ml +
+		                                smb_der_size(
+		                                        tn + smb_der_size(tn)) +
+		                                smb_der_size(tn) + tn
+		           : 0);
 		seq = smb_der_size(inner) + inner;
 		len = smb_der(p, 0xa1, seq);
 		len += smb_der(p + len, 0x30, inner);
@@ -915,8 +918,8 @@ smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 }
 
 static void
-smb2_session_setup(struct emu_ctx *ctx, struct smb_state *st,
-        const uint8_t *q, size_t n)
+smb2_session_setup(
+        struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q, size_t n)
 {
 	static uint8_t chal[512];
 	size_t bo, bl, ml = 0, cl;
@@ -953,8 +956,8 @@ smb2_session_setup(struct emu_ctx *ctx, struct smb_state *st,
 			lure_random(st->session, 8);
 			st->session[6] = st->session[7] = 0;
 		}
-		cl = smb_challenge(st, ml >= 16 ? le32(m + 12) : 0, chal,
-		        sizeof chal);
+		cl = smb_challenge(
+		        st, ml >= 16 ? le32(m + 12) : 0, chal, sizeof chal);
 		st->phase = SP_CHALLENGED;
 		smb_setup_reply(ctx, st, q, ST_MORE, 0, chal, cl, 1);
 		return;
@@ -971,10 +974,9 @@ smb2_session_setup(struct emu_ctx *ctx, struct smb_state *st,
 /* --- dispatch ------------------------------------------------------------ */
 
 static const char *const smb_commands[] = {"NEGOTIATE", "SESSION_SETUP",
-        "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT", "CREATE", "CLOSE",
-        "FLUSH", "READ", "WRITE", "LOCK", "IOCTL", "CANCEL", "ECHO",
-        "QUERY_DIRECTORY", "CHANGE_NOTIFY", "QUERY_INFO", "SET_INFO",
-        "OPLOCK_BREAK"};
+        "LOGOFF", "TREE_CONNECT", "TREE_DISCONNECT", "CREATE", "CLOSE", "FLUSH",
+        "READ", "WRITE", "LOCK", "IOCTL", "CANCEL", "ECHO", "QUERY_DIRECTORY",
+        "CHANGE_NOTIFY", "QUERY_INFO", "SET_INFO", "OPLOCK_BREAK"};
 
 static void
 smb2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q, size_t n)
@@ -1024,8 +1026,7 @@ smb2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q, size_t n)
 /* The NetBIOS session request (RFC 1002 4.3.2): log the called name and
  * answer the positive session response. */
 static void
-smb_nbss(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *m,
-        size_t n)
+smb_nbss(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *m, size_t n)
 {
 	char name[16];
 	size_t k = 0;

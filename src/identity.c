@@ -158,8 +158,9 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 			const char *digits =
 			        spec[0] == 'h'   ? "0123456789abcdef"
 			        : spec[0] == 'H' ? "0123456789ABCDEF"
-			        : spec[0] == 'A' ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-			                         : "0123456789";
+			        : spec[0] == 'A'
+			                ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+			                : "0123456789";
 			unsigned base = spec[0] == 'd'   ? 10
 			                : spec[0] == 'A' ? 36
 			                                 : 16;
