@@ -154,17 +154,16 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 		if ((sn > 4 && memcmp(spec, "hex:", 4) == 0) ||
 		        (sn > 4 && memcmp(spec, "HEX:", 4) == 0) ||
 		        (sn > 4 && memcmp(spec, "dec:", 4) == 0) ||
-		        (sn > 6 && memcmp(spec, "ALNUM:", 6) == 0)) {
-			const char *digits =
-			        spec[0] == 'h'   ? "0123456789abcdef"
-			        : spec[0] == 'H' ? "0123456789ABCDEF"
-			        : spec[0] == 'A'
-			                ? "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-			                : "0123456789";
+		        (sn > 4 && memcmp(spec, "B36:", 4) == 0)) {
+			/* upper-case hex and decimal digits are its prefixes */
+			const char *digits = spec[0] == 'h'
+			                             ? "0123456789abcdef"
+			                             : "0123456789ABCDEFGHIJKLM"
+			                               "NOPQRSTUVWXYZ";
 			unsigned base = spec[0] == 'd'   ? 10
-			                : spec[0] == 'A' ? 36
+			                : spec[0] == 'B' ? 36
 			                                 : 16;
-			for (size_t k = spec[0] == 'A' ? 6 : 4; k < sn; k++) {
+			for (size_t k = 4; k < sn; k++) {
 				if (spec[k] < '0' || spec[k] > '9')
 					goto bad;
 				n = n * 10 + (unsigned long)(spec[k] - '0');
