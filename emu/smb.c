@@ -90,7 +90,7 @@
 #include "lure.h"
 #include "persona.h"
 
-#define SMB_MAX 4096 /* largest message held (an AUTHENTICATE is < 1 KiB) */
+#define SMB_MAX 4092 /* largest message held, with its 4-byte length: 4 KiB */
 #define SMB_OUT 1024 /* largest answer */
 #define SMB_NAME 256 /* UTF-8 bytes of a user, domain or workstation */
 #define SMB_NTRESP 1024 /* bytes of an NT response put in the hash */
@@ -110,7 +110,6 @@ struct smb_state {
 	uint8_t nbss; /* the NetBIOS session request came (or is not due) */
 	uint8_t spnego; /* the client wrapped NTLMSSP in SPNEGO */
 	uint16_t dialect;
-	uint32_t ntlm_flags; /* the CHALLENGE's */
 	uint8_t challenge[8];
 	uint8_t session[8];
 };
@@ -699,8 +698,8 @@ smb_challenge(struct smb_state *st, uint32_t client, uint8_t *p, size_t cap)
 {
 	size_t vl = 0, tn, o, ti;
 	const char *ver = persona_get("smb.ntlm_version", &vl);
-	uint32_t fl = smb_num("smb.ntlm_flags", 0x00818204) |
-	              (client & smb_num("smb.ntlm_flags_echo", 0xE2080033));
+	uint32_t fl = smb_num("smb.ntlm_flags", 0x02818204) |
+	              (client & smb_num("smb.ntlm_flags_echo", 0xE0080033));
 
 	if (fl & NTLM_UNICODE)
 		fl &= ~NTLM_OEM;
@@ -734,7 +733,6 @@ smb_challenge(struct smb_state *st, uint32_t client, uint8_t *p, size_t cap)
 	put16(p + 40, (uint32_t)(o - ti));
 	put16(p + 42, (uint32_t)(o - ti));
 	put32(p + 44, (uint32_t)ti);
-	st->ntlm_flags = fl;
 	return o;
 }
 
