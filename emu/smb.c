@@ -65,10 +65,13 @@
  * Sources (no Windows here to compare with): [MS-SMB2] 2.2.1 to 2.2.7 and
  * 3.3.5.3, 3.3.5.4, 3.3.5.5 for the layouts and the server's choices,
  * [MS-NLMP] 2.2.1.2, 2.2.1.3, 2.2.2.1, 3.2.5.1 for NTLMSSP, RFC 4178 and
- * [MS-SPNG] for the SPNEGO tokens, RFC 1002 for NetBIOS sessions; Server
- * 2019's answer to the SMB1 NEGOTIATE with SMB2 dialects from the capture
- * in nmap pull request 2110 (its layout, wildcard dialect, sizes 8 MiB,
- * capabilities 7, the domain member's mechTypes and negHints); SMB1
+ * [MS-SPNG] for the SPNEGO tokens, RFC 1002 for NetBIOS sessions; a
+ * domain-joined Windows's answer to the SMB1 NEGOTIATE with SMB2 dialects,
+ * captured in nmap pull request 2110 (its layout, wildcard dialect, sizes
+ * 8 MiB, capabilities 7, the domain member's mechTypes and negHints: lure's
+ * answer is the same 248 bytes but ServerGuid, SystemTime and a zero
+ * ServerStartTime, which nmap's smb2-time shows as N/A on Server 2016
+ * and later); SMB1
  * refused with an RST as Metasploit's smb1 scanner notes it (pull request
  * 8978) for a Windows without SMB1 (not installed on Server 2019);
  * test/persona/test_windows_smb.py runs impacket, smbclient and nmap.
@@ -103,7 +106,7 @@
 #define ST_ACCESS_DENIED 0xC0000022u
 #define ST_SESSION_DELETED 0xC0000203u
 
-enum smb_phase { SP_NEW, SP_NBSS, SP_NEGOTIATED, SP_CHALLENGED, SP_ANON };
+enum smb_phase { SP_NEW, SP_NEGOTIATED, SP_CHALLENGED, SP_ANON };
 
 struct smb_state {
 	uint8_t phase;
