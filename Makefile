@@ -272,7 +272,7 @@ test-ship: $(B)/lure
 
 # the persona suites: each persona built, its transcripts, then real clients
 # (nmap -sV, curl, ffprobe...) against it (test/persona)
-PERSONAS_TESTED = hikvision linux dropbear-debian openwrt
+PERSONAS_TESTED = hikvision linux dropbear-debian openwrt windows
 test-persona:
 	sh tools/deps.sh persona
 	sh tools/nmapdb.sh build/deps/nmap-db

@@ -153,12 +153,16 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 		i += sn + 1;
 		if ((sn > 4 && memcmp(spec, "hex:", 4) == 0) ||
 		        (sn > 4 && memcmp(spec, "HEX:", 4) == 0) ||
-		        (sn > 4 && memcmp(spec, "dec:", 4) == 0)) {
-			const char *digits = spec[0] == 'h' ? "0123456789abcdef"
-			                     : spec[0] == 'H'
-			                             ? "0123456789ABCDEF"
-			                             : "0123456789";
-			unsigned base = spec[0] == 'd' ? 10 : 16;
+		        (sn > 4 && memcmp(spec, "dec:", 4) == 0) ||
+		        (sn > 4 && memcmp(spec, "B36:", 4) == 0)) {
+			/* upper-case hex and decimal digits are its prefixes */
+			const char *digits = spec[0] == 'h'
+			                             ? "0123456789abcdef"
+			                             : "0123456789ABCDEFGHIJKLM"
+			                               "NOPQRSTUVWXYZ";
+			unsigned base = spec[0] == 'd'   ? 10
+			                : spec[0] == 'B' ? 36
+			                                 : 16;
 			for (size_t k = 4; k < sn; k++) {
 				if (spec[k] < '0' || spec[k] > '9')
 					goto bad;

@@ -17,6 +17,8 @@
  * Template syntax: literal text plus
  *   {hex:N} {HEX:N}  N random hex digits (lower / upper case)
  *   {dec:N}          N random decimal digits
+ *   {B36:N}          N random base-36 digits, upper case: A-Z and 0-9
+ *                    (a Windows host name's "WIN-" suffix)
  *   {date:YYYYMMDD:YYYYMMDD:FMT}  a random day in the range, FMT of the
  *                    letters Y (4 digits) y (2) m d and literal characters
  *   {uuid}           a random RFC 4122 version 4 UUID, lower case

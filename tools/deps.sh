@@ -61,6 +61,8 @@ persona)
 	# Debian's TigerVNC server (Xvnc) beside the vnc emulator, vncpasswd
 	want Xvnc tigervnc-standalone-server
 	want vncpasswd tigervnc-tools
+	# Debian's smbclient against the windows persona's SMB
+	want smbclient smbclient
 	;;
 fuzz)
 	want clang clang
@@ -157,6 +159,11 @@ if [ "$step" = persona ] &&
 	! { python3 -c 'import paramiko, redis' 2>/dev/null && command -v ssh-audit >/dev/null; }; then
 	python3 -m pip install -q paramiko ssh-audit redis 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages paramiko ssh-audit redis
+fi
+# (persona) impacket from PyPI: the SMB client of the windows persona's suite
+if [ "$step" = persona ] && ! python3 -c 'import impacket' 2>/dev/null; then
+	python3 -m pip install -q impacket 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages impacket
 fi
 # (persona) a third SSH client implementation: asyncssh from PyPI
 if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then

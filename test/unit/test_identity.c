@@ -30,6 +30,11 @@ test_template(void)
 	CHECK(identity_template("y", "A{hex:4}-{dec:3}-{HEX:2}", 24, b,
 	              sizeof b, err, sizeof err) == 0);
 	CHECK(strcmp(a, b) != 0);
+	/* a Windows host name: WIN- and 11 of A-Z0-9 */
+	CHECK(identity_template("w", "WIN-{B36:11}", 12, a, sizeof a, err,
+	              sizeof err) == 0);
+	CHECK(strlen(a) == 15 && !strncmp(a, "WIN-", 4));
+	CHECK(all(a + 4, "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"));
 	CHECK(identity_template(
 	              "u", "{uuid}", 6, a, sizeof a, err, sizeof err) == 0);
 	CHECK(strlen(a) == 36 && a[8] == '-' && a[14] == '4' &&
