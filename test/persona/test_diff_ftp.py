@@ -210,20 +210,27 @@ def test_lftp_like_vsftpd(vsftpd, sensor):
     sensor.wait_event("command", user__name="admin", lure__command="SYST")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def admin_account():
     """The account lure accepts (admin:admin, home /home/admin), made on
-    this machine for the real vsftpd, and removed after; a machine that has
-    an admin already is left alone (skip)."""
+    this machine for the real vsftpd for one test, and removed after; a
+    machine that has an admin of its own is left alone (skip). A lock file
+    keeps the tests of parallel workers (pytest-xdist) from sharing it."""
+    import fcntl
     if os.geteuid() != 0 or not shutil.which("useradd"):
         pytest.skip("needs root and useradd")
-    if subprocess.run(["id", "admin"], capture_output=True).returncode == 0:
-        pytest.skip("this machine has an admin account: not touched")
-    subprocess.run(["useradd", "-m", "-d", "/home/admin", "-s", "/bin/sh",
-                    "admin"], check=True)
-    subprocess.run(["chpasswd"], input=b"admin:admin\n", check=True)
-    yield "admin"
-    subprocess.run(["userdel", "-r", "admin"], capture_output=True)
+    with open("/tmp/lure-test-admin-account.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if subprocess.run(["id", "admin"],
+                          capture_output=True).returncode == 0:
+            pytest.skip("this machine has an admin account: not touched")
+        subprocess.run(["useradd", "-m", "-d", "/home/admin", "-s",
+                        "/bin/sh", "admin"], check=True)
+        try:
+            subprocess.run(["chpasswd"], input=b"admin:admin\n", check=True)
+            yield "admin"
+        finally:
+            subprocess.run(["userdel", "-r", "admin"], capture_output=True)
 
 
 def read_reply(f):
