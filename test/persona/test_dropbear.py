@@ -185,12 +185,18 @@ BAD = {
 
 @pytest.mark.parametrize("case", sorted(BAD))
 def test_malformed_input_like_dropbear(dropbear, sensor, case):
-    real = answer(dropbear, BAD[case])
-    ours = answer(sensor.port(22), BAD[case])
-    # dropbear exits with unread input (a reset); lure's core may close
-    # with a FIN: bytes (less random padding) and "closed" must agree
-    assert packet_types(ours[0]) == packet_types(real[0])
-    assert (ours[1] == "open") == (real[1] == "open"), (ours[1], real[1])
+    for _ in range(3):
+        real = answer(dropbear, BAD[case])
+        ours = answer(sensor.port(22), BAD[case])
+        # dropbear exits with unread input (a reset); lure's core may close
+        # with a FIN: bytes (less random padding) and "closed" must agree
+        assert packet_types(ours[0]) == packet_types(real[0])
+        assert (ours[1] == "open") == (real[1] == "open"), (ours[1], real[1])
+        # when they close: as late, within 0.5 s; a loaded machine can
+        # hold up one side (dropbear's close came 0.95 s late once, in a
+        # CI run under the sanitizers): the pair is played again
+        if real[1] == "open" or abs(ours[2] - real[2]) < 0.5:
+            break
     if real[1] != "open":
         assert abs(ours[2] - real[2]) < 0.5, (ours[2], real[2])
     assert sensor.alive()
