@@ -14,6 +14,7 @@ import socket
 import subprocess
 import threading
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -175,18 +176,21 @@ def test_nmap_names_it_as_vsftpd(vsftpd, sensor):
     LURE_NMAP_DB holds it (tools/nmapdb.sh), Debian 13's."""
     if not shutil.which("nmap"):
         pytest.skip("nmap not installed")
-    dbs = nmap_dbs()
-    for d in dbs:
-        found = {}
-        for key, port in (("real", vsftpd), ("lure", sensor.port(21))):
-            p = nmap(port, d, "--script", "ftp-anon,ftp-syst")
-            svc = p.find("service")
-            found[key] = ((svc.get("name"), svc.get("product"),
-                           svc.get("version"), svc.get("ostype")),
-                          sorted((s.get("id"), s.get("output"))
-                                 for s in p.findall("script")))
-        assert found["real"][0] == ("ftp", "vsftpd", "3.0.3", "Unix"), d
-        assert found["lure"] == found["real"], d
+    def run(r):
+        p = nmap(r[1], r[0], "--script", "ftp-anon,ftp-syst")
+        svc = p.find("service")
+        return ((svc.get("name"), svc.get("product"), svc.get("version"),
+                 svc.get("ostype")),
+                sorted((s.get("id"), s.get("output"))
+                       for s in p.findall("script")))
+    runs = [(d, port) for d in nmap_dbs()
+            for port in (vsftpd, sensor.port(21))]
+    with ThreadPoolExecutor(len(runs)) as ex:  # the runs at once
+        got = list(ex.map(run, runs))
+    for i in range(0, len(runs), 2):
+        real, ours = got[i], got[i + 1]
+        assert real[0] == ("ftp", "vsftpd", "3.0.3", "Unix"), runs[i][0]
+        assert ours == real, runs[i][0]
 
 
 def lftp(port, user, cmds):
