@@ -78,6 +78,19 @@ def free_port():
     return p
 
 
+def nmap_port(port, datadir=None, *args):
+    """nmap -sV of one loopback port (args: scripts, a source address...),
+    with the service database in datadir (None: the installed one): its
+    <port> element."""
+    import xml.etree.ElementTree as ET
+    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "-oX", "-", *args]
+    if datadir:
+        cmd += ["--datadir", str(datadir)]
+    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    return ET.fromstring(r.stdout).find(".//port")
+
+
 def nmap_dbs():
     """The nmap service databases to try: the installed one (None: Debian
     12's nmap 7.93), and Debian 13's (7.95) when LURE_NMAP_DB holds it

@@ -13,15 +13,13 @@ import shutil
 import socket
 import subprocess
 import threading
-import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from ssh_common import nmap_dbs
-from conftest import get, persona
 import daemons
-from ssh_common import talk
+from conftest import get, persona
+from ssh_common import nmap_dbs, nmap_port, talk
 
 persona("linux")
 
@@ -160,15 +158,6 @@ def test_port_to_elsewhere_is_refused_and_never_contacted(sensor):
     assert get(ev, "lure.ftp.data_port") == p
 
 
-def nmap(port, datadir, *args):
-    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "-oX", "-", *args]
-    if datadir:
-        cmd += ["--datadir", str(datadir)]
-    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
-    assert r.returncode == 0, r.stderr.decode()
-    return ET.fromstring(r.stdout).find(".//port")
-
-
 def test_nmap_names_it_as_vsftpd(vsftpd, sensor):
     """nmap -sV and its scripts ftp-anon and ftp-syst report the same for
     both: vsftpd 3.0.3, and no script output (anonymous is refused; ftp-syst
@@ -177,7 +166,7 @@ def test_nmap_names_it_as_vsftpd(vsftpd, sensor):
     if not shutil.which("nmap"):
         pytest.skip("nmap not installed")
     def run(r):
-        p = nmap(r[1], r[0], "--script", "ftp-anon,ftp-syst")
+        p = nmap_port(r[1], r[0], "--script", "ftp-anon,ftp-syst")
         svc = p.find("service")
         return ((svc.get("name"), svc.get("product"), svc.get("version"),
                  svc.get("ostype")),

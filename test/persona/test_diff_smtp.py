@@ -19,14 +19,13 @@ import ssl
 import subprocess
 import threading
 import time
-import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 import daemons
 from conftest import get, persona
-from ssh_common import nmap_dbs
+from ssh_common import nmap_dbs, nmap_port
 
 persona("linux")
 
@@ -276,13 +275,7 @@ def test_swaks_like_postfix(postfix, sensor):
 
 
 def nmap(port, datadir):
-    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "--script",
-           "smtp-commands,smtp-open-relay", "-oX", "-"]
-    if datadir:
-        cmd += ["--datadir", str(datadir)]
-    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
-    assert r.returncode == 0, r.stderr.decode()
-    p = ET.fromstring(r.stdout).find(".//port")
+    p = nmap_port(port, datadir, "--script", "smtp-commands,smtp-open-relay")
     svc = p.find("service")
     return ((svc.get("name"), svc.get("product"), svc.get("hostname")),
             sorted((s.get("id"), s.get("output"))

@@ -23,12 +23,11 @@ import subprocess
 import threading
 import time
 import warnings
-import xml.etree.ElementTree as ET
 
 import pytest
 
 from conftest import persona
-from ssh_common import drain, free_port, talk
+from ssh_common import drain, free_port, nmap_port, talk
 
 persona("linux")
 
@@ -406,13 +405,7 @@ def test_vncdotool_session(xvnc, sensor, tmp_path):
 
 
 def nmap(port, src, datadir):
-    cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "-S", src, "-e", "lo",
-           "--script", "vnc-info", "-oX", "-"]
-    if datadir:
-        cmd += ["--datadir", str(datadir)]
-    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
-    assert r.returncode == 0, r.stderr.decode()
-    p = ET.fromstring(r.stdout).find(".//port")
+    p = nmap_port(port, datadir, "-S", src, "-e", "lo", "--script", "vnc-info")
     svc = p.find("service")
     return ((svc.get("name"), svc.get("product"), svc.get("version")),
             sorted((s.get("id"), s.get("output")) for s in p.findall("script")))
