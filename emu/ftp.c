@@ -520,14 +520,23 @@ static int
 ftp_write_cmd(struct emu_ctx *ctx, struct ftp_state *st, const uint8_t *v,
         size_t vn, const uint8_t *arg, size_t an)
 {
+	static const char verbs[][5] = {"MKD", "XMKD", "RMD", "XRMD", "DELE",
+	        "RNFR", "RNTO", "SIZE", "MDTM"};
 	char p[FTP_CWD];
-	size_t n = an ? ftp_resolve(st, arg, an, p, sizeof p) : 0;
-	int at = n ? ftp_made_at(st, p, n) : 0;
-	struct ftp_made *m = at ? &st->made[at - 1] : NULL;
-	int rnfr = st->rnfr;
+	size_t n, k;
+	int at, rnfr = st->rnfr;
+	struct ftp_made *m;
 
 	if (!(ftp_is(v, vn, "RNTO")))
 		st->rnfr = 0;
+	for (k = 0; k < sizeof verbs / sizeof verbs[0]; k++)
+		if (ftp_is(v, vn, verbs[k]))
+			break;
+	if (k == sizeof verbs / sizeof verbs[0])
+		return 0; /* not one of them: no path to resolve */
+	n = an ? ftp_resolve(st, arg, an, p, sizeof p) : 0;
+	at = n ? ftp_made_at(st, p, n) : 0;
+	m = at ? &st->made[at - 1] : NULL;
 	if (ftp_is(v, vn, "MKD") || ftp_is(v, vn, "XMKD")) {
 		int ok = n && ftp_writable(st, p, n) && !ftp_made_at(st, p, n);
 		if (ok)
