@@ -138,6 +138,11 @@ ifneq ($(filter redis,$(EMUS)),)
 EMU_SRC += src/resp.c
 endif
 
+# NTLMSSP's server side (src/ntlm.c) for the emulators that take an NTLM
+# login: smb, rdp (CredSSP), tds (SSPI)
+NTLM := $(if $(filter smb rdp tds,$(EMUS)),1,0)
+EMU_SRC += $(if $(filter 1,$(NTLM)),src/ntlm.c)
+
 # DES (src/des.c) for the vnc emulator's VNC authentication; the unit
 # tests link it whatever the persona
 ifneq ($(filter vnc,$(EMUS)),)
@@ -187,7 +192,7 @@ $(B)/mkpersona: tools/mkpersona.c
 # every key is checked against the "Persona keys" comments of emu/<e>.c and
 # of the modules listed in tools/mkpersona.c
 PERSONA_KEYS = $(foreach e,$(EMUS),emu/$(e).c) src/persona.h src/identity.h \
-	src/shell.c src/certgen.c src/conn_tls.c
+	src/shell.c src/certgen.c src/conn_tls.c src/ntlm.c
 $(B)/persona_data.c: $(B)/mkpersona $(PCONF) $(shell find $(PDIR)/files -type f 2>/dev/null) $(B)/.settings $(PERSONA_KEYS)
 	$(if $(filter 0,$(SHELL_LANG)),MKPERSONA_SKIP=shell_lang.conf) \
 		$(B)/mkpersona $(PDIR) $(PERSONA) $(EMUS) > $@.tmp && mv $@.tmp $@

@@ -5,7 +5,8 @@
  * SESSION_SETUP with NTLMSSP (raw or in SPNEGO): a CHALLENGE with the
  * persona's target information, the AUTHENTICATE parsed into a "login"
  * event with the NetNTLMv2 (or v1) response as crackers take it, then
- * STATUS_LOGON_FAILURE. Nothing is served beyond that.
+ * STATUS_LOGON_FAILURE. Nothing is served beyond that. NTLMSSP itself (the
+ * CHALLENGE, its ntlm.* persona keys, the hash formats) is src/ntlm.c.
  *
  * Persona keys. Numbers are decimal; byte strings are wire bytes.
  *   smb.nbss_port            a port whose connections start with the
@@ -30,14 +31,6 @@
  *   smb.spnego_init          [required] NEGOTIATE's security buffer (the
  *                            SPNEGO negTokenInit, RFC 4178 / [MS-SPNG])
  *   smb.spnego_mech          the NTLMSSP OID (DER) of the negTokenResp
- *   smb.ntlm_flags           CHALLENGE's flags always set
- *   smb.ntlm_flags_echo      CHALLENGE's flags set when the client asks
- *   smb.ntlm_version         CHALLENGE's Version (8 bytes, [MS-NLMP]
- *                            2.2.2.10)
- *   smb.nb_domain smb.nb_computer smb.dns_domain smb.dns_computer
- *   smb.dns_tree             the target information (AV pairs 2 1 4 3 5,
- *                            ${identity} values expanded); nb_domain is
- *                            the TargetName too
  *
  * Events. "request" per SMB message but the AUTHENTICATE: lure.smb.command
  * (NEGOTIATE, SESSION_SETUP, ECHO, LOGOFF, TREE_CONNECT...), lure.smb.
@@ -86,17 +79,18 @@
  * where Windows would let it open IPC$; SessionIds are random. */
 #include <string.h>
 
+#include "bytes.h"
 #include "emu.h"
 #include "event.h"
 #include "fmt.h"
+#include "hash.h"
 #include "identity.h"
 #include "lure.h"
+#include "ntlm.h"
 #include "persona.h"
 
 #define SMB_MAX 4092 /* largest message held, with its 4-byte length: 4 KiB */
 #define SMB_OUT 1024 /* largest answer */
-#define SMB_NAME 256 /* UTF-8 bytes of a user, domain or workstation */
-#define SMB_NTRESP 1024 /* bytes of an NT response put in the hash */
 
 #define ST_SUCCESS 0x00000000u
 #define ST_MORE 0xC0000016u
@@ -119,43 +113,8 @@ struct smb_state {
 _Static_assert(sizeof(struct smb_state) <= 64, "smb_state grew");
 
 static uint8_t smb_out[SMB_OUT];
-static char smb_hash[2 * SMB_NAME + 64 + 2 * SMB_NTRESP + 64];
 
 /* --- little helpers ------------------------------------------------------ */
-
-static uint16_t
-le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
-}
-
-static uint32_t
-le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-	       (uint32_t)p[3] << 24;
-}
-
-static void
-put16(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void
-put32(uint8_t *p, uint32_t v)
-{
-	put16(p, v);
-	put16(p + 2, v >> 16);
-}
-
-static void
-put64(uint8_t *p, uint64_t v)
-{
-	put32(p, (uint32_t)v);
-	put32(p + 4, (uint32_t)(v >> 32));
-}
 
 static uint32_t
 smb_num(const char *key, uint32_t def)
@@ -192,83 +151,6 @@ smb_listed(const char *key, unsigned v)
 	return 0;
 }
 
-/* FILETIME of lure_wall(). */
-static uint64_t
-smb_filetime(void)
-{
-	return (uint64_t)lure_wall() * 10000u + 116444736000000000ull;
-}
-
-/* A persona string with ${identity} values, as UTF-16LE at out; its
- * length in bytes. */
-static size_t
-smb_utf16(const char *key, uint8_t *out, size_t cap)
-{
-	char tmp[IDENTITY_VALUE_MAX * 2];
-	size_t len = 0, n;
-	const char *v = persona_get(key, &len);
-
-	if (!v)
-		return 0;
-	n = identity_expand(v, len, tmp, sizeof tmp);
-	if (n >= sizeof tmp)
-		n = sizeof tmp - 1;
-	if (2 * n > cap)
-		n = cap / 2;
-	for (size_t i = 0; i < n; i++) /* ASCII names */
-		put16(out + 2 * i, (uint8_t)tmp[i]);
-	return 2 * n;
-}
-
-/* UTF-16LE to UTF-8 (bad surrogates as U+FFFD); bytes written. */
-static size_t
-smb_utf8(const uint8_t *p, size_t n, char *out, size_t cap)
-{
-	size_t o = 0;
-
-	for (size_t i = 0; i + 1 < n; i += 2) {
-		uint32_t c = le16(p + i);
-		if (c >= 0xd800 && c < 0xdc00 && i + 3 < n &&
-		        le16(p + i + 2) >= 0xdc00 && le16(p + i + 2) < 0xe000) {
-			c = 0x10000 + ((c - 0xd800) << 10) +
-			    (le16(p + i + 2) - 0xdc00);
-			i += 2;
-		} else if (c >= 0xd800 && c < 0xe000) {
-			c = 0xfffd;
-		}
-		if (o + 4 > cap)
-			break;
-		if (c < 0x80) {
-			out[o++] = (char)c;
-		} else if (c < 0x800) {
-			out[o++] = (char)(0xc0 | c >> 6);
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		} else if (c < 0x10000) {
-			out[o++] = (char)(0xe0 | c >> 12);
-			out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		} else {
-			out[o++] = (char)(0xf0 | c >> 18);
-			out[o++] = (char)(0x80 | (c >> 12 & 0x3f));
-			out[o++] = (char)(0x80 | (c >> 6 & 0x3f));
-			out[o++] = (char)(0x80 | (c & 0x3f));
-		}
-	}
-	return o;
-}
-
-static void
-smb_lower_hex(const uint8_t *p, size_t n, char *out)
-{
-	static const char x[] = "0123456789abcdef";
-
-	for (size_t i = 0; i < n; i++) {
-		out[2 * i] = x[p[i] >> 4];
-		out[2 * i + 1] = x[p[i] & 15];
-	}
-	out[2 * n] = 0;
-}
-
 /* --- framing and the SMB2 header ----------------------------------------- */
 
 /* Send the NetBIOS-framed message smb_out[4..4+n). */
@@ -293,25 +175,25 @@ smb_header(const uint8_t *q, uint32_t status, const struct smb_state *st)
 
 	memset(h, 0, 64);
 	memcpy(h, "\xfeSMB", 4);
-	put16(h + 4, 64);
-	put32(h + 8, status);
-	put32(h + 16, 1); /* SMB2_FLAGS_SERVER_TO_REDIR */
+	bytes_put16(h + 4, 64);
+	bytes_put32(h + 8, status);
+	bytes_put32(h + 16, 1); /* SMB2_FLAGS_SERVER_TO_REDIR */
 	if (q) {
 		memcpy(h + 6, q + 6, 2); /* CreditCharge */
 		memcpy(h + 12, q + 12, 2); /* Command */
-		credits = le16(q + 14) ? le16(q + 14) : 1;
+		credits = bytes_le16(q + 14) ? bytes_le16(q + 14) : 1;
 		if (credits > 512)
 			credits = 512;
-		if (le16(q + 12) == 0) /* NEGOTIATE: one */
+		if (bytes_le16(q + 12) == 0) /* NEGOTIATE: one */
 			credits = 1;
 		memcpy(h + 24, q + 24, 8); /* MessageId */
 		memcpy(h + 32, q + 32, 8); /* Reserved (ProcessId), TreeId */
-		if (st->phase >= SP_CHALLENGED || le16(q + 12) == 1)
+		if (st->phase >= SP_CHALLENGED || bytes_le16(q + 12) == 1)
 			memcpy(h + 40, st->session, 8);
 		else
 			memcpy(h + 40, q + 40, 8);
 	}
-	put16(h + 14, credits);
+	bytes_put16(h + 14, credits);
 	return h + 64;
 }
 
@@ -323,7 +205,7 @@ smb_error(struct emu_ctx *ctx, const uint8_t *q, uint32_t status,
 	uint8_t *b = smb_header(q, status, st);
 
 	memset(b, 0, 9);
-	put16(b, 9);
+	bytes_put16(b, 9);
 	smb_send(ctx, 64 + 9);
 }
 
@@ -366,8 +248,7 @@ smb_dialect_name(unsigned d, char *tmp)
 	}
 	tmp[0] = '0';
 	tmp[1] = 'x';
-	smb_lower_hex(
-	        (const uint8_t[]){(uint8_t)(d >> 8), (uint8_t)d}, 2, tmp + 2);
+	hash_hex((const uint8_t[]){(uint8_t)(d >> 8), (uint8_t)d}, 2, tmp + 2);
 	return tmp;
 }
 
@@ -401,7 +282,7 @@ smb1_negotiate(
 		emu_reset(ctx);
 		return;
 	}
-	bc = le16(m + 33);
+	bc = bytes_le16(m + 33);
 	if (bc > n - 35)
 		bc = n - 35;
 	for (i = 35; i < 35 + bc && m[i] == 2;) {
@@ -474,8 +355,8 @@ smb_ctx_next(const uint8_t *q, size_t n, struct smb_ctxit *it, unsigned *type,
 	if (!it->left || it->at < 64 || it->at > n || n - it->at < 8)
 		return NULL;
 	c = q + it->at;
-	*type = le16(c);
-	*dl = le16(c + 2);
+	*type = bytes_le16(c);
+	*dl = bytes_le16(c + 2);
 	if (*dl > n - it->at - 8)
 		return NULL;
 	it->left--;
@@ -499,33 +380,34 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 	unsigned cipher = 0, want_cipher = 0;
 
 	if (q && d >= 0x0300) /* what the client has of these */
-		caps |= le32(q + 64 + 8) &
+		caps |= bytes_le32(q + 64 + 8) &
 		        (d == 0x0311 ? smb_num("smb.caps_311_echo", 0x28)
 		                     : smb_num("smb.caps_30_echo", 0x68));
 	memset(b, 0, 64);
-	put16(b, 65);
+	bytes_put16(b, 65);
 	b[2] = (uint8_t)smb_num("smb.security_mode", 1);
-	put16(b + 4, d);
+	bytes_put16(b + 4, d);
 	gl = g ? identity_expand(g, gl, guid, sizeof guid) : 0;
 	for (i = 0; i < 16 && 2 * i + 1 < gl; i++)
 		b[8 + i] = (uint8_t)(fmt_hexval(guid[2 * i]) << 4 |
 		                     fmt_hexval(guid[2 * i + 1]));
-	put32(b + 24, caps);
-	put32(b + 28, smb_num("smb.max_transact", 8388608));
-	put32(b + 32, smb_num("smb.max_read", 8388608));
-	put32(b + 36, smb_num("smb.max_write", 8388608));
-	put64(b + 40, smb_filetime());
-	put64(b + 48, (uint64_t)persona_int("smb.start_time", 0));
+	bytes_put32(b + 24, caps);
+	bytes_put32(b + 28, smb_num("smb.max_transact", 8388608));
+	bytes_put32(b + 32, smb_num("smb.max_read", 8388608));
+	bytes_put32(b + 36, smb_num("smb.max_write", 8388608));
+	bytes_put64(b + 40, ntlm_filetime());
+	bytes_put64(b + 48, (uint64_t)persona_int("smb.start_time", 0));
 	if (bl > SMB_OUT - 4 - 64 - 64 - 96)
 		bl = 0;
-	put16(b + 56, 128);
-	put16(b + 58, (uint32_t)bl);
+	bytes_put16(b + 56, 128);
+	bytes_put16(b + 58, (uint32_t)bl);
 	if (blob)
 		memcpy(b + 64, blob, bl);
 	off = 64 + 64 + bl;
 	if (d == 0x0311 && q) {
 		/* the client's ENCRYPTION_CAPABILITIES: first cipher served */
-		struct smb_ctxit it = {le32(q + 64 + 28), le16(q + 64 + 32)};
+		struct smb_ctxit it = {
+		        bytes_le32(q + 64 + 28), bytes_le16(q + 64 + 32)};
 		const uint8_t *c;
 		unsigned type;
 		size_t dl;
@@ -533,35 +415,35 @@ smb_negotiate2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 			if (type != 2 || dl < 2)
 				continue;
 			want_cipher = 1;
-			for (size_t k = 0; k < le16(c) && 2 + 2 * k + 2 <= dl;
-			        k++)
+			for (size_t k = 0;
+			        k < bytes_le16(c) && 2 + 2 * k + 2 <= dl; k++)
 				if (smb_listed("smb.ciphers",
-				            le16(c + 2 + 2 * k))) {
-					cipher = le16(c + 2 + 2 * k);
+				            bytes_le16(c + 2 + 2 * k))) {
+					cipher = bytes_le16(c + 2 + 2 * k);
 					break;
 				}
 		}
 		off = (off + 7) & ~(size_t)7;
-		put32(b + 60, (uint32_t)off);
-		put16(b + 6, want_cipher ? 2 : 1);
+		bytes_put32(b + 60, (uint32_t)off);
+		bytes_put16(b + 6, want_cipher ? 2 : 1);
 		/* PREAUTH_INTEGRITY: SHA-512, a 32-byte salt */
 		i = off - 64;
 		memset(b + i, 0, 48);
-		put16(b + i, 1);
-		put16(b + i + 2, 38);
-		put16(b + i + 8, 1);
-		put16(b + i + 10, 32);
-		put16(b + i + 12, 1);
+		bytes_put16(b + i, 1);
+		bytes_put16(b + i + 2, 38);
+		bytes_put16(b + i + 8, 1);
+		bytes_put16(b + i + 10, 32);
+		bytes_put16(b + i + 12, 1);
 		lure_random(b + i + 14, 32);
 		off += 46;
 		if (want_cipher) {
 			off = (off + 7) & ~(size_t)7;
 			i = off - 64;
 			memset(b + i, 0, 12);
-			put16(b + i, 2);
-			put16(b + i + 2, 4);
-			put16(b + i + 8, 1);
-			put16(b + i + 10, cipher);
+			bytes_put16(b + i, 2);
+			bytes_put16(b + i + 2, 4);
+			bytes_put16(b + i + 8, 1);
+			bytes_put16(b + i + 10, cipher);
 			off += 12;
 		}
 	}
@@ -588,9 +470,9 @@ smb2_negotiate(
 		emu_close(ctx);
 		return;
 	}
-	dc = le16(q + 64 + 2);
+	dc = bytes_le16(q + 64 + 2);
 	for (unsigned k = 0; k < dc && 64 + 36 + 2 * k + 2 <= n; k++) {
-		unsigned d = le16(q + 64 + 36 + 2 * k);
+		unsigned d = bytes_le16(q + 64 + 36 + 2 * k);
 		const char *nm = smb_dialect_name(d, tmp);
 		size_t l = strlen(nm);
 		if (ln + l + 2 < sizeof list) {
@@ -604,7 +486,8 @@ smb2_negotiate(
 	}
 	list[ln] = 0;
 	if (best == 0x0311) {
-		struct smb_ctxit it = {le32(q + 64 + 28), le16(q + 64 + 32)};
+		struct smb_ctxit it = {
+		        bytes_le32(q + 64 + 28), bytes_le16(q + 64 + 32)};
 		unsigned type;
 		size_t dl;
 		while (smb_ctx_next(q, n, &it, &type, &dl)) {
@@ -648,228 +531,7 @@ smb2_negotiate(
 	smb_negotiate2(ctx, st, q, n, best);
 }
 
-/* --- NTLMSSP and SPNEGO -------------------------------------------------- */
-
-#define NTLM_UNICODE 0x00000001u
-#define NTLM_OEM 0x00000002u
-#define NTLM_VERSION 0x02000000u
-
-static const uint8_t smb_ntlmssp[8] = {'N', 'T', 'L', 'M', 'S', 'S', 'P', 0};
-
-/* A DER tag and length at p; bytes written. */
-static size_t
-smb_der(uint8_t *p, uint8_t tag, size_t len)
-{
-	p[0] = tag;
-	if (len < 0x80) {
-		p[1] = (uint8_t)len;
-		return 2;
-	}
-	if (len < 0x100) {
-		p[1] = 0x81;
-		p[2] = (uint8_t)len;
-		return 3;
-	}
-	p[1] = 0x82;
-	p[2] = (uint8_t)(len >> 8);
-	p[3] = (uint8_t)len;
-	return 4;
-}
-
-static size_t
-smb_der_size(size_t len)
-{
-	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
-}
-
-static size_t
-smb_av(uint8_t *p, unsigned id, const char *key, size_t cap)
-{
-	size_t n;
-
-	if (cap < 4)
-		return 0;
-	n = smb_utf16(key, p + 4, cap - 4);
-	put16(p, id);
-	put16(p + 2, (uint32_t)n);
-	return 4 + n;
-}
-
-/* The CHALLENGE ([MS-NLMP] 2.2.1.2) at p (cap bytes); its length. */
-static size_t
-smb_challenge(struct smb_state *st, uint32_t client, uint8_t *p, size_t cap)
-{
-	size_t vl = 0, tn, o, ti;
-	const char *ver = persona_get("smb.ntlm_version", &vl);
-	uint32_t fl = smb_num("smb.ntlm_flags", 0x02818204) |
-	              (client & smb_num("smb.ntlm_flags_echo", 0xE0080033));
-
-	if (fl & NTLM_UNICODE)
-		fl &= ~NTLM_OEM;
-	if (cap < 56 + 200)
-		return 0;
-	memset(p, 0, 56);
-	memcpy(p, smb_ntlmssp, 8);
-	put32(p + 8, 2);
-	put32(p + 20, fl);
-	lure_random(st->challenge, 8);
-	memcpy(p + 24, st->challenge, 8);
-	if (ver && vl == 8)
-		memcpy(p + 48, ver, 8);
-	tn = smb_utf16("smb.nb_domain", p + 56, 64);
-	put16(p + 12, (uint32_t)tn);
-	put16(p + 14, (uint32_t)tn);
-	put32(p + 16, 56);
-	o = ti = 56 + tn;
-	o += smb_av(p + o, 2, "smb.nb_domain", cap - o);
-	o += smb_av(p + o, 1, "smb.nb_computer", cap - o);
-	o += smb_av(p + o, 4, "smb.dns_domain", cap - o);
-	o += smb_av(p + o, 3, "smb.dns_computer", cap - o);
-	o += smb_av(p + o, 5, "smb.dns_tree", cap - o);
-	if (o + 16 > cap)
-		return 0;
-	put16(p + o, 7);
-	put16(p + o + 2, 8);
-	put64(p + o + 4, smb_filetime());
-	put32(p + o + 12, 0); /* MsvAvEOL */
-	o += 16;
-	put16(p + 40, (uint32_t)(o - ti));
-	put16(p + 42, (uint32_t)(o - ti));
-	put32(p + 44, (uint32_t)ti);
-	return o;
-}
-
-/* A field (Len, MaxLen, Offset) of an NTLM message m[0..n): its bytes or
- * NULL (out of bounds: empty). */
-static const uint8_t *
-smb_field(const uint8_t *m, size_t n, size_t at, size_t *len)
-{
-	size_t l = le16(m + at), o = le32(m + at + 4);
-
-	*len = 0;
-	if (o > n || l > n - o)
-		return NULL;
-	*len = l;
-	return m + o;
-}
-
-/* A name field as UTF-8 into out (SMB_NAME bytes); its length. */
-static size_t
-smb_name(const uint8_t *m, size_t n, size_t at, int unicode, char *out)
-{
-	size_t l;
-	const uint8_t *f = smb_field(m, n, at, &l);
-
-	if (!f)
-		return 0;
-	if (unicode)
-		return smb_utf8(f, l, out, SMB_NAME);
-	l = LURE_MIN(l, (size_t)SMB_NAME);
-	memcpy(out, f, l);
-	return l;
-}
-
-/* The client's Version ([MS-NLMP] 2.2.2.10) v[0..8), when it sent one. */
-static void
-smb_client_version(struct event *e, const uint8_t *v, uint32_t fl)
-{
-	char s[24], *o = s;
-
-	if (!(fl & NTLM_VERSION) || v[0] == 0)
-		return;
-	o += fmt_dec(o, v[0]);
-	*o++ = '.';
-	o += fmt_dec(o, v[1]);
-	*o++ = '.';
-	o += fmt_dec(o, le16(v + 2));
-	*o = 0;
-	event_str(e, "lure.auth.ntlm.client_version", s);
-}
-
-/* The AUTHENTICATE ([MS-NLMP] 2.2.1.3) m[0..n): a "login" event; 1 when
- * it is anonymous. */
-static int
-smb_authenticate(
-        struct emu_ctx *ctx, struct smb_state *st, const uint8_t *m, size_t n)
-{
-	static char user[SMB_NAME], dom[SMB_NAME], ws[SMB_NAME];
-	size_t ul, dl, wl, lml, ntl, h = 0;
-	uint32_t fl = n >= 64 ? le32(m + 60) : 0;
-	int uni = (fl & NTLM_UNICODE) != 0, anon;
-	const uint8_t *lm, *nt;
-	struct event *e;
-
-	if (n < 64)
-		return 0;
-	ul = smb_name(m, n, 36, uni, user);
-	dl = smb_name(m, n, 28, uni, dom);
-	wl = smb_name(m, n, 44, uni, ws);
-	lm = smb_field(m, n, 12, &lml);
-	nt = smb_field(m, n, 20, &ntl);
-	anon = ul == 0 && ntl == 0 && (lml == 0 || (lml == 1 && lm[0] == 0));
-	e = emu_event(ctx, "login");
-	event_bytes(e, "user.name", user, ul, SMB_NAME);
-	if (dl)
-		event_bytes(e, "user.domain", dom, dl, SMB_NAME);
-	if (wl)
-		event_bytes(e, "lure.smb.workstation", ws, wl, SMB_NAME);
-	memcpy(smb_hash, user, ul);
-	h = ul;
-	memcpy(smb_hash + h, "::", 2);
-	h += 2;
-	memcpy(smb_hash + h, dom, dl);
-	h += dl;
-	smb_hash[h++] = ':';
-	if (anon) {
-		event_str(e, "lure.auth.method", "anonymous");
-	} else if (nt && ntl == 24) {
-		event_str(e, "lure.auth.method", "ntlmv1");
-		if (lm && lml == 24)
-			smb_lower_hex(lm, 24, smb_hash + h);
-		else
-			smb_lower_hex(nt, 24, smb_hash + h);
-		h += 48;
-		smb_hash[h++] = ':';
-		smb_lower_hex(nt, 24, smb_hash + h);
-		h += 48;
-		smb_hash[h++] = ':';
-		smb_lower_hex(st->challenge, 8, smb_hash + h);
-		event_str(e, "lure.auth.ntlm.hash", smb_hash);
-	} else if (nt && ntl > 24) {
-		event_str(e, "lure.auth.method", "ntlmv2");
-		smb_lower_hex(st->challenge, 8, smb_hash + h);
-		h += 16;
-		smb_hash[h++] = ':';
-		smb_lower_hex(nt, 16, smb_hash + h);
-		h += 32;
-		smb_hash[h++] = ':';
-		smb_lower_hex(nt + 16, LURE_MIN(ntl - 16, (size_t)SMB_NTRESP),
-		        smb_hash + h);
-		event_str(e, "lure.auth.ntlm.hash", smb_hash);
-		if (ntl - 16 > SMB_NTRESP)
-			event_bool(e, "lure.truncated", 1);
-	} else {
-		event_str(e, "lure.auth.method", lml ? "lm" : "ntlm");
-	}
-	if (n >= 72)
-		smb_client_version(e, m + 64, fl);
-	event_str(e, "event.outcome", anon ? "success" : "failure");
-	event_commit(e);
-	return anon;
-}
-
-/* The NTLMSSP message in a security buffer (raw, or the mechToken of a
- * SPNEGO token: found by its signature, the rest of the buffer). */
-static const uint8_t *
-smb_find_ntlm(const uint8_t *b, size_t n, size_t *len)
-{
-	const uint8_t *s = n >= 12 ? memmem(b, n, smb_ntlmssp, 8) : NULL;
-
-	if (!s || (size_t)(b + n - s) < 12)
-		return NULL;
-	*len = (size_t)(b + n - s);
-	return s;
-}
+/* --- SESSION_SETUP: NTLMSSP (src/ntlm.c) in SPNEGO ----------------------- */
 
 /* The SESSION_SETUP response with the security buffer t[0..tn) wrapped
  * as the client wrapped it, or with the final negState. */
@@ -882,9 +544,9 @@ smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 	const char *mech = persona_get("smb.spnego_mech", &ml);
 
 	memset(b, 0, 8);
-	put16(b, 9);
-	put16(b + 2, flags);
-	put16(b + 4, 64 + 8);
+	bytes_put16(b, 9);
+	bytes_put16(b + 2, flags);
+	bytes_put16(b + 4, 64 + 8);
 	p = b + 8;
 	if (!st->spnego) {
 		if (t)
@@ -892,29 +554,29 @@ smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 		len = t ? tn : 0;
 	} else {
 		/* negTokenResp: negState, supportedMech, responseToken */
-		inner = 5 +
-		        (t ? smb_der_size(ml) + ml +
-		                                smb_der_size(
-		                                        tn + smb_der_size(tn)) +
-		                                smb_der_size(tn) + tn
-		           : 0);
-		seq = smb_der_size(inner) + inner;
-		len = smb_der(p, 0xa1, seq);
-		len += smb_der(p + len, 0x30, inner);
+		inner = 5 + (t ? ntlm_der_size(ml) + ml +
+		                                    ntlm_der_size(
+		                                            tn +
+		                                            ntlm_der_size(tn)) +
+		                                    ntlm_der_size(tn) + tn
+		               : 0);
+		seq = ntlm_der_size(inner) + inner;
+		len = ntlm_der(p, 0xa1, seq);
+		len += ntlm_der(p + len, 0x30, inner);
 		memcpy(p + len, "\xa0\x03\x0a\x01", 4);
 		p[len + 4] = (uint8_t)state;
 		len += 5;
 		if (t) {
-			len += smb_der(p + len, 0xa1, ml);
+			len += ntlm_der(p + len, 0xa1, ml);
 			memcpy(p + len, mech, ml);
 			len += ml;
-			len += smb_der(p + len, 0xa2, tn + smb_der_size(tn));
-			len += smb_der(p + len, 0x04, tn);
+			len += ntlm_der(p + len, 0xa2, tn + ntlm_der_size(tn));
+			len += ntlm_der(p + len, 0x04, tn);
 			memmove(p + len, t, tn);
 			len += tn;
 		}
 	}
-	put16(b + 6, (uint32_t)len);
+	bytes_put16(b + 6, (uint32_t)len);
 	smb_send(ctx, 64 + 8 + len);
 }
 
@@ -926,19 +588,20 @@ smb2_session_setup(
 	size_t bo, bl, ml = 0, cl;
 	const uint8_t *m;
 	struct event *e;
+	int anon = 0;
 
 	if (st->phase < SP_NEGOTIATED || n < 64 + 24) {
 		smb_garbage(ctx, q, n, "SESSION_SETUP out of place");
 		emu_close(ctx);
 		return;
 	}
-	bo = le16(q + 64 + 12);
-	bl = le16(q + 64 + 14);
+	bo = bytes_le16(q + 64 + 12);
+	bl = bytes_le16(q + 64 + 14);
 	if (bo > n || bl > n - bo)
 		bl = 0;
-	m = bl ? smb_find_ntlm(q + bo, bl, &ml) : NULL;
+	m = bl ? ntlm_find(q + bo, bl, &ml) : NULL;
 	st->spnego = bl && q[bo] != 'N';
-	if (!m || le32(m + 8) < 1 || le32(m + 8) > 3 || le32(m + 8) == 2) {
+	if (!m || (ntlm_type(m, ml) != 1 && ntlm_type(m, ml) != 3)) {
 		e = smb_request(ctx, "SESSION_SETUP", 2);
 		event_str(e, "error.message", "no NTLMSSP");
 		if (bl)
@@ -947,23 +610,28 @@ smb2_session_setup(
 		smb_error(ctx, q, ST_LOGON_FAILURE, st);
 		return;
 	}
-	if (le32(m + 8) == 1) {
+	if (ntlm_type(m, ml) == 1) {
 		e = smb_request(ctx, "SESSION_SETUP", 2);
-		event_str(e, "lure.auth.ntlm.message", "NEGOTIATE");
-		if (ml >= 40)
-			smb_client_version(e, m + 32, le32(m + 12));
+		ntlm_negotiate_fields(e, m, ml);
 		event_commit(e);
 		if (st->phase != SP_CHALLENGED) {
 			lure_random(st->session, 8);
 			st->session[6] = st->session[7] = 0;
 		}
-		cl = smb_challenge(
-		        st, ml >= 16 ? le32(m + 12) : 0, chal, sizeof chal);
+		cl = ntlm_challenge(
+		        chal, sizeof chal, ntlm_flags(m, ml), st->challenge);
 		st->phase = SP_CHALLENGED;
 		smb_setup_reply(ctx, st, q, ST_MORE, 0, chal, cl, 1);
 		return;
 	}
-	if (smb_authenticate(ctx, st, m, ml)) {
+	if (ml >= 64) {
+		e = emu_event(ctx, "login");
+		anon = ntlm_login(
+		        e, m, ml, st->challenge, "lure.smb.workstation");
+		event_str(e, "event.outcome", anon ? "success" : "failure");
+		event_commit(e);
+	}
+	if (anon) {
 		st->phase = SP_ANON;
 		smb_setup_reply(ctx, st, q, ST_SUCCESS, 2, NULL, 0, 0);
 		return;
@@ -986,12 +654,12 @@ smb2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q, size_t n)
 	uint8_t *b;
 	struct event *e;
 
-	if (n < 64 || le16(q + 4) != 64) {
+	if (n < 64 || bytes_le16(q + 4) != 64) {
 		smb_garbage(ctx, q, n, "bad SMB2 header");
 		emu_close(ctx);
 		return;
 	}
-	cmd = le16(q + 12);
+	cmd = bytes_le16(q + 12);
 	if (cmd == 0) {
 		smb2_negotiate(ctx, st, q, n);
 		return;
@@ -1013,7 +681,7 @@ smb2(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q, size_t n)
 	}
 	if (cmd == 0x0d || (cmd == 2 && st->phase == SP_ANON)) {
 		b = smb_header(q, ST_SUCCESS, st);
-		put32(b, 4);
+		bytes_put32(b, 4);
 		smb_send(ctx, 64 + 4);
 		if (cmd == 2)
 			st->phase = SP_NEGOTIATED;

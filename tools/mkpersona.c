@@ -238,6 +238,7 @@ static const struct {
         {"src/shell.c", M_CORE}, /* shell.* */
         {"src/certgen.c", M_TLS}, /* tls.cert.*: used with a tls port */
         {"src/conn_tls.c", M_TLS}, /* tls.handshake_timeout */
+        {"src/ntlm.c", M_CORE}, /* ntlm.*: smb, rdp, tds */
 };
 
 enum { F_REQ = 1, F_REP = 2 };
