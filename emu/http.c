@@ -18,7 +18,7 @@
  *     version, %G the Content-Range (http.ranges), %% a '%'. A line with a placeholder that has no value in this
  *     response (no %L on a chunked body...) is left out.
  *   http.head.file http.head.error  [required]
- *   http.etag "fmt"          the ETag: %m mtime and %l length in hex.
+ *   http.etag "fmt"          the ETag: %m mtime and %l length in hex, %w the mtime as IIS writes it (a FILETIME's bytes).
  *   http.mtime "base span"   files' mtime: base + hash(sensor id) % span, so
  *     Last-Modified and ETag are stable per sensor and differ between them.
  *   http.route "path file [gz=file] type..."  [repeated] a page at an
