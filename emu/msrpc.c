@@ -411,7 +411,7 @@ msrpc_bind(
 	unsigned ncx, acc = 0;
 	int ndr64 = 0;
 	uint32_t mx = (uint32_t)persona_int("msrpc.max_frag", MSRPC_MAX_FRAG);
-	const uint8_t *c, *syn = NULL, *first = NULL;
+	const uint8_t *c, *syn = NULL, *first = NULL, *offered = NULL;
 
 	if (n < 28) {
 		event_str(e, "event.reason", "short");
@@ -459,14 +459,13 @@ msrpc_bind(
 			msrpc_p16(r, 2);
 			used = m;
 		} else if (msrpc_result(st, c, m, &used, r, &s, ndr64)) {
-			acc++;
-			if (!syn)
+			if (!acc++)
 				syn = s;
 		}
-		if (!first && m >= 24)
+		if (!first && m >= 24) {
 			first = c;
-		if (!syn && s && i == 0)
-			syn = s;
+			offered = s;
+		}
 		memcpy(o + k, r, 24);
 		k += 24;
 		c += used;
@@ -475,6 +474,8 @@ msrpc_bind(
 	if (first)
 		msrpc_event_iface(e, first + 4, msrpc_g16(first + 20),
 		        msrpc_g16(first + 22));
+	if (!syn)
+		syn = offered;
 	if (syn) {
 		char t[37];
 		msrpc_uuid_text(syn, t);
