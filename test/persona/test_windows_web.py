@@ -160,10 +160,13 @@ def test_iis_errors(sensor):
     assert names == ["Allow", "Server", "Public", "X-Powered-By", "Date",
                      "Content-Length"]
     assert h["Allow"] == h["Public"] == "OPTIONS, TRACE, GET, HEAD, POST"
-    # HTTP.sys's own 400 (no Host on 1.1, a bad request line): its server
-    # name, Connection: close, the 311-byte page, the close
-    for req in (b"GET / HTTP/1.1\r\n\r\n", b"GET /a b c HTTP/1.1\r\n\r\n",
-                b"\x16\x03\x01\x00\x05hello\r\n\r\n"):
+    # HTTP.sys's own 400 (a bad request line, no Host on 1.1): its server
+    # name, Connection: close, the 311-byte page (334: Invalid Hostname),
+    # the close
+    for req, size, text in (
+            (b"GET /a b c HTTP/1.1\r\n\r\n", 311, b"badly formed."),
+            (b"\x16\x03\x01\x00\x05hello\r\n\r\n", 311, b"badly formed."),
+            (b"GET / HTTP/1.1\r\n\r\n", 334, b"hostname is invalid.")):
         r = http(port, req)
         status, names, h, body = head(r)
         assert status == "HTTP/1.1 400 Bad Request", req
@@ -171,7 +174,7 @@ def test_iis_errors(sensor):
                          "Content-Length"]
         assert h["Server"] == "Microsoft-HTTPAPI/2.0"
         assert h["Content-Type"] == "text/html; charset=us-ascii"
-        assert len(body) == 311 and b"The request is badly formed." in body
+        assert len(body) == size and text in body, req
     sensor.wait_event("request", http__response__status_code=405)
 
 
