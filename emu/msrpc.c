@@ -617,7 +617,8 @@ msrpc_lookup(struct emu_ctx *ctx, const uint8_t *q, size_t qn, uint8_t *o,
 	le_put32(o + k, maxe); /* conformance, offset, actual count */
 	le_put32(o + k + 4, 0);
 	k += 12;
-	while ((kv = persona_next("msrpc.ept", &it)) && nent < maxe) {
+	while (tk + 8 + 200 <= sizeof msrpc_towers &&
+	        (kv = persona_next("msrpc.ept", &it)) && nent < maxe) {
 		uint8_t uuid[16];
 		const char *an;
 		size_t al, tl = msrpc_tower(ctx, kv->val, kv->val + kv->len,
@@ -702,7 +703,12 @@ msrpc_request(
 	}
 	if (c->iface == 1 && msrpc_ept_op(op))
 		event_str(e, "lure.msrpc.operation", msrpc_ept_op(op));
-	if (c->iface != 1 || op < 2 || op > 4 || !(p[3] & MSRPC_PFC_FIRST)) {
+	if (!(p[3] & MSRPC_PFC_FIRST)) { /* a later fragment: dropped */
+		event_bool(e, "lure.truncated", 1);
+		event_commit(e);
+		return;
+	}
+	if (c->iface != 1 || op < 2 || op > 4) {
 		event_commit(e);
 		msrpc_fault(ctx, p, cont, MSRPC_NCA_OP_RNG);
 		return;
@@ -713,7 +719,8 @@ msrpc_request(
 		h = n;
 	if (op == 2) {
 		sl = msrpc_lookup(ctx, p + h, n - h, o + 24,
-		        LURE_MIN(st->max_xmit, MSRPC_OUT) - 24, &listed);
+		        LURE_MAX(LURE_MIN(st->max_xmit, MSRPC_OUT), 1432) - 24,
+		        &listed);
 		event_int(e, "lure.msrpc.entries", listed);
 	} else if (op == 3) { /* handle, no towers (max, offset, count) */
 		memset(o + 24, 0, 36);
