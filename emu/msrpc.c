@@ -4,7 +4,7 @@
  * (secondary address, each presentation context accepted or rejected with
  * the provider reason), a REQUEST on the endpoint mapper's interface gets
  * the RESPONSE of ept_lookup (opnum 2, the persona's endpoint list, as
- * impacket's rpcdump.py and nmap's msrpc-enum read it), ept_map (3: not
+ * impacket's rpcdump.py reads it), ept_map (3: not
  * registered) or ept_lookup_handle_free (4); other opnums and interfaces a
  * FAULT; a PDU that is not version 5.0 a BIND_NAK (reason 4, "protocol
  * version not supported"), then the close. One PDU per on_data call.
@@ -37,8 +37,12 @@
  * UUID accepted, else the first offered), lure.msrpc.contexts (how many),
  * event.outcome (success when one was accepted); a REQUEST: the interface
  * of its context, lure.msrpc.opnum, lure.msrpc.operation (ept_lookup,
- * ept_map...), lure.msrpc.entries (the endpoints listed); a PDU that is not
- * version 5.0 or cannot be read: event.reason and lure.payload.
+ * ept_map...), lure.msrpc.entries (the endpoints listed), lure.truncated
+ * on a later fragment; a PDU that is not version 5.0 or cannot be read:
+ * event.reason and lure.payload.
+ *
+ * State: 104 bytes per connection (four presentation contexts); the
+ * answers are built in static buffers (8 KiB, one call at a time).
  *
  * Compared with: no Windows machine was at hand. Bytes from [C706] 12.6
  * (PDU layouts), [MS-RPCE] 2.2.2.3-2.2.2.5 (header signing flag, bind time
@@ -50,9 +54,11 @@
  *
  * Not modelled: authentication (an auth verifier in a BIND is ignored:
  * Windows would run NTLM/Kerberos in the BIND_ACK), multi-fragment
- * requests (a request's first fragment is read, later ones dropped), the
- * NDR64 encoding of ept_lookup's answer (a request on an NDR64 context
- * gets the NDR one), ept_lookup's continuation handle (every endpoint is
+ * requests (the first fragment is answered, later ones are logged with
+ * lure.truncated and not answered), big-endian or non-ASCII data
+ * representations (a BIND_NAK), the NDR64 encoding of ept_lookup's
+ * answer (a request on an NDR64 context gets the NDR one), ept_lookup's
+ * continuation handle (every endpoint is
  * listed in one answer, up to max_ents), ept_map (always "not
  * registered"), the other interfaces of rpcss (IObjectExporter,
  * ISystemActivator...), and the ports the list names: nothing listens on
