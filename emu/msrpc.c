@@ -5,7 +5,9 @@
  * the provider reason), a REQUEST on the endpoint mapper's interface gets
  * the RESPONSE of ept_lookup (opnum 2, the persona's endpoint list, as
  * impacket's rpcdump.py reads it), ept_map (3: not
- * registered) or ept_lookup_handle_free (4); other opnums and interfaces a
+ * registered) or ept_lookup_handle_free (4), and the OXID resolver's
+ * ServerAlive2 (the host's name and address, as NetExec's ioxidresolver
+ * module reads them); other opnums and interfaces a
  * FAULT; a PDU that is not version 5.0 a BIND_NAK (reason 4, "protocol
  * version not supported"), then the close. One PDU per on_data call.
  *
@@ -14,10 +16,13 @@
  *                            (the port, "135")
  *   msrpc.max_frag           the largest fragment either way (5840)
  *   msrpc.iface "uuid major.minor"  [repeated] interfaces a BIND may
- *                            name (the first is the endpoint mapper's,
- *                            whose opnums are served); others are rejected
- *                            (provider rejection, abstract syntax not
- *                            supported)
+ *                            name: the first is the endpoint mapper's
+ *                            (opnums 2 to 4 served), the second the OXID
+ *                            resolver's (IObjectExporter: ServerAlive2);
+ *                            others are rejected (provider rejection,
+ *                            abstract syntax not supported)
+ *   msrpc.oxid_authn "9 30"  ServerAlive2's security bindings: the
+ *                            authentication services, in order
  *   msrpc.ndr64              1: NDR64 is accepted when a context offers it
  *                            (a 64-bit Windows), and the NDR context of
  *                            the same interface rejected, as Windows does
@@ -37,7 +42,7 @@
  * UUID accepted, else the first offered), lure.msrpc.contexts (how many),
  * event.outcome (success when one was accepted); a REQUEST: the interface
  * of its context, lure.msrpc.opnum, lure.msrpc.operation (ept_lookup,
- * ept_map...), lure.msrpc.entries (the endpoints listed), lure.truncated
+ * ept_map, ServerAlive2...), lure.msrpc.entries (the endpoints listed), lure.truncated
  * on a later fragment; a PDU that is not version 5.0 or cannot be read:
  * event.reason and lure.payload.
  *
@@ -50,7 +55,8 @@
  * the endpoint mapper's IDL), nmap's service database (the SMBProgNeg
  * probe's answer on 135: a 24-byte BIND_NAK, reason 4, version 5.0: its
  * "Microsoft Windows RPC" match line), impacket's epm.py and rpcrt.py
- * (what rpcdump.py sends and reads).
+ * (what rpcdump.py sends and reads), [MS-DCOM] 2.2.19 and 3.1.2.5.1.6
+ * (ServerAlive2's DUALSTRINGARRAY) and impacket's dcomrt.py.
  *
  * Not modelled: authentication (an auth verifier in a BIND is ignored:
  * Windows would run NTLM/Kerberos in the BIND_ACK), multi-fragment
@@ -58,11 +64,12 @@
  * lure.truncated and not answered), big-endian or non-ASCII data
  * representations (a BIND_NAK), the NDR64 encoding of ept_lookup's
  * answer (a request on an NDR64 context gets the NDR one), ept_lookup's
- * continuation handle (every endpoint is
- * listed in one answer, up to max_ents), ept_map (always "not
- * registered"), the other interfaces of rpcss (IObjectExporter,
- * ISystemActivator...), and the ports the list names: nothing listens on
- * them. */
+ * continuation handle (every endpoint is listed in one answer, up to
+ * max_ents), ept_map (always "not registered"), the OXID resolver's other
+ * opnums (a fault), the other interfaces of rpcss (ISystemActivator,
+ * IRemoteSCMActivator...), the host's other addresses (ServerAlive2 names
+ * the one the client reached), and the ports the list names: nothing
+ * listens on them. */
 #include <string.h>
 
 #include "emu.h"
@@ -664,14 +671,80 @@ msrpc_lookup(struct emu_ctx *ctx, const uint8_t *q, size_t qn, uint8_t *o,
 	return k + 4;
 }
 
+/* The OXID resolver's ServerAlive2 ([MS-DCOM] 3.1.2.5.1.6): COM version
+ * 5.7 and the DUALSTRINGARRAY of the host's addresses (ncacn_ip_tcp: the
+ * NetBIOS name, then the address the client reached) and the security
+ * bindings of msrpc.oxid_authn. Returns the stub length, or 0. */
+static size_t
+msrpc_alive2(struct emu_ctx *ctx, uint8_t *o, size_t cap)
+{
+	char host[IDENTITY_VALUE_MAX];
+	const char *names[2], *h, *v;
+	size_t hn, k = 16, vn;
+	unsigned nsec = 0;
+
+	h = persona_get("msrpc.host", &hn);
+	hn = h ? identity_expand(h, hn, host, sizeof host) : 0;
+	host[LURE_MIN(hn, 63)] = 0;
+	names[0] = host;
+	names[1] = emu_local_addr(ctx);
+	for (unsigned i = 0; i < 2; i++) {
+		const char *a = names[i] ? names[i] : "";
+		if (k + 2 * strlen(a) + 4 > cap - 64)
+			return 0;
+		le_put16(o + k, 7); /* ncacn_ip_tcp */
+		k += 2;
+		for (; *a; a++, k += 2)
+			le_put16(o + k, (uint8_t)*a);
+		le_put16(o + k, 0);
+		k += 2;
+	}
+	le_put16(o + k, 0);
+	k += 2;
+	le_put16(o + 14, (uint32_t)(k - 16) / 2); /* wSecurityOffset */
+	v = persona_get("msrpc.oxid_authn", &vn);
+	for (size_t i = 0; v && i < vn && nsec < 16;) { /* "9 30 16" */
+		unsigned a = 0;
+		while (i < vn && v[i] == ' ')
+			i++;
+		if (i == vn)
+			break;
+		for (; i < vn && v[i] >= '0' && v[i] <= '9'; i++)
+			a = (a * 10 + (unsigned)(v[i] - '0')) & 0xffff;
+		while (i < vn && v[i] != ' ')
+			i++;
+		le_put16(o + k, a);
+		le_put16(o + k + 2, 0xffff); /* Reserved */
+		le_put16(o + k + 4, 0); /* no principal name */
+		k += 6;
+		nsec++;
+	}
+	le_put16(o + k, 0);
+	k += 2;
+	le_put16(o, 5); /* COMVERSION 5.7 */
+	le_put16(o + 2, 7);
+	le_put32(o + 4, 0x20000u); /* the pointer's referent */
+	le_put32(o + 8, (uint32_t)(k - 16) / 2); /* conformance */
+	le_put16(o + 12, (uint32_t)(k - 16) / 2); /* wNumEntries */
+	while (k % 4)
+		o[k++] = 0;
+	le_put32(o + k, 0); /* pReserved */
+	le_put32(o + k + 4, 0); /* S_OK */
+	return k + 8;
+}
+
 static const char *
-msrpc_ept_op(unsigned op)
+msrpc_ept_op(unsigned iface, unsigned op)
 {
 	static const char *const names[] = {"ept_insert", "ept_delete",
 	        "ept_lookup", "ept_map", "ept_lookup_handle_free",
 	        "ept_inq_object", "ept_mgmt_delete"};
+	static const char *const oxid[] = {"ResolveOxid", "SimplePing",
+	        "ComplexPing", "ServerAlive", "ResolveOxid2", "ServerAlive2"};
 
-	return op < 7 ? names[op] : NULL;
+	if (iface == 2)
+		return op < 6 ? oxid[op] : NULL;
+	return iface == 1 && op < 7 ? names[op] : NULL;
 }
 
 static void
@@ -707,14 +780,15 @@ msrpc_request(
 		msrpc_fault(ctx, p, cont, MSRPC_NCA_UNK_IF);
 		return;
 	}
-	if (c->iface == 1 && msrpc_ept_op(op))
-		event_str(e, "lure.msrpc.operation", msrpc_ept_op(op));
+	if (msrpc_ept_op(c->iface, op))
+		event_str(
+		        e, "lure.msrpc.operation", msrpc_ept_op(c->iface, op));
 	if (!(p[3] & MSRPC_PFC_FIRST)) { /* a later fragment: dropped */
 		event_bool(e, "lure.truncated", 1);
 		event_commit(e);
 		return;
 	}
-	if (c->iface != 1 || op < 2 || op > 4) {
+	if (c->iface == 1 ? op < 2 || op > 4 : c->iface != 2 || op != 5) {
 		event_commit(e);
 		msrpc_fault(ctx, p, cont, MSRPC_NCA_OP_RNG);
 		return;
@@ -723,7 +797,9 @@ msrpc_request(
 		event_bool(e, "lure.truncated", 1);
 	if (h > n)
 		h = n;
-	if (op == 2) {
+	if (c->iface == 2) {
+		sl = msrpc_alive2(ctx, o + 24, MSRPC_OUT - 24);
+	} else if (op == 2) {
 		sl = msrpc_lookup(ctx, p + h, n - h, o + 24,
 		        LURE_MAX(LURE_MIN(st->max_xmit, MSRPC_OUT), 1432) - 24,
 		        &listed);

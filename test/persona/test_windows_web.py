@@ -322,6 +322,22 @@ def test_msrpc_impacket_lookup(sensor):
     assert get(ev, "lure.msrpc.interface_version") == "3.0"
 
 
+def test_msrpc_oxid_resolver(sensor):
+    """The anonymous OXID resolver call scanners use to learn a host's
+    names (NetExec's ioxidresolver module): impacket's ServerAlive2."""
+    from impacket.dcerpc.v5 import transport
+    from impacket.dcerpc.v5.dcomrt import IObjectExporter
+    t = transport.DCERPCTransportFactory(
+        f"ncacn_ip_tcp:127.0.0.1[{sensor.port(135)}]")
+    names = [b["aNetworkAddr"].rstrip("\0") for b in
+             IObjectExporter(t.get_dce_rpc()).ServerAlive2()]
+    assert len(names) == 2 and names[1] == "127.0.0.1", names
+    assert re.fullmatch(r"WIN-[A-Z0-9]{11}", names[0]), names
+    ev = sensor.wait_event("request", lure__msrpc__operation="ServerAlive2")
+    assert get(ev, "lure.msrpc.interface") == \
+        "99fcfec4-5260-101b-bbcb-00aa0021347a"
+
+
 # --- nmap and rpcdump.py on the real ports ------------------------------------
 
 @pytest.fixture
