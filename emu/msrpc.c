@@ -72,11 +72,11 @@
  * listens on them. */
 #include <string.h>
 
+#include "bytes.h"
 #include "emu.h"
 #include "event.h"
 #include "fmt.h"
 #include "identity.h"
-#include "le.h"
 #include "lure.h"
 #include "persona.h"
 
@@ -247,7 +247,7 @@ msrpc_event(struct emu_ctx *ctx, const uint8_t *p)
 	struct event *e = emu_event(ctx, "request");
 
 	event_str(e, "lure.msrpc.ptype", msrpc_ptype_name(p[2]));
-	event_int(e, "lure.msrpc.call_id", le_get32(p + 12));
+	event_int(e, "lure.msrpc.call_id", bytes_le32(p + 12));
 	return e;
 }
 
@@ -279,8 +279,8 @@ msrpc_hdr(uint8_t *o, unsigned ptype, unsigned flags, size_t len,
 	o[2] = (uint8_t)ptype;
 	o[3] = (uint8_t)flags;
 	memcpy(o + 4, "\x10\0\0\0", 4); /* little-endian, ASCII, IEEE */
-	le_put16(o + 8, (uint32_t)len);
-	le_put16(o + 10, 0);
+	bytes_put16(o + 8, (uint32_t)len);
+	bytes_put16(o + 10, 0);
 	memcpy(o + 12, req + 12, 4); /* call_id */
 }
 
@@ -297,7 +297,7 @@ msrpc_nak(struct emu_ctx *ctx, struct msrpc_state *st, const uint8_t *p,
 	memcpy(in, p, LURE_MIN(n, sizeof in));
 	msrpc_hdr(o, MSRPC_BIND_NAK, MSRPC_PFC_FIRST | MSRPC_PFC_LAST, sizeof o,
 	        in);
-	le_put16(o + 16, 4); /* protocol_version_not_supported */
+	bytes_put16(o + 16, 4); /* protocol_version_not_supported */
 	o[18] = 1; /* n_protocols */
 	o[19] = 5; /* rpc_vers 5, rpc_vers_minor 0 */
 	emu_send(ctx, o, sizeof o);
@@ -321,9 +321,9 @@ msrpc_fault(
 	msrpc_hdr(o, MSRPC_FAULT,
 	        MSRPC_PFC_FIRST | MSRPC_PFC_LAST | MSRPC_PFC_NOT_EXEC, sizeof o,
 	        p);
-	le_put32(o + 16, 32); /* alloc_hint */
-	le_put16(o + 20, cont);
-	le_put32(o + 24, status);
+	bytes_put32(o + 16, 32); /* alloc_hint */
+	bytes_put16(o + 20, cont);
+	bytes_put32(o + 24, status);
 	emu_send(ctx, o, sizeof o);
 }
 
@@ -334,8 +334,8 @@ msrpc_result(struct msrpc_state *st, const uint8_t *c, size_t n, size_t *used,
         uint8_t r[24], const uint8_t **syntax, int ndr64)
 {
 	unsigned nts = c[2], iface;
-	uint16_t id = le_get16(c), maj = le_get16(c + 20),
-	         min = le_get16(c + 22);
+	uint16_t id = bytes_le16(c), maj = bytes_le16(c + 20),
+	         min = bytes_le16(c + 22);
 	const uint8_t *ts = c + 24, *pick = NULL;
 
 	memset(r, 0, 24);
@@ -343,13 +343,13 @@ msrpc_result(struct msrpc_state *st, const uint8_t *c, size_t n, size_t *used,
 	*syntax = nts ? ts : NULL;
 	if (*used > n || !nts) {
 		*used = LURE_MIN(*used, n);
-		le_put16(r, 2); /* provider_rejection */
-		le_put16(r + 2, 2); /* proposed transfer syntaxes */
+		bytes_put16(r, 2); /* provider_rejection */
+		bytes_put16(r + 2, 2); /* proposed transfer syntaxes */
 		return 0;
 	}
 	if (memcmp(ts, msrpc_btfn, 8) == 0) { /* [MS-RPCE] 3.3.1.5.3 */
-		le_put16(r, 3); /* negotiate_ack */
-		le_put16(r + 2, le_get16(ts + 8) & 0x3); /* the features */
+		bytes_put16(r, 3); /* negotiate_ack */
+		bytes_put16(r + 2, bytes_le16(ts + 8) & 0x3); /* the features */
 		return 0;
 	}
 	iface = msrpc_iface(c + 4, maj, min);
@@ -358,13 +358,13 @@ msrpc_result(struct msrpc_state *st, const uint8_t *c, size_t n, size_t *used,
 		        0)
 			pick = ts + 20 * i;
 	if (!iface) {
-		le_put16(r, 2);
-		le_put16(r + 2, 1); /* abstract syntax not supported */
+		bytes_put16(r, 2);
+		bytes_put16(r + 2, 1); /* abstract syntax not supported */
 		return 0;
 	}
 	if (!pick) {
-		le_put16(r, 2);
-		le_put16(r + 2, 2); /* proposed transfer syntaxes */
+		bytes_put16(r, 2);
+		bytes_put16(r + 2, 2); /* proposed transfer syntaxes */
 		return 0;
 	}
 	memcpy(r + 4, pick, 20);
@@ -409,14 +409,14 @@ msrpc_bind(
 			lure_random(&st->assoc, sizeof st->assoc);
 			st->assoc = 0x10000u | (st->assoc & 0xffffu);
 		}
-		st->max_xmit = (uint16_t)LURE_MIN(le_get16(p + 16), mx);
+		st->max_xmit = (uint16_t)LURE_MIN(bytes_le16(p + 16), mx);
 		sa = persona_get("msrpc.secaddr", &sl);
 	}
-	le_put16(o + 16, LURE_MIN(le_get16(p + 16), mx));
-	le_put16(o + 18, LURE_MIN(le_get16(p + 18), mx));
-	le_put32(o + 20, st->assoc);
+	bytes_put16(o + 16, LURE_MIN(bytes_le16(p + 16), mx));
+	bytes_put16(o + 18, LURE_MIN(bytes_le16(p + 18), mx));
+	bytes_put32(o + 20, st->assoc);
 	sl = sa ? LURE_MIN(sl, 64) : 0;
-	le_put16(o + 24, (uint32_t)(sl + (sl > 0)));
+	bytes_put16(o + 24, (uint32_t)(sl + (sl > 0)));
 	k = 26;
 	if (sl) {
 		memcpy(o + k, sa, sl);
@@ -441,7 +441,7 @@ msrpc_bind(
 		const uint8_t *s = NULL;
 		if (m < 24) { /* the list ends early: rejected */
 			memset(r, 0, 24);
-			le_put16(r, 2);
+			bytes_put16(r, 2);
 			used = m;
 		} else if (msrpc_result(st, c, m, &used, r, &s, ndr64)) {
 			if (!acc++)
@@ -457,8 +457,8 @@ msrpc_bind(
 		m -= used;
 	}
 	if (first)
-		msrpc_event_iface(e, first + 4, le_get16(first + 20),
-		        le_get16(first + 22));
+		msrpc_event_iface(e, first + 4, bytes_le16(first + 20),
+		        bytes_le16(first + 22));
 	if (!syn)
 		syn = offered;
 	if (syn) {
@@ -506,27 +506,27 @@ msrpc_tower(struct emu_ctx *ctx, const char *s, const char *end, uint8_t *t,
 		s++;
 	*annot = s;
 	/* floor 1: the interface; floor 2: NDR 2.0 */
-	le_put16(t + k, 19);
+	bytes_put16(t + k, 19);
 	t[k + 2] = 0x0d;
 	memcpy(t + k + 3, uuid, 16);
-	le_put16(t + k + 19, maj);
-	le_put16(t + k + 21, 2);
-	le_put16(t + k + 23, min);
+	bytes_put16(t + k + 19, maj);
+	bytes_put16(t + k + 21, 2);
+	bytes_put16(t + k + 23, min);
 	k += 25;
-	le_put16(t + k, 19);
+	bytes_put16(t + k, 19);
 	t[k + 2] = 0x0d;
 	memcpy(t + k + 3, msrpc_ndr, 16);
-	le_put16(t + k + 19, 2);
-	le_put16(t + k + 21, 2);
-	le_put16(t + k + 23, 0);
+	bytes_put16(t + k + 19, 2);
+	bytes_put16(t + k + 21, 2);
+	bytes_put16(t + k + 23, 0);
 	k += 25;
 	/* floor 3: RPC connection-oriented (0x0b) or ncalrpc (0x0c) */
-	le_put16(t + k, 1);
+	bytes_put16(t + k, 1);
 	t[k + 2] = wl == 4 && memcmp(w, "lrpc", 4) == 0 ? 0x0c : 0x0b;
-	le_put16(t + k + 3, 2);
-	le_put16(t + k + 5, 0);
+	bytes_put16(t + k + 3, 2);
+	bytes_put16(t + k + 5, 0);
 	k += 7;
-	le_put16(t + k, 1);
+	bytes_put16(t + k, 1);
 	if (wl == 3 && memcmp(w, "tcp", 3) == 0) {
 		const char *a = emu_local_addr(ctx);
 		uint8_t ip[4] = {0};
@@ -534,7 +534,7 @@ msrpc_tower(struct emu_ctx *ctx, const char *s, const char *end, uint8_t *t,
 		for (size_t i = 0; i < el && ep[i] >= '0' && ep[i] <= '9'; i++)
 			port = (port * 10 + (unsigned)(ep[i] - '0')) & 0xffff;
 		t[k + 2] = 0x07;
-		le_put16(t + k + 3, 2);
+		bytes_put16(t + k + 3, 2);
 		t[k + 5] = (uint8_t)(port >> 8);
 		t[k + 6] = (uint8_t)port;
 		k += 7;
@@ -551,9 +551,9 @@ msrpc_tower(struct emu_ctx *ctx, const char *s, const char *end, uint8_t *t,
 		}
 		if (oct == 3)
 			ip[3] = (uint8_t)v;
-		le_put16(t + k, 1);
+		bytes_put16(t + k, 1);
 		t[k + 2] = 0x09;
-		le_put16(t + k + 3, 4);
+		bytes_put16(t + k + 3, 4);
 		memcpy(t + k + 5, ip, 4);
 		k += 9;
 	} else if (wl == 2 && memcmp(w, "np", 2) == 0) {
@@ -564,20 +564,20 @@ msrpc_tower(struct emu_ctx *ctx, const char *s, const char *end, uint8_t *t,
 			hl = LURE_MIN(
 			        identity_expand(h, hn, host, sizeof host), 48);
 		t[k + 2] = 0x0f;
-		le_put16(t + k + 3, (uint32_t)el + 1);
+		bytes_put16(t + k + 3, (uint32_t)el + 1);
 		memcpy(t + k + 5, ep, el);
 		t[k + 5 + el] = 0;
 		k += 6 + el;
-		le_put16(t + k, 1);
+		bytes_put16(t + k, 1);
 		t[k + 2] = 0x11;
-		le_put16(t + k + 3, (uint32_t)hl + 3);
+		bytes_put16(t + k + 3, (uint32_t)hl + 3);
 		memcpy(t + k + 5, "\\\\", 2);
 		memcpy(t + k + 7, host, hl);
 		t[k + 7 + hl] = 0;
 		k += 8 + hl;
 	} else if (wl == 4 && memcmp(w, "lrpc", 4) == 0) {
 		t[k + 2] = 0x10;
-		le_put16(t + k + 3, (uint32_t)el + 1);
+		bytes_put16(t + k + 3, (uint32_t)el + 1);
 		memcpy(t + k + 5, ep, el);
 		t[k + 5 + el] = 0;
 		k += 6 + el;
@@ -585,7 +585,7 @@ msrpc_tower(struct emu_ctx *ctx, const char *s, const char *end, uint8_t *t,
 	} else {
 		return 0;
 	}
-	le_put16(t, floors);
+	bytes_put16(t, floors);
 	return k;
 }
 
@@ -606,14 +606,14 @@ msrpc_lookup(struct emu_ctx *ctx, const uint8_t *q, size_t qn, uint8_t *o,
 
 	if (qn < 12)
 		return 0;
-	inq = le_get32(q);
+	inq = bytes_le32(q);
 	i = 4;
-	if (le_get32(q + i)) /* object: unique pointer, then the UUID */
+	if (bytes_le32(q + i)) /* object: unique pointer, then the UUID */
 		i += 16;
 	i += 4;
 	if (i + 4 > qn)
 		return 0;
-	if (le_get32(q + i)) { /* Ifid */
+	if (bytes_le32(q + i)) { /* Ifid */
 		if (i + 24 > qn)
 			return 0;
 		memcpy(want, q + i + 4, 16);
@@ -624,11 +624,11 @@ msrpc_lookup(struct emu_ctx *ctx, const uint8_t *q, size_t qn, uint8_t *o,
 	i += 4 + 20; /* vers_option, entry_handle */
 	if (i + 4 > qn)
 		return 0;
-	maxe = le_get32(q + i);
+	maxe = bytes_le32(q + i);
 	memset(o, 0, 24); /* a null handle, then num_ents */
 	k = 24;
-	le_put32(o + k, maxe); /* conformance, offset, actual count */
-	le_put32(o + k + 4, 0);
+	bytes_put32(o + k, maxe); /* conformance, offset, actual count */
+	bytes_put32(o + k + 4, 0);
 	k += 12;
 	while (tk + 8 + 200 <= sizeof msrpc_towers &&
 	        (kv = persona_next("msrpc.ept", &it)) && nent < maxe) {
@@ -644,17 +644,17 @@ msrpc_lookup(struct emu_ctx *ctx, const uint8_t *q, size_t qn, uint8_t *o,
 			break;
 		memset(o + k, 0, 16); /* object: nil */
 		/* the tower's referent, as Windows' NDR engine numbers them */
-		le_put32(o + k + 16, 0x20000u + 4 * nent);
-		le_put32(o + k + 20, 0);
-		le_put32(o + k + 24, (uint32_t)al + 1);
+		bytes_put32(o + k + 16, 0x20000u + 4 * nent);
+		bytes_put32(o + k + 20, 0);
+		bytes_put32(o + k + 24, (uint32_t)al + 1);
 		memcpy(o + k + 28, an, al);
 		o[k + 28 + al] = 0;
 		k += 29 + al;
 		while (k % 4)
 			o[k++] = 0;
 		/* the tower, deferred: conformance, length, octets */
-		le_put32(msrpc_towers + tk, (uint32_t)tl);
-		le_put32(msrpc_towers + tk + 4, (uint32_t)tl);
+		bytes_put32(msrpc_towers + tk, (uint32_t)tl);
+		bytes_put32(msrpc_towers + tk + 4, (uint32_t)tl);
 		tk += 8 + tl;
 		while (tk % 4)
 			msrpc_towers[tk++] = 0;
@@ -664,9 +664,9 @@ msrpc_lookup(struct emu_ctx *ctx, const uint8_t *q, size_t qn, uint8_t *o,
 		return 0;
 	memcpy(o + k, msrpc_towers, tk);
 	k += tk;
-	le_put32(o + 20, nent);
-	le_put32(o + 32, nent);
-	le_put32(o + k, 0); /* status */
+	bytes_put32(o + 20, nent);
+	bytes_put32(o + 32, nent);
+	bytes_put32(o + k, 0); /* status */
 	*listed = nent;
 	return k + 4;
 }
@@ -692,16 +692,16 @@ msrpc_alive2(struct emu_ctx *ctx, uint8_t *o, size_t cap)
 		const char *a = names[i] ? names[i] : "";
 		if (k + 2 * strlen(a) + 4 > cap - 64)
 			return 0;
-		le_put16(o + k, 7); /* ncacn_ip_tcp */
+		bytes_put16(o + k, 7); /* ncacn_ip_tcp */
 		k += 2;
 		for (; *a; a++, k += 2)
-			le_put16(o + k, (uint8_t)*a);
-		le_put16(o + k, 0);
+			bytes_put16(o + k, (uint8_t)*a);
+		bytes_put16(o + k, 0);
 		k += 2;
 	}
-	le_put16(o + k, 0);
+	bytes_put16(o + k, 0);
 	k += 2;
-	le_put16(o + 14, (uint32_t)(k - 16) / 2); /* wSecurityOffset */
+	bytes_put16(o + 14, (uint32_t)(k - 16) / 2); /* wSecurityOffset */
 	v = persona_get("msrpc.oxid_authn", &vn);
 	for (size_t i = 0; v && i < vn && nsec < 16;) { /* "9 30 16" */
 		unsigned a = 0;
@@ -713,23 +713,23 @@ msrpc_alive2(struct emu_ctx *ctx, uint8_t *o, size_t cap)
 			a = (a * 10 + (unsigned)(v[i] - '0')) & 0xffff;
 		while (i < vn && v[i] != ' ')
 			i++;
-		le_put16(o + k, a);
-		le_put16(o + k + 2, 0xffff); /* Reserved */
-		le_put16(o + k + 4, 0); /* no principal name */
+		bytes_put16(o + k, a);
+		bytes_put16(o + k + 2, 0xffff); /* Reserved */
+		bytes_put16(o + k + 4, 0); /* no principal name */
 		k += 6;
 		nsec++;
 	}
-	le_put16(o + k, 0);
+	bytes_put16(o + k, 0);
 	k += 2;
-	le_put16(o, 5); /* COMVERSION 5.7 */
-	le_put16(o + 2, 7);
-	le_put32(o + 4, 0x20000u); /* the pointer's referent */
-	le_put32(o + 8, (uint32_t)(k - 16) / 2); /* conformance */
-	le_put16(o + 12, (uint32_t)(k - 16) / 2); /* wNumEntries */
+	bytes_put16(o, 5); /* COMVERSION 5.7 */
+	bytes_put16(o + 2, 7);
+	bytes_put32(o + 4, 0x20000u); /* the pointer's referent */
+	bytes_put32(o + 8, (uint32_t)(k - 16) / 2); /* conformance */
+	bytes_put16(o + 12, (uint32_t)(k - 16) / 2); /* wNumEntries */
 	while (k % 4)
 		o[k++] = 0;
-	le_put32(o + k, 0); /* pReserved */
-	le_put32(o + k + 4, 0); /* S_OK */
+	bytes_put32(o + k, 0); /* pReserved */
+	bytes_put32(o + k + 4, 0); /* S_OK */
 	return k + 8;
 }
 
@@ -764,8 +764,8 @@ msrpc_request(
 		msrpc_fault(ctx, p, 0, MSRPC_NCA_OP_RNG);
 		return;
 	}
-	cont = le_get16(p + 20);
-	op = le_get16(p + 22);
+	cont = bytes_le16(p + 20);
+	op = bytes_le16(p + 22);
 	if (p[3] & MSRPC_PFC_OBJECT)
 		h += 16;
 	for (unsigned i = 0; i < MSRPC_CTX; i++)
@@ -806,7 +806,7 @@ msrpc_request(
 		event_int(e, "lure.msrpc.entries", listed);
 	} else if (op == 3) { /* handle, no towers (max, offset, count) */
 		memset(o + 24, 0, 36);
-		le_put32(o + 60, MSRPC_EPT_NOT_REG);
+		bytes_put32(o + 60, MSRPC_EPT_NOT_REG);
 		sl = 40;
 	} else { /* ept_lookup_handle_free: a null handle, status 0 */
 		memset(o + 24, 0, 24);
@@ -819,8 +819,8 @@ msrpc_request(
 	}
 	msrpc_hdr(o, MSRPC_RESPONSE, MSRPC_PFC_FIRST | MSRPC_PFC_LAST, 24 + sl,
 	        p);
-	le_put32(o + 16, (uint32_t)sl); /* alloc_hint */
-	le_put16(o + 20, cont);
+	bytes_put32(o + 16, (uint32_t)sl); /* alloc_hint */
+	bytes_put16(o + 20, cont);
 	o[22] = o[23] = 0;
 	emu_send(ctx, o, 24 + sl);
 }
@@ -841,7 +841,7 @@ msrpc_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 		return msrpc_nak(ctx, st, p, n, "version");
 	if (n < MSRPC_HDR)
 		return 0;
-	fl = le_get16(p + 8);
+	fl = bytes_le16(p + 8);
 	if (fl < MSRPC_HDR || fl > mx || (p[4] & 0xf0) != 0x10)
 		return msrpc_nak(ctx, st, p, n, "header");
 	if (n < fl)
