@@ -16,7 +16,6 @@ import os
 import re
 import shutil
 import socket
-import struct
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -27,6 +26,7 @@ import pytest
 from conftest import get, persona
 import smb_packets as sp
 import ssh_common
+from tds_packets import login7, packet, prelogin
 
 persona("windows")
 
@@ -172,20 +172,6 @@ def exchange(port, data, want=None):
     return out
 
 
-def prelogin(enc):
-    """[MS-TDS] 2.2.6.5 with VERSION, ENCRYPTION, INSTOPT, THREADID (the
-    options of nmap's ms-sql-s probe)"""
-    opts = [(0, b"\x0f\x00\x07\xd0\x00\x00"), (1, bytes([enc])),
-            (2, b"MSSQLServer\0"), (3, b"\0\0\0\1")]
-    off = 5 * len(opts) + 1
-    head, data = b"", b""
-    for t, v in opts:
-        head += struct.pack(">BHH", t, off + len(data), len(v))
-        data += v
-    body = head + b"\xff" + data
-    return struct.pack(">BBHHBB", 0x12, 1, 8 + len(body), 0, 0, 0) + body
-
-
 def test_prelogin_answers(sensor):
     """ENCRYPTION answered as [MS-TDS] 2.2.6.5's table has it for a server
     with "Force Encryption" off; the answer carries the options asked."""
@@ -199,11 +185,31 @@ def test_prelogin_answers(sensor):
         assert r[35:] == bytes([want, 0]), (enc, r)
 
 
+@pytest.mark.parametrize("version,wide", [(0x71000001, False),
+                                          (0x74000004, True)])
+def test_login7_without_prelogin(sensor, version, wide):
+    """A LOGIN7 straight away (what brute-forcers send): ERROR then DONE
+    with DONE_ERROR; LineNumber and DoneRowCount 4 and 8 bytes from TDS
+    7.2 ([MS-TDS] 2.2.7.9, 2.2.7.6), 2 and 4 before; then a close."""
+    r = exchange(sensor.port(1433), login7("sa", "x", version=version))
+    assert r[:2] == b"\x04\x01" and len(r) == int.from_bytes(r[2:4], "big")
+    tok = r[8:]
+    assert tok[0] == 0xaa
+    n = int.from_bytes(tok[1:3], "little")
+    err, done = tok[3:3 + n], tok[3 + n:]
+    assert int.from_bytes(err[:4], "little") == 18456
+    assert err[-4:] == b"\x01\0\0\0" if wide else err[-2:] == b"\x01\0"
+    assert done == b"\xfd\x02\0\0\0" + b"\0" * (8 if wide else 4)
+    ev = sensor.wait_event("login", lure__tds__version=f"{version:08x}")
+    assert get(ev, "lure.auth.password") == "x"
+    assert get(ev, "lure.tds.tls") is False
+
+
 def test_garbage_closes_one_connection(sensor):
     port = sensor.port(1433)
     assert exchange(port, b"GET / HTTP/1.0\r\n\r\n") == b""
     assert exchange(port, b"\x12\x01\x00\x06") == b""  # short, then EOF
-    assert exchange(port, b"\x10\x01\x00\x10" + b"\0" * 12) == b""
+    assert exchange(port, packet(0x10, b"\0" * 8)) == b""
     sensor.wait_event("request", error__message="bad LOGIN7")
     assert exchange(port, prelogin(2), 37)[:1] == b"\x04"
 
