@@ -60,13 +60,20 @@
  * test/persona/test_windows_tds.py runs nmap, impacket's mssqlclient and
  * FreeTDS's tsql against it.
  *
+ * TLS: the persona line needs "starttls" (tds.conf), and the build a TLS
+ * server; without (test drivers, TLS=none) PRELOGIN answers NOT_SUP, as a
+ * server without a certificate would. State: 148 bytes per connection,
+ * plus a TLS session of the tls ports' pool (src/tls.h) from the
+ * handshake to the LOGIN7 (ENCRYPT_OFF) or the close (ENCRYPT_ON).
+ *
  * Not modelled: anything after a login (every login fails); TDS 8.0
- * (strict encryption: SQL Server 2022; a bare ClientHello is closed);
- * "Force Encryption" (ENCRYPT_REQ); a LOGIN7 over several TDS packets or
- * TLS records (logged, closed); SPNEGO-wrapped SSPI (Windows clients'
- * Negotiate package: answered with a bare CHALLENGE); Kerberos; FEDAUTH;
- * the sessions' SPID (0 in every answer); a busy TLS pool (no session:
- * the handshake fails and the connection closes). */
+ * (strict encryption, SQL Server 2022: a bare ClientHello is read as a
+ * TDS header and waits); "Force Encryption" (ENCRYPT_REQ); PRELOGIN's
+ * TRACEID, FEDAUTHREQUIRED and NONCEOPT (not answered), FEDAUTH logins; a
+ * LOGIN7 over several TDS packets or TLS records (logged, closed);
+ * SPNEGO-wrapped SSPI (Windows clients' Negotiate package: answered with
+ * a bare CHALLENGE); Kerberos; the SPID (0 in every answer); a busy TLS
+ * pool (no session: the handshake fails and the connection closes). */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -210,6 +217,12 @@ tds_prelogin(
 	char name[64] = "", cv[48] = "";
 	struct event *e;
 
+	/* [MS-TDS]'s server "Initial State": a PRELOGIN whose first
+	 * option is not VERSION closes the connection */
+	if (!n || p[0] != PO_VERSION) {
+		tds_garbage(ctx, p, n, "bad PRELOGIN");
+		return;
+	}
 	while (i < n && p[i] != 0xff) {
 		if (n - i < 5) {
 			tds_garbage(ctx, p, n, "bad PRELOGIN");
@@ -437,7 +450,8 @@ tds_message(
 		if (m[i] == '%' && i + 1 < ml && m[i + 1] == 's') {
 			size_t k = LURE_MIN(un, (cap - o) & ~(size_t)1);
 
-			memcpy(out + o, u, k);
+			if (k)
+				memcpy(out + o, u, k);
 			o += k;
 			i++;
 			continue;

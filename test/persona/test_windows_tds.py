@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import get, persona
+from conftest import NS, get, persona
 import smb_packets as sp
 import ssh_common
 from tds_packets import login7, packet, prelogin
@@ -212,16 +212,6 @@ def test_garbage_closes_one_connection(sensor):
     assert exchange(port, packet(0x10, b"\0" * 8)) == b""
     sensor.wait_event("request", error__message="bad LOGIN7")
     assert exchange(port, prelogin(2), 37)[:1] == b"\x04"
-
-
-NS = ("ip", "netns", "exec")
-
-
-@pytest.fixture
-def host(lure, netns, tmp_path):
-    return lure({"listen": ["127.0.0.1"],
-                 "state_file": str(tmp_path / "state")},
-                offset=0, wrap=NS + (netns,))
 
 
 def test_nmap(host, netns):
