@@ -26,6 +26,9 @@
  *   tds.sspi_text     its message
  *   tds.error_state   the errors' State (1: what clients are told)
  *   tds.error_class   their Class (severity, 14)
+ *   tds.login_timeout_ms  a connection not done with its login by then
+ *                     (from accept) is closed; this bounds the TLS
+ *                     session a stalled handshake holds (default 60000)
  *   (ntlm.* keys: src/ntlm.h)
  *
  * Events. "request" per PRELOGIN: lure.tds.type (PRELOGIN),
@@ -670,10 +673,31 @@ tds_on_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 	return len;
 }
 
+static void
+tds_on_open(struct emu_ctx *ctx, void *state)
+{
+	(void)state;
+	emu_timer(ctx, persona_int("tds.login_timeout_ms", 60000));
+}
+
+/* tds.login_timeout_ms: a login not done by then ends the connection */
+static void
+tds_on_timeout(struct emu_ctx *ctx, void *state)
+{
+	struct tds_state *st = state;
+
+	if (st->phase != TP_DONE) {
+		st->phase = TP_DONE;
+		emu_close(ctx);
+	}
+}
+
 const struct emulator emu_tds = {
         .name = "tds",
         .transports = EMU_TCP,
         .state_size = sizeof(struct tds_state),
         .in_min = TDS_REC,
+        .on_open = tds_on_open,
         .on_data = tds_on_data,
+        .on_timeout = tds_on_timeout,
 };

@@ -102,6 +102,10 @@ def transcripts(d):
              [packet(0x10, b"\0" * 100, status=0)],
              [packet(0x11, auth)],
              [b"\x16\x03\x01\x00\x30\x01\x00\x00\x2c\x03\x03" + b"\0" * 44]]),
+        "tds-timeout": (
+            "# a PRELOGIN, then nothing: closed 60 s after accept\n"
+            "# (tds.login_timeout_ms)\n",
+            [[prelogin(2), "+ 59000", "+ 2000"]]),
     }
     for name, (comment, sessions) in files.items():
         with open(os.path.join(d, name + ".t"), "w") as f:
@@ -109,7 +113,8 @@ def transcripts(d):
             for msgs in sessions:
                 f.write("open tds 1433\n")
                 for m in msgs:
-                    f.write("> " + sp.esc(m) + "\n")
+                    f.write(m + "\n" if isinstance(m, str)
+                            else "> " + sp.esc(m) + "\n")
                 f.write("close\n")
 
 
