@@ -110,23 +110,28 @@ def test_impacket_windows_auth(sensor):
     assert get(neg, "lure.auth.ntlm.message") == "NEGOTIATE"
 
 
-@pytest.mark.parametrize("enc,tls", [("off", False), ("request", True),
-                                     ("require", True)])
-def test_tsql(sensor, tmp_path, enc, tls):
-    """FreeTDS's tsql: "encryption = off" sends ENCRYPT_NOT_SUP (answered
-    NOT_SUP: no TLS at all), "request" ENCRYPT_OFF (the LOGIN7 in TLS),
-    "require" ENCRYPT_ON (everything in TLS)."""
+def tsql(port, tmp_path, enc, user, pw):
     if not shutil.which("tsql"):
         pytest.fail("tsql is needed (freetds-bin)", pytrace=False)
     conf = tmp_path / "freetds.conf"
     conf.write_text(f"[global]\n\ttds version = auto\n\tencryption = {enc}\n")
+    r = subprocess.run(["tsql", "-H", "127.0.0.1", "-p", str(port), "-U",
+                        user, "-P", pw], input="quit\n", capture_output=True,
+                       text=True, timeout=30,
+                       env={**os.environ, "FREETDSCONF": str(conf)})
+    return r.stdout + r.stderr
+
+
+ENCRYPTION = [("off", False), ("request", True), ("require", True)]
+
+
+@pytest.mark.parametrize("enc,tls", ENCRYPTION)
+def test_tsql(sensor, tmp_path, enc, tls):
+    """FreeTDS's tsql: "encryption = off" sends ENCRYPT_NOT_SUP (answered
+    NOT_SUP: no TLS at all), "request" ENCRYPT_OFF (the LOGIN7 in TLS),
+    "require" ENCRYPT_ON (everything in TLS)."""
     user, pw = f"u_{enc}", f"pw {enc} 9!"
-    r = subprocess.run(["tsql", "-H", "127.0.0.1", "-p",
-                        str(sensor.port(1433)), "-U", user, "-P", pw],
-                       input="quit\n", capture_output=True, text=True,
-                       timeout=30, env={**os.environ,
-                                        "FREETDSCONF": str(conf)})
-    out = r.stdout + r.stderr
+    out = tsql(sensor.port(1433), tmp_path, enc, user, pw)
     assert "Msg 18456 (severity 14, state 1) from WIN-" in out, out
     assert LOGIN_FAILED.format(user) in out, out
     ev = sensor.wait_event("login", user__name=user)
@@ -134,6 +139,21 @@ def test_tsql(sensor, tmp_path, enc, tls):
     assert get(ev, "lure.tds.tls") is tls
     assert get(ev, "lure.tds.app") == "TSQL"
     assert get(ev, "lure.tds.version") == "74000004"
+
+
+@pytest.mark.parametrize("enc,tls", ENCRYPTION)
+def test_tsql_windows_auth(sensor, tmp_path, enc, tls):
+    """tsql -U DOMAIN\\user: NTLMv2 in SSPI ("require": in TLS too)."""
+    user = f"w_{enc}"
+    out = tsql(sensor.port(1433), tmp_path, enc, "CORP\\" + user, PASSWORD)
+    assert UNTRUSTED in out, out
+    ev = sensor.wait_event("login", user__name=user)
+    assert get(ev, "lure.auth.method") == "ntlmv2"
+    assert get(ev, "lure.tds.tls") is tls
+    _, _, d, chal, proof, blob = get(ev, "lure.auth.ntlm.hash").split(":")
+    assert d == "CORP"
+    assert sp.ntproofstr(PASSWORD, user, "CORP", bytes.fromhex(chal),
+                         bytes.fromhex(blob)).hex() == proof
 
 
 def test_pymssql(sensor):
