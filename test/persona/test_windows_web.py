@@ -334,11 +334,7 @@ def test_msrpc_oxid_resolver(sensor):
 
 # --- nmap and rpcdump.py on the real ports ------------------------------------
 
-@pytest.fixture
-def host(lure, netns, tmp_path):
-    return lure({"listen": ["127.0.0.1"],
-                 "state_file": str(tmp_path / "state")},
-                offset=0, wrap=NS + (netns,))
+# host: conftest's (the persona on its real ports in netns)
 
 
 def nmap(netns, datadir, out):
