@@ -9,6 +9,9 @@
 TRIPLE = x86_64-linux-gnu
 TC_CPU =
 # switch statements as compare chains, not 8-byte jump tables: 0.8 KB less
-# for +0.3% instructions per HTTP request (callgrind, 2026-12-07)
-CFLAGS_CPU = -fno-jump-tables
+# for +0.3% instructions per HTTP request (callgrind, 2026-12-07); arrays
+# aligned as the psABI asks (16 bytes from 16 up), not gcc's default 32
+# from 32 up: 0.9 KB less padding in .rodata with mbedTLS, 1.1 KB with
+# BearSSL (2026-12-08)
+CFLAGS_CPU = -fno-jump-tables -malign-data=abi
 include toolchains/cross.mk
