@@ -45,6 +45,7 @@
 #include <net/if.h>
 #include <netinet/if_ether.h>
 #include <netpacket/packet.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,10 +67,11 @@
 /* the receive ring of each socket: blocks handed over whole */
 #define RING_BLOCK (1 << 18)
 #define RING_BLOCKS 8
-#define RING_TOV_MS 20 /* a block not full is handed over after this */
+#define RING_TOV_MS 100 /* a block not full is handed over after this */
 
 struct source {
 	uint8_t ip[16], family, transports, nlist, used;
+	uint8_t bm[2]; /* its TCP and UDP port bitmaps: 1 + index, 0 none */
 	uint32_t next; /* bucket chain; UINT32_MAX ends it */
 	uint32_t gen; /* its port entries in seen[] carry it */
 	int64_t first, last; /* lure_wall() */
@@ -89,6 +91,14 @@ static uint32_t *heads, nsrc, nbucket, cursor, live;
  * moved on) and the whole set is cleared when it is 3/4 full */
 static uint64_t *seen, key[2];
 static uint32_t nseen, seen_used;
+/* A source past SCAN_BM_FROM ports of TCP or UDP takes a bitmap of that
+ * transport's 65,536 ports from a pool while one is free (a port sweep:
+ * one bit test per packet, and seen[] does not fill up and end every
+ * window early); given back when its window ends. */
+#define SCAN_BM_FROM 64
+#define SCAN_BMS 32
+static uint8_t (*bms)[65536 / 8];
+static uint8_t bm_free[SCAN_BMS], nbm_free;
 static int64_t next_sweep;
 static uint64_t received, drops, refused, excluded, evicted, limited;
 
@@ -290,11 +300,14 @@ scan_setup(const struct config *c)
 	src = calloc(nsrc, sizeof *src);
 	heads = malloc(nbucket * sizeof *heads);
 	seen = calloc(nseen, sizeof *seen);
-	if (!src || !heads || !seen) {
+	bms = calloc(SCAN_BMS, sizeof *bms);
+	if (!src || !heads || !seen || !bms) {
 		fmt_dprintf(2, "lure: scan: out of memory\n");
 		return -1;
 	}
 	memset(heads, 0xff, nbucket * sizeof *heads);
+	for (nbm_free = 0; nbm_free < SCAN_BMS; nbm_free++)
+		bm_free[nbm_free] = nbm_free;
 	lure_random(key, sizeof key);
 	return 0;
 }
@@ -366,6 +379,10 @@ flush(struct source *s, int why)
 	if (s->limited)
 		event_int(e, "lure.scan.events_limited", s->limited);
 	event_commit(e);
+	for (int i = 0; i < 2; i++)
+		if (s->bm[i])
+			bm_free[nbm_free++] = (uint8_t)(s->bm[i] - 1);
+	s->bm[0] = s->bm[1] = 0;
 	while (*p != (uint32_t)(s - src)) /* unlink from its bucket */
 		p = &src[*p].next;
 	*p = s->next;
@@ -433,6 +450,26 @@ lookup(const struct scanpkt *p, int64_t now, int64_t wall)
 	return last = s;
 }
 
+/* s's bitmap of transport t from the pool, with the ports seen[] holds
+ * for it; 0 when the pool is empty. */
+static int
+bm_take(struct source *s, unsigned t, uint64_t k)
+{
+	uint8_t *b;
+
+	if (!nbm_free)
+		return 0;
+	s->bm[t] = (uint8_t)(bm_free[--nbm_free] + 1);
+	b = bms[s->bm[t] - 1];
+	memset(b, 0, sizeof *bms);
+	k >>= 16; /* source, generation, transport */
+	for (uint32_t i = 0; i < nseen; i++)
+		if (seen[i] >> 16 == k)
+			b[seen[i] >> 3 & 0x1fff] |=
+			        (uint8_t)(1 << (seen[i] & 7));
+	return 1;
+}
+
 /* 1 when (s, transport, port) is new in s's window. */
 static int
 first_seen(struct source *s, unsigned t, unsigned port)
@@ -440,7 +477,16 @@ first_seen(struct source *s, unsigned t, unsigned port)
 	uint64_t k = 1ULL << 63 | (uint64_t)(s - src) << 40 |
 	             (uint64_t)(s->gen & 0x3fffff) << 18 | t << 16 | port;
 	uint32_t h = (uint32_t)mix(k) & (nseen - 1);
+	uint8_t *b, bit = (uint8_t)(1 << (port & 7));
 
+	if (t < 2 &&
+	        (s->bm[t] || (s->ports >= SCAN_BM_FROM && bm_take(s, t, k)))) {
+		b = &bms[s->bm[t] - 1][port >> 3];
+		if (*b & bit)
+			return 0;
+		*b |= bit;
+		return 1;
+	}
 	for (; seen[h]; h = (h + 1) & (nseen - 1))
 		if (seen[h] == k)
 			return 0;
@@ -571,6 +617,17 @@ scan_tick(int64_t now)
 {
 	int stop = now == INT64_MAX;
 
+	/* at the end, a block the kernel is still filling (its count of
+	 * packets, read as a hint): handed over within RING_TOV_MS */
+	for (int i = 0; stop && i < nfd; i++) {
+		struct pollfd p = {.fd = fds[i], .events = POLLIN};
+		const struct ring_block *d =
+		        (const void *)(ring[i] +
+		                       (size_t)ring_at[i] * RING_BLOCK);
+		if (__atomic_load_n(&d->num_pkts, __ATOMIC_RELAXED) &&
+		        poll(&p, 1, RING_TOV_MS + 10) > 0)
+			scan_read(i);
+	}
 	if (!live || (now < next_sweep && !stop))
 		return;
 	next_sweep = stop ? 0 : now + 1000;

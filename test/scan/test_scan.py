@@ -103,6 +103,26 @@ def test_masscan_all_ports_of_a_range_counted_and_tagged(sensor, pair):
     assert get(sm, "lure.scan.ports") <= 2000
 
 
+def test_a_sweep_counts_each_port_once(sensor, pair):
+    """Past 64 ports a source's ports are kept in a bitmap (src/scan.c),
+    with the ones seen before it: the same 300 ports swept twice (the
+    second pass in another order) are 300 ports and 600 packets, and the
+    UDP sweep beside them counts on its own."""
+    s = sensor()
+    for order in ("", " --randomize-hosts --seed 7"):
+        pair.scan(f"masscan {SENSOR4} -p1-300 --rate 5000 -e eth0 "
+                  f"--router-mac {pair.sensor_mac} --wait 0{order}")
+    pair.scan(f"masscan {SENSOR4} -pU:1-100 --rate 5000 -e eth0 "
+              f"--router-mac {pair.sensor_mac} --wait 0")
+    assert s.stop() == 0
+    [sm] = summary(s, SCANNER4)
+    st = get(s.find("status", event__reason="stop")[0], "lure.scan")
+    assert st["kernel_drops"] == 0
+    assert get(sm, "lure.scan.ports") == 400
+    assert get(sm, "lure.scan.packets") == 700
+    assert get(sm, "lure.scan.transports") == ["tcp", "udp"]
+
+
 def test_zmap_and_hping3(sensor, pair):
     s = sensor()
     pair.scan(f"zmap -p 80 {SENSOR4}/32 -i eth0 -G {pair.sensor_mac} -S {SCANNER4} "
