@@ -742,24 +742,18 @@ begin_request(void)
 	size_t len = 0;
 	int n;
 
-	if (!sh.template_done) {
-		sh.kind = REQ_TEMPLATE;
-		len = sh.tmpl_len;
+	if (!sh.template_done || !sh.pipeline_done) {
+		int tp = !sh.template_done; /* the template first */
+		sh.kind = tp ? REQ_TEMPLATE : REQ_PIPELINE;
+		len = tp ? sh.tmpl_len : sh.pipe_len;
 		n = fmt_snprintf(sh.head, sizeof sh.head,
-		        "PUT %s/_index_template/lure HTTP/1.1\r\nHost: %s\r\n"
+		        "PUT %s/%s%s HTTP/1.1\r\nHost: %s\r\n"
 		        "User-Agent: lure/%s\r\nContent-Type: "
 		        "application/json\r\n"
 		        "Content-Length: %zu\r\n%s\r\n",
-		        sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
-	} else if (!sh.pipeline_done) {
-		sh.kind = REQ_PIPELINE;
-		len = sh.pipe_len;
-		n = fmt_snprintf(sh.head, sizeof sh.head,
-		        "PUT %s/_ingest/pipeline/%s HTTP/1.1\r\nHost: %s\r\n"
-		        "User-Agent: lure/%s\r\nContent-Type: "
-		        "application/json\r\n"
-		        "Content-Length: %zu\r\n%s\r\n",
-		        sh.prefix, sh.pipeline, sh.hostport, LURE_VERSION, len,
+		        sh.prefix,
+		        tp ? "_index_template/lure" : "_ingest/pipeline/",
+		        tp ? "" : sh.pipeline, sh.hostport, LURE_VERSION, len,
 		        sh.auth);
 	} else {
 		sh.kind = REQ_BULK;

@@ -75,6 +75,9 @@ def make_day(end_ms, n, seed=17):
             e["destination"] = {"port": rnd.choice(PORTS) if rnd.random() < 0.7 else rnd.randrange(1, 65536)}
             if hash(ip) % 5 == 0:
                 e["lure"] = {"scan": {"tool": ["masscan", "zmap", "nmap", "mirai"][hash(ip) % 4]}}
+            if rnd.random() < 0.05:  # the source's summary of a scan window
+                e["event"].update(action="scan", dataset="lure.scan.summary")
+                e["lure"] = {"scan": {"packets": rnd.choice([1, 3, 8, 40, 2000]), "transports": ["tcp"]}}
         elif r < 0.6:
             e = base(ts, sensor, rnd.choice(["connection.open", "connection.close"]))
             p = rnd.choice(PORTS[:6])
@@ -117,7 +120,7 @@ def make_day(end_ms, n, seed=17):
 
 
 def load(node, end_ms, n):
-    lines, sent, t0 = [], 0, time.monotonic()
+    sent, t0 = 0, time.monotonic()
     lock = threading.Lock()
     batches = []
 
@@ -158,20 +161,27 @@ def load(node, end_ms, n):
 
 
 def main():
+    """BENCH_URL=http://127.0.0.1:PORT BENCH_END=<epoch ms>: time the report on a node already loaded."""
     build()
     n = Node(java_opts=os.environ.get("BENCH_JAVA_OPTS", "-Xms1g -Xmx1g"), timeout=180)
-    n.start()
+    if os.environ.get("BENCH_URL"):
+        n.url = os.environ["BENCH_URL"]
+        n.stop = n.close = lambda: None
+    else:
+        n.start()
     try:
         es = cli.client(n.url)
-        cli.setup(es, REPO / "etc" / "es", 30 * 86400)
-        end = int(time.time() * 1000)
-        sent, secs = load(n, end, EVENTS)
-        print(f"loaded {sent:,} events in {secs:.0f} s ({sent / secs:,.0f}/s)")
-        n.request("POST", "/lure-*/_forcemerge?max_num_segments=1", timeout=600)
-        st, cat = n.request("GET", "/_cat/indices/lure-*?format=json&bytes=b")
-        size = sum(int(x["store.size"]) for x in cat)
-        print(f"disk: {size / 2**20:.1f} MiB for {sent:,} events ({size / sent:.0f} bytes/event, "
-              f"best_compression, force-merged)")
+        end = int(os.environ.get("BENCH_END") or time.time() * 1000)
+        if not os.environ.get("BENCH_URL"):
+            cli.setup(es, REPO / "etc" / "es", 30 * 86400)
+            sent, secs = load(n, end, EVENTS)
+            print(f"loaded {sent:,} events in {secs:.0f} s ({sent / secs:,.0f}/s)")
+            n.request("POST", "/lure-*/_forcemerge?max_num_segments=1&wait_for_completion=true", timeout=900)
+            n.request("POST", "/lure-*/_refresh")
+            st, cat = n.request("GET", "/_cat/indices/lure-*?format=json&bytes=b")
+            size = sum(int(x["store.size"]) for x in cat)
+            print(f"disk: {size / 2**20:.1f} MiB for {sent:,} events ({size / sent:.0f} bytes/event, "
+                  f"best_compression, force-merged)")
         times = []
         for i in range(ROUNDS):
             t0 = time.monotonic()

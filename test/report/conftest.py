@@ -6,11 +6,11 @@ addresses 127.0.0.11... so each is its own source.
     make test-report            or, with a built openwrt lure:
     LURE_BIN=build/host-openwrt/lure python3 -m pytest -q test/report
 """
+import importlib.util
 import json
 import os
 import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +24,12 @@ sys.path.insert(0, str(REPO / "test"))
 sys.path.insert(0, str(REPO / "platform" / "analysis"))
 from node import JavaUnavailable, Node, NodeError, build  # noqa: E402
 from workers import worker_share  # noqa: E402
+
+# the shipping suite's helpers (loaded under another name: both files are "conftest")
+_spec = importlib.util.spec_from_file_location("ship_conftest", REPO / "test" / "ship" / "conftest.py")
+_ship = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_ship)
+_bindable, events_of, get, wait_until = _ship._bindable, _ship.parse_file, _ship.get, _ship.wait_until
 
 ETC = REPO / "etc" / "es"
 JAVA_OPTS = "-Xms128m -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC"
@@ -58,18 +64,6 @@ def start_node():
     return n
 
 
-def _bindable(port):
-    s = socket.socket()
-    try:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind(("127.0.0.1", port))
-        return True
-    except OSError:
-        return False
-    finally:
-        s.close()
-
-
 _used = set()
 
 
@@ -79,27 +73,10 @@ def free_offset():
         off = random.randrange(lo, hi)
         if any(abs(off - u) < 500 for u in _used):
             continue
-        if all(_bindable(p + off) for p in PORTS):
+        if all(_bindable("127.0.0.1", p + off) for p in PORTS):
             _used.add(off)
             return off
     raise RuntimeError("no free port offset")
-
-
-def events_of(path):
-    try:
-        lines = Path(path).read_bytes().split(b"\n")
-    except FileNotFoundError:
-        return []
-    lines.pop()  # a partial last line
-    return [json.loads(x) for x in lines]
-
-
-def get(ev, dotted, default=None):
-    for part in dotted.split("."):
-        if not isinstance(ev, dict) or part not in ev:
-            return default
-        ev = ev[part]
-    return ev
 
 
 class Sensor:
@@ -146,14 +123,3 @@ class Sensor:
                 self.proc.kill()
                 self.proc.wait()
         self.err.close()
-
-
-def wait_until(pred, timeout, what, step=0.2):
-    end = time.monotonic() + timeout
-    while True:
-        r = pred()
-        if r:
-            return r
-        if time.monotonic() > end:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(step)

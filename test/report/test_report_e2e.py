@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO, Sensor, events_of, get, lure_bin, start_node, wait_until
+from conftest import REPO, Sensor, get, lure_bin, start_node, wait_until
 
 from lure_report import cli, render
 from lure_report.query import Report

@@ -109,8 +109,8 @@ def setup(es, etc, delete_after):
     return done
 
 
-ROLLUP_FIELDS = ["events", "sensors", "sensor_names", "breadth", "ports", "port_list", "syn_peak_per_minute",
-                 "failed_logins", "failed_peak_window", "users", "passwords", "protocols", "cves", "urls", "hashes",
+ROLLUP_FIELDS = ["events", "sensors", "sensors_window", "breadth", "ports", "syn_peak_per_minute",
+                 "failed_logins", "failed_peak_window", "users", "passwords", "login_protocols", "cves", "urls", "hashes",
                  "tools", "hassh", "ja4", "classes"]
 
 
@@ -121,7 +121,7 @@ def rollup_docs(data):
     for s in data["sources"]:
         src = {"ip": s["ip"]}
         if s["country"]:
-            src["geo"] = {"country_iso_code": s["country"], "country_name": s["country_name"]}
+            src["geo"] = {"country_iso_code": s["country"]}
         if s["asn"] is not None:
             src["as"] = {"number": s["asn"], "organization": {"name": s["as_org"]}}
         x = {k: s[k] for k in ROLLUP_FIELDS}

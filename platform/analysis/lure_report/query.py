@@ -186,83 +186,117 @@ class Report:
                     "as": _pairs(a["as"], {**ips_, "org": first("org")})},
         }
 
+    def _per_source(self, filters, aggs, include, size, start=None, min_doc_count=1):
+        """{ip: bucket} of one terms aggregation on source.ip over docs matching filters (one pass)."""
+        body = {"size": 0, "query": {"bool": {"filter": [self._range(start), {"exists": {"field": "source.ip"}}]
+                                               + filters}},
+                "aggs": {"s": {"terms": {"field": "source.ip", "size": size, "min_doc_count": min_doc_count,
+                                         **({"include": include} if include else {})}, "aggs": aggs}}}
+        r = self.es.search(index=self.index, body=body, request_timeout=300, ignore_unavailable=True,
+                           allow_no_indices=True)
+        return {b["key"]: b for b in r["aggregations"]["s"]["buckets"]}
+
+    def _minutes_of(self, filters, counts, aggs):
+        """(ip, bucket) for the sources in counts ({ip: events}), in chunks of at most ~20,000 events."""
+        chunk, budget = [], 0
+        ips = sorted(counts, key=counts.get)
+        for i, ip in enumerate(ips):
+            chunk.append(ip)
+            budget += counts[ip] + 5
+            if budget > 20_000 or i == len(ips) - 1:
+                yield from self._per_source(filters + [{"terms": {"source.ip": chunk}}], aggs, None,
+                                            len(chunk)).items()
+                chunk, budget = [], 0
+
     def sources(self):
-        """Every source in the range (composite pages of 500), with what the rules need; the mass-scanner
-        count looks back th.mass_days days from the end whatever the report's range."""
+        """Every source in the range, with what the rules need. One terms aggregation per question over the
+        events that can answer it (no raw events, no paging through sources): search.max_buckets (65,535)
+        bounds the buckets of one answer, so more than PART sources are taken in hash partitions. The
+        mass-scanner count looks back th.mass_days days from the end whatever the report's range; brute-force
+        windows are computed only for sources with more failures in all than the threshold."""
         th = self.th
-        wstart = min(self.start, self.end - th.mass_days * 86_400_000)
-        inr = {"range": {"@timestamp": {"gte": self.start, "lte": self.end, "format": "epoch_millis"}}}
-        failed = {"bool": {"filter": [{"term": {"event.action": "login"}}, {"term": {"event.outcome": "failure"}}]}}
-        syn = {"bool": {"filter": [{"term": {"event.action": "scan"}}, {"term": {"network.transport": "tcp"}}]}}
-        minute = {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1}}
-        aggs = {
-            "window_sensors": {"cardinality": {"field": "observer.name"}},
-            "r": {"filter": inr, "aggs": {
-                "sensors": _terms("observer.name", 100),
-                "ports": {"cardinality": {"field": "destination.port"}},
-                "port_list": _terms("destination.port", 16),
-                "first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}},
-                "protocols": _terms("network.protocol", 10),
-                "syn": {"filter": syn, "aggs": {"m": minute}},
-                "failed": {"filter": failed, "aggs": {"p": {**_terms("network.protocol", 10), "aggs": {"m": minute}}}},
-                "users": {"cardinality": {"field": "user.name"}},
-                "passwords": {"cardinality": {"field": "lure.auth.password"}},
-                "cves": _terms("vulnerability.id", 20),
-                "urls": _terms("lure.indicators.url", 20),
-                "hashes": _terms("file.hash.sha1", 20),
-                "tools": _terms("lure.scan.tool", 5),
-                "hassh": _terms("lure.ssh.hassh", 5),
-                "ja4": _terms("tls.client.ja4", 5),
-                "country": _terms("source.geo.country_iso_code", 1),
-                "country_name": _terms("source.geo.country_name", 1),
-                "asn": _terms("source.as.number", 1),
-                "org": _terms("source.as.organization.name", 1),
-            }},
-        }
-        out, after = [], None
-        nsensors = None
-        while True:
-            comp = {"size": 500, "sources": [{"ip": {"terms": {"field": "source.ip"}}}]}
-            if after:
-                comp["after"] = after
-            body = {"size": 0, "query": {"bool": {"filter": [
-                {"range": {"@timestamp": {"gte": wstart, "lte": self.end, "format": "epoch_millis"}}},
-                {"exists": {"field": "source.ip"}}]}},
-                "aggs": {"s": {"composite": comp, "aggs": aggs}}}
-            r = self.es.search(index=self.index, body=body, request_timeout=120, ignore_unavailable=True,
-                               allow_no_indices=True)
-            s = r["aggregations"]["s"]
-            for b in s["buckets"]:
-                x = b["r"]
-                if not x["doc_count"]:
-                    continue
-                out.append({
-                    "ip": b["key"]["ip"], "events": x["doc_count"],
-                    "sensors_window": b["window_sensors"]["value"], "sensor_names": _keys(x["sensors"]),
-                    "sensors": len(x["sensors"]["buckets"]),
-                    "ports": x["ports"]["value"], "port_list": _keys(x["port_list"]),
-                    "first_seen": int(x["first"]["value"]), "last_seen": int(x["last"]["value"]),
-                    "protocols": _keys(x["protocols"]),
-                    "syn_minutes": _minutes(x["syn"]["m"]),
-                    "syn_peak_per_minute": max([c for _, c in _minutes(x["syn"]["m"])] or [0]),
-                    "failed_logins": x["failed"]["doc_count"],
-                    "failed_by_protocol": {p["key"]: _minutes(p["m"]) for p in x["failed"]["p"]["buckets"]},
-                    "users": x["users"]["value"], "passwords": x["passwords"]["value"],
-                    "cves": _keys(x["cves"]), "urls": _keys(x["urls"]), "hashes": _keys(x["hashes"]),
-                    "tools": _keys(x["tools"]), "hassh": _keys(x["hassh"]), "ja4": _keys(x["ja4"]),
-                    "country": (_keys(x["country"]) or [""])[0],
-                    "country_name": (_keys(x["country_name"]) or [""])[0],
-                    "asn": (_keys(x["asn"]) or [None])[0], "as_org": (_keys(x["org"]) or [""])[0],
-                })
-            after = s.get("after_key")
-            if not after or not s["buckets"] or len(out) >= self.max_sources:
+        PART = 20_000  # the first pass makes 3 buckets a source: 60,000 < 65,535
+        n = self.es.search(index=self.index, body={"size": 0, "query": {"bool": {"filter": [self._range()]}},
+                                                   "aggs": {"n": {"cardinality": {"field": "source.ip",
+                                                                                  "precision_threshold": 40000}}}},
+                           ignore_unavailable=True, allow_no_indices=True)["aggregations"]["n"]["value"]
+        parts = max(1, -(-int(n) // PART))  # exact below its precision_threshold
+        out = []
+        for p in range(parts):
+            inc = {"partition": p, "num_partitions": parts} if parts > 1 else None
+            out += self._sources_part(inc, PART + PART // 4 if parts > 1 else n + 1000)
+            if len(out) >= self.max_sources:
                 break
         for src in out:
-            src["failed_peak_window"] = max([rules.peak_in_window(m, th.brute_minutes)
-                                             for m in src["failed_by_protocol"].values()] or [0])
             src["classes"] = rules.classify(src, th)
         out.sort(key=lambda s: (-s["sensors"], -s["events"], s["ip"]))
-        del nsensors
+        return out
+
+    def _sources_part(self, inc, size):
+        th = self.th
+        minute = {"date_histogram": {"field": "@timestamp", "fixed_interval": "1m", "min_doc_count": 1}}
+        first_key = lambda b, k: (_keys(b[k]) or [""])[0] if k in b else ""  # noqa: E731
+        base = self._per_source([], {
+            "sensors": {"cardinality": {"field": "observer.name", "precision_threshold": 100}},
+            "ports": {"cardinality": {"field": "destination.port", "precision_threshold": 200}},
+            "first": {"min": {"field": "@timestamp"}}, "last": {"max": {"field": "@timestamp"}},
+            "asn": {"max": {"field": "source.as.number"}},
+            "country": _terms("source.geo.country_iso_code", 1),
+            "org": _terms("source.as.organization.name", 1)}, inc, size)
+        wstart = self.end - th.mass_days * 86_400_000
+        if wstart < self.start:
+            window = self._per_source([], {"sensors": {"cardinality": {"field": "observer.name",
+                                                                        "precision_threshold": 100}}},
+                                      inc, size, start=wstart)
+        else:
+            window = base
+        logins = self._per_source([{"term": {"event.action": "login"}}], {
+            "users": {"cardinality": {"field": "user.name", "precision_threshold": 100}},
+            "passwords": {"cardinality": {"field": "lure.auth.password", "precision_threshold": 100}},
+            "failed": {"filter": {"term": {"event.outcome": "failure"}}}}, inc, size)
+        # per-minute counts only for the sources whose total is over a threshold (the rest cannot be over it
+        # in a minute or a window), in chunks of at most ~20,000 events (search.max_buckets)
+        failed = [{"term": {"event.action": "login"}}, {"term": {"event.outcome": "failure"}}]
+        cand = {ip: b["failed"]["doc_count"] for ip, b in logins.items()
+                if b["failed"]["doc_count"] > th.brute_failures}
+        failed_minutes = {}
+        for ip, b in self._minutes_of(failed, cand, {"p": {**_terms("network.protocol", 10), "aggs": {"m": minute}}}):
+            failed_minutes[ip] = {p["key"]: _minutes(p["m"]) for p in b["p"]["buckets"]}
+        # SYN rate: lure's scan summaries count a source's packets per scan window (scan.window, 60 s by
+        # default); per-port scan events are one per new port and would undercount a flood of one port
+        syn = self._per_source([{"term": {"event.dataset": "lure.scan.summary"}},
+                                {"term": {"lure.scan.transports": "tcp"}}],
+                               {"p": {"max": {"field": "lure.scan.packets"}}}, inc, size)
+        lists = {}
+        for key, field, n in (("cves", "vulnerability.id", 20), ("urls", "lure.indicators.url", 20),
+                              ("hashes", "file.hash.sha1", 20), ("tools", "lure.scan.tool", 5),
+                              ("hassh", "lure.ssh.hassh", 5), ("ja4", "tls.client.ja4", 5)):
+            got = self._per_source([{"exists": {"field": field}}], {"v": _terms(field, n)}, inc, size)
+            lists[key] = {ip: _keys(b["v"]) for ip, b in got.items()}
+        out = []
+        for ip, b in base.items():
+            lg = logins.get(ip)
+            fm = failed_minutes.get(ip, {})
+            sp = int(syn[ip]["p"]["value"] or 0) if ip in syn else 0
+            src = {
+                "ip": ip, "events": b["doc_count"], "sensors": b["sensors"]["value"],
+                "sensors_window": window[ip]["sensors"]["value"] if ip in window else b["sensors"]["value"],
+                "ports": b["ports"]["value"],
+                "first_seen": int(b["first"]["value"]), "last_seen": int(b["last"]["value"]),
+                "syn_peak_per_minute": sp,
+                "failed_logins": lg["failed"]["doc_count"] if lg else 0,
+                "failed_by_protocol": fm,
+                # below the threshold in all, the total stands for the window's peak (it cannot be more)
+                "failed_peak_window": max([rules.peak_in_window(m, th.brute_minutes) for m in fm.values()] or
+                                          [lg["failed"]["doc_count"] if lg else 0]),
+                "login_protocols": sorted(fm),
+                "users": lg["users"]["value"] if lg else 0, "passwords": lg["passwords"]["value"] if lg else 0,
+                "country": first_key(b, "country"), "asn": int(b["asn"]["value"]) if b["asn"]["value"] else None,
+                "as_org": first_key(b, "org"),
+            }
+            for key in lists:
+                src[key] = lists[key].get(ip, [])
+            out.append(src)
         return out
 
     def run(self):

@@ -44,9 +44,10 @@ def peak_in_window(minute_counts, minutes):
     return best
 
 
-def syn_scanner(syn_minute_counts, th):
-    """syn_minute_counts: [(minute, SYNs seen that minute)]."""
-    return peak_in_window(syn_minute_counts, 1) > th.syn_per_minute
+def syn_scanner(peak_syns, th):
+    """peak_syns: the most TCP packets the source sent in one of lure's scan windows (lure.scan.packets of
+    its lure.scan.summary events; scan.window is 60 s by default: a minute)."""
+    return peak_syns > th.syn_per_minute
 
 
 def port_sweep(distinct_ports, th):
@@ -79,7 +80,7 @@ def classify(src, th):
     out = []
     if mass_scanner(src.get("sensors_window", 0), th):
         out.append("mass-scanner")
-    if syn_scanner(src.get("syn_minutes", []), th):
+    if syn_scanner(src.get("syn_peak_per_minute", 0), th):
         out.append("syn-scanner")
     if src.get("ports", 0):
         out.append("port-sweep" if port_sweep(src["ports"], th) else "targeted")
