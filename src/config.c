@@ -105,6 +105,8 @@ static const struct key keys[] = {
         {"elasticsearch.timeout_ms", K_UINT, F(es.timeout_ms), 100, 3600000},
         {"elasticsearch.dead_letter", K_STR, F(es.dead_letter), 1, 0},
         {"elasticsearch.template", K_STR, F(es.template_file), 1, 0},
+        {"elasticsearch.pipeline", K_STR, F(es.pipeline), 1, 0},
+        {"elasticsearch.pipeline_file", K_STR, F(es.pipeline_file), 1, 0},
         {"elasticsearch.resolver", K_STR, F(es.resolver), 1, 0},
         {"elasticsearch.spool", K_OBJ, 0, 0, 0, 0},
         {"elasticsearch.spool.path", K_STR, F(es.spool), 0, 0},

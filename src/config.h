@@ -76,6 +76,10 @@ struct config {
 		unsigned retry_max_ms, timeout_ms;
 		char dead_letter[256];
 		char template_file[256];
+		char pipeline
+		        [64]; /* ingest pipeline named in the bulk request */
+		char pipeline_file
+		        [256]; /* PUT as _ingest/pipeline/<pipeline> */
 		char resolver[64];
 		char spool[256];
 		unsigned spool_max_bytes;

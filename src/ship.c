@@ -63,13 +63,14 @@ struct item {
 	uint32_t line_off; /* where the event line starts */
 };
 
-enum req_kind { REQ_TEMPLATE, REQ_BULK };
+enum req_kind { REQ_TEMPLATE, REQ_PIPELINE, REQ_BULK };
 
 static struct {
 	struct config_es *c;
 	enum ship_state st;
-	int tls, fd, cons, reused, template_done;
+	int tls, fd, cons, reused, template_done, pipeline_done;
 	char host[256], hostport[300], prefix[256], auth[600];
+	const char *pipeline; /* "": none (or its install was refused) */
 	uint16_t port;
 	int64_t deadline, opened_at, last_error_at;
 	unsigned attempt;
@@ -92,8 +93,8 @@ static struct {
 	size_t *reason_len;
 	jsmntok_t *tok;
 	size_t ntok;
-	char *tmpl;
-	size_t tmpl_len;
+	char *tmpl, *pipe; /* index template, ingest pipeline */
+	size_t tmpl_len, pipe_len;
 	int dlq_fd, clock_warned;
 	struct tls *t;
 	char last_error[256], io_err[200];
@@ -287,31 +288,41 @@ parse_url(struct config_es *c)
 	return 0;
 }
 
+/* A JSON file of at most 1 MiB PUT before the first bulk (key: its
+ * configuration key, for messages); 0 or -1 after the message. */
 static int
-load_template(const char *path)
+load_json(const char *path, const char *key, char **buf, size_t *len)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat st;
 	off_t n = 0;
 
 	if (fd < 0 || fstat(fd, &st) < 0 || (n = st.st_size) <= 0 ||
-	        n > 1 << 20 || !(sh.tmpl = malloc((size_t)n)) ||
-	        fdio_read_all(fd, sh.tmpl, (size_t)n) != n) {
-		fmt_dprintf(2, "lure: elasticsearch.template \"%s\": %s\n",
-		        path, fd >= 0 ? "unreadable" : fmt_strerror(errno));
+	        n > 1 << 20 || !(*buf = malloc((size_t)n)) ||
+	        fdio_read_all(fd, *buf, (size_t)n) != n) {
+		fmt_dprintf(2, "lure: %s \"%s\": %s\n", key, path,
+		        fd >= 0 ? "unreadable" : fmt_strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return -1;
 	}
 	close(fd);
-	sh.tmpl_len = (size_t)n;
-	if (json_check(sh.tmpl, sh.tmpl_len) != -1) {
-		fmt_dprintf(2,
-		        "lure: elasticsearch.template \"%s\": not "
-		        "valid JSON\n",
-		        path);
+	*len = (size_t)n;
+	if (json_check(*buf, *len) != -1) {
+		fmt_dprintf(2, "lure: %s \"%s\": not valid JSON\n", key, path);
 		return -1;
 	}
+	return 0;
+}
+
+/* A pipeline name goes into the URL as is: [A-Za-z0-9._-] only. */
+static int
+pipeline_bad(const char *name)
+{
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
+		            (*p >= '0' && *p <= '9') || strchr("._-", *p)))
+			return 1;
 	return 0;
 }
 
@@ -358,7 +369,20 @@ ship_setup(struct config *cf)
 		        bad);
 		return -1;
 	}
-	if (c->template_file[0] && load_template(c->template_file) < 0)
+	if (c->template_file[0] &&
+	        load_json(c->template_file, "elasticsearch.template", &sh.tmpl,
+	                &sh.tmpl_len) < 0)
+		return -1;
+	if (pipeline_bad(c->pipeline) ||
+	        (c->pipeline_file[0] && !c->pipeline[0])) {
+		fmt_dprintf(2, "lure: elasticsearch.pipeline: %s\n",
+		        c->pipeline[0] ? "letters, digits, '.', '_', '-' only"
+		                       : "pipeline_file needs a pipeline name");
+		return -1;
+	}
+	if (c->pipeline_file[0] &&
+	        load_json(c->pipeline_file, "elasticsearch.pipeline_file",
+	                &sh.pipe, &sh.pipe_len) < 0)
 		return -1;
 	if (sh.tls) {
 		char err[256];
@@ -405,6 +429,8 @@ ship_setup(struct config *cf)
 	sh.cons = outbox_consumer();
 	sh.read_pos = spool_enabled() ? spool_cursor() : outbox_cursor(sh.cons);
 	sh.template_done = !sh.tmpl;
+	sh.pipeline_done = !sh.pipe;
+	sh.pipeline = c->pipeline;
 	sh.st = S_IDLE;
 	return 0;
 }
@@ -716,15 +742,19 @@ begin_request(void)
 	size_t len = 0;
 	int n;
 
-	if (!sh.template_done) {
-		sh.kind = REQ_TEMPLATE;
-		len = sh.tmpl_len;
+	if (!sh.template_done || !sh.pipeline_done) {
+		int tp = !sh.template_done; /* the template first */
+		sh.kind = tp ? REQ_TEMPLATE : REQ_PIPELINE;
+		len = tp ? sh.tmpl_len : sh.pipe_len;
 		n = fmt_snprintf(sh.head, sizeof sh.head,
-		        "PUT %s/_index_template/lure HTTP/1.1\r\nHost: %s\r\n"
+		        "PUT %s/%s%s HTTP/1.1\r\nHost: %s\r\n"
 		        "User-Agent: lure/%s\r\nContent-Type: "
 		        "application/json\r\n"
 		        "Content-Length: %zu\r\n%s\r\n",
-		        sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
+		        sh.prefix,
+		        tp ? "_index_template/lure" : "_ingest/pipeline/",
+		        tp ? "" : sh.pipeline, sh.hostport, LURE_VERSION, len,
+		        sh.auth);
 	} else {
 		sh.kind = REQ_BULK;
 		sh.sent_items =
@@ -732,11 +762,14 @@ begin_request(void)
 		len = sh.items[sh.sent_items - 1].off +
 		      sh.items[sh.sent_items - 1].len;
 		n = fmt_snprintf(sh.head, sizeof sh.head,
-		        "POST %s/_bulk?" FILTER " HTTP/1.1\r\nHost: %s\r\n"
+		        "POST %s/_bulk?%s%s%s" FILTER
+		        " HTTP/1.1\r\nHost: %s\r\n"
 		        "User-Agent: lure/%s\r\n"
 		        "Content-Type: application/x-ndjson\r\n"
 		        "Content-Length: %zu\r\n%s\r\n",
-		        sh.prefix, sh.hostport, LURE_VERSION, len, sh.auth);
+		        sh.prefix, sh.pipeline[0] ? "pipeline=" : "",
+		        sh.pipeline, sh.pipeline[0] ? "&" : "", sh.hostport,
+		        LURE_VERSION, len, sh.auth);
 	}
 	sh.head_len = (size_t)n;
 	sh.out_off = 0;
@@ -757,7 +790,10 @@ request_at(size_t off, const char **p)
 		return sh.head_len - off;
 	}
 	off -= sh.head_len;
-	*p = (sh.kind == REQ_TEMPLATE ? sh.tmpl : sh.body) + off;
+	*p = (sh.kind == REQ_TEMPLATE          ? sh.tmpl
+	             : sh.kind == REQ_PIPELINE ? sh.pipe
+	                                       : sh.body) +
+	     off;
 	return sh.out_len - sh.head_len - off;
 }
 
@@ -1078,24 +1114,28 @@ finish_response(void)
 	sh.reused = 1;
 	if (close_after)
 		disconnect();
-	if (sh.kind == REQ_TEMPLATE) {
+	if (sh.kind != REQ_BULK) {
+		int tp = sh.kind == REQ_TEMPLATE;
 		if (code >= 200 && code < 300) {
-			sh.template_done = 1;
-			lure_log("SHIP template=installed");
+			*(tp ? &sh.template_done : &sh.pipeline_done) = 1;
+			lure_log(tp ? "SHIP template=installed"
+			            : "SHIP pipeline=installed");
 		} else {
 			/* 4xx will not change (rights, size limit): ship
 			 * without it; overload or outage: try again later */
 			char m[96];
 			int give_up = code >= 400 && code < 500 && code != 429;
-			fmt_snprintf(m, sizeof m,
-			        "index template refused: HTTP %d%s", code,
+			fmt_snprintf(m, sizeof m, "%s refused: HTTP %d%s",
+			        tp ? "index template" : "ingest pipeline", code,
 			        give_up ? "; shipping without it" : "");
 			set_error("%s", m);
 			if (!give_up) {
 				backoff();
 				return;
 			}
-			sh.template_done = 1;
+			*(tp ? &sh.template_done : &sh.pipeline_done) = 1;
+			if (!tp) /* a missing pipeline would fail every item */
+				sh.pipeline = "";
 		}
 	} else if (handle_bulk(code, body, blen)) {
 		backoff();
@@ -1133,7 +1173,7 @@ start_send(void)
 static int
 batch_due(void)
 {
-	if (!sh.template_done)
+	if (!sh.template_done || !sh.pipeline_done)
 		return 1;
 	if (!sh.nitems)
 		return 0;

@@ -1,5 +1,5 @@
 #!/bin/sh
-# deps.sh <build|unit|test|fuzz|bench|size|deploy|x86_64>: install what that step
+# deps.sh <build|unit|test|fuzz|bench|size|deploy|report|x86_64>: install what that step
 # (or that TARGET: the Makefile asks before building for it) needs, from
 # Debian's archive (and PyPI for python test libraries), only when missing.
 # Idempotent; needs root (or sudo) only when something is actually missing.
@@ -82,6 +82,11 @@ scan) # test/scan: lure's scan observation against real scanners
 ct) # make test-ct-sntrup761: memcheck and its client-request header
 	want /usr/include/valgrind/memcheck.h valgrind
 	;;
+report) # test/report: lure-report against the OpenSearch node (es.sh installs java/maven), the HTML in Chromium
+	want python3 python3
+	want /usr/bin/chromium chromium
+	want /usr/bin/chromedriver chromium-driver
+	;;
 bench)
 	want nginx nginx-light
 	want wrk wrk
@@ -139,7 +144,7 @@ if [ "$step" = deploy ] && ! command -v ansible-playbook >/dev/null 2>&1; then
 		python3 -m pip install -q --break-system-packages ansible-core
 fi
 if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ] || [ "$step" = scan ] ||
-	[ "$step" = bench ]; then
+	[ "$step" = bench ] || [ "$step" = report ]; then
 	# python test libraries: pytest runs the suite, pexpect drives telnet,
 	# pytest-xdist runs a suite's tests in parallel (make test); bench:
 	# test/bench/logins.py imports the persona suites' helpers (pytest)
@@ -150,6 +155,11 @@ if [ "$step" = test ] || [ "$step" = persona ] || [ "$step" = deploy ] || [ "$st
 			$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-pytest python3-pexpect python3-pytest-xdist >&2
 		}
 	fi
+fi
+# (report) lure-report's client library, the browser driver, the SSH brute force
+if [ "$step" = report ] && ! python3 -c 'import opensearchpy, selenium, paramiko' 2>/dev/null; then
+	python3 -m pip install -q opensearch-py selenium paramiko 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages opensearch-py selenium paramiko
 fi
 # (persona) WS-Discovery client that parses the ONVIF ProbeMatches
 if [ "$step" = persona ] && ! python3 -c 'import wsdiscovery' 2>/dev/null; then

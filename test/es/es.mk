@@ -31,3 +31,12 @@ es-clean:
 test-ship-es7: $(B)/lure
 	ES_FLAVOR=es7 ES_NODE_PORTS=61000-63999 LURE_BIN=$(B)/lure python3 -m pytest -q \
 		$(call XDIST,loadfile) test/ship
+
+# lure-report (platform/analysis) against one OpenSearch node: its rules, a small day replayed through four
+# openwrt-persona sensors, the HTML in headless Chromium (test/report; screenshot in build/report/report.png)
+REPORT_B = build/$(TARGET)-openwrt$(if $(filter 1,$(SAN)),-san)
+.PHONY: test-report
+test-report:
+	sh tools/deps.sh report
+	$(MAKE) $(SUBJOBS) PERSONA=openwrt B=$(REPORT_B) $(REPORT_B)/lure
+	LURE_BIN=$(REPORT_B)/lure ES_NODE_PORTS=61000-63999 python3 -m pytest -q test/report

@@ -100,8 +100,21 @@ build() {
 		tail -40 "$ES_BUILD/mvn.log" >&2
 		die "mvn failed (full log: $ES_BUILD/mvn.log)"
 	fi
+	geoip_unpack
 	touch "$stamp"
 	exec 9>&-
+}
+
+# The GeoLite2 databases jar (OpenSearch only): its .mmdb files into $ES_BUILD/geoip, the jar off the classpath.
+geoip_unpack() {
+	local jar
+	jar=$(tr ':' '\n' <"$ES_CP_FILE" | grep '/geolite2-databases-[^/]*\.jar$' || true)
+	[ -n "$jar" ] || return 0
+	rm -rf "$ES_BUILD/geoip"
+	mkdir -p "$ES_BUILD/geoip"
+	(cd "$ES_BUILD/geoip" && jar xf "$jar" GeoLite2-ASN.mmdb GeoLite2-City.mmdb GeoLite2-Country.mmdb)
+	tr ':' '\n' <"$ES_CP_FILE" | grep -v '/geolite2-databases-' | paste -sd: >"$ES_CP_FILE.new"
+	mv -f "$ES_CP_FILE.new" "$ES_CP_FILE"
 }
 
 node_dir() {
@@ -137,6 +150,7 @@ java_opts() {
 	else
 		opts="$opts -Djava.locale.providers=SPI,CLDR"
 	fi
+	[ ! -f "$ES_BUILD/geoip/GeoLite2-City.mmdb" ] || opts="$opts -Dlure.es.geoip=$ES_BUILD/geoip"
 	echo "$opts -Dfile.encoding=UTF-8 -Djava.awt.headless=true -Djna.nosys=true" \
 		"-Dlure.es.loglevel=${ES_LOG_LEVEL:-info}"
 }

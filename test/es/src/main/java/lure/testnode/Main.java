@@ -18,6 +18,7 @@ import java.util.concurrent.TimeUnit;
 
 import org.opensearch.cluster.service.ClusterService;
 import org.opensearch.common.logging.LogConfigurator;
+import org.opensearch.common.settings.Setting;
 import org.opensearch.common.settings.Settings;
 import org.opensearch.env.Environment;
 import org.opensearch.http.HttpServerTransport;
@@ -42,6 +43,22 @@ public final class Main {
         "org.opensearch.transport.Netty4Plugin",
         "org.opensearch.analysis.common.CommonAnalysisPlugin",
     };
+    /** Loaded when on the classpath (the OpenSearch pom has them, the 7.17 one not): ingest processors, painless. */
+    private static final String[] OPTIONAL_PLUGINS = {
+        "org.opensearch.ingest.common.IngestCommonPlugin",
+        "org.opensearch.painless.PainlessPlugin",
+    };
+    /** Loaded with -Dlure.es.geoip=DIR (es.sh: the GeoLite2 databases of the distribution, from Maven Central). */
+    private static final String GEOIP_PLUGIN = "org.opensearch.ingest.geoip.IngestGeoIpPlugin";
+
+    /** The geoip module reads its databases from ingest.geoip.database_path when set (else modules/ingest-geoip,
+     * which a classpath node cannot have: a module directory needs a plugin descriptor); it does not register it. */
+    public static final class GeoIpPath extends Plugin {
+        @Override
+        public List<Setting<?>> getSettings() {
+            return Collections.singletonList(Setting.simpleString("ingest.geoip.database_path", Setting.Property.NodeScope));
+        }
+    }
 
     /** The constructor taking classpath plugins is protected: subclass it (no bootstrap checks, no security manager). */
     static final class TestNode extends Node {
@@ -104,6 +121,10 @@ public final class Main {
             .put("transport.port", "0")
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .put("action.auto_create_index", true);
+        final String geoip = System.getProperty("lure.es.geoip");
+        if (geoip != null) {
+            b.put("ingest.geoip.database_path", geoip);
+        }
         for (int i = 2; i < args.length; i++) {
             final int eq = args[i].indexOf('=');
             if (eq <= 0) {
@@ -123,6 +144,17 @@ public final class Main {
         final List<Class<? extends Plugin>> plugins = new ArrayList<>();
         for (String name : PLUGINS) {
             plugins.add(Class.forName(name).asSubclass(Plugin.class));
+        }
+        for (String name : OPTIONAL_PLUGINS) {
+            try {
+                plugins.add(Class.forName(name).asSubclass(Plugin.class));
+            } catch (ClassNotFoundException e) {
+                // not in this flavour's pom
+            }
+        }
+        if (geoip != null) {
+            plugins.add(Class.forName(GEOIP_PLUGIN).asSubclass(Plugin.class));
+            plugins.add(GeoIpPath.class);
         }
 
         final Node node = new TestNode(env, plugins);
