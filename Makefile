@@ -304,13 +304,14 @@ test-persona:
 # lower priority (the SSH suites compare lure's timing with sshd's), its
 # output in build/test-deploy.log, printed when both are done.
 TEST_SUITES = test-unit test-emu test-it test-scan test-persona test-tls test-ship \
-	test-ship-es7 test-ct-sntrup761
+	test-ship-es7 test-report test-ct-sntrup761
 test:
 	@sh tools/deps.sh test
 	@sh tools/deps.sh persona
 	@sh tools/deps.sh scan
 	@sh tools/deps.sh deploy
 	@sh tools/deps.sh ct
+	@sh tools/deps.sh report
 	@sh toolchains/deps.sh tls-test
 	@bash test/es/es.sh build
 	$(MAKE) $(SUBJOBS) $(B)/lure $(B)/unit $(B)/transcript $(B)/propdrive \
