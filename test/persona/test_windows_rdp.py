@@ -1,0 +1,282 @@
+"""RDP (emu/rdp.c) of the windows persona, a Windows Server 2019 member
+server with the default "require Network Level Authentication": the
+negotiation answers, the TLS certificate, CredSSP with NTLM driven by the
+clients attackers use (FreeRDP's xfreerdp /auth-only, impacket's
+rdp_check.py) whose NetNTLMv2 hash must verify against the password the
+test used, the mstshash cookie as user.name, a BlueKeep-style probe (the
+MCS Connect Initial asking for MS_T120, built here from [MS-RDPBCGR]
+2.2.1.3), and nmap -sV with its rdp scripts.
+
+There is no Windows here to compare with side by side: the expected values
+are nmap's "Windows 10" match line for its TerminalServerCookie probe
+(the Confirm byte for byte), and the rdp-enum-encryption and rdp-ntlm-info
+output published for Server 2019 hosts (HTB Academy's ILF-SQL-01, build
+10.0.17763: "CredSSP (NLA): SUCCESS", "CredSSP with Early User Auth:
+SUCCESS", "RDSTLS: SUCCESS", no "RDP Encryption level"). Per instance: the
+host name (WIN- and 11 characters), the certificate."""
+import datetime
+import re
+import shutil
+import socket
+import ssl
+import struct
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from conftest import get, persona
+import smb_packets as sp
+from ssh_common import nmap_dbs, nmap_port, recv_exact
+
+persona("windows")
+
+# nmap-service-probes, TerminalServerCookie: match ms-wbt-server (Windows 10)
+NMAP_CONFIRM = b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x02\x1f\x08\0\x02\0\0\0"
+
+
+def cr(cookie=b"", neg=None):
+    """X.224 Connection Request ([MS-RDPBCGR] 2.2.1.1) in its TPKT."""
+    v = cookie + (struct.pack("<BBHI", 1, 0, 8, neg) if neg is not None
+                  else b"")
+    x = bytes([6 + len(v), 0xe0, 0, 0, 0, 0, 0]) + v
+    return struct.pack(">BBH", 3, 0, 4 + len(x)) + x
+
+
+def confirm(port, data):
+    """The Confirm to a Connection Request, and whether the server closed
+    after it."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=5)
+    s.sendall(data)
+    hdr = recv_exact(s, 4)
+    body = recv_exact(s, struct.unpack(">H", hdr[2:])[0] - 4)
+    s.settimeout(1)
+    try:
+        closed = s.recv(1) == b""
+    except socket.timeout:
+        closed = False
+    s.close()
+    return hdr + body, closed
+
+
+def test_negotiation(sensor):
+    """What a default Server 2019 selects for each request."""
+    port = sensor.port(3389)
+    want = {
+        3: (NMAP_CONFIRM, False),  # SSL|HYBRID: HYBRID, nmap's match line
+        0x0b: (NMAP_CONFIRM[:-4] + b"\x08\0\0\0", False),  # HYBRID_EX
+        8: (NMAP_CONFIRM[:-4] + b"\x08\0\0\0", False),
+        4: (NMAP_CONFIRM[:-4] + b"\x04\0\0\0", False),  # RDSTLS
+        # no CredSSP: HYBRID_REQUIRED_BY_SERVER, then a close
+        0: (b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x03\0\x08\0\x05\0\0\0", True),
+        1: (b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x03\0\x08\0\x05\0\0\0", True),
+    }
+    for neg, (answer, closed) in want.items():
+        assert confirm(port, cr(b"Cookie: mstshash=a\r\n", neg)) == \
+            (answer, closed), neg
+    # no RDP_NEG_REQ: the Confirm without negotiation data (3.3.5.3.2)
+    assert confirm(port, cr()) == (b"\x03\0\0\x0b\x06\xd0\0\0\x124\0", False)
+    evs = sensor.wait_count(6, "request", lure__rdp__cookie="mstshash=a")
+    by = {get(e, "lure.rdp.protocols"): e for e in evs}
+    assert get(by["ssl,hybrid"], "lure.rdp.selected") == "hybrid"
+    assert get(by["ssl,hybrid,hybrid_ex"], "lure.rdp.selected") == \
+        "hybrid_ex"
+    assert get(by["rdp"], "lure.rdp.failure") == "HYBRID_REQUIRED_BY_SERVER"
+    assert get(by["ssl"], "lure.rdp.failure") == "HYBRID_REQUIRED_BY_SERVER"
+
+
+def test_cookie_and_routing_token(sensor):
+    """The mstshash cookie is the user name brute-forcers try; a routing
+    token is logged as it came."""
+    port = sensor.port(3389)
+    confirm(port, cr(b"Cookie: mstshash=backup_admin\r\n", 0))
+    ev = sensor.wait_event("request", user__name="backup_admin")
+    assert get(ev, "lure.rdp.cookie") == "mstshash=backup_admin"
+    confirm(port, cr(b"Cookie: msts=3640205228.15629.0000\r\n", 3))
+    ev = sensor.wait_event("request",
+                           lure__rdp__cookie="msts=3640205228.15629.0000")
+    assert get(ev, "user.name") is None
+
+
+def test_certificate(sensor):
+    """TLS after the Confirm: the self-signed CN=<FQDN>, six months."""
+    from cryptography import x509
+    from cryptography.x509.oid import NameOID
+    s = socket.create_connection(("127.0.0.1", sensor.port(3389)), timeout=5)
+    s.sendall(cr(b"Cookie: mstshash=x\r\n", 0x0b))
+    assert recv_exact(s, 19)[11] == 2
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    t = ctx.wrap_socket(s)
+    der = t.getpeercert(binary_form=True)
+    t.close()
+    c = x509.load_der_x509_certificate(der)
+    cn = c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    assert re.fullmatch(r"WIN-[A-Z0-9]{11}\.corp\.local", cn), cn
+    assert c.issuer == c.subject
+    # cryptography 42 renamed them (*_utc); older ones have only these
+    after = getattr(c, "not_valid_after_utc", None) or c.not_valid_after
+    before = getattr(c, "not_valid_before_utc", None) or c.not_valid_before
+    days = (after - before).days
+    assert days == 182, days
+
+
+def check_hash(ev, user, domain, password):
+    """The logged hashcat 5600 line verifies against the password."""
+    h = get(ev, "lure.auth.ntlm.hash")
+    u, empty, d, chal, proof, blob = h.split(":")
+    assert (u, empty, d) == (user, "", domain), h
+    want = sp.ntproofstr(password, user, domain, bytes.fromhex(chal),
+                         bytes.fromhex(blob))
+    assert want.hex() == proof, "NTProofStr does not verify"
+    assert sp.ntproofstr(password + "x", user, domain, bytes.fromhex(chal),
+                         bytes.fromhex(blob)).hex() != proof
+
+
+def test_xfreerdp_auth_only(sensor):
+    """FreeRDP's NLA with a wrong password: its ERRCONNECT_LOGON_FAILURE
+    (the TSRequest errorCode), and the login event."""
+    if not shutil.which("xfreerdp") or not shutil.which("xvfb-run"):
+        pytest.fail("xfreerdp and xvfb-run are needed "
+                    "(sh tools/deps.sh persona)", pytrace=False)
+    r = subprocess.run(
+        ["xvfb-run", "-a", "xfreerdp", f"/v:127.0.0.1:{sensor.port(3389)}",
+         "/u:administrator", "/d:CORP", "/p:Summer2024!", "/auth-only",
+         "/cert:ignore"], capture_output=True, timeout=60)
+    out = r.stdout.decode(errors="replace") + r.stderr.decode(
+        errors="replace")
+    assert r.returncode != 0
+    assert "ERRCONNECT_LOGON_FAILURE" in out, out[-2000:]
+    ev = sensor.wait_event("login", user__name="administrator")
+    assert get(ev, "user.domain") == "CORP"
+    assert get(ev, "event.outcome") == "failure"
+    assert get(ev, "lure.auth.method") == "ntlmv2"
+    assert get(ev, "lure.rdp.credssp_version") == 6
+    check_hash(ev, "administrator", "CORP", "Summer2024!")
+    # FreeRDP 2 asks for SSL|HYBRID (HYBRID_EX only with /sec-ext)
+    req = sensor.find("request", lure__rdp__selected="hybrid")
+    assert req and get(req[0], "lure.rdp.protocols") == "ssl,hybrid"
+
+
+# rdp_check.py connects to port 3389 only: this runs it with the port moved
+RDP_CHECK = """
+import runpy, shutil, socket, sys
+port = int(sys.argv.pop(1))
+orig = socket.socket.connect
+def connect(self, addr):
+    if addr[1] == 3389:
+        addr = (addr[0], port) + tuple(addr[2:])
+    return orig(self, addr)
+socket.socket.connect = connect
+sys.argv[0] = shutil.which("rdp_check.py")
+runpy.run_path(sys.argv[0], run_name="__main__")
+"""
+
+
+def test_impacket_rdp_check(sensor):
+    """impacket's CredSSP (TSRequest version 2: no errorCode, the
+    connection closes); "Access Granted" would be a failure."""
+    if not shutil.which("rdp_check.py"):
+        pytest.fail("impacket's rdp_check.py is needed", pytrace=False)
+    r = subprocess.run([sys.executable, "-c", RDP_CHECK,
+                        str(sensor.port(3389)), "CORP/bob:hunter2@127.0.0.1"],
+                       capture_output=True, timeout=60)
+    out = (r.stdout + r.stderr).decode(errors="replace")
+    assert "Access Granted" not in out, out
+    ev = sensor.wait_event("login", user__name="bob")
+    assert get(ev, "lure.rdp.credssp_version") == 2
+    check_hash(ev, "bob", "CORP", "hunter2")
+
+
+def connect_initial(channels, name="kali"):
+    """MCS Connect Initial ([MS-RDPBCGR] 2.2.1.3, T.125 BER) with CS_CORE,
+    CS_SECURITY and CS_NET naming channels, in X.224 Data and TPKT: what
+    BlueKeep scanners send after a Connection Request without
+    negotiation."""
+    core = struct.pack("<IHHHHII", 0x00080004, 1024, 768, 0xca01, 0xaa03,
+                       0x409, 2600) + name.encode("utf-16-le").ljust(32, b"\0")
+    core += struct.pack("<III", 4, 0, 12) + b"\0" * 64
+    core += struct.pack("<HHHHHI", 0xca01, 1, 0, 0, 0, 0)
+    core = struct.pack("<HH", 0xc001, 4 + len(core)) + core
+    sec = struct.pack("<HHII", 0xc002, 12, 3, 0)
+    net = struct.pack("<I", len(channels)) + b"".join(
+        c.encode().ljust(8, b"\0") + struct.pack("<I", 0x80000000)
+        for c in channels)
+    net = struct.pack("<HH", 0xc003, 4 + len(net)) + net
+    blocks = core + sec + net
+    gcc = (b"\x00\x05\x00\x14\x7c\x00\x01" +
+           struct.pack(">H", 0x8000 | (14 + len(blocks))) +
+           b"\x00\x08\x00\x10\x00\x01\xc0\x00Duca" +
+           struct.pack(">H", 0x8000 | len(blocks)) + blocks)
+
+    def ber(tag, body):
+        return tag + (bytes([len(body)]) if len(body) < 0x80 else
+                      b"\x82" + struct.pack(">H", len(body))) + body
+
+    params = ber(b"\x30", b"".join(ber(b"\x02", bytes([v]))
+                                   for v in (34, 2, 0, 1, 0, 1)) +
+                 ber(b"\x02", b"\xff\xff") + ber(b"\x02", b"\x02"))
+    ci = ber(b"\x7f\x65", ber(b"\x04", b"\x01") + ber(b"\x04", b"\x01") +
+             ber(b"\x01", b"\xff") + params * 3 + ber(b"\x04", gcc))
+    x = b"\x02\xf0\x80" + ci
+    return struct.pack(">BBH", 3, 0, 4 + len(x)) + x
+
+
+def test_bluekeep_probe(sensor):
+    """Standard security and a channel list with MS_T120: an exploit
+    event, then the close; a plain client's list is a request."""
+    port = sensor.port(3389)
+    for channels in (["rdpdr", "MS_T120"], ["rdpdr", "cliprdr"]):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        s.sendall(cr(b"Cookie: mstshash=bk\r\n"))
+        assert recv_exact(s, 11) == b"\x03\0\0\x0b\x06\xd0\0\0\x124\0"
+        s.sendall(connect_initial(channels))
+        s.settimeout(5)
+        assert s.recv(100) == b""
+        s.close()
+    ev = sensor.wait_event("exploit", rule__name="bluekeep")
+    assert get(ev, "vulnerability.id") == "CVE-2019-0708"
+    assert get(ev, "lure.rdp.channels") == "rdpdr,MS_T120"
+    assert get(ev, "lure.rdp.client_name") == "kali"
+    assert get(ev, "lure.rdp.client_build") == 2600
+    ev = sensor.wait_event("request", lure__rdp__channels="rdpdr,cliprdr")
+    assert not sensor.find("exploit", lure__rdp__channels="rdpdr,cliprdr")
+
+
+def test_nmap(sensor):
+    """nmap -sV names it with both service databases (at once); the rdp
+    scripts report the persona's names, the build and NLA."""
+    if not shutil.which("nmap"):
+        pytest.fail("nmap is needed", pytrace=False)
+    port = sensor.port(3389)
+    scripts = ("--script", "rdp-ntlm-info,rdp-enum-encryption")
+    with ThreadPoolExecutor(4) as ex:
+        runs = [ex.submit(nmap_port, port, d, *(scripts if d is None else ()))
+                for d in nmap_dbs()]
+        ports = [r.result() for r in runs]
+    for p in ports:
+        svc = p.find("service")
+        assert svc.get("name") == "ms-wbt-server"
+        assert svc.get("product") == "Microsoft Terminal Services"
+        assert svc.get("ostype") == "Windows"
+    out = {s.get("id"): s.get("output") for s in ports[0].iter("script")}
+    info = out["rdp-ntlm-info"]
+    host = re.search(r"NetBIOS_Computer_Name: (WIN-[A-Z0-9]{11})", info)
+    assert host, info
+    for line in ("Target_Name: CORP", "NetBIOS_Domain_Name: CORP",
+                 "DNS_Domain_Name: corp.local",
+                 f"DNS_Computer_Name: {host[1]}.corp.local",
+                 "DNS_Tree_Name: corp.local",
+                 "Product_Version: 10.0.17763"):
+        assert line in info, info
+    today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+    assert f"System_Time: {today}" in info, info
+    enc = out["rdp-enum-encryption"]
+    got = sorted(re.findall(r"^\s+(.*): SUCCESS$", enc, re.M))
+    assert got == ["CredSSP (NLA)", "CredSSP with Early User Auth",
+                   "RDSTLS"], enc
+    assert "Native RDP" not in enc and "SSL:" not in enc
+    assert "RDP Encryption level" not in enc
+    sensor.wait_event("request", user__name="nmap")
