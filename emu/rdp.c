@@ -2,8 +2,8 @@
  * default "require Network Level Authentication" answers it before a
  * login: the X.224 Connection Request (its mstshash cookie or routing
  * token, the requested protocols) answered with a Connection Confirm
- * that selects CredSSP (HYBRID_EX or HYBRID) or refuses with the
- * negotiation failure; then TLS with the persona's certificate
+ * that selects CredSSP (HYBRID_EX or HYBRID; RDSTLS when asked alone) or
+ * refuses with the negotiation failure; then TLS with the persona's certificate
  * (emu_starttls(): the port's line says "starttls"), then CredSSP
  * ([MS-CSSP]): the TSRequest with an NTLMSSP NEGOTIATE answered with a
  * CHALLENGE carrying the persona's target information (src/ntlm.h), the
@@ -31,7 +31,8 @@
  *                            failed AUTHENTICATE (client version >= 3)
  *   ntlm.*                   the CHALLENGE (src/ntlm.c, ntlm.conf)
  *
- * Events. "request" per Connection Request: lure.rdp.cookie (the cookie
+ * Events. "request" per Connection Request: lure.rdp.pdu ("X.224
+ * Connection Request"), lure.rdp.cookie (the cookie
  * or routing token line, without its CRLF), user.name (the mstshash
  * cookie's name: brute-forcers put the user there), lure.rdp.protocols
  * (requested: rdp, ssl, hybrid, rdstls, hybrid_ex, rdsaad, comma-separated;
@@ -39,11 +40,13 @@
  * lure.rdp.failure (the failure code's name); per CredSSP NEGOTIATE:
  * lure.rdp.credssp_version, lure.auth.ntlm.message and the client's
  * lure.auth.ntlm.client_version; per MCS Connect Initial:
- * lure.rdp.channels (the static virtual channels requested), lure.rdp.
- * client_name and lure.rdp.client_build (CS_CORE); a PDU that is not
+ * lure.rdp.pdu ("MCS Connect Initial"), lure.rdp.channels (the static
+ * virtual channels requested), lure.rdp.client_name, lure.rdp.
+ * client_build and lure.rdp.keyboard_layout (CS_CORE); a PDU that is not
  * understood: lure.payload, error.message. "login" per AUTHENTICATE:
  * user.name, user.domain, lure.rdp.workstation, lure.auth.method,
- * lure.auth.ntlm.hash (hashcat 5600), event.outcome failure. "exploit"
+ * lure.auth.ntlm.hash (hashcat 5600), lure.auth.ntlm.client_version,
+ * lure.rdp.credssp_version, event.outcome failure. "exploit"
  * (rule.name bluekeep, vulnerability.id CVE-2019-0708): a Connect Initial
  * whose channel list names MS_T120 (the channel BlueKeep's use-after-free
  * binds; no client asks for it by name), with the "request" fields.
@@ -59,14 +62,17 @@
  * FreeRDP's /auth-only and impacket's rdp_check.py
  * (test/persona/test_windows_rdp.py).
  *
- * Not modelled: TLS-only (a default 2019 requires NLA: a request without
- * HYBRID gets HYBRID_REQUIRED_BY_SERVER) and RDSTLS; standard RDP security
- * past the Connect Initial (the connection closes there: a server that
- * requires NLA has nothing to offer it, and what Windows sends at that
- * point was not captured); Kerberos in CredSSP (a token without NTLMSSP
- * ends the connection); SPNEGO-wrapped NTLMSSP is answered raw; the
- * pubKeyAuth is not checked (the login fails anyway); a PDU over RDP_MAX
- * bytes is logged and closed. */
+ * Not modelled: TLS alone (a default 2019 requires NLA: a request
+ * without HYBRID gets HYBRID_REQUIRED_BY_SERVER); RDSTLS past its
+ * Confirm and the TLS handshake (what follows is no TSRequest: logged,
+ * closed); standard RDP security past the Connect Initial (the connection
+ * closes there: nmap's rdp-enum-encryption shows no "RDP Encryption
+ * level" for Server 2019, so Windows sends no Connect Response; whether it
+ * closes with a FIN, a reset or an X.224 Disconnect was not captured);
+ * Kerberos in CredSSP (a token without NTLMSSP ends the connection);
+ * SPNEGO-wrapped NTLMSSP is answered raw; the pubKeyAuth is not checked
+ * (the login fails anyway); the server's TSRequest version is 6 whatever
+ * the client's; a PDU over RDP_MAX bytes is logged and closed. */
 #include <string.h>
 
 #include "bytes.h"
@@ -215,6 +221,8 @@ rdp_request(
 	const uint8_t *crlf, *neg = NULL;
 	struct event *e = emu_event(ctx, "request");
 	long sel = -1;
+
+	event_str(e, "lure.rdp.pdu", "X.224 Connection Request");
 
 	if (n >= 8 && memcmp(v, "Cookie: ", 8) == 0) {
 		crlf = memmem(v, n, "\r\n", 2);

@@ -28,20 +28,13 @@ import pytest
 
 from conftest import get, persona
 import smb_packets as sp
+from rdp_packets import connect_initial, cr
 from ssh_common import nmap_dbs, nmap_port, recv_exact
 
 persona("windows")
 
 # nmap-service-probes, TerminalServerCookie: match ms-wbt-server (Windows 10)
 NMAP_CONFIRM = b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x02\x1f\x08\0\x02\0\0\0"
-
-
-def cr(cookie=b"", neg=None):
-    """X.224 Connection Request ([MS-RDPBCGR] 2.2.1.1) in its TPKT."""
-    v = cookie + (struct.pack("<BBHI", 1, 0, 8, neg) if neg is not None
-                  else b"")
-    x = bytes([6 + len(v), 0xe0, 0, 0, 0, 0, 0]) + v
-    return struct.pack(">BBH", 3, 0, 4 + len(x)) + x
 
 
 def confirm(port, data):
@@ -188,40 +181,6 @@ def test_impacket_rdp_check(sensor):
     ev = sensor.wait_event("login", user__name="bob")
     assert get(ev, "lure.rdp.credssp_version") == 2
     check_hash(ev, "bob", "CORP", "hunter2")
-
-
-def connect_initial(channels, name="kali"):
-    """MCS Connect Initial ([MS-RDPBCGR] 2.2.1.3, T.125 BER) with CS_CORE,
-    CS_SECURITY and CS_NET naming channels, in X.224 Data and TPKT: what
-    BlueKeep scanners send after a Connection Request without
-    negotiation."""
-    core = struct.pack("<IHHHHII", 0x00080004, 1024, 768, 0xca01, 0xaa03,
-                       0x409, 2600) + name.encode("utf-16-le").ljust(32, b"\0")
-    core += struct.pack("<III", 4, 0, 12) + b"\0" * 64
-    core += struct.pack("<HHHHHI", 0xca01, 1, 0, 0, 0, 0)
-    core = struct.pack("<HH", 0xc001, 4 + len(core)) + core
-    sec = struct.pack("<HHII", 0xc002, 12, 3, 0)
-    net = struct.pack("<I", len(channels)) + b"".join(
-        c.encode().ljust(8, b"\0") + struct.pack("<I", 0x80000000)
-        for c in channels)
-    net = struct.pack("<HH", 0xc003, 4 + len(net)) + net
-    blocks = core + sec + net
-    gcc = (b"\x00\x05\x00\x14\x7c\x00\x01" +
-           struct.pack(">H", 0x8000 | (14 + len(blocks))) +
-           b"\x00\x08\x00\x10\x00\x01\xc0\x00Duca" +
-           struct.pack(">H", 0x8000 | len(blocks)) + blocks)
-
-    def ber(tag, body):
-        return tag + (bytes([len(body)]) if len(body) < 0x80 else
-                      b"\x82" + struct.pack(">H", len(body))) + body
-
-    params = ber(b"\x30", b"".join(ber(b"\x02", bytes([v]))
-                                   for v in (34, 2, 0, 1, 0, 1)) +
-                 ber(b"\x02", b"\xff\xff") + ber(b"\x02", b"\x02"))
-    ci = ber(b"\x7f\x65", ber(b"\x04", b"\x01") + ber(b"\x04", b"\x01") +
-             ber(b"\x01", b"\xff") + params * 3 + ber(b"\x04", gcc))
-    x = b"\x02\xf0\x80" + ci
-    return struct.pack(">BBH", 3, 0, 4 + len(x)) + x
 
 
 def test_bluekeep_probe(sensor):
