@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from conftest import get, persona
-import smb_packets as sp
 from rdp_packets import connect_initial, cr
+from test_windows_smb import check_hash
 from ssh_common import nmap_dbs, nmap_port, recv_exact
 
 persona("windows")
@@ -114,18 +114,6 @@ def test_certificate(sensor):
     before = getattr(c, "not_valid_before_utc", None) or c.not_valid_before
     days = (after - before).days
     assert days == 182, days
-
-
-def check_hash(ev, user, domain, password):
-    """The logged hashcat 5600 line verifies against the password."""
-    h = get(ev, "lure.auth.ntlm.hash")
-    u, empty, d, chal, proof, blob = h.split(":")
-    assert (u, empty, d) == (user, "", domain), h
-    want = sp.ntproofstr(password, user, domain, bytes.fromhex(chal),
-                         bytes.fromhex(blob))
-    assert want.hex() == proof, "NTProofStr does not verify"
-    assert sp.ntproofstr(password + "x", user, domain, bytes.fromhex(chal),
-                         bytes.fromhex(blob)).hex() != proof
 
 
 def test_xfreerdp_auth_only(sensor):
