@@ -114,6 +114,11 @@ def test_certificate(sensor):
     before = getattr(c, "not_valid_before_utc", None) or c.not_valid_before
     days = (after - before).days
     assert days == 182, days
+    # made again when it expires (tls.cert.renew): always the current one
+    now = datetime.datetime.now(datetime.timezone.utc)
+    if before.tzinfo is None:
+        now = now.replace(tzinfo=None)
+    assert before <= now < after, (before, after)
 
 
 def test_xfreerdp_auth_only(sensor):
