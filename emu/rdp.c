@@ -362,6 +362,7 @@ static void
 rdp_connect_initial(struct emu_ctx *ctx, const uint8_t *p, size_t n)
 {
 	struct event *e;
+	const uint8_t *ud;
 	size_t off = 7, len, k;
 	unsigned tag;
 	int t120 = 0;
@@ -373,15 +374,13 @@ rdp_connect_initial(struct emu_ctx *ctx, const uint8_t *p, size_t n)
 		return;
 	}
 	n = off + len;
-	for (k = 0; k < 7; k++) { /* up to userData */
-		if (rdp_ber(p, n, &off, &tag, &len) < 0)
-			break;
-		if (k == 6)
-			break;
-		off += len;
-	}
-	if (k == 6 && tag == 0x04)
-		t120 = rdp_client_data(NULL, p + off, len);
+	/* two selectors, upwardFlag, three DomainParameters, userData */
+	for (k = 0; k < 7 && rdp_ber(p, n, &off, &tag, &len) == 0; k++)
+		if (k < 6)
+			off += len;
+	ud = k == 7 && tag == 0x04 ? p + off : NULL;
+	if (ud)
+		t120 = rdp_client_data(NULL, ud, len);
 	e = emu_event(ctx, t120 ? "exploit" : "request");
 	if (t120) {
 		event_str(e, "rule.name", "bluekeep");
@@ -389,8 +388,8 @@ rdp_connect_initial(struct emu_ctx *ctx, const uint8_t *p, size_t n)
 		event_tag(e, "rdp");
 		event_tag(e, "bluekeep");
 	}
-	if (k == 6 && tag == 0x04)
-		rdp_client_data(e, p + off, len);
+	if (ud)
+		rdp_client_data(e, ud, len);
 	event_str(e, "lure.rdp.pdu", "MCS Connect Initial");
 	event_commit(e);
 	emu_close(ctx);
