@@ -12,7 +12,10 @@
  *                        expires (Windows's Remote Desktop certificate):
  *                        not_before moves on by whole periods of days to
  *                        the last one begun at start-up (default 0)
- *   tls.cert.key         "rsa:BITS" (default rsa:2048) */
+ *   tls.cert.key         "rsa:BITS" (default rsa:2048)
+ *   tls.suites           the server's cipher suites, IANA numbers in hex
+ *                        ("cca8 c02f c030"), in its order of preference,
+ *                        which it enforces; default: the backend's list */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -489,6 +492,39 @@ generate(char *err, size_t errlen)
 	return r;
 }
 
+/* The persona's tls.suites, if any, to the backend. */
+static int
+suites(char *err, size_t errlen)
+{
+	uint16_t ids[TLS_SUITES_MAX];
+	size_t n = 0;
+	const char *s = persona_get("tls.suites", NULL);
+	int d;
+
+	while (s && *s) {
+		unsigned v = 0, digits = 0;
+		while (*s == ' ')
+			s++;
+		while ((d = fmt_hexval(*s)) >= 0 && digits < 5) {
+			v = v << 4 | (unsigned)d;
+			digits++;
+			s++;
+		}
+		if (digits == 0 || digits > 4 || (*s && *s != ' ') ||
+		        n == TLS_SUITES_MAX) {
+			fmt_snprintf(err, errlen,
+			        "tls.suites: hex numbers of 4 digits at most, "
+			        "%d of them at most",
+			        TLS_SUITES_MAX);
+			return -1;
+		}
+		ids[n++] = (uint16_t)v;
+		while (*s == ' ')
+			s++;
+	}
+	return n ? tls_server_suites(ids, n, err, errlen) : 0;
+}
+
 int
 certgen_setup(unsigned sessions, char *err, size_t errlen)
 {
@@ -512,14 +548,13 @@ certgen_setup(unsigned sessions, char *err, size_t errlen)
 		err[0] = '\0';
 		return 0;
 	}
-	if (current() && identity_blob_get("tls.key", &key, &kl) == 0 &&
-	        identity_blob_get("tls.cert", &cert, &cl) == 0 &&
-	        tls_server_cert(key, kl, cert, cl, err, errlen) == 0)
-		return 1;
-	if (generate(err, errlen) < 0 ||
-	        identity_blob_get("tls.key", &key, &kl) < 0 ||
-	        identity_blob_get("tls.cert", &cert, &cl) < 0 ||
-	        tls_server_cert(key, kl, cert, cl, err, errlen) < 0)
+	if (!(current() && identity_blob_get("tls.key", &key, &kl) == 0 &&
+	            identity_blob_get("tls.cert", &cert, &cl) == 0 &&
+	            tls_server_cert(key, kl, cert, cl, err, errlen) == 0) &&
+	        (generate(err, errlen) < 0 ||
+	                identity_blob_get("tls.key", &key, &kl) < 0 ||
+	                identity_blob_get("tls.cert", &cert, &cl) < 0 ||
+	                tls_server_cert(key, kl, cert, cl, err, errlen) < 0))
 		return -1;
-	return 1;
+	return suites(err, errlen) < 0 ? -1 : 1;
 }

@@ -173,6 +173,13 @@ fmt_strstr(const char *h, const char *n);
 #define MBEDTLS_GENPRIME
 #define MBEDTLS_PK_WRITE_C
 #define MBEDTLS_MD5_C
+/* Suites a persona may list (tls.suites, src/certgen.c) beyond the AEAD
+ * ones above: AES-CBC with HMAC, and RSA key exchange (OpenWrt's uhttpd,
+ * ustream-ssl on mbedTLS, offers both); the default list stays the one
+ * above. */
+#define MBEDTLS_CIPHER_MODE_CBC
+#define MBEDTLS_CIPHER_PADDING_PKCS7
+#define MBEDTLS_KEY_EXCHANGE_RSA_ENABLED
 /* --- end TLS server --- */
 
 /* --- SSH server (emu/ssh.c, src/sshkex.c; owner: the SSH emulator) ---

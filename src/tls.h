@@ -136,6 +136,14 @@ int
 tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
         size_t certlen, char *err, size_t errlen);
 
+/* The server's cipher suites (IANA numbers), in its order of preference,
+ * which it enforces; after tls_server_cert(), before the first session.
+ * Without it a backend offers its own list (src/mbedtls_config.h,
+ * tls_bearssl.c). Returns 0, or -1 naming a suite the backend lacks. */
+#define TLS_SUITES_MAX 32
+int
+tls_server_suites(const uint16_t *ids, size_t n, char *err, size_t errlen);
+
 /* A free server session, or NULL when every session is busy or the server
  * side is not set up (tls_error(NULL) says which). */
 struct tls *

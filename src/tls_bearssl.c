@@ -1012,6 +1012,51 @@ static const uint16_t server_suites[] = {
         BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
         BR_TLS_RSA_WITH_AES_128_GCM_SHA256, BR_TLS_RSA_WITH_AES_256_GCM_SHA384};
 
+/* A persona's own list (tls_server_suites()), enforced in its order. */
+static uint16_t psuites[TLS_SUITES_MAX];
+static size_t npsuites;
+
+/* What the server engine below can run with an RSA certificate. */
+static int
+server_has(uint16_t id)
+{
+	switch (id) {
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256:
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384:
+	case BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256:
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA:
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA:
+	case BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256:
+	case BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384:
+	case BR_TLS_RSA_WITH_AES_128_GCM_SHA256:
+	case BR_TLS_RSA_WITH_AES_256_GCM_SHA384:
+	case BR_TLS_RSA_WITH_AES_128_CBC_SHA:
+	case BR_TLS_RSA_WITH_AES_256_CBC_SHA:
+	case BR_TLS_RSA_WITH_AES_128_CBC_SHA256:
+	case BR_TLS_RSA_WITH_AES_256_CBC_SHA256: return 1;
+	}
+	return 0;
+}
+
+int
+tls_server_suites(const uint16_t *ids, size_t n, char *err, size_t errlen)
+{
+	if (!scert_ready || n == 0 || n > TLS_SUITES_MAX)
+		return -1; /* certgen.c calls it right */
+	for (size_t i = 0; i < n; i++) {
+		if (!server_has(ids[i])) {
+			fmt_snprintf(err, errlen,
+			        "tls: suite 0x%04x is not in this build's "
+			        "BearSSL server",
+			        ids[i]);
+			return -1;
+		}
+		psuites[i] = ids[i];
+	}
+	npsuites = n;
+	return 0;
+}
+
 int
 tls_server_init(unsigned sessions, char *err, size_t errlen)
 {
@@ -1134,8 +1179,15 @@ tls_server_new(void)
 	eng = t->eng = &sc->eng;
 	br_ssl_server_zero(sc);
 	br_ssl_engine_set_versions(eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(eng, server_suites,
-	        sizeof server_suites / sizeof server_suites[0]);
+	if (npsuites) {
+		br_ssl_engine_set_suites(eng, psuites, npsuites);
+		br_ssl_engine_add_flags(eng, BR_OPT_ENFORCE_SERVER_PREFERENCES);
+		br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+		br_ssl_engine_set_default_aes_cbc(eng);
+	} else {
+		br_ssl_engine_set_suites(eng, server_suites,
+		        sizeof server_suites / sizeof server_suites[0]);
+	}
 	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
 	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);
 	br_ssl_engine_set_hash(eng, br_sha512_ID, &br_sha512_vtable);

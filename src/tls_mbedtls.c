@@ -867,6 +867,16 @@ tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
 	return -1;
 }
 
+int
+tls_server_suites(const uint16_t *ids, size_t n, char *err, size_t errlen)
+{
+	(void)ids;
+	(void)n;
+	fmt_snprintf(
+	        err, errlen, "tls: this build's mbedTLS has no server side");
+	return -1;
+}
+
 struct tls *
 tls_server_new(void)
 {
@@ -946,6 +956,30 @@ tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
 	mbedtls_ssl_conf_rng(&sconf, mbedtls_ctr_drbg_random, &drbg);
 	mbedtls_ssl_conf_curves(&sconf, curves);
 	sready = 1;
+	return 0;
+}
+
+int
+tls_server_suites(const uint16_t *ids, size_t n, char *err, size_t errlen)
+{
+	static int list[TLS_SUITES_MAX + 1];
+
+	if (!sready || n == 0 || n > TLS_SUITES_MAX)
+		return -1; /* certgen.c calls it right */
+	for (size_t i = 0; i < n; i++) {
+		if (mbedtls_ssl_ciphersuite_from_id(ids[i]) == NULL) {
+			fmt_snprintf(err, errlen,
+			        "tls: suite 0x%04x is not in this build's "
+			        "mbedTLS",
+			        ids[i]);
+			return -1;
+		}
+		list[i] = ids[i];
+	}
+	list[n] = 0;
+	/* mbedTLS's server takes the first of its own list that the client
+	 * offers */
+	mbedtls_ssl_conf_ciphersuites(&sconf, list);
 	return 0;
 }
 

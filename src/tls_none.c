@@ -147,6 +147,15 @@ tls_server_cert(const uint8_t *key, size_t keylen, const uint8_t *cert,
 	return -1;
 }
 
+int
+tls_server_suites(const uint16_t *ids, size_t n, char *err, size_t errlen)
+{
+	(void)ids;
+	(void)n;
+	fmt_snprintf(err, errlen, "%s", server_msg);
+	return -1;
+}
+
 struct tls *
 tls_server_new(void)
 {

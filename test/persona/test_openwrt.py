@@ -170,6 +170,43 @@ def test_https_same_site_and_px5g_subject(router, tmp_path):
     assert (2023, 11, 15) <= nb[:3] <= (2024, 11, 15), x
 
 
+# uhttpd's server list (ustream-ssl's default_ciphersuites_server[] for
+# 23.05, the RSA-certificate part, in order): mbedTLS's server takes the
+# first of its own list that the client offers
+USTREAM = ["ECDHE-RSA-CHACHA20-POLY1305", "ECDHE-RSA-AES128-GCM-SHA256",
+           "ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA",
+           "ECDHE-RSA-AES256-SHA", "AES128-GCM-SHA256", "AES256-GCM-SHA384",
+           "AES128-SHA", "AES256-SHA"]
+
+
+def s_client(port, *args):
+    r = subprocess.run(["openssl", "s_client", "-connect", f"127.0.0.1:{port}",
+                        *args], input=b"", capture_output=True, timeout=15)
+    m = re.search(rb"Cipher is (\S+)", r.stdout)
+    return m.group(1).decode() if m and m.group(1) != b"(NONE)" else None
+
+
+@pytest.mark.parametrize("offer", [
+    USTREAM[::-1],  # the client's order is not the server's
+    ["AES256-SHA", "ECDHE-RSA-AES256-SHA", "AES128-GCM-SHA256"],
+    ["AES256-SHA", "AES128-SHA"],  # RSA key exchange, CBC only
+    ["ECDHE-RSA-AES256-GCM-SHA384", "ECDHE-RSA-AES128-SHA"],
+])
+def test_https_suites_as_uhttpd(router, offer):
+    want = next(c for c in USTREAM if c in offer)
+    got = s_client(router.https, "-tls1_2", "-cipher", ":".join(offer))
+    assert got == want, (offer, got)
+
+
+def test_https_refuses_what_uhttpd_lacks(router):
+    # no DHE, no 3DES, no CBC-SHA256 on the list; TLS 1.2 only
+    assert s_client(router.https, "-tls1_2", "-cipher",
+                    "DHE-RSA-AES128-GCM-SHA256:AES128-SHA256") is None
+    assert s_client(router.https, "-tls1_1", "-cipher",
+                    "ALL@SECLEVEL=0") is None
+    assert s_client(router.https, "-tls1_3") is None
+
+
 # --- telnet -------------------------------------------------------------------
 
 def telnet_login(router, user, password):
