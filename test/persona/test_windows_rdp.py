@@ -93,7 +93,8 @@ def test_cookie_and_routing_token(sensor):
 
 
 def test_certificate(sensor):
-    """TLS after the Confirm: the self-signed CN=<FQDN>, six months."""
+    """TLS after the Confirm: Schannel's suite, the self-signed
+    CN=<FQDN>, six months."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
     s = socket.create_connection(("127.0.0.1", sensor.port(3389)), timeout=5)
@@ -103,6 +104,9 @@ def test_certificate(sensor):
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     t = ctx.wrap_socket(s)
+    # Schannel's order (tls.suites): its first RSA suite that the client has
+    assert (t.version(), t.cipher()[0]) == \
+        ("TLSv1.2", "ECDHE-RSA-AES256-GCM-SHA384")
     der = t.getpeercert(binary_form=True)
     t.close()
     c = x509.load_der_x509_certificate(der)
