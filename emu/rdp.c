@@ -12,7 +12,9 @@
  * that sends a Connection Request without negotiation data (standard RDP
  * security, what BlueKeep scanners do) gets the Confirm without it and
  * its MCS Connect Initial is parsed: a request for the MS_T120 channel is
- * an "exploit" event.
+ * an "exploit" event. A client that starts with a TLS ClientHello (the
+ * direct approach, [MS-RDPBCGR] 5.4.2.2: nmap's ssl-cert, sslscan) gets
+ * TLS at once (emu_starttls_now()), then CredSSP as above.
  *
  * Persona keys. Numbers are decimal.
  *   rdp.select               [required] protocols served, in order of
@@ -32,7 +34,8 @@
  *   ntlm.*                   the CHALLENGE (src/ntlm.c, ntlm.conf)
  *
  * Events. "request" per Connection Request: lure.rdp.pdu ("X.224
- * Connection Request"), lure.rdp.cookie (the cookie
+ * Connection Request", or "TLS ClientHello" for the direct approach),
+ * lure.rdp.cookie (the cookie
  * or routing token line, without its CRLF), user.name (the mstshash
  * cookie's name: brute-forcers put the user there), lure.rdp.protocols
  * (requested: rdp, ssl, hybrid, rdstls, hybrid_ex, rdsaad, comma-separated;
@@ -554,6 +557,19 @@ rdp_data(struct emu_ctx *ctx, void *state, const uint8_t *p, size_t n)
 			return 0;
 		rdp_credssp(ctx, st, p, off + len);
 		return off + len;
+	}
+	if (st->phase == RP_NEW && p[0] == 0x16) {
+		/* a TLS ClientHello first: the direct approach ([MS-RDPBCGR]
+		 * 5.4.2.2), what nmap's ssl-cert and sslscan do on 3389 */
+		struct event *e = emu_event(ctx, "request");
+
+		event_str(e, "lure.rdp.pdu", "TLS ClientHello");
+		if (emu_starttls_now(ctx) == 0) {
+			event_commit(e);
+			st->phase = RP_CREDSSP;
+			return 0;
+		}
+		event_discard(e);
 	}
 	if (n < 4)
 		return 0;

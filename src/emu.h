@@ -123,6 +123,12 @@ emu_side_close(struct emu_ctx *ctx);
  * or TLS is already on): then answer as a daemon without TLS. */
 int
 emu_starttls(struct emu_ctx *ctx);
+/* The same for a client that starts TLS where a request was due (RDP's
+ * direct approach: a ClientHello as its first bytes): nothing to send
+ * first, and the bytes this on_data call leaves unconsumed (consume none
+ * of the hello) are the start of the handshake, kept for it. */
+int
+emu_starttls_now(struct emu_ctx *ctx);
 /* Call on_timeout after ms (replaces an earlier request; 0 cancels). While a
  * wake-up is pending the core does not read input (a login delay holds). */
 void

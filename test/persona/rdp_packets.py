@@ -95,6 +95,12 @@ def sessions():
             [[cr(b"Cookie: mstshash=bk\r\n"),
               connect_initial(["rdpdr", "MS_T120"])],
              [cr(), connect_initial(["rdpdr", "cliprdr", "rdpsnd"])]]),
+        "rdp-direct": (
+            "# the direct approach: a ClientHello first (nmap's ssl-cert):\n"
+            "# TLS at once (the driver drops the hello and switches), then\n"
+            "# CredSSP",
+            [[b"\x16\x03\x01\x00\x05\x01\x00\x00\x01\x00",
+              tsrequest(6, sp.ntlm_negotiate())]]),
         "rdp-errors": (
             "# garbage; a TPKT that is no Connection Request; an HTTP\n"
             "# request; a short AUTHENTICATE; a TSRequest without NTLMSSP",

@@ -22,16 +22,22 @@ import ssl
 import struct
 import subprocess
 import sys
+import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
 from conftest import get, persona
-from rdp_packets import connect_initial, cr
-from test_windows_smb import check_hash
-from ssh_common import nmap_dbs, nmap_port, recv_exact
+import smb_packets as sp
+from rdp_packets import connect_initial, cr, tsrequest
+import test_windows_smb
+from test_windows_smb import NS, check_hash
+from ssh_common import nmap_dbs, recv_exact
 
 persona("windows")
+
+# the windows persona on its real ports in a network namespace
+host = test_windows_smb.host
 
 # nmap-service-probes, TerminalServerCookie: match ms-wbt-server (Windows 10)
 NMAP_CONFIRM = b"\x03\0\0\x13\x0e\xd0\0\0\x124\0\x02\x1f\x08\0\x02\0\0\0"
@@ -125,6 +131,26 @@ def test_certificate(sensor):
     assert before <= now < after, (before, after)
 
 
+def test_direct_tls(sensor):
+    """A ClientHello first (the direct approach, as nmap's ssl-cert and
+    sslscan connect to 3389): TLS at once, then CredSSP."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("127.0.0.1", sensor.port(3389)), timeout=5)
+    t = ctx.wrap_socket(s)
+    t.sendall(tsrequest(6, sp.ntlm_negotiate()))
+    got = b""
+    while b"NTLMSSP\0\x02" not in got:
+        b = t.recv(4096)
+        assert b, got
+        got += b
+    t.close()
+    assert got[:2] == b"\x30\x81" and b"\xa0\x03\x02\x01\x06" in got
+    sensor.wait_event("request", lure__rdp__pdu="TLS ClientHello")
+    sensor.wait_event("request", lure__auth__ntlm__message="NEGOTIATE")
+
+
 def test_xfreerdp_auth_only(sensor):
     """FreeRDP's NLA with a wrong password: its ERRCONNECT_LOGON_FAILURE
     (the TSRequest errorCode), and the login event."""
@@ -201,15 +227,28 @@ def test_bluekeep_probe(sensor):
     assert not sensor.find("exploit", lure__rdp__channels="rdpdr,cliprdr")
 
 
-def test_nmap(sensor):
+def nmap(netns, datadir, *args):
+    """nmap -sV of 3389 in the namespace (its probes for 3389 come first
+    only on that port: on another, its SSLSessionReq gets the direct
+    approach's TLS before TerminalServerCookie is tried)."""
+    cmd = list(NS) + [netns, "nmap", "-n", "-Pn", "-sV", "-p", "3389",
+                      "-oX", "-", *args]
+    if datadir:
+        cmd += ["--datadir", str(datadir)]
+    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
+    assert r.returncode == 0, r.stderr.decode()
+    return ET.fromstring(r.stdout).find(".//port")
+
+
+def test_nmap(host, netns):
     """nmap -sV names it with both service databases (at once); the rdp
-    scripts report the persona's names, the build and NLA."""
+    scripts report the persona's names, the build and NLA; ssl-cert the
+    certificate."""
     if not shutil.which("nmap"):
         pytest.fail("nmap is needed", pytrace=False)
-    port = sensor.port(3389)
-    scripts = ("--script", "rdp-ntlm-info,rdp-enum-encryption")
+    scripts = ("--script", "rdp-ntlm-info,rdp-enum-encryption,ssl-cert")
     with ThreadPoolExecutor(4) as ex:
-        runs = [ex.submit(nmap_port, port, d, *(scripts if d is None else ()))
+        runs = [ex.submit(nmap, netns, d, *(scripts if d is None else ()))
                 for d in nmap_dbs()]
         ports = [r.result() for r in runs]
     for p in ports:
@@ -219,20 +258,22 @@ def test_nmap(sensor):
         assert svc.get("ostype") == "Windows"
     out = {s.get("id"): s.get("output") for s in ports[0].iter("script")}
     info = out["rdp-ntlm-info"]
-    host = re.search(r"NetBIOS_Computer_Name: (WIN-[A-Z0-9]{11})", info)
-    assert host, info
+    name = re.search(r"NetBIOS_Computer_Name: (WIN-[A-Z0-9]{11})", info)
+    assert name, info
     for line in ("Target_Name: CORP", "NetBIOS_Domain_Name: CORP",
                  "DNS_Domain_Name: corp.local",
-                 f"DNS_Computer_Name: {host[1]}.corp.local",
+                 f"DNS_Computer_Name: {name[1]}.corp.local",
                  "DNS_Tree_Name: corp.local",
                  "Product_Version: 10.0.17763"):
         assert line in info, info
     today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
     assert f"System_Time: {today}" in info, info
+    # ssl-cert connects with TLS at once (shortport.ssl names 3389)
+    assert f"Subject: commonName={name[1]}.corp.local" in out["ssl-cert"]
     enc = out["rdp-enum-encryption"]
     got = sorted(re.findall(r"^\s+(.*): SUCCESS$", enc, re.M))
     assert got == ["CredSSP (NLA)", "CredSSP with Early User Auth",
                    "RDSTLS"], enc
     assert "Native RDP" not in enc and "SSL:" not in enc
     assert "RDP Encryption level" not in enc
-    sensor.wait_event("request", user__name="nmap")
+    host.wait_event("request", user__name="nmap")
