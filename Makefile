@@ -80,7 +80,7 @@ SANFLAGS = $(if $(filter 1,$(SAN)),$(SAN_ON))
 ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAGS) \
 	-Isrc -Iplatform -Itest -I$(B) -I$(B)/include -DLURE_VERSION='"$(VERSION)"' \
 	-DLURE_PERSONA='"$(PERSONA)"' -DLURE_TLS='"$(TLS)"' \
-	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_SCAN=$(SCAN) \
+	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_EMU_TLS=$(EMU_TLS) -DLURE_SCAN=$(SCAN) \
 	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SIDE=$(SIDE) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) -DLURE_SHELL_GNU=0$(SHELL_GNU) \
 	-DLURE_SHELL_OUTS=0$(SHELL_OUTS) -DLURE_SHELL_DEVS=0$(SHELL_DEVS) \
 	$(TLS_CFLAGS) $(LTO)
@@ -106,6 +106,9 @@ CORE_SRC += src/scanfp.c
 # data channels (src/conn_side.h: FTP's passive mode) for the personas
 # whose emulators open them
 SIDE := $(if $(filter ftp,$(EMUS)),1,0)
+# TLS inside an emulator's framing (src/emu_tls.c: TDS's PRELOGIN)
+EMU_TLS := $(if $(filter tds,$(EMUS)),1,0)
+CORE_SRC += $(if $(filter 1,$(EMU_TLS)),src/emu_tls.c)
 CORE_SRC += $(if $(filter 1,$(SIDE)),src/conn_side.c)
 # scan observation: packet sockets and the frame parser (issue 13);
 # SCAN=0 leaves them out (scan.enabled is then refused at start)

@@ -18,16 +18,14 @@
  *     version, %G the Content-Range (http.ranges), %% a '%'. A line with a placeholder that has no value in this
  *     response (no %L on a chunked body...) is left out.
  *   http.head.file http.head.error  [required]
- *   http.etag "fmt"          the ETag: %m mtime and %l length in hex.
+ *   http.etag "fmt"          the ETag: %m mtime and %l length in hex, %w the mtime as IIS writes it (a FILETIME's bytes).
  *   http.mtime "base span"   files' mtime: base + hash(sensor id) % span, so
  *     Last-Modified and ETag are stable per sensor and differ between them.
  *   http.route "path file [gz=file] type..."  [repeated] a page at an
- *     exact normalised path (GET/HEAD; any other method gets 405); type is
- *     the rest.
+ *     exact normalised path (GET/HEAD; any other method gets 405); type is the rest.
  *   http.status "code text"  [repeated] the text of 200 and 304.
  *   http.error "code file [gz=file] [padgz=file] status..."  [repeated]
- *     error pages; code 494 is the "header too large" page (its status may
- *     differ).
+ *     error pages; code 494 is the "header too large" page, 400host the 400 to an HTTP/1.1 head without Host (their status may differ).
  *   http.padding file        appended to 4xx/5xx pages (nginx's
  *     msie_padding) when the User-Agent matches
  *   http.padding_ua "+pattern" or "-pattern"  [repeated] the first pattern
@@ -308,10 +306,15 @@ http_send(struct emu_ctx *ctx, const struct http_req *r, struct httpresp_out *o,
 	return httpresp_send(ctx, o, cont);
 }
 
-/* Look up http.<table> "code file [gz=] [padgz=] status..." or a route;
- * key is the first word to match. */
 static int
-http_status_code(const char *s, size_t n);
+http_status_code(const char *s, size_t n)
+{
+	int v = 0;
+
+	for (size_t i = 0; i < n && s[i] >= '0' && s[i] <= '9' && v < 1000; i++)
+		v = v * 10 + (s[i] - '0');
+	return v;
+}
 
 struct http_entry {
 	const struct persona_file *file, *gz, *padgz;
@@ -376,6 +379,8 @@ http_entry_parse(const char *s, size_t n, size_t i, struct http_entry *e)
 	return e->file != NULL;
 }
 
+/* Look up http.<table> "code file [gz=] [padgz=] status..." or a route;
+ * key is the first word to match. */
 static int
 http_entry(const char *table, const uint8_t *key, size_t keylen,
         struct http_entry *e)
@@ -447,16 +452,6 @@ http_route(const uint8_t *path, size_t plen, const uint8_t *m, size_t ml,
 		return 1;
 	}
 	return 0;
-}
-
-static int
-http_status_code(const char *s, size_t n)
-{
-	int v = 0;
-
-	for (size_t i = 0; i < n && s[i] >= '0' && s[i] <= '9' && v < 1000; i++)
-		v = v * 10 + (s[i] - '0');
-	return v;
 }
 
 static void
@@ -549,6 +544,11 @@ http_send_error(struct emu_ctx *ctx, struct http_req *r, const uint8_t *p,
 	key[1] = (uint8_t)('0' + code / 10 % 10);
 	key[2] = (uint8_t)('0' + code % 10);
 	r->status = (uint16_t)code;
+	if (code == 400 && r->q.head_end &&
+	        r->q.major * 1000 + r->q.minor > 1000 &&
+	        !(r->q.seen & (1u << HTTPPARSE_H_HOST)))
+		return http_send_error_key(
+		        ctx, r, p, (const uint8_t *)"400host", 7, cont);
 	return http_send_error_key(ctx, r, p, key, 3, cont);
 }
 

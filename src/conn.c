@@ -602,6 +602,9 @@ close_conn(size_t slot, enum emu_close_reason why)
 #if LURE_SIDE
 	conn_side_drop(slot);
 #endif
+#if LURE_EMU_TLS
+	emu_tls_end(&c->ctx);
+#endif
 	if (is_tls(slot))
 		conn_tls_free(slot);
 	else if (c->ctx.close == 2) { /* emu_reset(): linger 0 sends an RST */
@@ -924,6 +927,9 @@ accept_tcp(struct listener *l)
 		c->in_cap = l->emu ? LURE_MAX(cfg->in_buf, l->emu->in_min)
 		                   : in_stride;
 		emu_ctx_reset(&c->ctx);
+#if LURE_EMU_TLS
+		c->ctx.tls_op = emu_tls_op;
+#endif
 #if LURE_SIDE
 		conn_side_attach(&c->ctx, slot);
 #endif

@@ -129,6 +129,36 @@ emu_starttls(struct emu_ctx *ctx);
  * of the hello) are the start of the handshake, kept for it. */
 int
 emu_starttls_now(struct emu_ctx *ctx);
+/* TLS inside the protocol's own framing (TDS carries its handshake in
+ * PRELOGIN packets, then bare records): the server side of a session with
+ * the persona's certificate, on a port whose persona line says "starttls",
+ * driven by the bytes the emulator unwraps; the emulator frames what comes
+ * out. One per connection, ended with it (or by emu_tls_end()). Built for
+ * the personas whose emulators use it (Makefile: EMU_TLS); elsewhere, and
+ * in test drivers, every call fails.
+ * emu_tls_shake(): the client's bytes p[0..n) in, the handshake run (the
+ * first call takes a session), the bytes to send in out[0..*outn) of cap.
+ * 1: the handshake is done, 0: it needs more, -1: failed (no session to be
+ * had: the port, the build, every session busy; or the handshake failed).
+ * emu_tls_read(): after it, records p[0..n) in, their plaintext in out
+ * (at most cap): its length (0: no record whole yet), or -1.
+ * emu_tls_write(): plaintext p[0..n) to records in out: length, or -1.
+ * emu_tls_able(): 1 when this connection may have a session (the port,
+ * the build, the core; not a test driver), else 0: answer as a daemon
+ * without TLS. */
+int
+emu_tls_able(struct emu_ctx *ctx);
+int
+emu_tls_shake(struct emu_ctx *ctx, const uint8_t *p, size_t n, uint8_t *out,
+        size_t cap, size_t *outn);
+int
+emu_tls_read(struct emu_ctx *ctx, const uint8_t *p, size_t n, uint8_t *out,
+        size_t cap);
+int
+emu_tls_write(struct emu_ctx *ctx, const uint8_t *p, size_t n, uint8_t *out,
+        size_t cap);
+void
+emu_tls_end(struct emu_ctx *ctx);
 /* Call on_timeout after ms (replaces an earlier request; 0 cancels). While a
  * wake-up is pending the core does not read input (a login delay holds). */
 void

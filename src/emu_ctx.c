@@ -113,6 +113,55 @@ emu_starttls_now(struct emu_ctx *c)
 	return 0;
 }
 
+#if LURE_EMU_TLS
+static int
+tls_call(struct emu_ctx *c, int op, const uint8_t *p, size_t n, uint8_t *out,
+        size_t cap, size_t *outn)
+{
+	*outn = 0;
+	return c->tls_op ? c->tls_op(c, op, p, n, out, cap, outn) : -1;
+}
+
+int
+emu_tls_shake(struct emu_ctx *c, const uint8_t *p, size_t n, uint8_t *out,
+        size_t cap, size_t *outn)
+{
+	return tls_call(c, EMU_TLS_SHAKE, p, n, out, cap, outn);
+}
+
+int
+emu_tls_read(
+        struct emu_ctx *c, const uint8_t *p, size_t n, uint8_t *out, size_t cap)
+{
+	size_t k;
+
+	return tls_call(c, EMU_TLS_READ, p, n, out, cap, &k);
+}
+
+int
+emu_tls_write(
+        struct emu_ctx *c, const uint8_t *p, size_t n, uint8_t *out, size_t cap)
+{
+	size_t k;
+
+	return tls_call(c, EMU_TLS_WRITE, p, n, out, cap, &k);
+}
+
+int
+emu_tls_able(struct emu_ctx *c)
+{
+	return c->tls_op && c->starttls == 1;
+}
+
+void
+emu_tls_end(struct emu_ctx *c)
+{
+	size_t k;
+
+	(void)tls_call(c, EMU_TLS_END, NULL, 0, NULL, 0, &k);
+}
+#endif
+
 void
 emu_wake(struct emu_ctx *c, int64_t ms)
 {

@@ -6,6 +6,10 @@
 
 #include "emu.h"
 
+#ifndef LURE_EMU_TLS
+#define LURE_EMU_TLS 0
+#endif
+
 struct emu_ctx {
 	const struct emulator *emu;
 	uint8_t *out;
@@ -35,6 +39,13 @@ struct emu_ctx {
 	/* TLS ports: the client's fingerprints once its ClientHello is
 	 * parsed (conn.c), put on every event of the connection */
 	const char *tls_ja3, *tls_ja4;
+#if LURE_EMU_TLS
+	/* emu_tls_*(): the core's (src/emu_tls.c), NULL in test drivers;
+	 * the session */
+	int (*tls_op)(struct emu_ctx *c, int op, const uint8_t *p, size_t n,
+	        uint8_t *out, size_t cap, size_t *outn);
+	struct tls *tls_s;
+#endif
 };
 
 /* Reset the per-connection fields; buffers stay. */
@@ -56,4 +67,10 @@ emu_ctx_sent(struct emu_ctx *c, size_t n);
 int
 emu_ctx_pump(
         struct emu_ctx *c, void *state, uint8_t *in, size_t *len, size_t cap);
+/* emu_tls_*() (src/emu.h) as the core serves them (src/emu_tls.c) */
+enum { EMU_TLS_SHAKE, EMU_TLS_READ, EMU_TLS_WRITE, EMU_TLS_END };
+int
+emu_tls_op(struct emu_ctx *c, int op, const uint8_t *p, size_t n, uint8_t *out,
+        size_t cap, size_t *outn);
+
 #endif

@@ -85,6 +85,18 @@ httpresp_etag(char *out, size_t cap, int64_t mtime, int64_t flen)
 	const char *f = persona_get("http.etag", &n);
 
 	for (size_t i = 0; f && i < n && k + 17 < cap; i++) {
+		if (f[i] == '%' && i + 1 < n && f[i + 1] == 'w') {
+			/* IIS: the file's FILETIME (100 ns since 1601; its
+			 * 100 ns part drawn from mtime), each byte of it
+			 * little-endian in %x: "557c50d443acd81" */
+			uint64_t ft =
+			        ((uint64_t)mtime + 11644473600u) * 10000000u +
+			        (uint64_t)mtime * 2654435761u % 10000000u;
+			for (unsigned b = 0; b < 8; b++, ft >>= 8)
+				k += fmt_hex(out + k, ft & 0xff);
+			i++;
+			continue;
+		}
 		if (f[i] == '%' && i + 1 < n &&
 		        (f[i + 1] == 'm' || f[i + 1] == 'l')) {
 			k += fmt_hex(out + k,

@@ -55,7 +55,8 @@ httpresp_template(const uint8_t *in, size_t n, const uint8_t *path, size_t plen,
 size_t
 httpresp_date(char out[32], int64_t t);
 
-/* http.etag with %m mtime and %l flen in hex into out; returns its length
+/* http.etag with %m mtime and %l flen in hex, %w mtime as IIS prints
+ * it (a FILETIME's bytes), into out; returns its length
  * (no NUL). */
 size_t
 httpresp_etag(char *out, size_t cap, int64_t mtime, int64_t flen);

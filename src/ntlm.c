@@ -259,7 +259,10 @@ void
 ntlm_negotiate_fields(struct event *e, const uint8_t *m, size_t n)
 {
 	event_str(e, "lure.auth.ntlm.message", "NEGOTIATE");
-	if (n >= 40)
+	/* the Version is there when no field's payload starts before it
+	 * (FreeTDS sets the flag and puts its names at 32) */
+	if (n >= 40 && (!bytes_le16(m + 16) || bytes_le32(m + 20) >= 40) &&
+	        (!bytes_le16(m + 24) || bytes_le32(m + 28) >= 40))
 		ntlm_client_version(e, m + 32, bytes_le32(m + 12));
 }
 

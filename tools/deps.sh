@@ -67,6 +67,8 @@ persona)
 	# (xfreerdp 2 opens a display even then: Xvfb's xvfb-run gives it one)
 	want xfreerdp freerdp2-x11
 	want xvfb-run xvfb
+	# FreeTDS's tsql against the windows persona's MSSQL
+	want tsql freetds-bin
 	;;
 fuzz)
 	want clang clang
@@ -170,6 +172,12 @@ fi
 if [ "$step" = persona ] && ! python3 -c 'import impacket' 2>/dev/null; then
 	python3 -m pip install -q impacket 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages impacket
+fi
+# (persona) pymssql from PyPI (FreeTDS's DB-Library): the windows persona's
+# MSSQL suite
+if [ "$step" = persona ] && ! python3 -c 'import pymssql' 2>/dev/null; then
+	python3 -m pip install -q pymssql 2>/dev/null ||
+		python3 -m pip install -q --break-system-packages pymssql
 fi
 # (persona) a third SSH client implementation: asyncssh from PyPI
 if [ "$step" = persona ] && ! python3 -c 'import asyncssh' 2>/dev/null; then

@@ -18,9 +18,14 @@ time, and counts once its failure answer has arrived:
          AUTH <password> called without any password configured...". That is
          the failure both sides really have (a wrong password on a
          requirepass server, -WRONGPASS, is not this persona).
-SMTP (Postfix AUTH) and VNC (Xvnc's VNC authentication) are one more entry
-each in SERVICES: a daemon (daemons.py context manager) and a login
-coroutine.
+  smtp   Postfix 3.7 on submission: EHLO, STARTTLS, EHLO, AUTH PLAIN with
+         a wrong password, 535
+  vnc    Xvnc (TigerVNC 1.12): RFB 3.8, VNC authentication with a wrong
+         response, SecurityResult 1 and its reason; each login from a new
+         loopback address (Xvnc, and lure with it, block an address for 10 s
+         after its fifth failure: the blocked answer is not this path)
+Each is an entry in SERVICES: a daemon (daemons.py context manager) and a
+login coroutine.
 
 Method. The daemons delay failures (vsftpd through PAM by ~3 s, and lure as
 it does); MariaDB and Redis do not. A loop of one login after another would
@@ -192,6 +197,30 @@ async def smtp_fail(r, w):
         raise Unexpected("AUTH")
 
 
+async def vnc_fail(r, w):
+    """RFB 3.8, VNC authentication (type 2) with a wrong response, then
+    SecurityResult 1 and the reason."""
+    if await r.readexactly(12) != b"RFB 003.008\n":
+        raise Unexpected("version")
+    w.write(b"RFB 003.008\n")
+    n = (await r.readexactly(1))[0]
+    if 2 not in await r.readexactly(n):
+        raise Unexpected("no VNC authentication")
+    w.write(b"\x02")
+    await r.readexactly(16)  # the challenge
+    w.write(WRONG.ljust(16, b"x"))
+    if await r.readexactly(4) != b"\0\0\0\x01":
+        raise Unexpected("SecurityResult")
+    await r.readexactly(struct.unpack(">I", await r.readexactly(4))[0])
+
+
+@contextlib.contextmanager
+def xvnc(d):
+    """daemons.xvnc with the persona's password (vnc.accept)."""
+    with daemons.xvnc(d, "password", ready_from="127.66.255.1") as x:
+        yield x
+
+
 @contextlib.contextmanager
 def postfix_587(_):
     """daemons.postfix's submission port."""
@@ -203,7 +232,9 @@ class Service:
     """name, persona_port: lure's; daemon(dir), missing(): daemons.py's;
     login: the coroutine; delay: the failure delay (s); conc: the
     concurrency levels; spread: clients come from many loopback addresses
-    (the daemon limits one address: vsftpd's max_per_ip is 50 by default;
+    ("each": a new one per login, as Xvnc blocks an address for 10 s after
+    its fifth failure, and lure as it does; True: one per PER_SOURCE
+    concurrent logins, as vsftpd's max_per_ip is 50 by default;
     MariaDB's root@localhost is only for 127.0.0.1, another address would
     be refused before the handshake)."""
 
@@ -224,7 +255,8 @@ SERVICES = {s.name: s for s in [
             redis_fail, 0.0, [8, 64, 256]),
     Service("smtp", 587, postfix_587, daemons.postfix_missing, smtp_fail, 0.0,
             [8, 64, 128]),
-    # Service("vnc", 5900, ... Xvnc, vnc_fail (RFB 3.8, VNC auth, failed) ...),
+    Service("vnc", 5900, xvnc, daemons.xvnc_missing, vnc_fail, 0.0,
+            [8, 64, 128], spread="each"),
 ]}
 
 
@@ -268,12 +300,17 @@ async def client(svc, port, conc, first, start, warm, end):
                 socket.SOL_SOCKET, socket.SO_LINGER, linger)
             w.close()
 
+    fresh = iter(range(first * 7919, 1 << 24))
+
     async def worker(src):
         nonlocal ok, counted, err
         # phases spread over the failure delay: with every login in step,
         # the window would count a whole number of delays per login
         await asyncio.sleep(random.uniform(0, svc.delay))
         while time.time() < end:
+            if svc.spread == "each":
+                k = next(fresh)
+                src = f"127.{100 + k // 62500 % 100}.{k // 250 % 250}.{1 + k % 250}"
             try:
                 await one(src)
             except (OSError, asyncio.IncompleteReadError, asyncio.TimeoutError,

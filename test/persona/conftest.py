@@ -38,6 +38,18 @@ def netns():
     subprocess.run(["ip", "netns", "del", name], capture_output=True)
 
 
+NS = ("ip", "netns", "exec")  # a command prefix, then the netns name
+
+
+@pytest.fixture
+def host(lure, netns, tmp_path):
+    """The persona on its real ports (no offset) inside netns: for the
+    clients and nmap scripts that only talk to the real port."""
+    return lure({"listen": ["127.0.0.1"],
+                 "state_file": str(tmp_path / "state")},
+                offset=0, wrap=NS + (netns,))
+
+
 @pytest.fixture(scope="module")
 def state(tmp_path_factory):
     """One state file per module: host keys (RSA-3072 for sshd personas)

@@ -7,6 +7,7 @@ here (None when it can): the suites skip with that reason."""
 import contextlib
 import os
 import shutil
+import socket
 import subprocess
 import tempfile
 import time
@@ -273,3 +274,50 @@ def postfix():
     finally:
         stop(p)
         shutil.rmtree(d, ignore_errors=True)
+
+
+XVNC = "/usr/bin/Xvnc"
+
+
+def xvnc_missing():
+    if not os.access(XVNC, os.X_OK) or not shutil.which("vncpasswd"):
+        return "needs tigervnc-standalone-server and tigervnc-tools"
+    return None
+
+
+@contextlib.contextmanager
+def xvnc(d, password, ready_from="127.86.255.1"):
+    """Debian 12's Xvnc (TigerVNC 1.12) as `vncserver -localhost no` runs
+    it: VncAuth and TLSVnc with a password file from vncpasswd, files in
+    directory d (a Path): (process, port). Ready once a connect() from
+    ready_from succeeds (every connection counts in Xvnc's blacklist of
+    addresses: from one nobody else uses)."""
+    pw = d / "passwd"
+    pw.write_bytes(subprocess.run(["vncpasswd", "-f"], input=password.encode() + b"\n",
+                                  capture_output=True, check=True).stdout)
+    port = free_port()
+    # a display number of our own: the X lock files are machine-wide
+    for disp in range(100 + os.getpid() % 300, 1000):
+        if not os.path.exists(f"/tmp/.X{disp}-lock") and \
+                not os.path.exists(f"/tmp/.X11-unix/X{disp}"):
+            break
+    p = subprocess.Popen([XVNC, f":{disp}", "-rfbport", str(port), "-localhost",
+                          "-SecurityTypes", "VncAuth,TLSVnc", "-rfbauth", str(pw),
+                          "-desktop", "debian:0 (root)", "-geometry", "1920x1200",
+                          "-depth", "24", "-nolisten", "tcp"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=d)
+    try:
+        for _ in range(200):
+            s = socket.socket()
+            try:
+                s.bind((ready_from, 0))
+                s.connect(("127.0.0.1", port))
+                break
+            except OSError:
+                assert p.poll() is None, "Xvnc exited"
+                time.sleep(0.05)
+            finally:
+                s.close()
+        yield p, port
+    finally:
+        stop(p, 10)

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import get, persona
+from conftest import NS, get, persona
 import smb_packets as sp
 
 persona("windows")
@@ -222,16 +222,6 @@ def test_garbage_closes_one_connection(sensor):
     # the sensor still answers
     r = exchange(sensor.port(445), sp.smb2_negotiate([0x0202]))
     assert r[4:8] == b"\xfeSMB"
-
-
-NS = ("ip", "netns", "exec")
-
-
-@pytest.fixture
-def host(lure, netns, tmp_path):
-    return lure({"listen": ["127.0.0.1"],
-                 "state_file": str(tmp_path / "state")},
-                offset=0, wrap=NS + (netns,))
 
 
 def nmap(netns, datadir, scripts):
