@@ -8,6 +8,10 @@
  *   tls.cert.not_before  "YYYYMMDD" or "YYYYMMDDhhmmss", ${} expanded; a
  *                        date alone gets a per-instance time of day
  *   tls.cert.days        validity in days (default 3650)
+ *   tls.cert.renew       1: made again, with a new key, each time it
+ *                        expires (Windows's Remote Desktop certificate):
+ *                        not_before moves on by whole periods of days to
+ *                        the last one begun at start-up (default 0)
  *   tls.cert.key         "rsa:BITS" (default rsa:2048)
  *   tls.suites           the server's cipher suites, IANA numbers in hex
  *                        ("cca8 c02f c030"), in its order of preference,
@@ -362,6 +366,21 @@ pvalue(const char *key, const char *def, char *out, size_t cap)
 
 #define KEY_MAX 2400 /* PKCS#1 DER of an RSA-4096 key: 2350 bytes */
 
+/* With tls.cert.renew, the validity periods of `days` begun between the
+ * date nb ("YYYYMMDD...") and now; 0 without it, or before nb. */
+static long
+renewals(const char *nb, unsigned days)
+{
+	long y = lure_digits(nb, 4), m = lure_digits(nb + 4, 2),
+	     d = lure_digits(nb + 6, 2), since;
+
+	if (!persona_int("tls.cert.renew", 0) || days == 0 || y < 0 || m < 1 ||
+	        d < 1)
+		return 0;
+	since = (long)(lure_wall() / 86400000) - fmt_days_from_civil(y, m, d);
+	return since > 0 ? since / (long)days : 0;
+}
+
 /* Key and certificate into key[KEY_MAX] and cert[DER_MAX], stored. */
 static int
 generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
@@ -372,7 +391,8 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 	char *end;
 	uint8_t serial[8], t[3];
 	ssize_t kl;
-	long cl;
+	long cl, k;
+	char kt_buf[24];
 
 	subj = pvalue("tls.cert.subject", NULL, subject, sizeof subject);
 	if (!subj) {
@@ -403,6 +423,20 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 			memcpy(nb, nbv, 8);
 		nbv = nb;
 	}
+	if ((k = renewals(nbv, days)) > 0) { /* the period begun last */
+		long y, m, d;
+
+		fmt_civil_from_days(fmt_days_from_civil(lure_digits(nbv, 4),
+		                            lure_digits(nbv + 4, 2),
+		                            lure_digits(nbv + 6, 2)) +
+		                            k * (long)days,
+		        &y, &m, &d);
+		fmt_snprintf(
+		        e, sizeof e, "%04ld%02ld%02ld%s", y, m, d, nbv + 8);
+		memcpy(nb, e, sizeof nb);
+		nb[sizeof nb - 1] = 0;
+		nbv = nb;
+	}
 	lure_log("TLS generating=rsa:%u subject=\"%s\"", bits, subj);
 	if ((kl = tls_rsa_keygen(bits, key, KEY_MAX, err, errlen)) < 0)
 		return -1;
@@ -416,11 +450,32 @@ generate_into(uint8_t *key, uint8_t *cert, char *err, size_t errlen)
 		        persona_name, e);
 		return -1;
 	}
+	fmt_snprintf(kt_buf, sizeof kt_buf, "%ld", k);
 	if (identity_blob_put("tls.key", key, (size_t)kl, err, errlen) < 0 ||
 	        identity_blob_put("tls.cert", cert, (size_t)cl, err, errlen) <
-	                0)
+	                0 ||
+	        identity_blob_put("tls.cert.renewals", (const uint8_t *)kt_buf,
+	                strlen(kt_buf), err, errlen) < 0)
 		return -1;
 	return 0;
+}
+
+/* The stored certificate is the one of the period now (tls.cert.renew). */
+static int
+current(void)
+{
+	static char nb[32], want[24];
+	const char *nbv =
+	        pvalue("tls.cert.not_before", "20190909", nb, sizeof nb);
+	const uint8_t *p;
+	size_t n;
+
+	if (!persona_int("tls.cert.renew", 0))
+		return 1;
+	fmt_snprintf(want, sizeof want, "%ld",
+	        renewals(nbv, (unsigned)persona_int("tls.cert.days", 3650)));
+	return identity_blob_get("tls.cert.renewals", &p, &n) == 0 &&
+	       n == strlen(want) && memcmp(p, want, n) == 0;
 }
 
 static int
@@ -493,7 +548,7 @@ certgen_setup(unsigned sessions, char *err, size_t errlen)
 		err[0] = '\0';
 		return 0;
 	}
-	if (!(identity_blob_get("tls.key", &key, &kl) == 0 &&
+	if (!(current() && identity_blob_get("tls.key", &key, &kl) == 0 &&
 	            identity_blob_get("tls.cert", &cert, &cl) == 0 &&
 	            tls_server_cert(key, kl, cert, cl, err, errlen) == 0) &&
 	        (generate(err, errlen) < 0 ||

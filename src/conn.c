@@ -129,6 +129,8 @@ static void
 serve(size_t slot);
 static void
 dirty(size_t slot);
+static int
+tls_hello(size_t slot);
 
 #if LURE_SIDE
 /* what src/conn_side.c borrows of a slot */
@@ -677,13 +679,21 @@ flush_conn(size_t slot)
 		c->bytes_out += (uint64_t)w;
 		c->t_active = lure_now();
 	}
-	if (LURE_TLS_SERVER && c->ctx.starttls == 2 && !c->ctx.close) {
+	if (LURE_TLS_SERVER && c->ctx.starttls >= 2 && !c->ctx.close) {
 		/* emu_starttls(): its answer is out, a ClientHello comes next;
-		 * what the client sent before it is dropped */
+		 * what the client sent before it is dropped. emu_starttls_now():
+		 * what the emulator left is the ClientHello */
+		int now = c->ctx.starttls == 3;
 		c->ctx.starttls = 0;
-		c->in_len = 0;
+		if (!now)
+			c->in_len = 0;
 		c->tls = 1;
 		conn_tls_reset(slot, 1);
+		if (now && c->in_len) {
+			if (tls_hello(slot) == 0)
+				flush_conn(slot);
+			return;
+		}
 	}
 	if (c->ctx.close)
 		close_conn(slot, EMU_CLOSE_EMU);
@@ -726,9 +736,6 @@ serve(size_t slot)
 			return;
 	}
 }
-
-static int
-tls_hello(size_t slot);
 
 /* connection.open, once its source is known (after a PROXY header) */
 static void

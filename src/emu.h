@@ -123,6 +123,12 @@ emu_side_close(struct emu_ctx *ctx);
  * or TLS is already on): then answer as a daemon without TLS. */
 int
 emu_starttls(struct emu_ctx *ctx);
+/* The same for a client that starts TLS where a request was due (RDP's
+ * direct approach: a ClientHello as its first bytes): nothing to send
+ * first, and the bytes this on_data call leaves unconsumed (consume none
+ * of the hello) are the start of the handshake, kept for it. */
+int
+emu_starttls_now(struct emu_ctx *ctx);
 /* TLS inside the protocol's own framing (TDS carries its handshake in
  * PRELOGIN packets, then bare records): the server side of a session with
  * the persona's certificate, on a port whose persona line says "starttls",

@@ -104,6 +104,15 @@ emu_starttls(struct emu_ctx *c)
 	return 0;
 }
 
+int
+emu_starttls_now(struct emu_ctx *c)
+{
+	if (c->starttls != 1)
+		return -1;
+	c->starttls = 3;
+	return 0;
+}
+
 #if LURE_EMU_TLS
 static int
 tls_call(struct emu_ctx *c, int op, const uint8_t *p, size_t n, uint8_t *out,
@@ -274,7 +283,7 @@ emu_ctx_pump(
         struct emu_ctx *c, void *state, uint8_t *in, size_t *len, size_t cap)
 {
 	while (*len && !c->close && !c->wake_at &&
-	        (!LURE_TLS_SERVER || c->starttls != 2) && !emu_ctx_pending(c)) {
+	        (!LURE_TLS_SERVER || c->starttls < 2) && !emu_ctx_pending(c)) {
 		size_t used = c->emu->on_data(c, state, in, *len);
 		if (used > *len)
 			used = *len;

@@ -26,7 +26,8 @@ struct emu_ctx {
 	int (*side)(struct emu_ctx *c, int op, const void *p, size_t n);
 	uint32_t side_slot;
 	/* STARTTLS: 1 when this port may (the core sets it; a test driver
-	 * may too), 2 once emu_starttls() asked (input waits) */
+	 * may too), 2 once emu_starttls() asked (input waits), 3 once
+	 * emu_starttls_now() did (the input held is the ClientHello's) */
 	uint8_t starttls;
 	int64_t wake_at; /* lure_now() ms, 0 = none; holds input */
 	int64_t timer_at; /* lure_now() ms, 0 = none; does not */

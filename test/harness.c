@@ -43,11 +43,13 @@ settle(struct harness *h)
 	for (int guard = 0; guard < 1000 && !h->closed; guard++) {
 		size_t before = h->in_len;
 		drain(h);
-		if (h->ctx.starttls == 2 && !emu_ctx_pending(&h->ctx) &&
+		if (h->ctx.starttls >= 2 && !emu_ctx_pending(&h->ctx) &&
 		        !h->ctx.close) {
 			/* emu_starttls(): the handshake "succeeds" at once; the
 			 * input that came before it is dropped, as the core
-			 * drops it, and what follows is the plaintext */
+			 * drops it, and what follows is the plaintext (after
+			 * emu_starttls_now(), the input held stands for the
+			 * ClientHello) */
 			h->ctx.starttls = 0;
 			h->in_len = 0;
 			before = 0;
@@ -62,7 +64,7 @@ settle(struct harness *h)
 			return;
 		}
 		if (!emu_ctx_pending(&h->ctx) && !h->ctx.close &&
-		        h->in_len == before)
+		        h->in_len == before && h->ctx.starttls < 2)
 			break;
 	}
 	drain(h);

@@ -63,6 +63,10 @@ persona)
 	want vncpasswd tigervnc-tools
 	# Debian's smbclient against the windows persona's SMB
 	want smbclient smbclient
+	# FreeRDP's xfreerdp /auth-only against the windows persona's RDP
+	# (xfreerdp 2 opens a display even then: Xvfb's xvfb-run gives it one)
+	want xfreerdp freerdp2-x11
+	want xvfb-run xvfb
 	# FreeTDS's tsql against the windows persona's MSSQL
 	want tsql freetds-bin
 	;;
@@ -173,6 +177,8 @@ if [ "$step" = persona ] &&
 		python3 -m pip install -q --break-system-packages paramiko ssh-audit redis
 fi
 # (persona) impacket from PyPI: the SMB client of the windows persona's suite
+# and its RDP check (rdp_check.py; its pyOpenSSL brings cryptography, which
+# test_windows_rdp.py reads the certificate with)
 if [ "$step" = persona ] && ! python3 -c 'import impacket' 2>/dev/null; then
 	python3 -m pip install -q impacket 2>/dev/null ||
 		python3 -m pip install -q --break-system-packages impacket
