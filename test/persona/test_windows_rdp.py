@@ -96,9 +96,8 @@ def test_cookie_and_routing_token(sensor):
 
 def test_certificate(sensor):
     """TLS after the Confirm: Schannel's suite; the self-signed certificate
-    RDP makes, CN=<FQDN>, six months, renewed (tls.cert.renew), is not the
-    persona's yet: it has one certificate for every port, SQL Server's
-    (tds.conf), until certgen makes one per port."""
+    RDP makes, CN=<FQDN>, six months, renewed (tls.cert.renew): the
+    persona's one certificate (tls.conf; 1433 presents it too)."""
     from cryptography import x509
     from cryptography.x509.oid import NameOID
     s = socket.create_connection(("127.0.0.1", sensor.port(3389)), timeout=5)
@@ -116,8 +115,6 @@ def test_certificate(sensor):
     c = x509.load_der_x509_certificate(der)
     assert c.issuer == c.subject
     cn = c.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
-    if cn == "SSL_Self_Signed_Fallback":
-        pytest.xfail("one certificate per persona: SQL Server's")
     assert re.fullmatch(r"WIN-[A-Z0-9]{11}\.corp\.local", cn), cn
     # cryptography 42 renamed them (*_utc); older ones have only these
     after = getattr(c, "not_valid_after_utc", None) or c.not_valid_after
