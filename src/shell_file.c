@@ -467,6 +467,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 	int files = 0, st = 0, w, bare, gnu;
 	char path[SH_PATH];
 	int vf, k;
+	const uint8_t *fp;
 
 	for (int i = 1; i < ac; i++)
 		if (av[i].n > 1 && av[i].p[0] == '-')
@@ -481,7 +482,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 		else if (k == SH_VFILE)
 			sum += r->pv->f[vf].size;
 		else if (k == SH_FILE)
-			sum += shellfs_pfile(path)->len;
+			sum += shellfs_pdata(path, &fp);
 	if (!want)
 		want = 7;
 	bare = files < 2 && (want == 1 || want == 2 || want == 4);
@@ -640,6 +641,7 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 	char path[SH_PATH];
 	int vf = -1, k;
 	size_t dl = strlen(dir), nl = strlen(name);
+	const uint8_t *fp;
 
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		k = SH_DIR;
@@ -647,6 +649,8 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 		k = shellfs_look(r, sh_a(name), path, &vf);
 	} else if (dl + nl + 2 >= SH_PATH) {
 		k = SH_FILE;
+		if (LURE_SHELL_FTMPL)
+			path[0] = 0; /* shellfs_pdata() reads it */
 	} else {
 		memcpy(path, dir, dl);
 		path[dl] = '/';
@@ -661,8 +665,10 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 		k |= (vf + 1) << 8;
 	else if (k == SH_BIN)
 		*size = shellfs_bin_size(path, date, datel);
-	else if (k == SH_FILE)
-		*size = (unsigned long)shellfs_pfile(path)->len;
+	else if (k == SH_FILE) /* /proc's files: 0, made when read */
+		*size = LURE_SHELL_FTMPL && strncmp(path, "/proc/", 6) == 0
+		                ? 0
+		                : (unsigned long)shellfs_pdata(path, &fp);
 	return k;
 }
 
@@ -1020,8 +1026,9 @@ shellfile_cp(struct sh_run *r, int ac, struct sh_arg *av)
 		if (shell_eq(av[0], "mv"))
 			shellfs_free(r->pv, vf);
 	} else if (k == SH_FILE) {
-		const struct persona_file *pf = shellfs_pfile(src);
-		shellfs_append(r, dv, pf->data, pf->len);
+		const uint8_t *p;
+		size_t n = shellfs_pdata(src, &p);
+		shellfs_append(r, dv, p, n);
 	} else {
 		r->pv->f[dv].size = (uint32_t)shellfs_bin_size(src, NULL, NULL);
 		r->pv->f[dv].lost = 1;
