@@ -64,6 +64,9 @@ SHELL_FTMPL := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.file_tmp
 SHELL_ENV := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.env' \
 	$(PDIR)/shell_lang.conf && echo 1),)
 EMU_SRC_ENV = $(if $(filter 1,$(SHELL_ENV)),src/shell_env.c)
+# and symbolic links in ls -l (shell.symlink) for those that list some
+SHELL_LINKS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.symlink' \
+	$(PDIR)/shell_lang.conf && echo 1),)
 # and programs' fixed answers (shell.out) for those that have some
 SHELL_OUTS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.out' \
 	$(PDIR)/shell_lang.conf && echo 1),)
@@ -93,7 +96,7 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAG
 	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SIDE=$(SIDE) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) -DLURE_SHELL_GNU=0$(SHELL_GNU) \
 	-DLURE_SHELL_OUTS=0$(SHELL_OUTS) -DLURE_SHELL_DEVS=0$(SHELL_DEVS) \
 	-DLURE_PWHASH=$(PWHASH) -DLURE_SHELL_FTMPL=0$(SHELL_FTMPL) \
-	-DLURE_SHELL_ENV=0$(SHELL_ENV) \
+	-DLURE_SHELL_ENV=0$(SHELL_ENV) -DLURE_SHELL_LINKS=0$(SHELL_LINKS) \
 	$(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
 # again, with the same code generation flags (and, with LTO_LIBS, the TLS
@@ -191,7 +194,7 @@ endif
 .PHONY: test-cross test-persona test-scan fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE) $(SHELL_GNU) $(SHELL_OUTS) $(SHELL_DEVS) $(PWHASH) $(SHELL_FTMPL) $(SHELL_ENV)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE) $(SHELL_GNU) $(SHELL_OUTS) $(SHELL_DEVS) $(PWHASH) $(SHELL_FTMPL) $(SHELL_ENV) $(SHELL_LINKS)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@

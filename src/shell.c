@@ -150,6 +150,10 @@
  *                   that has the key.
  *   shell.env_login [repeated] the same, in a login shell only (its
  *                   profile's exports).
+ *   shell.symlink   [repeated] "PATH TARGET": ls -l shows PATH as a
+ *                   symbolic link to TARGET (reading it reads the file:
+ *                   the persona lists both); built in only for a persona
+ *                   that has the key.
  *   shell.var       [repeated] "NAME=VALUE": a variable the shell sets
  *                   itself without exporting it (bash's TERM=dumb).
  *   shell.env_hash  "bash" or "ash": whose order env prints in.

@@ -631,6 +631,30 @@ sh_ls_key(const char *key, const char *dir, size_t pl)
 
 static const char sh_months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+#if LURE_SHELL_LINKS
+/* the last entry sh_ls_stat() looked at: its shell.symlink target */
+static const char *sh_ls_lnk;
+static size_t sh_ls_lnkl;
+
+/* path's target when shell.symlink ("PATH TARGET") makes it a link */
+static const char *
+sh_link(const char *path, size_t *n)
+{
+	size_t i = 0, pl = strlen(path);
+	const struct persona_kv *kv;
+
+	while ((kv = persona_next("shell.symlink", &i))) {
+		const char *sp = memchr(kv->val, ' ', kv->len);
+		if (sp && (size_t)(sp - kv->val) == pl &&
+		        memcmp(kv->val, path, pl) == 0) {
+			*n = kv->len - pl - 1;
+			return sp + 1;
+		}
+	}
+	return NULL;
+}
+#endif
+
 /* What ls -l shows of dir/name: its kind, size (a directory's 4096),
  * whether it is executable and, for a binary, its date (*date NULL:
  * shell.ls_date's). */
@@ -649,8 +673,8 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 		k = shellfs_look(r, sh_a(name), path, &vf);
 	} else if (dl + nl + 2 >= SH_PATH) {
 		k = SH_FILE;
-		if (LURE_SHELL_FTMPL)
-			path[0] = 0; /* shellfs_pdata() reads it */
+		if (LURE_SHELL_FTMPL || LURE_SHELL_LINKS)
+			path[0] = 0; /* shellfs_pdata(), sh_link() read it */
 	} else {
 		memcpy(path, dir, dl);
 		path[dl] = '/';
@@ -669,6 +693,14 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 		*size = LURE_SHELL_FTMPL && strncmp(path, "/proc/", 6) == 0
 		                ? 0
 		                : (unsigned long)shellfs_pdata(path, &fp);
+#if LURE_SHELL_LINKS
+	sh_ls_lnk = vf < 0 ? sh_link(path, &sh_ls_lnkl) : NULL;
+	if (sh_ls_lnk) { /* a link: its target's length, the install date */
+		*size = sh_ls_lnkl;
+		*x = 0;
+		*date = NULL;
+	}
+#endif
 	return k;
 }
 
@@ -715,6 +747,10 @@ sh_ls_total(struct sh_run *r, const char *dir, int hum)
 		int ex;
 		sh_ls_stat(r, dir, sh_ls_name[x], &size, &ex, &date, &dl);
 		kib += (size + 4095) / 4096 * 4;
+#if LURE_SHELL_LINKS
+		if (sh_ls_lnk) /* a short link's target is in its inode */
+			kib -= 4;
+#endif
 #if LURE_SHELL_GNU
 		hl = hum ? sh_human(size, h)
 		         : (size_t)fmt_snprintf(h, sizeof h, "%lu", size);
@@ -755,6 +791,9 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng,
 		return;
 	}
 	shell_puts(r, 1,
+#if LURE_SHELL_LINKS
+	        sh_ls_lnk ? "lrwxrwxrwx" :
+#endif
 	        k == SH_DIR ? "drwxr-xr-x"
 	        : x         ? "-rwxr-xr-x"
 	                    : "-rw-r--r--");
@@ -789,6 +828,12 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng,
 	}
 	shell_write(r, 1, " ", 1);
 	shell_puts(r, 1, name);
+#if LURE_SHELL_LINKS
+	if (sh_ls_lnk) {
+		shell_write(r, 1, " -> ", 4);
+		shell_write(r, 1, sh_ls_lnk, sh_ls_lnkl);
+	}
+#endif
 }
 
 /* Print the names gathered (sorted, dot files only with -a) as BusyBox

@@ -788,3 +788,20 @@ def test_env_with_a_pty_is_sshds(sensor):
     real = subprocess.run(["bash", "--norc", "-c", "env; echo $TERM $SSH_TTY"],
                           env=env, cwd="/root", capture_output=True).stdout
     assert ours == real + b"root@debian:~# "
+
+
+def test_links_like_gnu_ls(sensor, tmp_path):
+    """/usr/bin/sh is dash, awk the alternative, python3 3.11's: ls -l
+    shows the links as GNU ls (coreutils 9.1) shows the same links."""
+    for name, to in (("sh", "dash"), ("awk", "/etc/alternatives/awk"),
+                     ("python3", "python3.11")):
+        (tmp_path / name).symlink_to(to)
+        subprocess.run(["touch", "-h", "-d", "2023-06-10 12:00", str(tmp_path / name)],
+                       check=True)
+    line = "ls -l sh; ls -l awk python3"
+    real = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C",
+                                          "TZ": "UTC"})
+    assert real.stdout.count(" -> ") == 3
+    assert exec_all(sensor, ["cd /usr/bin; " + line])[0] == (
+        real.stdout, real.stderr, real.returncode)

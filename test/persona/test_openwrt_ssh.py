@@ -197,3 +197,22 @@ def test_proc_uptime_is_the_boot_clock(sensor):
     up, idle = map(float, out[0].split())
     assert abs(up - host) < 5 and up <= idle < 4 * up
     assert re.fullmatch(r"0\.00 0\.00 0\.00 1/\d+ \d+", out[1])
+
+
+def test_applet_links_like_busyboxs_ls(sensor, tmp_path):
+    """BusyBox's applets are symbolic links to /bin/busybox (relative, as
+    OpenWrt installs them): ls -l shows the link, its target's length and
+    the image's date as BusyBox 1.35's ls does for the same links."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "bin/sh").symlink_to("busybox")
+    (tmp_path / "usr/bin/awk").symlink_to("../../bin/busybox")
+    for p in ("bin/sh", "usr/bin/awk"):
+        subprocess.run(["touch", "-h", "-d", "2023-11-14 12:00", str(tmp_path / p)],
+                       check=True)
+    line = "cd /bin; ls -l sh; cd /usr/bin; ls -l awk"
+    real = subprocess.run(["busybox", "ash", "-c", line.replace("ls", "busybox ls")
+                           .replace("cd /", f"cd {tmp_path}/")],
+                          capture_output=True, text=True, env={"TZ": "UTC"})
+    assert real.stdout.count(" -> ") == 2
+    assert sh_exec(sensor, line) == (real.stdout, real.stderr, real.returncode)
