@@ -55,6 +55,18 @@ SHELL_GNU := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.gnu' \
 # devices that read (shell.dev_zero, shell.dev_random: and dd's units)
 SHELL_DEVS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.dev_zero' \
 	$(PDIR)/shell_lang.conf && echo 1),)
+# and files made when read (shell.file_tmpl: /etc/shadow's hashes,
+# /proc/uptime) for those that list some
+SHELL_FTMPL := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.file_tmpl' \
+	$(PDIR)/shell_lang.conf && echo 1),)
+# and the environment (shell.env: env, printenv, export's list) for those
+# that describe it
+SHELL_ENV := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.env' \
+	$(PDIR)/shell_lang.conf && echo 1),)
+EMU_SRC_ENV = $(if $(filter 1,$(SHELL_ENV)),src/shell_env.c)
+# and symbolic links in ls -l (shell.symlink) for those that list some
+SHELL_LINKS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.symlink' \
+	$(PDIR)/shell_lang.conf && echo 1),)
 # and programs' fixed answers (shell.out) for those that have some
 SHELL_OUTS := $(if $(filter 1,$(SHELL_LANG)),$(shell grep -qs '^shell\.out' \
 	$(PDIR)/shell_lang.conf && echo 1),)
@@ -83,6 +95,8 @@ ALL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) $(CFLAGS) $(CFLAGS_TARGET) $(SANFLAG
 	-DLURE_TLS_SERVER=$(TLS_SERVER) -DLURE_EMU_TLS=$(EMU_TLS) -DLURE_SCAN=$(SCAN) \
 	-DLURE_CATCHALL=$(CATCHALL) -DLURE_SIDE=$(SIDE) -DLURE_SHELL_LANG=$(SHELL_LANG) -DLURE_SHELL_BRACE=0$(SHELL_BRACE) -DLURE_SHELL_GNU=0$(SHELL_GNU) \
 	-DLURE_SHELL_OUTS=0$(SHELL_OUTS) -DLURE_SHELL_DEVS=0$(SHELL_DEVS) \
+	-DLURE_PWHASH=$(PWHASH) -DLURE_SHELL_FTMPL=0$(SHELL_FTMPL) \
+	-DLURE_SHELL_ENV=0$(SHELL_ENV) -DLURE_SHELL_LINKS=0$(SHELL_LINKS) \
 	$(TLS_CFLAGS) $(LTO)
 # LTO (release builds: toolchains/cross.mk, x86_64.mk): the link compiles
 # again, with the same code generation flags (and, with LTO_LIBS, the TLS
@@ -94,7 +108,7 @@ ALL_LDFLAGS = $(LDFLAGS) $(LDFLAGS_TARGET) $(SANFLAGS) \
 EMU_SRC = src/lure.c src/fmt.c src/json.c src/event.c src/outbox.c src/emu_ctx.c \
 	src/persona.c src/identity.c src/fdio.c src/emu_registry.c src/hash.c src/rules.c \
 	src/indicators.c src/shell.c src/shell_fs.c src/shell_cmd.c src/shell_lang.c src/shell_awk.c \
-	src/shell_file.c src/shell_parse.c $(foreach e,$(EMUS),emu/$(e).c)
+	src/shell_file.c src/shell_parse.c $(EMU_SRC_ENV) $(foreach e,$(EMUS),emu/$(e).c)
 CORE_SRC = src/admit.c src/config.c src/conn.c src/loop.c src/out_file.c src/resolve.c \
 	src/spool.c src/ship.c $(TLS_SRC) platform/linux.c \
 	src/tlshello.c src/certgen.c src/conn_tls.c src/udpguard.c \
@@ -146,6 +160,17 @@ endif
 NTLM := $(if $(filter smb rdp tds,$(EMUS)),1,0)
 EMU_SRC += $(if $(filter 1,$(NTLM)),src/ntlm.c)
 
+# crypt(3) hashes for identity templates ({md5crypt:PW}, {sha512crypt:PW}:
+# src/pwhash.c, SHA-512 from the mbedTLS that SSH links) for the personas
+# whose data use them; the unit tests link it whatever the persona
+PWHASH := $(if $(shell grep -qs '{[a-z0-9]*crypt:' $(PCONF) && echo 1),1,0)
+$(if $(filter 1,$(PWHASH)),$(if $(filter ssh,$(EMUS)),,$(error PWHASH: \
+	{*crypt:} templates need the ssh emulator's mbedTLS)))
+EMU_SRC += $(if $(filter 1,$(PWHASH)),src/pwhash.c)
+$(B)/unit: $(B)/src/pwhash.o
+$(B)/src/pwhash.o: ALL_CFLAGS += $(TLS_MBEDTLS_CFLAGS)
+$(B)/src/pwhash.o: $(TLS_MBEDTLS_STAMP)
+
 # DES (src/des.c) for the vnc emulator's VNC authentication; the unit
 # tests link it whatever the persona
 ifneq ($(filter vnc,$(EMUS)),)
@@ -172,7 +197,7 @@ endif
 .PHONY: test-cross test-persona test-scan fuzz-build all run test test-unit test-emu test-it test-ship test-prop test-san fuzz bench size fmt lint clean deps transcripts-update
 
 # --- settings stamp: a change of build variables rebuilds everything ------
-SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE) $(SHELL_GNU) $(SHELL_OUTS) $(SHELL_DEVS)
+SETTINGS = $(TARGET) $(PERSONA) $(TLS) $(POLLER) $(EMUS) $(SAN) $(CC) $(CFLAGS) $(CFLAGS_TARGET) $(LTO) $(LDFLAGS_PACK) $(TLS_SERVER) $(VERSION) $(SCAN) $(CATCHALL) $(SHELL_LANG) $(SHELL_BRACE) $(SHELL_GNU) $(SHELL_OUTS) $(SHELL_DEVS) $(PWHASH) $(SHELL_FTMPL) $(SHELL_ENV) $(SHELL_LINKS)
 $(B)/.settings: FORCE
 	@mkdir -p $(B)
 	@echo '$(SETTINGS)' | cmp -s - $@ || echo '$(SETTINGS)' > $@

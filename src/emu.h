@@ -188,9 +188,11 @@ emu_port(struct emu_ctx *ctx);
  * interface the datagram came in on. */
 const char *
 emu_local_addr(struct emu_ctx *ctx);
-/* The client's address, as text (as in source.ip). */
+/* The client's address, as text (as in source.ip), and its port. */
 const char *
 emu_peer_addr(struct emu_ctx *ctx);
+uint16_t
+emu_peer_port(struct emu_ctx *ctx);
 /* Persona hostname for prompts (config "hostname" or persona default). */
 const char *
 emu_hostname(struct emu_ctx *ctx);

@@ -192,6 +192,12 @@ emu_peer_addr(struct emu_ctx *c)
 	return c->src_ip;
 }
 
+uint16_t
+emu_peer_port(struct emu_ctx *c)
+{
+	return c->src_port;
+}
+
 const char *
 emu_hostname(struct emu_ctx *c)
 {

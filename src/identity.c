@@ -15,6 +15,9 @@
 #include "fmt.h"
 #include "lure.h"
 #include "persona.h"
+#if LURE_PWHASH
+#include "pwhash.h"
+#endif
 
 #define IDENTITY_MAX 32
 #define IDENTITY_BLOBS 8
@@ -225,7 +228,27 @@ identity_template(const char *name, const char *t, size_t tn, char *out,
 				for (char *c = f; *c; c++)
 					PUT(*c);
 			}
-		} else {
+		}
+#if LURE_PWHASH
+		else if ((sn > 9 && memcmp(spec, "md5crypt:", 9) == 0) ||
+		         (sn > 12 && memcmp(spec, "sha512crypt:", 12) == 0)) {
+			/* crypt(3) of the password with a salt of this
+			 * device's: 8 characters for $1$, 16 for $6$ */
+			int md5 = spec[0] == 'm';
+			size_t pl = md5 ? 9 : 12;
+			char salt[16], h[PWHASH_MAX];
+			for (int k = 0; k < (md5 ? 8 : 16); k++)
+				salt[k] = pwhash_b64[rng_below(&r, 64)];
+			if (md5)
+				pwhash_md5crypt(spec + pl, sn - pl, salt, 8, h);
+			else
+				pwhash_sha512crypt(
+				        spec + pl, sn - pl, salt, 16, h);
+			for (char *c = h; *c; c++)
+				PUT(*c);
+		}
+#endif
+		else {
 			goto bad;
 		}
 	}

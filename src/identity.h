@@ -24,6 +24,11 @@
  *   {uuid}           a random RFC 4122 version 4 UUID, lower case
  *   {ref:NAME}       the value of an identity declared earlier
  *   {hexof:NAME}     the same, keeping only its hex digits (a MAC's)
+ *   {md5crypt:PW} {sha512crypt:PW}  crypt(3) of the password PW with
+ *                    a random salt: "$1$" + 8 (BusyBox, OpenWrt) or "$6$"
+ *                    + 16 (glibc, rounds 5000): an /etc/shadow hash that
+ *                    PW verifies (src/pwhash.h; built in only for the
+ *                    personas that use them: Makefile PWHASH)
  *   {{ }}            literal braces
  * Values are derived per NAME from the seed, so adding a template to a
  * persona never changes the values of the others. */

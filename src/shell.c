@@ -129,6 +129,38 @@
  *                   (bash 1, ash 2).
  *   shell.awk_status    awk's on an error (mawk 2, BusyBox 1;
  *                   src/shell_awk.c).
+ *   shell.file_tmpl [repeated] space-separated files of files/fs/ made
+ *                   when read: ${name} an identity (a shadow hash), %U
+ *                   the seconds since boot ("1234.56", the clock of %Y),
+ *                   %I the CPUs' idle seconds, %% a percent sign (the code
+ *                   is built in only for a persona that has the key; ls
+ *                   -l shows /proc's files as 0 bytes there).
+ *   shell.proc_idle hundredths of a second the CPUs idle per second (%I).
+ *   shell.env       [repeated] "NAME=VALUE": the session's environment as
+ *                   the daemon and PAM hand it over, in that order (env,
+ *                   printenv, export, $NAME; src/shell_env.c): %u user, %~
+ *                   home, %P shell.path, %S shell.path_sh, %w cwd, %o the
+ *                   last directory, %l bash's SHLVL (0 for an exec
+ *                   request's last command, which bash -c runs in its
+ *                   place; else 1), %C "PEER PEERPORT PORT" and %N "PEER
+ *                   PEERPORT ADDR PORT" (SSH_CLIENT, SSH_CONNECTION), %t
+ *                   nothing; a line whose field has no value in the
+ *                   session (%o before a cd, %C %N outside SSH, %t without
+ *                   an SSH pty) is left out. Built in only for a persona
+ *                   that has the key.
+ *   shell.env_login [repeated] the same, in a login shell only (its
+ *                   profile's exports).
+ *   shell.symlink   [repeated] "PATH TARGET": ls -l shows PATH as a
+ *                   symbolic link to TARGET (reading it reads the file:
+ *                   the persona lists both); built in only for a persona
+ *                   that has the key.
+ *   shell.var       [repeated] "NAME=VALUE": a variable the shell sets
+ *                   itself without exporting it (bash's TERM=dumb).
+ *   shell.env_hash  "bash" or "ash": whose order env prints in.
+ *   shell.env_last  a line env prints last (bash's "_=/usr/bin/%c").
+ *   shell.env_export shell.env_export_bare  export's line per variable
+ *                   (%c its name, %a its value), sorted by name; _bare for
+ *                   one exported without a value (bash's OLDPWD).
  * Files: files/fs/<path> is the device's file <path> (cat, ls, cd, grep).
  *
  * Events (added to the caller's): lure.command (the line), lure.indicators
@@ -860,6 +892,10 @@ sh_line(struct sh_run *r, const uint8_t *s, size_t n)
 				r->sink[2] = r->sink[1];
 				r->sinkf[2] = r->sinkf[1];
 			}
+			if (LURE_SHELL_ENV) /* bash -c execs it: SHLVL 0 */
+				r->last = !r->level && c + 1 == p->nc &&
+				          prev != SEP_PIPE &&
+				          p->c[c].sep != SEP_PIPE;
 			st = shellcmd_run(r, ac - x, av + x);
 		}
 		if (neg)
@@ -922,6 +958,10 @@ shell_setenv(struct shell *sh, const char *name, const void *v, size_t n)
 	if (LURE_SHELL_LANG)
 		shellvar_set((struct sh_priv *)(void *)sh->priv,
 		        (const uint8_t *)name, strlen(name), v, n);
+#if LURE_SHELL_ENV
+	shellvar_export((struct sh_priv *)(void *)sh->priv,
+	        (const uint8_t *)name, strlen(name));
+#endif
 }
 
 size_t

@@ -35,6 +35,9 @@ struct shell {
 	 * "-bash:"); err, when set, takes what goes to stderr (SSH's extended
 	 * data) instead of out: at most err_cap bytes, err_len after a run */
 	uint8_t exec;
+	/* set by the caller: 1 an SSH session, 2 one with a pty (the
+	 * environment's SSH_CLIENT, SSH_CONNECTION, SSH_TTY) */
+	uint8_t ssh;
 	uint8_t *err;
 	size_t err_cap, err_len;
 	/* after a run: how long its sleeps last (ms, SHELL_SLEEP_MAX at most);

@@ -775,6 +775,9 @@ static const struct sh_cmdtab sh_applets[] = {{"cat", shellfile_cat},
 #if LURE_SHELL_LANG
         {"awk", shellawk_run}, {"mawk", shellawk_run},
 #endif
+#if LURE_SHELL_ENV
+        {"env", shellenv_cmd}, {"printenv", shellenv_cmd},
+#endif
         {NULL, NULL}};
 
 static sh_fn

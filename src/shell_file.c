@@ -467,6 +467,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 	int files = 0, st = 0, w, bare, gnu;
 	char path[SH_PATH];
 	int vf, k;
+	const uint8_t *fp;
 
 	for (int i = 1; i < ac; i++)
 		if (av[i].n > 1 && av[i].p[0] == '-')
@@ -481,7 +482,7 @@ shellfile_wc(struct sh_run *r, int ac, struct sh_arg *av)
 		else if (k == SH_VFILE)
 			sum += r->pv->f[vf].size;
 		else if (k == SH_FILE)
-			sum += shellfs_pfile(path)->len;
+			sum += shellfs_pdata(path, &fp);
 	if (!want)
 		want = 7;
 	bare = files < 2 && (want == 1 || want == 2 || want == 4);
@@ -630,6 +631,30 @@ sh_ls_key(const char *key, const char *dir, size_t pl)
 
 static const char sh_months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
 
+#if LURE_SHELL_LINKS
+/* the last entry sh_ls_stat() looked at: its shell.symlink target */
+static const char *sh_ls_lnk;
+static size_t sh_ls_lnkl;
+
+/* path's target when shell.symlink ("PATH TARGET") makes it a link */
+static const char *
+sh_link(const char *path, size_t *n)
+{
+	size_t i = 0, pl = strlen(path);
+	const struct persona_kv *kv;
+
+	while ((kv = persona_next("shell.symlink", &i))) {
+		const char *sp = memchr(kv->val, ' ', kv->len);
+		if (sp && (size_t)(sp - kv->val) == pl &&
+		        memcmp(kv->val, path, pl) == 0) {
+			*n = kv->len - pl - 1;
+			return sp + 1;
+		}
+	}
+	return NULL;
+}
+#endif
+
 /* What ls -l shows of dir/name: its kind, size (a directory's 4096),
  * whether it is executable and, for a binary, its date (*date NULL:
  * shell.ls_date's). */
@@ -640,6 +665,7 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 	char path[SH_PATH];
 	int vf = -1, k;
 	size_t dl = strlen(dir), nl = strlen(name);
+	const uint8_t *fp;
 
 	if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
 		k = SH_DIR;
@@ -647,6 +673,8 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 		k = shellfs_look(r, sh_a(name), path, &vf);
 	} else if (dl + nl + 2 >= SH_PATH) {
 		k = SH_FILE;
+		if (LURE_SHELL_FTMPL || LURE_SHELL_LINKS)
+			path[0] = 0; /* shellfs_pdata(), sh_link() read it */
 	} else {
 		memcpy(path, dir, dl);
 		path[dl] = '/';
@@ -661,8 +689,18 @@ sh_ls_stat(struct sh_run *r, const char *dir, const char *name,
 		k |= (vf + 1) << 8;
 	else if (k == SH_BIN)
 		*size = shellfs_bin_size(path, date, datel);
-	else if (k == SH_FILE)
-		*size = (unsigned long)shellfs_pfile(path)->len;
+	else if (k == SH_FILE) /* /proc's files: 0, made when read */
+		*size = LURE_SHELL_FTMPL && strncmp(path, "/proc/", 6) == 0
+		                ? 0
+		                : (unsigned long)shellfs_pdata(path, &fp);
+#if LURE_SHELL_LINKS
+	sh_ls_lnk = vf < 0 ? sh_link(path, &sh_ls_lnkl) : NULL;
+	if (sh_ls_lnk) { /* a link: its target's length, the install date */
+		*size = sh_ls_lnkl;
+		*x = 0;
+		*date = NULL;
+	}
+#endif
 	return k;
 }
 
@@ -709,6 +747,10 @@ sh_ls_total(struct sh_run *r, const char *dir, int hum)
 		int ex;
 		sh_ls_stat(r, dir, sh_ls_name[x], &size, &ex, &date, &dl);
 		kib += (size + 4095) / 4096 * 4;
+#if LURE_SHELL_LINKS
+		if (sh_ls_lnk) /* a short link's target is in its inode */
+			kib -= 4;
+#endif
 #if LURE_SHELL_GNU
 		hl = hum ? sh_human(size, h)
 		         : (size_t)fmt_snprintf(h, sizeof h, "%lu", size);
@@ -749,6 +791,9 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng,
 		return;
 	}
 	shell_puts(r, 1,
+#if LURE_SHELL_LINKS
+	        sh_ls_lnk ? "lrwxrwxrwx" :
+#endif
 	        k == SH_DIR ? "drwxr-xr-x"
 	        : x         ? "-rwxr-xr-x"
 	                    : "-rw-r--r--");
@@ -783,6 +828,12 @@ sh_ls_entry(struct sh_run *r, const char *dir, const char *name, int lng,
 	}
 	shell_write(r, 1, " ", 1);
 	shell_puts(r, 1, name);
+#if LURE_SHELL_LINKS
+	if (sh_ls_lnk) {
+		shell_write(r, 1, " -> ", 4);
+		shell_write(r, 1, sh_ls_lnk, sh_ls_lnkl);
+	}
+#endif
 }
 
 /* Print the names gathered (sorted, dot files only with -a) as BusyBox
@@ -1020,8 +1071,9 @@ shellfile_cp(struct sh_run *r, int ac, struct sh_arg *av)
 		if (shell_eq(av[0], "mv"))
 			shellfs_free(r->pv, vf);
 	} else if (k == SH_FILE) {
-		const struct persona_file *pf = shellfs_pfile(src);
-		shellfs_append(r, dv, pf->data, pf->len);
+		const uint8_t *p;
+		size_t n = shellfs_pdata(src, &p);
+		shellfs_append(r, dv, p, n);
 	} else {
 		r->pv->f[dv].size = (uint32_t)shellfs_bin_size(src, NULL, NULL);
 		r->pv->f[dv].lost = 1;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fmt.h"
+#include "identity.h"
 #include "lure.h"
 #include "persona.h"
 #include "shell_int.h"
@@ -94,6 +95,72 @@ shellfs_pfile(const char *path)
 	memcpy(name + 2, path, strlen(path) + 1);
 	return persona_file(name);
 }
+
+#if LURE_SHELL_FTMPL
+/* "S.CC": ms as seconds and hundredths */
+static size_t
+sh_secs(char *b, unsigned long long ms)
+{
+	return (size_t)fmt_snprintf(
+	        b, 32, "%llu.%02llu", ms / 1000, ms / 10 % 100);
+}
+
+/* A shell.file_tmpl file's bytes made now: ${name} identities (a shadow
+ * hash of this device's), %U the seconds since boot (the host's monotonic
+ * clock, as uptime's %Y), %I the CPUs' idle seconds (shell.proc_idle
+ * hundredths of a second per second), %% a percent sign. */
+static size_t
+sh_ftmpl(const struct persona_file *pf, const uint8_t **pp)
+{
+	static char x[2048], b[2048];
+	size_t n = identity_expand(
+	               (const char *)pf->data, pf->len, x, sizeof x),
+	       o = 0;
+	unsigned long long ms = lure_now();
+
+	if (n >= sizeof x)
+		n = sizeof x - 1;
+	for (size_t i = 0; i < n; i++) {
+		char v[32];
+		size_t vl = 1;
+		v[0] = x[i];
+		if (x[i] == '%' && i + 1 < n) {
+			switch (x[++i]) {
+			case 'U': vl = sh_secs(v, ms); break;
+			case 'I':
+				vl = sh_secs(v,
+				        ms * shell_num("shell.proc_idle", 100) /
+				                100);
+				break;
+			case '%': break;
+			default: v[1] = x[i], vl = 2;
+			}
+		}
+		if (o + vl > sizeof b)
+			break;
+		memcpy(b + o, v, vl);
+		o += vl;
+	}
+	*pp = (const uint8_t *)b;
+	return o;
+}
+
+size_t
+shellfs_pdata(const char *path, const uint8_t **pp)
+{
+	const struct persona_file *pf = shellfs_pfile(path);
+
+	if (!pf) { /* ls -l of a path too long to look at */
+		*pp = (const uint8_t *)"";
+		return 0;
+	}
+	if (shell_listed(
+	            "shell.file_tmpl", (const uint8_t *)path, strlen(path)))
+		return sh_ftmpl(pf, pp);
+	*pp = pf->data;
+	return pf->len;
+}
+#endif
 
 int
 shellfs_find(const struct sh_priv *pv, const char *path)
@@ -477,9 +544,7 @@ shellfs_bytes(struct sh_run *r, int kind, int vf, const char *path,
 		p = r->pv->pool + r->pv->f[vf].off;
 		n = r->pv->f[vf].len;
 	} else if (kind == SH_FILE) {
-		const struct persona_file *pf = shellfs_pfile(path);
-		p = pf->data;
-		n = pf->len;
+		n = shellfs_pdata(path, &p);
 	} else if (kind == SH_BIN) {
 		n = sh_elf(elf, sizeof elf);
 		p = elf;

@@ -70,6 +70,7 @@ struct sh_run {
 	unsigned steps; /* loop rounds run (src/shell.c: SH_STEPS) */
 	int abort; /* the line ends here with this status ($((1/0))) */
 	int applet; /* the command runs as a program, not a builtin */
+	int last; /* the line's last command, at the top, not piped */
 	const char *url[SH_DL];
 	size_t nurl;
 	char urlbuf[SH_DL][160];
@@ -212,6 +213,21 @@ shellfs_path(const struct shell *sh, const uint8_t *a, size_t n, char *out);
 /* the device's file at path (files/fs/<path>), or NULL */
 const struct persona_file *
 shellfs_pfile(const char *path);
+/* the device's file at path (there is one): its bytes in *pp (a
+ * shell.file_tmpl file's made now, in a static buffer), its length */
+#if LURE_SHELL_FTMPL
+size_t
+shellfs_pdata(const char *path, const uint8_t **pp);
+#else
+static inline size_t
+shellfs_pdata(const char *path, const uint8_t **pp)
+{
+	const struct persona_file *pf = shellfs_pfile(path);
+
+	*pp = pf->data;
+	return pf->len;
+}
+#endif
 /* the written file (or directory) at path: its index, or -1 */
 int
 shellfs_find(const struct sh_priv *pv, const char *path);
@@ -273,6 +289,24 @@ shellvar_set(struct sh_priv *pv, const uint8_t *name, size_t n,
 /* the export and unset builtins */
 int
 shellvar_cmd(struct sh_run *r, int ac, struct sh_arg *av);
+/* mark the variable exported (env shows it); nothing when unset */
+void
+shellvar_export(struct sh_priv *pv, const uint8_t *name, size_t n);
+#define SH_EXPORTED '\1' /* a variable's first byte: exported */
+
+/* --- shell_env.c: the environment (Makefile SHELL_ENV) ---------------- */
+
+/* env and printenv (applets) */
+int
+shellenv_cmd(struct sh_run *r, int ac, struct sh_arg *av);
+/* export with no operand (or -p): the exported variables, sorted */
+int
+shellenv_export(struct sh_run *r);
+/* a shell.env variable's value in this session into buf (cap bytes,
+ * NUL-terminated), or NULL when the session has none by that name */
+const char *
+shellenv_get(
+        struct sh_run *r, const uint8_t *name, size_t n, char *buf, size_t cap);
 /* $((s[0..n))) in decimal into buf[24]: its length, 0 on an error */
 size_t
 shell_arith(struct sh_run *r, const uint8_t *s, size_t n, char *buf);

@@ -30,12 +30,16 @@ shellvar_name(const uint8_t *p, size_t n)
 	return i;
 }
 
+/* an exported variable starts with SH_EXPORTED (with the environment's
+ * code only: Makefile SHELL_ENV) */
 static char *
 sv_find(struct sh_priv *pv, const uint8_t *name, size_t n)
 {
-	for (char *v = pv->vars; *v; v += strlen(v) + 1)
-		if (memcmp(v, name, n) == 0 && v[n] == '=')
+	for (char *v = pv->vars; *v; v += strlen(v) + 1) {
+		const char *k = v + (LURE_SHELL_ENV && *v == SH_EXPORTED);
+		if (memcmp(k, name, n) == 0 && k[n] == '=')
 			return v;
+	}
 	return NULL;
 }
 
@@ -44,8 +48,25 @@ shellvar_get(struct sh_priv *pv, const uint8_t *name, size_t n)
 {
 	char *v = sv_find(pv, name, n);
 
-	return v ? v + n + 1 : NULL;
+	return v ? v + n + 1 + (LURE_SHELL_ENV && *v == SH_EXPORTED) : NULL;
 }
+
+#if LURE_SHELL_ENV
+void
+shellvar_export(struct sh_priv *pv, const uint8_t *name, size_t n)
+{
+	char *e = sv_find(pv, name, n), *end;
+
+	if (!e || *e == SH_EXPORTED)
+		return;
+	for (end = e; *end; end += strlen(end) + 1)
+		;
+	if ((size_t)(end - pv->vars) + 2 > sizeof pv->vars)
+		return; /* no room for the mark: it stays the shell's */
+	memmove(e + 1, e, (size_t)(end - e) + 1);
+	*e = SH_EXPORTED;
+}
+#endif
 
 void
 shellvar_set(struct sh_priv *pv, const uint8_t *name, size_t n,
@@ -53,6 +74,7 @@ shellvar_set(struct sh_priv *pv, const uint8_t *name, size_t n,
 {
 	char *e = sv_find(pv, name, n);
 	const uint8_t *z;
+	int ex = LURE_SHELL_ENV && e && *e == SH_EXPORTED;
 
 	if (e) {
 		size_t l = strlen(e) + 1;
@@ -70,6 +92,12 @@ shellvar_set(struct sh_priv *pv, const uint8_t *name, size_t n,
 	e[n] = '=';
 	memcpy(e + n + 1, v, vn);
 	e[n + 1 + vn] = e[n + 2 + vn] = 0;
+#if LURE_SHELL_ENV
+	if (ex) /* assigning keeps it exported */
+		shellvar_export(pv, name, n);
+#else
+	(void)ex;
+#endif
 }
 
 /* export NAME=value..., unset NAME... */
@@ -78,6 +106,10 @@ shellvar_cmd(struct sh_run *r, int ac, struct sh_arg *av)
 {
 	int unset = av[0].p[0] == 'u';
 
+#if LURE_SHELL_ENV
+	if (!unset && (ac == 1 || (ac == 2 && shell_eq(av[1], "-p"))))
+		return shellenv_export(r);
+#endif
 	for (int i = 1; i < ac; i++) {
 		size_t l = shellvar_name(av[i].p, av[i].n);
 		if (!l)
@@ -87,6 +119,10 @@ shellvar_cmd(struct sh_run *r, int ac, struct sh_arg *av)
 		else if (l < av[i].n && av[i].p[l] == '=')
 			shellvar_set(r->pv, av[i].p, l, av[i].p + l + 1,
 			        av[i].n - l - 1);
+#if LURE_SHELL_ENV
+		if (!unset)
+			shellvar_export(r->pv, av[i].p, l);
+#endif
 	}
 	return 0;
 }

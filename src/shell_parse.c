@@ -70,6 +70,10 @@ sh_var(struct sh_run *r, struct sh_parse *p, const uint8_t *v, size_t n)
 		identity_expand(s, l, b, sizeof b);
 		s = b;
 	}
+#if LURE_SHELL_ENV
+	else if ((s = shellenv_get(r, v, n, b, sizeof b))) { /* $MAIL... */
+	}
+#endif
 #undef SH_IS
 	if (s)
 		sh_emit(p, s, strlen(s));

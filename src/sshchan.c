@@ -429,6 +429,7 @@ sshchan_in(
 		if (run || shell) {
 			st->chan_shell = 1;
 			shell_init(&st->sh, st->user, st->user_len);
+			st->sh.ssh = (uint8_t)(st->pty ? 2 : 1);
 			if (st->pty) /* sshd: $TERM is the pty's */
 				shell_setenv(&st->sh, "TERM", st->term,
 				        st->term_len);

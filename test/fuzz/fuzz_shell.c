@@ -1,7 +1,8 @@
 /* fuzz_shell.c: libFuzzer target for the fake shell (src/shell*.c). The
  * input is split on '\n' into command lines run one after another on one
- * session (the first byte picks the user: root or another, and the
- * output cap). Aborts when an event is not valid JSON, when the output
+ * session (the first byte picks the user: root or another, the
+ * output cap, and the session's kind: SSH exec, SSH with or without a
+ * pty, telnet). Aborts when an event is not valid JSON, when the output
  * passes its cap, or when the session's state goes out of its bounds. */
 #include <stdlib.h>
 #include <string.h>
@@ -31,6 +32,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memset(&ctx, 0, sizeof ctx);
 	shell_init(&sh, data[0] & 1 ? "admin" : "root", data[0] & 1 ? 5 : 4);
+	/* an SSH exec request, an SSH session (with a pty), or telnet's */
+	sh.exec = (uint8_t)(data[0] >> 2 & 1);
+	sh.ssh = (uint8_t)((data[0] >> 3) % 3);
+	memcpy(ctx.src_ip, "192.0.2.1", 10);
+	memcpy(ctx.dst_ip, "198.51.100.1", 13);
+	ctx.src_port = 40000;
+	ctx.persona_port = 22;
 	cap = data[0] & 2 ? 64 : SHELL_OUT + 64;
 	while (i <= size) {
 		const uint8_t *nl = memchr(data + i, '\n', size - i);

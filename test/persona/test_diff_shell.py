@@ -312,3 +312,70 @@ def test_sleep_waits_like_real_shell(real, ours):
         took.append(time.monotonic() - t)
         assert got == (b"a\nb\n", b"", 0)
     assert 0.95 <= took[0] < took[1] + 0.5, took
+
+
+# The environment: env, printenv, export and $NAME after an SSH login, the
+# real shell given what its daemon hands it (Debian 12's sshd with PAM:
+# session.c's variables, then pam_env's LANG, pam_systemd's and pam_motd's;
+# OpenWrt's dropbear: svr-chansession.c's, in their order), SSH_CLIENT and
+# SSH_CONNECTION from this connection's own addresses and ports. bash runs
+# with --norc: as sshd's child it would read ~/.bashrc, which is Debian's
+# (it exports nothing) on the device and this machine's here.
+ENV_PROBES = [
+    "env",
+    "env; echo",
+    "export",
+    "echo $MAIL. $SSH_CLIENT. $SSH_CONNECTION. $LANG. $SHLVL. $PWD. $TERM.",
+    "cd /tmp; env; echo",
+    "cd /tmp; export",
+    "export X=1; env; echo",
+    "x=2; env; echo",
+    "export PATH=/bin; env; echo",
+    "export HOME=/tmp X=y; export; echo $HOME",
+    "unset X; env | grep -c =",
+    "env | grep SSH_",
+    "env X=1 sh -c 'echo $X'; env Y=2 | tail -n 1; echo $X.",
+]
+if PERSONA == "linux":
+    ENV_PROBES += ["printenv", "printenv HOME USER; printenv NOPE; echo $?",
+                   "printenv SSH_CLIENT"]
+
+# (persona, probe): why lure still answers differently
+ENV_KNOWN = {
+    ("linux", "export PATH=/bin; env; echo"): "lure finds commands along "
+    "shell.path, not the session's PATH: bash's _ names /bin/env",
+}
+
+
+def sshd_env(client):
+    """The environment the daemon gives an exec request on this
+    connection, in its order."""
+    peer, pport = client.get_transport().sock.getsockname()[:2]
+    ssh = {"SSH_CLIENT": f"{peer} {pport} 22",
+           "SSH_CONNECTION": f"{peer} {pport} 127.0.0.1 22"}
+    if PERSONA == "linux":
+        return {"USER": "root", "LOGNAME": "root", "HOME": "/root",
+                "MAIL": "/var/mail/root", "PATH": PATHS[PERSONA],
+                "SHELL": "/bin/bash", **ssh, "LANG": "C.UTF-8",
+                "XDG_SESSION_ID": "4", "XDG_RUNTIME_DIR": "/run/user/0",
+                "XDG_SESSION_TYPE": "tty", "XDG_SESSION_CLASS": "user",
+                "MOTD_SHOWN": "pam"}
+    return {"USER": "root", "LOGNAME": "root", "HOME": "/root",
+            "SHELL": "/bin/ash", "PATH": PATHS[PERSONA],
+            "SSH_CONNECTION": ssh["SSH_CONNECTION"],
+            "SSH_CLIENT": ssh["SSH_CLIENT"]}
+
+
+@pytest.mark.parametrize("line", ENV_PROBES)
+def test_environment_like_real_shell(real, ours, line, request):
+    why = ENV_KNOWN.get((PERSONA, line))
+    if why:
+        request.applymarker(pytest.mark.xfail(reason=why, strict=True))
+    env = sshd_env(ours)
+    if PERSONA == "linux":
+        argv, exe = ["bash", "--norc", "-c", line], "/bin/bash"
+    else:  # the applets that are not ash's builtins from this machine
+        argv, exe = ["ash", "-c", line], str(real / "ash")
+    r = subprocess.run(argv, executable=exe, env=env, cwd="/root",
+                       stdin=subprocess.DEVNULL, capture_output=True, timeout=10)
+    assert exec_line(ours, line) == (r.stdout, r.stderr, r.returncode)

@@ -15,6 +15,7 @@ import struct
 import subprocess
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -706,3 +707,101 @@ def test_dd_prints_gnu_third_line(sensor):
         r"1000 bytes \(1\.0 kB\) copied, \d(\.\d+)?e-05 s, \d+\.\d MB/s\n"
         r"0\+1 records in\n0\+1 records out\n"
         r"3 bytes copied, \d(\.\d+)?e-05 s, \d+\.\d kB/s\n", err), err
+
+
+def crypt_ok(pw, h):
+    """Does glibc's crypt (Python's crypt module) give h for pw?"""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    return crypt.crypt(pw, h) == h
+
+
+def test_shadow_hash_is_the_bait_password_per_device(lure, tmp_path):
+    """/etc/shadow holds root's sha512crypt (Debian 12 accepts it; its own
+    passwd writes yescrypt) of the password ssh.accept takes, with a salt
+    drawn per device: two sensors (two state files) show two hashes, both
+    of which glibc's crypt verifies with the bait password; a restart
+    keeps the hash. The other lines are Debian 12's, ls and wc count the
+    bytes cat prints."""
+    hashes = []
+    for i in (0, 1, 0):
+        st = tmp_path / f"state{i}"
+        s = lure({"state_file": str(st)}, wait=False)
+        s.start_event = s.wait_event("status", timeout=60, event__reason="start")
+        out, err, rc = exec_all(s, ["cat /etc/shadow"])[0]
+        size = exec_all(s, ["wc -c /etc/shadow; ls -l /etc/shadow"])[0][0]
+        s.close()
+        assert rc == 0 and err == ""
+        root = out.split("\n")[0].split(":")
+        assert root[0] == "root" and root[2:] == ["19518", "0", "99999", "7", "", "", ""]
+        assert re.fullmatch(r"\$6\$[./0-9A-Za-z]{16}\$[./0-9A-Za-z]{86}", root[1])
+        assert crypt_ok(RIGHT[1], root[1]) and not crypt_ok("wrong", root[1])
+        assert "\nsshd:!:19518::::::\n" in out
+        n = len(out.encode())
+        assert size.startswith(f"{n} /etc/shadow\n")
+        assert re.search(rf" root root +{n} ", size), size
+        hashes.append(root[1])
+    assert hashes[0] != hashes[1], "two sensors share a salt"
+    assert hashes[0] == hashes[2], "a restart changed the hash"
+
+
+def test_proc_uptime_agrees_with_uptime(sensor):
+    """/proc/uptime: the seconds since boot that uptime's "up" counts (the
+    same clock as this host's), then the two CPUs' idle seconds (fewer
+    than twice the uptime); /proc/loadavg as uptime's load average; ls -l
+    shows both as 0 bytes, as procfs does."""
+    res = exec_all(sensor, ["cat /proc/uptime", "cat /proc/loadavg",
+                            "ls -l /proc/uptime | awk '{print $5}'",
+                            "head -c 3 /proc/loadavg; echo"])
+    with open("/proc/uptime") as f:
+        host = float(f.read().split()[0])
+    up, idle = res[0][0].split()
+    assert re.fullmatch(r"\d+\.\d\d", up) and re.fullmatch(r"\d+\.\d\d", idle)
+    assert abs(float(up) - host) < 5, (up, host)
+    assert float(up) <= float(idle) < 2 * float(up)
+    assert re.fullmatch(r"0\.00 0\.00 0\.00 1/\d+ \d+\n", res[1][0])
+    assert res[2][0] == "0\n" and res[3][0] == "0.0\n"
+
+
+def test_env_with_a_pty_is_sshds(sensor):
+    """A login with a terminal: env, $TERM and $SSH_TTY as Debian's sshd
+    and PAM leave them to bash (TERM from the pty request, SSH_TTY, the
+    client's own address and port), in bash 5.2's order: the real bash
+    given that environment prints the same lines."""
+    c, ch, buf = pty_shell(sensor, term="xterm-256color")
+    ch.sendall(b"env; echo $TERM $SSH_TTY\r")
+    while not buf.endswith(b"/dev/pts/0\r\nroot@debian:~# "):
+        buf += ch.recv(4096)
+    peer, pport = c.get_transport().sock.getsockname()[:2]
+    c.close()
+    ours = buf.split(b"echo $TERM $SSH_TTY\r\n", 1)[1].replace(b"\r\n", b"\n")
+    env = {"USER": "root", "LOGNAME": "root", "HOME": "/root",
+           "MAIL": "/var/mail/root",
+           "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+           "SHELL": "/bin/bash", "TERM": "xterm-256color",
+           "SSH_CLIENT": f"{peer} {pport} 22",
+           "SSH_CONNECTION": f"{peer} {pport} 127.0.0.1 22",
+           "SSH_TTY": "/dev/pts/0", "LANG": "C.UTF-8", "XDG_SESSION_ID": "4",
+           "XDG_RUNTIME_DIR": "/run/user/0", "XDG_SESSION_TYPE": "tty",
+           "XDG_SESSION_CLASS": "user", "MOTD_SHOWN": "pam"}
+    real = subprocess.run(["bash", "--norc", "-c", "env; echo $TERM $SSH_TTY"],
+                          env=env, cwd="/root", capture_output=True).stdout
+    assert ours == real + b"root@debian:~# "
+
+
+def test_links_like_gnu_ls(sensor, tmp_path):
+    """/usr/bin/sh is dash, awk the alternative, python3 3.11's: ls -l
+    shows the links as GNU ls (coreutils 9.1) shows the same links."""
+    for name, to in (("sh", "dash"), ("awk", "/etc/alternatives/awk"),
+                     ("python3", "python3.11")):
+        (tmp_path / name).symlink_to(to)
+        subprocess.run(["touch", "-h", "-d", "2023-06-10 12:00", str(tmp_path / name)],
+                       check=True)
+    line = "ls -l sh; ls -l awk python3"
+    real = subprocess.run(["bash", "-c", line], cwd=tmp_path, capture_output=True,
+                          text=True, env={"PATH": "/usr/bin:/bin", "LC_ALL": "C",
+                                          "TZ": "UTC"})
+    assert real.stdout.count(" -> ") == 3
+    assert exec_all(sensor, ["cd /usr/bin; " + line])[0] == (
+        real.stdout, real.stderr, real.returncode)

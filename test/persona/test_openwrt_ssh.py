@@ -7,9 +7,11 @@ they change must differ exactly as the options say; malformed input, the
 failure delay and the third failure behave alike; nmap names it Dropbear;
 a brute forcer's password logs in and the session reaches the shell."""
 import json
+import re
 import shutil
 import subprocess
 import threading
+import warnings
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -142,3 +144,75 @@ def test_ls_long_is_busyboxs(sensor, tmp_path):
         for p in tmp_path.iterdir():
             shutil.rmtree(p) if p.is_dir() else p.unlink()
     assert got == (real.stdout, real.stderr, real.returncode)
+
+
+def sh_exec(sensor, line):
+    """line as an exec request, logged in as root:admin: (stdout, stderr,
+    status)."""
+    c = paramiko.SSHClient()
+    c.set_missing_host_key_policy(paramiko.AutoAddPolicy())
+    c.connect("127.0.0.1", sensor.port(22), username="root", password="admin",
+              look_for_keys=False, allow_agent=False, timeout=10)
+    _, out, err = c.exec_command(line)
+    got = (out.read().decode(), err.read().decode(), out.channel.recv_exit_status())
+    c.close()
+    return got
+
+
+def test_shadow_hash_is_the_bait_password_per_device(lure, tmp_path):
+    """/etc/shadow holds root's md5crypt (what OpenWrt 23.05's BusyBox
+    passwd writes) of the password the persona takes first, with a salt
+    drawn per device: two sensors (two state files) show two hashes, both
+    of which glibc's crypt verifies with "admin"; the other lines are
+    OpenWrt's; wc counts the bytes cat prints."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        import crypt
+    hashes = []
+    for i in range(2):
+        s = lure({"state_file": str(tmp_path / f"state{i}")}, wait=False)
+        s.start_event = s.wait_event("status", timeout=60, event__reason="start")
+        out, err, rc = sh_exec(s, "cat /etc/shadow")
+        wc = sh_exec(s, "wc -c /etc/shadow")[0]
+        s.close()
+        assert rc == 0 and err == ""
+        root = out.split("\n")[0].split(":")
+        assert root[0] == "root" and root[2:] == ["19675", "0", "99999", "7", "", "", ""]
+        assert re.fullmatch(r"\$1\$[./0-9A-Za-z]{8}\$[./0-9A-Za-z]{22}", root[1])
+        assert crypt.crypt("admin", root[1]) == root[1]
+        assert crypt.crypt("root", root[1]) != root[1]
+        assert "\nubus:x:0:0:99999:7:::\n" in out
+        assert wc.split() == [str(len(out.encode())), "/etc/shadow"]
+        hashes.append(root[1])
+    assert hashes[0] != hashes[1], "two sensors share a salt"
+
+
+def test_proc_uptime_is_the_boot_clock(sensor):
+    """/proc/uptime: the seconds since boot (the same clock as this
+    host's), then the four CPUs' idle seconds; /proc/loadavg an idle
+    box's."""
+    out = sh_exec(sensor, "cat /proc/uptime; cat /proc/loadavg")[0].split("\n")
+    with open("/proc/uptime") as f:
+        host = float(f.read().split()[0])
+    up, idle = map(float, out[0].split())
+    assert abs(up - host) < 5 and up <= idle < 4 * up
+    assert re.fullmatch(r"0\.00 0\.00 0\.00 1/\d+ \d+", out[1])
+
+
+def test_applet_links_like_busyboxs_ls(sensor, tmp_path):
+    """BusyBox's applets are symbolic links to /bin/busybox (relative, as
+    OpenWrt installs them): ls -l shows the link, its target's length and
+    the image's date as BusyBox 1.35's ls does for the same links."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "usr/bin").mkdir(parents=True)
+    (tmp_path / "bin/sh").symlink_to("busybox")
+    (tmp_path / "usr/bin/awk").symlink_to("../../bin/busybox")
+    for p in ("bin/sh", "usr/bin/awk"):
+        subprocess.run(["touch", "-h", "-d", "2023-11-14 12:00", str(tmp_path / p)],
+                       check=True)
+    line = "cd /bin; ls -l sh; cd /usr/bin; ls -l awk"
+    real = subprocess.run(["busybox", "ash", "-c", line.replace("ls", "busybox ls")
+                           .replace("cd /", f"cd {tmp_path}/")],
+                          capture_output=True, text=True, env={"TZ": "UTC"})
+    assert real.stdout.count(" -> ") == 2
+    assert sh_exec(sensor, line) == (real.stdout, real.stderr, real.returncode)

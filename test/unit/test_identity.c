@@ -129,9 +129,39 @@ test_expand(void)
 	CHECK_STR(out, "abc");
 }
 
+#if LURE_PWHASH
+#include "pwhash.h"
+
+/* {md5crypt:PW} {sha512crypt:PW}: the crypt of PW with a salt of the
+ * name's stream (another name, another salt), which the hash carries */
+static void
+test_crypt(void)
+{
+	char a[IDENTITY_VALUE_MAX], b[IDENTITY_VALUE_MAX], why[160],
+	        again[PWHASH_MAX];
+
+	CHECK(identity_template("r1", "{md5crypt:admin}", 16, a, sizeof a, why,
+	              sizeof why) == 0);
+	CHECK(strlen(a) == 34 && memcmp(a, "$1$", 3) == 0 && a[11] == '$');
+	pwhash_md5crypt("admin", 5, a + 3, 8, again);
+	CHECK_STR(again, a);
+	CHECK(identity_template("r2", "{md5crypt:admin}", 16, b, sizeof b, why,
+	              sizeof why) == 0);
+	CHECK(strcmp(a, b) != 0);
+	CHECK(identity_template("r1", "{sha512crypt:123456}", 20, a, sizeof a,
+	              why, sizeof why) == 0);
+	CHECK(strlen(a) == 106 && memcmp(a, "$6$", 3) == 0 && a[19] == '$');
+	pwhash_sha512crypt("123456", 6, a + 3, 16, again);
+	CHECK_STR(again, a);
+}
+#endif
+
 const struct unit_test unit_identity[] = {
         {"template", test_template},
         {"state_file", test_state_file},
         {"expand", test_expand},
+#if LURE_PWHASH
+        {"crypt", test_crypt},
+#endif
         {0, 0},
 };
