@@ -473,7 +473,8 @@ fuzz: fuzz-bins
 # again with 10,000 idle connections held: test/bench/idle.py), then
 # the shipper against rsyslog's omelasticsearch, then SSH handshakes of the
 # linux persona against Cowrie, OpenCanary, dropbear and sshd, and its failed
-# logins per second against vsftpd, MariaDB and Redis (test/bench/logins.py)
+# logins per second against vsftpd, MariaDB, Redis, Postfix and Xvnc, and
+# the windows persona's SMB against Samba's (test/bench/logins.py)
 bench:
 	sh tools/deps.sh bench
 	sh tools/deps.sh size
@@ -486,6 +487,8 @@ bench:
 	$(MAKE) TARGET=x86_64 PERSONA=linux
 	sh test/bench/ssh.sh build/x86_64-linux/lure
 	python3 test/bench/logins.py build/x86_64-linux/lure
+	$(MAKE) TARGET=x86_64 PERSONA=windows
+	python3 test/bench/logins.py build/x86_64-windows/lure --only smb
 
 # make bench-soak: issue 12's soak, not part of bench (30 min at 500
 # connections/s over every port of SOAK_PERSONA, a 5-minute OpenSearch

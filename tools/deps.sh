@@ -100,6 +100,8 @@ bench)
 	want /usr/sbin/mariadbd mariadb-server
 	want mariadb mariadb-client
 	want redis-server redis-server
+	# and the windows persona's SMB against Samba's smbd
+	want /usr/sbin/smbd samba
 	;;
 size | x86_64) # x86_64: the TARGET's compiler (toolchains/x86_64.mk)
 	want x86_64-linux-gnu-gcc gcc

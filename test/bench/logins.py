@@ -82,6 +82,11 @@ root (vsftpd with PAM, mariadbd as the mysql user), Debian's vsftpd,
 mariadb-server and redis-server (sh tools/deps.sh bench); a daemon that is
 missing leaves its service out, with the reason. A run takes about 3
 minutes. Not pass/fail (exit 1 only when lure's logins fail).
+smb (the windows persona's: `logins.py build/x86_64-windows/lure --only smb`)
+is impacket's login against Debian's smbd (Samba 4.17, a standalone
+server, root an account of its own passdb): SMB2 NEGOTIATE, SESSION_SETUP
+with NTLMSSP in SPNEGO, the AUTHENTICATE with a wrong password's NetNTLMv2
+response, STATUS_LOGON_FAILURE (issue 16's goal: 5x Samba's).
 Usage: logins.py LURE_BIN [--only ftp,mysql] [--seconds S] [--clients N]
        [--conc ftp=256,1536 --conc mysql=8,64 ...]"""
 import argparse
@@ -103,6 +108,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "persona"))
 import daemons  # noqa: E402
 from mysql_wire import hresp, native, pkt  # noqa: E402
+import smb_packets as sp  # noqa: E402
 from ssh_common import wait_port  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -221,6 +227,90 @@ def xvnc(d):
         yield x
 
 
+async def nbss_msg(r):
+    """One NetBIOS-framed SMB2 message: (status, session id, body)."""
+    n = struct.unpack(">I", await r.readexactly(4))[0] & 0xffffff
+    m = await r.readexactly(n)
+    if m[:4] != b"\xfeSMB":
+        raise Unexpected("not SMB2")
+    return struct.unpack_from("<I", m, 8)[0], m[40:48], m
+
+
+async def smb_fail(r, w):
+    """What impacket's SMBConnection.login() sends for root with a wrong
+    password: SMB2 NEGOTIATE (2.0.2 to 3.1.1), SESSION_SETUP
+    with an NTLMSSP NEGOTIATE in SPNEGO, then the AUTHENTICATE with a
+    NetNTLMv2 response of the wrong password over the server's challenge
+    and target information; STATUS_LOGON_FAILURE."""
+    w.write(sp.smb2_negotiate([0x202, 0x210, 0x300, 0x302, 0x311],
+                              [sp.preauth_ctx(), sp.cipher_ctx(1, 2)], mid=0))
+    if (await nbss_msg(r))[0] != 0:
+        raise Unexpected("NEGOTIATE")
+    w.write(sp.session_setup(sp.spnego_init(sp.ntlm_negotiate()), 1))
+    st, sid, m = await nbss_msg(r)
+    c = m.find(b"NTLMSSP\0\x02\0\0\0")
+    if st != 0xC0000016 or c < 0:
+        raise Unexpected("CHALLENGE")
+    chal = m[c + 24:c + 32]
+    tl, to = struct.unpack_from("<H2xI", m, c + 40)
+    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + os.urandom(8)
+            + b"\0" * 4 + m[c + to:c + to + tl] + b"\0" * 4)
+    nt = sp.ntproofstr(WRONG.decode(), "root", "CORP", chal, blob) + blob
+    auth = sp.ntlm_authenticate("root", "CORP", "BENCH", b"\0" * 24, nt)
+    w.write(sp.session_setup(sp.spnego_resp(auth), 2, int.from_bytes(sid, "little")))
+    if (await nbss_msg(r))[0] != 0xC000006D:
+        raise Unexpected("not STATUS_LOGON_FAILURE")
+
+
+@contextlib.contextmanager
+def samba(d):
+    """Debian 12's smbd (Samba 4.17) as a standalone server of workgroup
+    CORP on a loopback port, its state under d; root is an account (its
+    password is not WRONG)."""
+    port = daemons.free_port()
+    for sub in ("lock", "state", "cache", "private", "pid", "ncalrpc"):
+        (d / sub).mkdir()
+    conf = d / "smb.conf"
+    conf.write_text(f"""[global]
+server role = standalone server
+workgroup = CORP
+smb ports = {port}
+interfaces = 127.0.0.1
+bind interfaces only = yes
+disable netbios = yes
+map to guest = never
+server min protocol = SMB2_02
+lock directory = {d}/lock
+state directory = {d}/state
+cache directory = {d}/cache
+private dir = {d}/private
+pid directory = {d}/pid
+ncalrpc dir = {d}/ncalrpc
+log file = {d}/log
+max log size = 0
+log level = 0
+""")
+    # the account exists (in this config's own passdb), with another
+    # password: smbd checks the NTLMv2 response, as Windows would
+    subprocess.run(["smbpasswd", "-c", str(conf), "-a", "-s", "root"],
+                   input=b"Summer2024!\nSummer2024!\n", check=True,
+                   capture_output=True, timeout=30)
+    p = subprocess.Popen(["/usr/sbin/smbd", "--foreground", "--no-process-group",
+                          f"--configfile={conf}"],
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        daemons.wait_port(port, 30)
+        yield p, port
+    finally:
+        daemons.stop(p, 10)
+
+
+def samba_missing():
+    if os.geteuid() != 0 or not os.access("/usr/sbin/smbd", os.X_OK):
+        return "needs root and samba"
+    return None
+
+
 @contextlib.contextmanager
 def postfix_587(_):
     """daemons.postfix's submission port."""
@@ -257,6 +347,8 @@ SERVICES = {s.name: s for s in [
             [8, 64, 128]),
     Service("vnc", 5900, xvnc, daemons.xvnc_missing, vnc_fail, 0.0,
             [8, 64, 128], spread="each"),
+    # the windows persona's (logins.py build/x86_64-windows/lure --only smb)
+    Service("smb", 445, samba, samba_missing, smb_fail, 0.0, [8, 64, 128]),
 ]}
 
 
