@@ -116,13 +116,19 @@ def test_ssh_audit_same_report(dropbear, sensor):
 
 
 def nmap_product(port, datadir=None):
+    """nmap -sV's (name, product, version); played again up to twice when
+    it named nothing (on a loaded machine a probe can time out before the
+    forked daemon's banner: run 6 of session 11 saw it once)."""
     cmd = ["nmap", "-n", "-Pn", "-sV", "-p", str(port), "-oX", "-"]
     if datadir:
         cmd += ["--datadir", str(datadir)]
-    r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
-    assert r.returncode == 0, r.stderr.decode()
-    svc = ET.fromstring(r.stdout).find(".//port/service")
-    return svc.get("name"), svc.get("product"), svc.get("version")
+    for _ in range(3):
+        r = subprocess.run(cmd + ["127.0.0.1"], capture_output=True, timeout=300)
+        assert r.returncode == 0, r.stderr.decode()
+        svc = ET.fromstring(r.stdout).find(".//port/service")
+        if svc is not None:
+            return svc.get("name"), svc.get("product"), svc.get("version")
+    return r.stdout.decode()[-400:]
 
 
 def test_nmap_same_product_and_version(dropbear, sensor):
