@@ -73,7 +73,8 @@
  * level" for Server 2019, so Windows sends no Connect Response; whether it
  * closes with a FIN, a reset or an X.224 Disconnect was not captured);
  * Kerberos in CredSSP (a token without NTLMSSP ends the connection);
- * SPNEGO-wrapped NTLMSSP is answered raw; the pubKeyAuth is not checked
+ * SPNEGO's later rounds (a NEGOTIATE in a negTokenInit gets the CHALLENGE
+ * in a negTokenResp; the final one is the errorCode); the pubKeyAuth is not checked
  * (the login fails anyway); the server's TSRequest version is 6 whatever
  * the client's; a PDU over RDP_MAX bytes is logged and closed. */
 #include <string.h>
@@ -452,6 +453,10 @@ rdp_tsrequest(struct emu_ctx *ctx, const uint8_t *m, size_t ml)
 		emu_close(ctx);
 }
 
+/* SPNEGO's OID, 1.3.6.1.5.5.2 (DER), as a negTokenInit carries it */
+static const uint8_t spnego_oid[8] = {
+        0x06, 0x06, 0x2b, 0x06, 0x01, 0x05, 0x05, 0x02};
+
 /* A TSRequest t[0..n) from the client. */
 static void
 rdp_credssp(
@@ -483,6 +488,11 @@ rdp_credssp(
 		event_commit(e);
 		cl = ntlm_challenge(chal, sizeof chal - 64, ntlm_flags(m, ml),
 		        st->challenge);
+		/* Windows's clients (the Negotiate package) wrap it in SPNEGO:
+		 * the CHALLENGE goes back wrapped the same way */
+		if (cl && memmem(t, (size_t)(m - t), spnego_oid, 8))
+			cl = ntlm_spnego_resp(
+			        chal, sizeof chal - 64, NULL, 0, chal, cl, 1);
 		if (cl == 0) {
 			emu_close(ctx);
 			return;

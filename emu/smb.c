@@ -540,7 +540,7 @@ smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
         uint32_t status, uint16_t flags, const uint8_t *t, size_t tn, int state)
 {
 	uint8_t *b = smb_header(q, status, st), *p;
-	size_t ml = 0, inner, seq, len = 0;
+	size_t ml = 0, len = 0;
 	const char *mech = persona_get("smb.spnego_mech", &ml);
 
 	memset(b, 0, 8);
@@ -553,28 +553,8 @@ smb_setup_reply(struct emu_ctx *ctx, struct smb_state *st, const uint8_t *q,
 			memmove(p, t, tn);
 		len = t ? tn : 0;
 	} else {
-		/* negTokenResp: negState, supportedMech, responseToken */
-		inner = 5 + (t ? ntlm_der_size(ml) + ml +
-		                                    ntlm_der_size(
-		                                            tn +
-		                                            ntlm_der_size(tn)) +
-		                                    ntlm_der_size(tn) + tn
-		               : 0);
-		seq = ntlm_der_size(inner) + inner;
-		len = ntlm_der(p, 0xa1, seq);
-		len += ntlm_der(p + len, 0x30, inner);
-		memcpy(p + len, "\xa0\x03\x0a\x01", 4);
-		p[len + 4] = (uint8_t)state;
-		len += 5;
-		if (t) {
-			len += ntlm_der(p + len, 0xa1, ml);
-			memcpy(p + len, mech, ml);
-			len += ml;
-			len += ntlm_der(p + len, 0xa2, tn + ntlm_der_size(tn));
-			len += ntlm_der(p + len, 0x04, tn);
-			memmove(p + len, t, tn);
-			len += tn;
-		}
+		len = ntlm_spnego_resp(p, SMB_OUT - 4 - 64 - 8,
+		        (const uint8_t *)mech, ml, t, tn, state);
 	}
 	bytes_put16(b + 6, (uint32_t)len);
 	smb_send(ctx, 64 + 8 + len);

@@ -74,8 +74,9 @@
  * TDS header and waits); "Force Encryption" (ENCRYPT_REQ); PRELOGIN's
  * TRACEID, FEDAUTHREQUIRED and NONCEOPT (not answered), FEDAUTH logins; a
  * LOGIN7 over several TDS packets or TLS records (logged, closed);
- * SPNEGO-wrapped SSPI (Windows clients' Negotiate package: answered with
- * a bare CHALLENGE); Kerberos; the SPID (0 in every answer); a busy TLS
+ * SPNEGO's final round (a NEGOTIATE in a negTokenInit, Windows clients'
+ * Negotiate package, gets the CHALLENGE in a negTokenResp; the failure
+ * is the error, no reject token); Kerberos; the SPID (0 in every answer); a busy TLS
  * pool (no session: the handshake fails and the connection closes). */
 #include <stdio.h>
 #include <string.h>
@@ -547,6 +548,11 @@ tds_login7(
 	st->app[tds_utf8(p, n, 48, st->app, sizeof st->app - 1)] = 0;
 	cl = ntlm_challenge(
 	        chal + 3, sizeof chal - 3, ntlm_flags(m, ml), st->chal);
+	/* Windows's clients (the Negotiate package) wrap it in SPNEGO: the
+	 * CHALLENGE goes back wrapped the same way */
+	if (cl && ntlm_spnego(p + so, sl))
+		cl = ntlm_spnego_resp(
+		        chal + 3, sizeof chal - 3, NULL, 0, chal + 3, cl, 1);
 	chal[0] = 0xed; /* SSPI */
 	bytes_put16(chal + 1, (uint32_t)cl);
 	if (tds_send(ctx, st, PT_REPLY, chal, cl + 3) < 0) {

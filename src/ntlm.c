@@ -68,6 +68,52 @@ ntlm_der_size(size_t len)
 	return len < 0x80 ? 2 : len < 0x100 ? 3 : 4;
 }
 
+int
+ntlm_spnego(const uint8_t *b, size_t n)
+{
+	return n > 0 && (b[0] == 0x60 || b[0] == 0xa1);
+}
+
+size_t
+ntlm_spnego_resp(uint8_t *p, size_t cap, const uint8_t *mech, size_t ml,
+        const uint8_t *t, size_t tn, int state)
+{
+	/* 1.3.6.1.4.1.311.2.2.10 */
+	static const uint8_t oid[] = {0x06, 0x0a, 0x2b, 0x06, 0x01, 0x04, 0x01,
+	        0x82, 0x37, 0x02, 0x02, 0x0a};
+	size_t inner, seq, len;
+
+	if (!mech) {
+		mech = oid;
+		ml = sizeof oid;
+	}
+	/* negState, then supportedMech and responseToken */
+	inner = 5 +
+	        (t ? ntlm_der_size(ml) + ml +
+	                                ntlm_der_size(tn + ntlm_der_size(tn)) +
+	                                ntlm_der_size(tn) + tn
+	           : 0);
+	seq = ntlm_der_size(inner) + inner;
+	if (ntlm_der_size(seq) + seq > cap || seq > 0xffff)
+		return 0;
+	if (t) /* its place at the end, first: t may lie in p's buffer */
+		memmove(p + ntlm_der_size(seq) + seq - tn, t, tn);
+	len = ntlm_der(p, 0xa1, seq);
+	len += ntlm_der(p + len, 0x30, inner);
+	memcpy(p + len, "\xa0\x03\x0a\x01", 4);
+	p[len + 4] = (uint8_t)state;
+	len += 5;
+	if (t) {
+		len += ntlm_der(p + len, 0xa1, ml);
+		memcpy(p + len, mech, ml);
+		len += ml;
+		len += ntlm_der(p + len, 0xa2, tn + ntlm_der_size(tn));
+		len += ntlm_der(p + len, 0x04, tn);
+		len += tn;
+	}
+	return len;
+}
+
 size_t
 ntlm_utf16(const char *key, uint8_t *out, size_t cap)
 {

@@ -48,6 +48,21 @@ int
 ntlm_login(struct event *e, const uint8_t *m, size_t n, const uint8_t chal[8],
         const char *ws_field);
 
+/* SPNEGO (RFC 4178, [MS-SPNG]): 1 when the security token b[0..n) is one
+ * (a negTokenInit, [APPLICATION 0], or a negTokenResp, [1]): Windows's
+ * own clients wrap NTLMSSP in it (the Negotiate package), and wait for
+ * the CHALLENGE wrapped the same way. */
+int
+ntlm_spnego(const uint8_t *b, size_t n);
+
+/* A negTokenResp at p: negState state (0 accept-completed, 1
+ * accept-incomplete, 2 reject), and with a token t[0..tn) (which may lie
+ * in p's buffer) supportedMech mech[0..ml) (NULL: NTLMSSP's OID) and
+ * responseToken; its length, 0 when it would not fit in cap. */
+size_t
+ntlm_spnego_resp(uint8_t *p, size_t cap, const uint8_t *mech, size_t ml,
+        const uint8_t *t, size_t tn, int state);
+
 /* DER: a tag and its length at p, bytes written (lengths < 65,536); the
  * bytes that takes. */
 size_t

@@ -147,6 +147,48 @@ def test_direct_tls(sensor):
     sensor.wait_event("request", lure__auth__ntlm__message="NEGOTIATE")
 
 
+def test_credssp_spnego(sensor):
+    """Windows's own clients (mstsc, the Negotiate package) wrap NTLMSSP in
+    SPNEGO: the CHALLENGE comes back in a negTokenResp (negState
+    accept-incomplete, supportedMech NTLMSSP), and the AUTHENTICATE in the
+    client's negTokenResp becomes the login whose hash verifies."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    s = socket.create_connection(("127.0.0.1", sensor.port(3389)), timeout=5)
+    t = ctx.wrap_socket(s)
+    t.sendall(tsrequest(6, sp.spnego_init(sp.ntlm_negotiate())))
+    got = b""
+    while b"NTLMSSP\0\x02" not in got or len(got) < 2 or \
+            len(got) < 2 + (got[1] & 0x7f if got[1] & 0x80 else 0) + \
+            int.from_bytes(got[2:2 + (got[1] & 0x7f)], "big"):
+        b = t.recv(4096)
+        assert b, got
+        got += b
+    resp = b"\xa1"
+    assert resp in got and b"\xa0\x03\x0a\x01\x01" in got, got
+    oid = bytes.fromhex("060a2b06010401823702020a")
+    assert oid in got, got
+    c = got.index(b"NTLMSSP\0\x02")
+    assert got.index(b"\xa0\x03\x0a\x01\x01") < got.index(oid) < c
+    chal = got[c + 24:c + 32]
+    tl, to = struct.unpack_from("<H2xI", got, c + 40)
+    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + b"\x22" * 8
+            + b"\0" * 4 + got[c + to:c + to + tl] + b"\0" * 4)
+    nt = sp.ntproofstr("Summer2024!", "administrator", "CORP", chal, blob) + blob
+    auth = sp.ntlm_authenticate("administrator", "CORP", "WS01", b"\0" * 24, nt)
+    t.sendall(tsrequest(6, sp.spnego_resp(auth)))
+    t.settimeout(3)
+    try:
+        while t.recv(4096):
+            pass
+    except (OSError, ssl.SSLError):
+        pass
+    t.close()
+    ev = sensor.wait_event("login", lure__auth__method="ntlmv2")
+    check_hash(ev, "administrator", "CORP", "Summer2024!")
+
+
 def test_xfreerdp_auth_only(sensor):
     """FreeRDP's NLA with a wrong password: its ERRCONNECT_LOGON_FAILURE
     (the TSRequest errorCode), and the login event."""

@@ -17,7 +17,6 @@ import re
 import shutil
 import socket
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -223,6 +222,44 @@ def test_login7_without_prelogin(sensor, version, wide):
     ev = sensor.wait_event("login", lure__tds__version=f"{version:08x}")
     assert get(ev, "lure.auth.password") == "x"
     assert get(ev, "lure.tds.tls") is False
+
+
+def test_sspi_spnego(sensor):
+    """SSMS and Windows's own clients (the Negotiate package) send the
+    NEGOTIATE in SPNEGO: the SSPI token (0xED) carries the CHALLENGE in a
+    negTokenResp, and the AUTHENTICATE in the client's negTokenResp (an
+    SSPI message, type 0x11) is the login whose hash verifies."""
+    import struct
+    from test_windows_smb import check_hash
+    s = socket.create_connection(("127.0.0.1", sensor.port(1433)), 5)
+    s.settimeout(5)
+    s.sendall(login7(host="WS01", sspi=sp.spnego_init(sp.ntlm_negotiate())))
+    r = b""
+    while len(r) < 8 or len(r) < int.from_bytes(r[2:4], "big"):
+        chunk = s.recv(65536)
+        assert chunk, r
+        r += chunk
+    tok = r[8:]
+    assert tok[0] == 0xed, r
+    g = tok[3:3 + int.from_bytes(tok[1:3], "little")]
+    assert g[:1] == b"\xa1" and b"\xa0\x03\x0a\x01\x01" in g, g
+    assert bytes.fromhex("060a2b06010401823702020a") in g, g
+    c = g.index(b"NTLMSSP\0\x02")
+    chal = g[c + 24:c + 32]
+    tl, to = struct.unpack_from("<H2xI", g, c + 40)
+    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + b"\x33" * 8
+            + b"\0" * 4 + g[c + to:c + to + tl] + b"\0" * 4)
+    nt = sp.ntproofstr("Winter2025!", "jdoe", "CORP", chal, blob) + blob
+    auth = sp.ntlm_authenticate("jdoe", "CORP", "WS01", b"\0" * 24, nt)
+    s.sendall(packet(0x11, sp.spnego_resp(auth)))
+    try:
+        while s.recv(65536):
+            pass
+    except (ConnectionResetError, socket.timeout):
+        pass
+    s.close()
+    ev = sensor.wait_event("login", user__name="jdoe")
+    check_hash(ev, "jdoe", "CORP", "Winter2025!")
 
 
 def test_garbage_closes_one_connection(sensor):
