@@ -77,6 +77,12 @@ def sessions():
             [[cr(b"Cookie: mstshash=administrator\r\n", 0x0b),
               tsrequest(6, sp.ntlm_negotiate()),
               tsrequest(6, auth, b"\x01" * 16 + b"\x02" * 270)]]),
+        "rdp-spnego": (
+            "# Windows's own client (the Negotiate package): NTLMSSP in\n"
+            "# SPNEGO; the CHALLENGE comes back in a negTokenResp",
+            [[cr(b"Cookie: mstshash=administrator\r\n", 0x0b),
+              tsrequest(6, sp.spnego_init(sp.ntlm_negotiate())),
+              tsrequest(6, sp.spnego_resp(auth))]]),
         "rdp-credssp2": (
             "# nmap's rdp-ntlm-info (version 0x60) and a version 2 client\n"
             "# (impacket's): no errorCode, the close",
