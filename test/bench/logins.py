@@ -248,15 +248,10 @@ async def smb_fail(r, w):
         raise Unexpected("NEGOTIATE")
     w.write(sp.session_setup(sp.spnego_init(sp.ntlm_negotiate()), 1))
     st, sid, m = await nbss_msg(r)
-    c = m.find(b"NTLMSSP\0\x02\0\0\0")
-    if st != 0xC0000016 or c < 0:
+    if st != 0xC0000016 or b"NTLMSSP\0\x02\0\0\0" not in m:
         raise Unexpected("CHALLENGE")
-    chal = m[c + 24:c + 32]
-    tl, to = struct.unpack_from("<H2xI", m, c + 40)
-    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + os.urandom(8)
-            + b"\0" * 4 + m[c + to:c + to + tl] + b"\0" * 4)
-    nt = sp.ntproofstr(WRONG.decode(), "root", "CORP", chal, blob) + blob
-    auth = sp.ntlm_authenticate("root", "CORP", "BENCH", b"\0" * 24, nt)
+    auth = sp.authenticate_to(m, WRONG.decode(), "root", "CORP", "BENCH",
+                              os.urandom(8))
     w.write(sp.session_setup(sp.spnego_resp(auth), 2, int.from_bytes(sid, "little")))
     if (await nbss_msg(r))[0] != 0xC000006D:
         raise Unexpected("not STATUS_LOGON_FAILURE")

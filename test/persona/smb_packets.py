@@ -123,6 +123,20 @@ def ntlm_authenticate(user, domain, ws, lm, nt, flags=0xe2088215):
     return msg + b"".join(payload)
 
 
+def authenticate_to(msg, password, user, domain, ws, client=b"\x22" * 8):
+    """The AUTHENTICATE a client sends in answer to the CHALLENGE found in
+    msg (raw or wrapped): the NetNTLMv2 response of password over its
+    server challenge and target information ([MS-NLMP] 3.3.2), a zero
+    timestamp and the client challenge client."""
+    c = msg.index(b"NTLMSSP\0\x02\0\0\0")
+    chal = msg[c + 24:c + 32]
+    tl, to = struct.unpack_from("<H2xI", msg, c + 40)
+    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + client
+            + b"\0" * 4 + msg[c + to:c + to + tl] + b"\0" * 4)
+    nt = ntproofstr(password, user, domain, chal, blob) + blob
+    return ntlm_authenticate(user, domain, ws, b"\0" * 24, nt)
+
+
 def nt_hash(password):
     from hashlib import new
     try:

@@ -171,12 +171,7 @@ def test_credssp_spnego(sensor):
     assert oid in got, got
     c = got.index(b"NTLMSSP\0\x02")
     assert got.index(b"\xa0\x03\x0a\x01\x01") < got.index(oid) < c
-    chal = got[c + 24:c + 32]
-    tl, to = struct.unpack_from("<H2xI", got, c + 40)
-    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + b"\x22" * 8
-            + b"\0" * 4 + got[c + to:c + to + tl] + b"\0" * 4)
-    nt = sp.ntproofstr("Summer2024!", "administrator", "CORP", chal, blob) + blob
-    auth = sp.ntlm_authenticate("administrator", "CORP", "WS01", b"\0" * 24, nt)
+    auth = sp.authenticate_to(got, "Summer2024!", "administrator", "CORP", "WS01")
     t.sendall(tsrequest(6, sp.spnego_resp(auth)))
     t.settimeout(3)
     try:

@@ -229,7 +229,6 @@ def test_sspi_spnego(sensor):
     NEGOTIATE in SPNEGO: the SSPI token (0xED) carries the CHALLENGE in a
     negTokenResp, and the AUTHENTICATE in the client's negTokenResp (an
     SSPI message, type 0x11) is the login whose hash verifies."""
-    import struct
     from test_windows_smb import check_hash
     s = socket.create_connection(("127.0.0.1", sensor.port(1433)), 5)
     s.settimeout(5)
@@ -244,13 +243,7 @@ def test_sspi_spnego(sensor):
     g = tok[3:3 + int.from_bytes(tok[1:3], "little")]
     assert g[:1] == b"\xa1" and b"\xa0\x03\x0a\x01\x01" in g, g
     assert bytes.fromhex("060a2b06010401823702020a") in g, g
-    c = g.index(b"NTLMSSP\0\x02")
-    chal = g[c + 24:c + 32]
-    tl, to = struct.unpack_from("<H2xI", g, c + 40)
-    blob = (b"\x01\x01\0\0\0\0\0\0" + struct.pack("<Q", 0) + b"\x33" * 8
-            + b"\0" * 4 + g[c + to:c + to + tl] + b"\0" * 4)
-    nt = sp.ntproofstr("Winter2025!", "jdoe", "CORP", chal, blob) + blob
-    auth = sp.ntlm_authenticate("jdoe", "CORP", "WS01", b"\0" * 24, nt)
+    auth = sp.authenticate_to(g, "Winter2025!", "jdoe", "CORP", "WS01")
     s.sendall(packet(0x11, sp.spnego_resp(auth)))
     try:
         while s.recv(65536):
